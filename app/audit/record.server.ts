@@ -1,0 +1,50 @@
+import { db, schema, type Tx } from '#db/client.ts'
+
+export const AUDIT_ACTIONS = [
+  'auth.login_success', 'auth.login_failed', 'auth.login_success_2fa', 'auth.login_success_backup_code',
+  'auth.mfa_failed', 'auth.locked', 'auth.logout', 'auth.password_reset', 'auth.password_reset_requested',
+  'auth.totp_enabled', 'auth.totp_disabled', 'auth.totp_replay_refused', 'auth.webauthn_added',
+  'auth.webauthn_removed', 'auth.webauthn_counter_regressed', 'auth.recovery_codes_generated',
+  'auth.trusted_device_added', 'auth.trusted_device_revoked', 'auth.mfa_reset_by_support',
+  'auth.mfa_reset_by_org_admin', 'auth.totp_disabled_by_admin', 'auth.account_frozen',
+  'support.unlock', 'support.approval_requested', 'support.approval_granted', 'support.approval_refused',
+  'support.approval_expired', 'org.policy_changed', 'org.exemption_added', 'org.exemption_removed',
+  'org.exemption_expired', 'org.deadline_extended', 'org.member_invited', 'org.member_removed',
+  'org.role_changed', 'org.api_key_issued', 'org.api_key_revoked', 'policy.grace_expired',
+] as const
+export type AuditAction = (typeof AUDIT_ACTIONS)[number]
+
+/** Who did it: a signed-in user, or a system actor ('cli', 'worker', 'system'). */
+export type Actor = { id: string | null; label: string }
+export type RequestMeta = { ip: string | null; userAgent: string | null }
+
+export const systemActor = (label: 'cli' | 'worker' | 'system'): Actor => ({ id: null, label })
+export const NO_REQUEST: RequestMeta = { ip: null, userAgent: null }
+
+export type AuditInput = {
+  action: AuditAction
+  actor: Actor
+  subjectId?: string | null
+  /** Set for organization events (their own chain); member security events go in the platform chain. */
+  organizationId?: string | null
+  meta?: RequestMeta
+  details?: Record<string, unknown>
+}
+
+/**
+ * Appends one event. Sequence and hash chain are set by the database trigger, which serialises
+ * writers per chain; pass the transaction when the event belongs with a change.
+ */
+export async function recordAudit(input: AuditInput, tx: Tx = db) {
+  await tx.insert(schema.auditEvents).values({
+    chain: input.organizationId ?? 'platform',
+    organizationId: input.organizationId ?? null,
+    actorId: input.actor.id,
+    actorLabel: input.actor.label,
+    subjectId: input.subjectId ?? null,
+    action: input.action,
+    ip: input.meta?.ip ?? null,
+    userAgent: input.meta?.userAgent?.slice(0, 512) ?? null,
+    details: input.details ?? {},
+  })
+}

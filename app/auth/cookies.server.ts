@@ -1,0 +1,37 @@
+/** Cookie helpers: HttpOnly, SameSite=Lax, and Secure with the __Host- prefix when served over https. */
+import { config } from '#app/config/env.server.ts'
+
+const prefix = config.secureCookies ? '__Host-' : ''
+
+export const COOKIE = {
+  session: `${prefix}gh_session`,
+  pending: `${prefix}gh_pending`,
+  device: `${prefix}gh_device`,
+} as const
+
+export function readCookie(request: Request, name: string): string | undefined {
+  const header = request.headers.get('cookie')
+  if (!header) return undefined
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=')
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim())
+      } catch {
+        return undefined
+      }
+    }
+  }
+  return undefined
+}
+
+export function setCookie(name: string, value: string, maxAgeSeconds?: number): string {
+  const parts = [`${name}=${encodeURIComponent(value)}`, 'Path=/', 'HttpOnly', 'SameSite=Lax']
+  if (maxAgeSeconds !== undefined) parts.push(`Max-Age=${Math.floor(maxAgeSeconds)}`)
+  if (config.secureCookies) parts.push('Secure')
+  return parts.join('; ')
+}
+
+export function clearCookie(name: string): string {
+  return setCookie(name, '', 0)
+}

@@ -1,0 +1,92 @@
+/**
+ * Server-side sessions. The token (256 random bits) lives only in the cookie or bearer header;
+ * the database keeps its keyed hash. Idle and absolute expiry are checked on every request.
+ */
+import { and, eq, gt, lt, sql } from 'drizzle-orm'
+import { config } from '#app/config/env.server.ts'
+import { db, schema, type Tx } from '#db/client.ts'
+import type { RequestMeta } from '#app/audit/record.server.ts'
+import { COOKIE, clearCookie, readCookie, setCookie } from './cookies.server.ts'
+import { keyedHash, randomToken } from './crypto.server.ts'
+
+export type SessionLevel = (typeof schema.sessionLevel.enumValues)[number]
+export type Session = typeof schema.sessions.$inferSelect
+export type User = typeof schema.users.$inferSelect
+
+const s = schema.sessions
+const hashToken = (token: string) => keyedHash('session', token)
+
+/** Enrollment-only sessions reach enrollment and sign-out only, for 15 minutes. */
+const ENROLL_ONLY_MINUTES = 15
+
+export async function createSession(
+  input: { userId: string; level: SessionLevel; meta: RequestMeta; secondFactorMethod?: string; channel?: 'web' | 'api' },
+  tx: Tx = db,
+): Promise<{ token: string; session: Session }> {
+  const token = randomToken()
+  const now = Date.now()
+  const idleMinutes = input.level === 'enroll_only' ? ENROLL_ONLY_MINUTES : config.session.idleMinutes
+  const absoluteMs = input.level === 'enroll_only' ? ENROLL_ONLY_MINUTES * 60_000 : config.session.absoluteHours * 3_600_000
+  const [session] = await tx
+    .insert(s)
+    .values({
+      tokenHash: hashToken(token),
+      userId: input.userId,
+      level: input.level,
+      channel: input.channel ?? 'web',
+      idleExpiresAt: new Date(now + idleMinutes * 60_000),
+      absoluteExpiresAt: new Date(now + absoluteMs),
+      secondFactorAt: input.secondFactorMethod ? new Date(now) : null,
+      secondFactorMethod: input.secondFactorMethod ?? null,
+      ip: input.meta.ip,
+      userAgent: input.meta.userAgent?.slice(0, 512) ?? null,
+    })
+    .returning()
+  return { token, session }
+}
+
+/** Finds a live session by token and slides its idle expiry. */
+export async function loadSession(token: string | undefined, channel: 'web' | 'api' = 'web'): Promise<{ session: Session; user: User } | null> {
+  if (!token || token.length > 100) return null
+  const idleMinutes = config.session.idleMinutes
+  const [row] = await db
+    .update(s)
+    .set({
+      lastSeenAt: sql`now()`,
+      idleExpiresAt: sql`least(${s.absoluteExpiresAt}, now() + make_interval(mins => (case when ${s.level} = 'enroll_only' then ${ENROLL_ONLY_MINUTES} else ${idleMinutes} end)::int))`,
+    })
+    .where(and(eq(s.tokenHash, hashToken(token)), eq(s.channel, channel), gt(s.idleExpiresAt, sql`now()`), gt(s.absoluteExpiresAt, sql`now()`)))
+    .returning()
+  if (!row) return null
+  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, row.userId))
+  return user ? { session: row, user } : null
+}
+
+export async function endSession(token: string | undefined): Promise<Session | undefined> {
+  if (!token) return undefined
+  const [row] = await db.delete(s).where(eq(s.tokenHash, hashToken(token))).returning()
+  return row
+}
+
+export async function endAllSessions(userId: string, tx: Tx = db): Promise<number> {
+  const rows = await tx.delete(s).where(eq(s.userId, userId)).returning({ id: s.id })
+  return rows.length
+}
+
+/** Records a fresh second factor on the session (step-up). */
+export async function markSecondFactor(sessionId: string, method: string, tx: Tx = db) {
+  await tx.update(s).set({ secondFactorAt: sql`now()`, secondFactorMethod: method }).where(eq(s.id, sessionId))
+}
+
+export async function pruneExpiredSessions() {
+  await db.delete(s).where(lt(s.absoluteExpiresAt, sql`now() - interval '1 day'`))
+}
+
+export const readSessionToken = (request: Request) => readCookie(request, COOKIE.session)
+
+export function sessionCookie(token: string): string {
+  // A browser-session cookie: the server decides expiry, the browser forgets it when closed.
+  return setCookie(COOKIE.session, token)
+}
+
+export const clearSessionCookie = () => clearCookie(COOKIE.session)

@@ -1,0 +1,186 @@
+/**
+ * Configuration: the one place that reads process.env.
+ *
+ * Everything is parsed at start-up; a missing or malformed value stops the process with
+ * one message that lists every problem and how to fix it (see ConfigError).
+ */
+import { existsSync } from 'node:fs'
+import { z } from 'zod'
+
+export type Region = {
+  code: string
+  name: string
+  origin: string
+  rpId: string
+  /** Issuer shown in authenticator apps, e.g. "Gatehouse (EU)". */
+  issuer: string
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Gatehouse cannot start: the configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  - ${p}`).join('\n') +
+        '\nSet these in the environment or in a .env file at the project root (npm run demo writes one for development).',
+    )
+    this.name = 'ConfigError'
+  }
+}
+
+const REGION_NAMES: Record<string, string> = {
+  us: 'United States',
+  eu: 'European Union',
+  jp: 'Japan',
+  kr: 'Korea',
+}
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  APP_ORIGIN: z.string().optional(),
+  DATABASE_URL: z
+    .string()
+    .default('postgres://postgres@127.0.0.1:5432/gatehouse')
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must start with postgres:// (e.g. postgres://postgres@127.0.0.1:5432/gatehouse)'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// (e.g. redis://127.0.0.1:6379)'),
+  REDIS_PREFIX: z.string().regex(/^[\w:.-]+$/, 'letters, digits, ":", "." and "-" only').default('gatehouse'),
+  SESSION_SECRET: z
+    .string({ required_error: 'is required: a random string of at least 32 characters (openssl rand -base64 32)' })
+    .min(32, 'must be at least 32 characters (openssl rand -base64 32)'),
+  GATEHOUSE_ENCRYPTION_KEYS: z.string({
+    required_error: 'is required: a key ring "id:base64-32-bytes,..." (e.g. k1:$(openssl rand -base64 32)); the first key encrypts',
+  }),
+  SMTP_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || /^smtps?:\/\//.test(v), 'must start with smtp:// or smtps://'),
+  MAIL_FROM: z.string().default('Gatehouse <no-reply@gatehouse.localhost>'),
+  GATEHOUSE_REGIONS: z.string().default('us,eu,jp,kr'),
+  SESSION_IDLE_MINUTES: positiveInt(30),
+  SESSION_ABSOLUTE_HOURS: positiveInt(12),
+  LOCKOUT_THRESHOLD: positiveInt(100),
+  RATE_LIMIT_IP_PER_MINUTE: positiveInt(60),
+  RATE_LIMIT_ACCOUNT_PER_MINUTE: positiveInt(20),
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Test runs only: argon2 parameters cheap enough for hundreds of hashes. Refused in production. */
+  GATEHOUSE_FAST_HASH: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+})
+
+export type Config = ReturnType<typeof parseConfig>
+
+function parseKeyRing(raw: string, problems: string[]) {
+  const keys: { id: string; key: Buffer }[] = []
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const i = part.indexOf(':')
+    const id = i > 0 ? part.slice(0, i) : ''
+    const key = i > 0 ? Buffer.from(part.slice(i + 1), 'base64') : Buffer.alloc(0)
+    if (!/^[\w-]{1,32}$/.test(id)) problems.push(`GATEHOUSE_ENCRYPTION_KEYS: "${part.slice(0, 8)}…" needs the form id:base64 (id of letters, digits, "-" or "_")`)
+    else if (key.length !== 32) problems.push(`GATEHOUSE_ENCRYPTION_KEYS: key "${id}" must be 32 bytes in base64 (openssl rand -base64 32), got ${key.length}`)
+    else if (keys.some((k) => k.id === id)) problems.push(`GATEHOUSE_ENCRYPTION_KEYS: key id "${id}" appears twice`)
+    else keys.push({ id, key })
+  }
+  if (keys.length === 0 && !problems.some((p) => p.startsWith('GATEHOUSE_ENCRYPTION_KEYS'))) {
+    problems.push('GATEHOUSE_ENCRYPTION_KEYS: needs at least one key "id:base64-32-bytes"')
+  }
+  return keys
+}
+
+function parseRegions(raw: string, appOrigin: string, problems: string[]): Region[] {
+  const regions: Region[] = []
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [code, origin = appOrigin] = part.split('=')
+    if (!/^[a-z]{2,8}$/.test(code)) {
+      problems.push(`GATEHOUSE_REGIONS: "${code}" is not a region code (2 to 8 lower-case letters)`)
+      continue
+    }
+    let url: URL
+    try {
+      url = new URL(origin)
+    } catch {
+      problems.push(`GATEHOUSE_REGIONS: region ${code} has origin "${origin}", which is not a URL (e.g. eu=https://eu.gatehouse.example)`)
+      continue
+    }
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(url.hostname)) {
+      problems.push(`GATEHOUSE_REGIONS: region ${code} is served on an IP address (${url.hostname}); WebAuthn needs a host name such as localhost`)
+      continue
+    }
+    regions.push({
+      code,
+      name: REGION_NAMES[code] ?? code.toUpperCase(),
+      origin: url.origin,
+      rpId: url.hostname,
+      issuer: `Gatehouse (${code.toUpperCase()})`,
+    })
+  }
+  if (regions.length === 0 && !problems.some((p) => p.startsWith('GATEHOUSE_REGIONS'))) problems.push('GATEHOUSE_REGIONS: needs at least one region')
+  return regions
+}
+
+/** Pure: parses an environment object. Exported for tests; the app uses `config` below. */
+export function parseConfig(env: Record<string, string | undefined>) {
+  const problems: string[] = []
+  const parsed = schema.safeParse(env)
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`)
+  }
+  const raw = parsed.success ? parsed.data : undefined
+  const port = raw?.PORT ?? 3000
+  let appOrigin = raw?.APP_ORIGIN ?? `http://localhost:${port}`
+  try {
+    appOrigin = new URL(appOrigin).origin
+    if (/^https?:\/\/\d+\.\d+\.\d+\.\d+/.test(appOrigin)) problems.push(`APP_ORIGIN: ${appOrigin} is an IP address; use a host name (http://localhost:${port}) so that WebAuthn works`)
+  } catch {
+    problems.push(`APP_ORIGIN: "${appOrigin}" is not a URL (e.g. http://localhost:3000)`)
+  }
+  const encryptionKeys = env.GATEHOUSE_ENCRYPTION_KEYS ? parseKeyRing(env.GATEHOUSE_ENCRYPTION_KEYS, problems) : []
+  const regions = parseRegions(raw?.GATEHOUSE_REGIONS ?? 'us,eu,jp,kr', appOrigin, problems)
+  if (raw?.NODE_ENV === 'production' && !raw.SMTP_URL) problems.push('SMTP_URL: is required in production (the development mailbox is off there)')
+  if (raw?.NODE_ENV === 'production' && raw.GATEHOUSE_FAST_HASH) problems.push('GATEHOUSE_FAST_HASH: is for test runs only and refused in production')
+  if (problems.length > 0 || !raw) throw new ConfigError(problems)
+
+  return {
+    env: raw.NODE_ENV,
+    isProduction: raw.NODE_ENV === 'production',
+    port,
+    appOrigin,
+    secureCookies: appOrigin.startsWith('https://'),
+    databaseUrl: raw.DATABASE_URL,
+    redisUrl: raw.REDIS_URL,
+    redisPrefix: raw.REDIS_PREFIX,
+    sessionSecret: raw.SESSION_SECRET,
+    encryptionKeys,
+    smtpUrl: raw.SMTP_URL || undefined,
+    mailFrom: raw.MAIL_FROM,
+    /** The development mailbox stands in for SMTP when no SMTP_URL is set, outside production. */
+    devMailbox: !raw.SMTP_URL && raw.NODE_ENV !== 'production',
+    regions,
+    session: { idleMinutes: raw.SESSION_IDLE_MINUTES, absoluteHours: raw.SESSION_ABSOLUTE_HOURS },
+    lockoutThreshold: raw.LOCKOUT_THRESHOLD,
+    rateLimit: { ipPerMinute: raw.RATE_LIMIT_IP_PER_MINUTE, accountPerMinute: raw.RATE_LIMIT_ACCOUNT_PER_MINUTE },
+    trustProxy: raw.TRUST_PROXY,
+    fastHash: raw.GATEHOUSE_FAST_HASH,
+  }
+}
+
+function loadConfig() {
+  // A .env file at the project root fills in what the environment does not set.
+  if (process.env.NODE_ENV !== 'test' && existsSync('.env')) process.loadEnvFile('.env')
+  return parseConfig(process.env)
+}
+
+export const config = loadConfig()
+
+export function findRegion(code: string): Region | undefined {
+  return config.regions.find((r) => r.code === code)
+}

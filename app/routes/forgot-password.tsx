@@ -1,0 +1,59 @@
+import type { ActionFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
+import { z } from 'zod'
+import { RESET_REQUESTED_MESSAGE, requestPasswordReset } from '#app/auth/password-reset.server.ts'
+import { config } from '#app/config/env.server.ts'
+import { badRequest, parseForm } from '#app/http/forms.server.ts'
+import { requestMeta } from '#app/http/request.server.ts'
+import { Field, FormError, Notice } from '#app/ui/form.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Forgot password · Gatehouse' }]
+
+const schema = z.object({
+  region: z.string().refine((r) => config.regions.some((x) => x.code === r), 'Choose your region'),
+  email: z.string().trim().min(1, 'Enter your email').max(254, 'That email is too long').email('Enter a valid email address'),
+})
+
+export async function loader() {
+  return { regions: config.regions.map((r) => ({ code: r.code, name: r.name })) }
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const form = await parseForm(request, schema)
+  if (!form.ok) return badRequest(form.errors)
+  await requestPasswordReset({ ...form.data, meta: requestMeta(request, context) })
+  return { sent: true as const, errors: {} as Record<string, string> }
+}
+
+export default function ForgotPassword() {
+  const { regions } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>()
+  const busy = useNavigation().state !== 'idle'
+  const errors = (result?.errors ?? {}) as Record<string, string>
+  if (result && 'sent' in result) {
+    return (
+      <section className="card narrow">
+        <h1>Check your email</h1>
+        <Notice>{RESET_REQUESTED_MESSAGE}</Notice>
+        <Link to="/login">Back to sign in</Link>
+      </section>
+    )
+  }
+  return (
+    <section className="card narrow">
+      <h1>Forgot your password?</h1>
+      <p className="muted">We will email you a link to choose a new one.</p>
+      <FormError message={errors.form} />
+      <Form method="post" noValidate>
+        <div className="field">
+          <label htmlFor="region">Region</label>
+          <select id="region" name="region">
+            {regions.map((r) => <option key={r.code} value={r.code}>{r.name} ({r.code.toUpperCase()})</option>)}
+          </select>
+        </div>
+        <Field label="Email" name="email" type="email" autoComplete="username" error={errors.email} required />
+        <button type="submit" disabled={busy}>{busy ? 'Sending…' : 'Send reset link'}</button>
+      </Form>
+    </section>
+  )
+}

@@ -1,0 +1,42 @@
+import { bigint, bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+
+/**
+ * Append-only (UPDATE, DELETE and TRUNCATE are refused by triggers; see the hand-written
+ * migration). Each event carries the hash of the previous one in its chain: the
+ * organization's id, or 'platform'.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    chain: text('chain').notNull(),
+    /** seq, prev_hash and hash are set by the audit_events_chain trigger. */
+    seq: bigint('seq', { mode: 'number' }).notNull().default(0),
+    organizationId: uuid('organization_id'),
+    actorId: uuid('actor_id'),
+    /** Who acted, in words: an email, 'cli', 'worker', 'system'. */
+    actorLabel: text('actor_label').notNull(),
+    subjectId: uuid('subject_id'),
+    action: text('action').notNull(),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    prevHash: text('prev_hash').notNull().default(''),
+    hash: text('hash').notNull().default(''),
+  },
+  (t) => [
+    uniqueIndex('audit_events_chain_seq').on(t.chain, t.seq),
+    index('audit_events_org_created').on(t.organizationId, t.createdAt),
+    index('audit_events_subject_created').on(t.subjectId, t.createdAt),
+    index('audit_events_created').on(t.createdAt),
+  ],
+)
+
+/** Written by the retention function: where each chain resumes after pruning. */
+export const auditAnchors = pgTable('audit_anchors', {
+  chain: text('chain').primaryKey(),
+  lastRemovedSeq: bigint('last_removed_seq', { mode: 'number' }).notNull(),
+  lastRemovedHash: text('last_removed_hash').notNull(),
+  prunedAt: timestamp('pruned_at', { withTimezone: true }).notNull().defaultNow(),
+})

@@ -1,0 +1,40 @@
+/**
+ * The Express app around the Remix handler: static assets, the CSRF origin check, the client
+ * address for rate limits and audit, and security headers. Used by server.ts and the tests.
+ */
+import { createRequestHandler } from '@remix-run/express'
+import type { ServerBuild } from '@remix-run/node'
+import compression from 'compression'
+import express from 'express'
+import { config } from '#app/config/env.server.ts'
+import { csrfRefusal } from '#app/http/csrf.server.ts'
+
+export function createApp(build: ServerBuild, options: { publicDir?: string } = {}) {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('trust proxy', config.trustProxy)
+  app.use(compression())
+  const publicDir = options.publicDir ?? 'public'
+  app.use('/build', express.static(`${publicDir}/build`, { immutable: true, maxAge: '1y' }))
+  app.use(express.static(publicDir, { maxAge: '1h' }))
+
+  app.use((req, res, next) => {
+    res.setHeader('X-Frame-Options', 'DENY')
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    res.setHeader('Referrer-Policy', 'same-origin')
+    if (config.secureCookies) res.setHeader('Strict-Transport-Security', 'max-age=31536000')
+    const refusal = csrfRefusal(req.method, req.path, {
+      origin: req.get('origin'),
+      referer: req.get('referer'),
+      secFetchSite: req.get('sec-fetch-site'),
+    })
+    if (refusal) {
+      res.status(403).type('text/plain').send(`Forbidden: ${refusal}. Reload the page and try again.`)
+      return
+    }
+    next()
+  })
+
+  app.all('*', createRequestHandler({ build, mode: config.env, getLoadContext: (req) => ({ ip: req.ip ?? null }) }))
+  return app
+}

@@ -1,0 +1,76 @@
+/**
+ * Sends one email. Mints any code or link from the email's verification at send time (a retried
+ * job sends a fresh one and the earlier one stops working), renders, sends, and records the outcome.
+ */
+import { randomInt } from 'node:crypto'
+import type { Job } from 'bullmq'
+import { eq, sql } from 'drizzle-orm'
+import nodemailer, { type Transporter } from 'nodemailer'
+import { config, findRegion } from '#app/config/env.server.ts'
+import { mintCode, mintToken } from '#app/auth/verification.server.ts'
+import { getTemplate, type Secret } from '#app/mail/templates.server.ts'
+import { db, schema } from '#db/client.ts'
+import { mailPayload } from '../queues.ts'
+
+export type Outgoing = { to: string; subject: string; text: string }
+export type Deliver = (mail: Outgoing) => Promise<void>
+
+export function createDeliver(): Deliver {
+  if (config.smtpUrl) {
+    const transport: Transporter = nodemailer.createTransport(config.smtpUrl)
+    return async (mail) => {
+      await transport.sendMail({ from: config.mailFrom, ...mail })
+    }
+  }
+  if (!config.devMailbox) throw new Error('No SMTP_URL and no development mailbox: mail cannot be sent')
+  return async (mail) => {
+    await db.insert(schema.devMailbox).values({ toAddress: mail.to, subject: mail.subject, text: mail.text })
+  }
+}
+
+export class PermanentMailError extends Error {}
+
+export async function sendMailJob(job: Pick<Job, 'data' | 'attemptsMade' | 'opts'>, deliver: Deliver): Promise<'sent' | 'skipped'> {
+  const { emailId } = mailPayload.parse(job.data)
+  const [email] = await db.select().from(schema.outboundEmails).where(eq(schema.outboundEmails.id, emailId))
+  if (!email || email.status === 'sent') return 'skipped'
+  try {
+    const template = getTemplate(email.template)
+    if (!template) throw new PermanentMailError(`unknown template "${email.template}"`)
+    const secret: Secret = {}
+    if (template.mints) {
+      if (!email.verificationId) throw new PermanentMailError('template needs a verification')
+      const base = (findRegion(String(email.params.region ?? '')) ?? config.regions[0])?.origin ?? config.appOrigin
+      if (template.mints.code) {
+        secret.code = String(randomInt(0, 1_000_000)).padStart(6, '0')
+        if (!(await mintCode(email.verificationId, secret.code))) return markSkipped(emailId, 'verification expired or used')
+      }
+      if (template.mints.link) {
+        const token = await mintToken(email.verificationId, template.mints.link.purpose)
+        if (!token) return markSkipped(emailId, 'verification expired or used')
+        secret.url = `${base}${template.mints.link.path}${token}`
+      }
+    }
+    const { subject, text } = template.render(email.params, secret)
+    await deliver({ to: email.toAddress, subject, text })
+    await db
+      .update(schema.outboundEmails)
+      .set({ status: 'sent', sentAt: sql`now()`, attempts: sql`${schema.outboundEmails.attempts} + 1`, lastError: null })
+      .where(eq(schema.outboundEmails.id, emailId))
+    return 'sent'
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e)
+    const final = e instanceof PermanentMailError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+    await db
+      .update(schema.outboundEmails)
+      .set({ status: final ? 'failed' : 'retrying', lastError: message.slice(0, 500), attempts: sql`${schema.outboundEmails.attempts} + 1` })
+      .where(eq(schema.outboundEmails.id, emailId))
+    if (final) console.warn(`[mail] email ${emailId} (${email.template}) failed for good: ${message}`)
+    throw e
+  }
+}
+
+async function markSkipped(emailId: string, why: string): Promise<'skipped'> {
+  await db.update(schema.outboundEmails).set({ status: 'skipped', lastError: why }).where(eq(schema.outboundEmails.id, emailId))
+  return 'skipped'
+}
