@@ -2,7 +2,10 @@ import type { LinksFunction, LoaderFunctionArgs } from '@remix-run/node'
 import { Form, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useLoaderData, useRouteError } from '@remix-run/react'
 import { getSignedIn } from '#app/auth/guards.server.ts'
 
-export const links: LinksFunction = () => [{ rel: 'stylesheet', href: '/styles.css' }]
+export const links: LinksFunction = () => [
+  { rel: 'stylesheet', href: '/styles.css' },
+  { rel: 'icon', href: '/favicon.svg', type: 'image/svg+xml' },
+]
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const signedIn = await getSignedIn(request)

@@ -2,18 +2,22 @@
  * Email templates, plain text. A template that carries a code or a link declares it: the mail
  * worker mints the secret from the verification when it sends, so no secret is ever queued.
  */
-type Params = Record<string, unknown>
-type LinkPurpose = 'password_reset' | 'invite' | 'login' | 'email_code' | 'freeze'
+import { mfaTemplates } from './templates/mfa.server.ts'
+import { policyTemplates } from './templates/policy.server.ts'
+import { supportTemplates } from './templates/support.server.ts'
+
+export type Params = Record<string, unknown>
+export type LinkPurpose = 'password_reset' | 'invite' | 'login' | 'email_code' | 'freeze'
 export type Secret = { code?: string; url?: string }
 
-type Template = {
+export type Template = {
   /** What the worker must mint from the email's verification before rendering. */
   mints?: { code?: true; link?: { purpose: LinkPurpose; path: string } }
   render: (p: Params, secret: Secret) => { subject: string; text: string }
 }
 
-const footer = '\n\n— Gatehouse\nYou receive this because of your Gatehouse account. If something here surprises you, contact your administrator.'
-const when = (p: Params) => (p.at ? new Date(String(p.at)).toUTCString() : new Date().toUTCString())
+export const footer = '\n\n— Gatehouse\nYou receive this because of your Gatehouse account. If something here surprises you, contact your administrator.'
+export const when = (p: Params) => (p.at ? new Date(String(p.at)).toUTCString() : new Date().toUTCString())
 
 export const TEMPLATES = {
   password_reset: {
@@ -37,9 +41,11 @@ export const TEMPLATES = {
   },
 } satisfies Record<string, Template>
 
-export type TemplateName = keyof typeof TEMPLATES
+export type TemplateName = keyof typeof TEMPLATES | keyof typeof mfaTemplates | keyof typeof policyTemplates | keyof typeof supportTemplates
 
-/** Later issues add templates here; the registry stays one object so the worker needs no change. */
+/** Every template, by name: account templates above, and one file per area under templates/. */
+const REGISTRY: Record<string, Template> = { ...TEMPLATES, ...mfaTemplates, ...policyTemplates, ...supportTemplates }
+
 export function getTemplate(name: string): Template | undefined {
-  return (TEMPLATES as Record<string, Template>)[name]
+  return REGISTRY[name]
 }

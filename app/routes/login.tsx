@@ -42,7 +42,7 @@ export default function Login() {
   const actionData = useActionData<typeof action>()
   const [params] = useSearchParams()
   const busy = useNavigation().state !== 'idle'
-  const values = (actionData?.values ?? {}) as Record<string, string>
+  const values = (actionData?.values ?? {}) as Record<string, string | undefined>
   const errors = (actionData?.errors ?? {}) as Record<string, string>
   return (
     <section className="card narrow">

@@ -1,0 +1,115 @@
+/**
+ * `npm run bench`: throughput through the real HTTP server, as ratios against a baseline
+ * measured in the same run (argon2id verify is the floor of a sign-in). Not a test: it prints.
+ *
+ * Bench settings: its own database (gatehouse_bench, recreated), production argon2 parameters,
+ * rate limits raised out of the way (stated in the output), server and load in one process.
+ */
+import { randomBytes } from 'node:crypto'
+import { readdirSync } from 'node:fs'
+import type { Bench } from './bench-types.ts'
+import { createServer } from 'node:http'
+import { pathToFileURL } from 'node:url'
+import postgres from 'postgres'
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const DB = `gatehouse_bench_${process.pid}`
+const PORT = Number(process.env.BENCH_PORT ?? 4391)
+
+const adminUrl = process.env.DATABASE_URL ? new URL(process.env.DATABASE_URL) : new URL('postgres://postgres@127.0.0.1:5432/postgres')
+adminUrl.pathname = '/postgres'
+const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} })
+await admin.unsafe(`drop database if exists ${DB} with (force)`)
+await admin.end()
+const dbUrl = new URL(adminUrl)
+dbUrl.pathname = `/${DB}`
+
+Object.assign(process.env, {
+  NODE_ENV: 'production',
+  DATABASE_URL: dbUrl.toString(),
+  REDIS_PREFIX: `ghbench:${randomBytes(3).toString('hex')}`,
+  SESSION_SECRET: randomBytes(32).toString('base64url'),
+  GATEHOUSE_ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
+  SMTP_URL: 'smtp://127.0.0.1:9', // never used: the bench sends no mail
+  PORT: String(PORT),
+  APP_ORIGIN: `http://localhost:${PORT}`,
+  RATE_LIMIT_IP_PER_MINUTE: '100000000',
+  RATE_LIMIT_ACCOUNT_PER_MINUTE: '100000000',
+})
+
+const { runMigrations } = await import('#db/migrate.ts')
+await runMigrations()
+const { db, schema, closeDb } = await import('#db/client.ts')
+const { hashPassword, verifyPassword } = await import('#app/auth/password.server.ts')
+const { createApp } = await import('#server/create-app.ts')
+const { closeRedisClients } = await import('#app/infra/redis.server.ts')
+
+const PASSWORD = 'correct horse battery staple'
+const passwordHash = await hashPassword(PASSWORD)
+
+/** Runs `task` from `CONCURRENCY` loops for `SECONDS`; returns operations per second. */
+async function rate(task: (i: number) => Promise<void>): Promise<number> {
+  const until = Date.now() + SECONDS * 1000
+  let done = 0
+  const start = performance.now()
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, lane) => {
+      while (Date.now() < until) {
+        await task(lane * 1_000_000 + done)
+        done++
+      }
+    }),
+  )
+  return done / ((performance.now() - start) / 1000)
+}
+
+const accounts = Array.from({ length: 200 }, (_, i) => `bench-${i}@bench.test`)
+await db.insert(schema.users).values(accounts.map((email) => ({ email, name: email, region: 'us', passwordHash })))
+
+const build = await import(pathToFileURL(`${process.cwd()}/build/index.js`).href)
+const server = createServer(createApp(build))
+await new Promise<void>((resolve) => server.listen(PORT, 'localhost', resolve))
+const base = `http://localhost:${PORT}`
+
+async function signIn(i: number) {
+  const res = await fetch(`${base}/login`, {
+    method: 'POST',
+    headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ region: 'us', email: accounts[i % accounts.length], password: PASSWORD }),
+    redirect: 'manual',
+  })
+  if (res.status !== 302) throw new Error(`sign-in answered ${res.status}`)
+  await res.arrayBuffer()
+}
+
+await signIn(0) // warm up
+const argon2Rate = await rate(async () => {
+  if (!(await verifyPassword(passwordHash, PASSWORD))) throw new Error('argon2 verify failed')
+})
+const signInRate = await rate(signIn)
+
+const extra: { name: string; value: string }[] = []
+// More measures: every tests/bench/*.bench.ts exports `bench: Bench` (see bench-types.ts).
+for (const file of readdirSync(new URL('.', import.meta.url)).filter((f) => f.endsWith('.bench.ts')).sort()) {
+  const { bench } = (await import(new URL(file, import.meta.url).href)) as { bench: Bench }
+  for (const line of await bench.run({ base, rate, argon2Rate, passwordHash, password: PASSWORD })) extra.push(line)
+}
+
+console.log(`
+Gatehouse benchmark (${SECONDS}s per measure, ${CONCURRENCY} concurrent, server and load in one process;
+argon2id m=19456 t=2 p=1; rate limits raised to 1e8/min for the bench)
+
+  argon2id verify (baseline)      ${argon2Rate.toFixed(1)} /s
+  password sign-in over HTTP      ${signInRate.toFixed(1)} /s
+  ratio sign-in / argon2          ${(signInRate / argon2Rate).toFixed(3)}
+${extra.map((e) => `  ${e.name.padEnd(31)} ${e.value}`).join('\n')}`)
+
+server.closeAllConnections()
+server.close()
+await closeRedisClients()
+await closeDb()
+const cleanup = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} })
+await cleanup.unsafe(`drop database if exists ${DB} with (force)`)
+await cleanup.end()
+process.exit(0)

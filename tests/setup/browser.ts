@@ -1,0 +1,29 @@
+/** Real Chromium (Debian's /usr/bin/chromium) driven by playwright-core. */
+import { mkdirSync } from 'node:fs'
+import { chromium, type Browser, type Page } from 'playwright-core'
+
+export const ARTIFACTS = 'tests/artifacts'
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  })
+}
+
+export async function screenshot(page: Page, name: string) {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const path = `${ARTIFACTS}/${name}.png`
+  await page.screenshot({ path, fullPage: true })
+  return path
+}
+
+/** Signs in through the real form. */
+export async function signInWithForm(page: Page, base: string, email: string, region = 'us', password = 'correct horse battery staple') {
+  await page.goto(`${base}/login`)
+  await page.getByLabel('Region').selectOption(region)
+  await page.getByLabel('Email').fill(email)
+  await page.getByLabel('Password').fill(password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+}

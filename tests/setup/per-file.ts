@@ -1,0 +1,88 @@
+/**
+ * Before each test file: its own database (cloned from the migrated template), its own Redis key
+ * prefix, its own SMTP listener and server port, and the environment the app reads at start.
+ * Any console.error during a test fails it.
+ */
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
+import postgres from 'postgres'
+import { afterAll, afterEach, beforeEach, expect, inject, vi } from 'vitest'
+import { startSmtp } from './smtp.ts'
+
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.unref()
+    s.on('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+const name = `gh_t_${process.pid}_${randomBytes(4).toString('hex')}`
+const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
+await admin.unsafe(`create database ${name} template ${inject('templateDatabase')}`)
+const dbUrl = new URL(ADMIN_URL)
+dbUrl.pathname = `/${name}`
+const port = await freePort()
+const smtp = await startSmtp()
+
+Object.assign(process.env, {
+  NODE_ENV: 'test',
+  DATABASE_URL: dbUrl.toString(),
+  REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  REDIS_PREFIX: `ghtest:${name}`,
+  SESSION_SECRET: randomBytes(32).toString('base64url'),
+  GATEHOUSE_ENCRYPTION_KEYS: `t1:${randomBytes(32).toString('base64')}`,
+  PORT: String(port),
+  APP_ORIGIN: `http://localhost:${port}`,
+  SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+  GATEHOUSE_FAST_HASH: '1',
+  RATE_LIMIT_IP_PER_MINUTE: '100000',
+  RATE_LIMIT_ACCOUNT_PER_MINUTE: '100000',
+  ...(globalThis as { __testEnv?: Record<string, string> }).__testEnv,
+})
+;(globalThis as { __testSmtp?: typeof smtp }).__testSmtp = smtp
+
+// The regions table mirrors the configuration (which depends on this file's port).
+{
+  const { syncRegions } = await import('#db/migrate.ts')
+  const { db } = await import('#db/client.ts')
+  await syncRegions(db)
+}
+
+let errorSpy: { mock: { calls: unknown[][] }; mockRestore: () => void } | undefined
+beforeEach(() => {
+  errorSpy = vi.spyOn(console, 'error')
+})
+afterEach(() => {
+  const calls = errorSpy?.mock.calls ?? []
+  errorSpy?.mockRestore()
+  expect(calls.map((c) => c.map(String).join(' ')), 'console.error was called').toEqual([])
+})
+
+afterAll(async () => {
+  const { stopTestApp } = await import('./app.ts')
+  await stopTestApp()
+  const { closeQueues } = await import('#workers/queues.ts')
+  await closeQueues()
+  const { closeRedisClients, workerConnection } = await import('#app/infra/redis.server.ts')
+  const redis = workerConnection()
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `ghtest:${name}*`, 'COUNT', 1000)
+    cursor = next
+    if (keys.length) await redis.del(...keys)
+  } while (cursor !== '0')
+  redis.disconnect()
+  await closeRedisClients()
+  const { closeDb } = await import('#db/client.ts')
+  await closeDb()
+  await smtp.close()
+  await admin.unsafe(`drop database if exists ${name} with (force)`)
+  await admin.end()
+})

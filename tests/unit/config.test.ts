@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, parseConfig } from '#app/config/env.server.ts'
+
+const good = {
+  SESSION_SECRET: 'x'.repeat(40),
+  GATEHOUSE_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+}
+
+function problems(env: Record<string, string | undefined>): string[] {
+  try {
+    parseConfig(env)
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems
+    throw e
+  }
+  return []
+}
+
+describe('configuration', () => {
+  it('has working defaults for everything but the secrets', () => {
+    const config = parseConfig(good)
+    expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/gatehouse')
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379')
+    expect(config.appOrigin).toBe('http://localhost:3000')
+    expect(config.regions.map((r) => r.code)).toEqual(['us', 'eu', 'jp', 'kr'])
+    expect(config.regions.every((r) => r.origin === 'http://localhost:3000' && r.rpId === 'localhost')).toBe(true)
+    expect(config.regions.find((r) => r.code === 'eu')?.issuer).toBe('Gatehouse (EU)')
+    expect(config.secureCookies).toBe(false)
+    expect(config.devMailbox).toBe(true)
+  })
+
+  it('lists every problem at once, each with how to fix it', () => {
+    const list = problems({ DATABASE_URL: 'mysql://x', REDIS_URL: 'http://nope', GATEHOUSE_REGIONS: 'us,EU!', PORT: 'abc' })
+    expect(list.some((p) => p.startsWith('SESSION_SECRET') && p.includes('openssl rand'))).toBe(true)
+    expect(list.some((p) => p.startsWith('GATEHOUSE_ENCRYPTION_KEYS'))).toBe(true)
+    expect(list.some((p) => p.startsWith('DATABASE_URL') && p.includes('postgres://'))).toBe(true)
+    expect(list.some((p) => p.startsWith('REDIS_URL'))).toBe(true)
+    expect(list.some((p) => p.startsWith('PORT'))).toBe(true)
+    expect(list.length).toBeGreaterThanOrEqual(5)
+    try {
+      parseConfig({})
+    } catch (e) {
+      expect((e as Error).message).toMatch(/cannot start: the configuration has \d+ problems/)
+    }
+  })
+
+  it('refuses malformed keys, IP origins and production without SMTP', () => {
+    expect(problems({ ...good, GATEHOUSE_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' })[0]).toMatch(/must be 32 bytes/)
+    expect(problems({ ...good, GATEHOUSE_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString('base64')},k1:${Buffer.alloc(32).toString('base64')}` })[0]).toMatch(/appears twice/)
+    expect(problems({ ...good, APP_ORIGIN: 'http://127.0.0.1:3000' }).join()).toMatch(/WebAuthn/)
+    expect(problems({ ...good, NODE_ENV: 'production' }).join()).toMatch(/SMTP_URL: is required in production/)
+    expect(problems({ ...good, NODE_ENV: 'production', SMTP_URL: 'smtp://mail', GATEHOUSE_FAST_HASH: '1' }).join()).toMatch(/refused in production/)
+  })
+
+  it('serves https origins with secure cookies and per-region origins', () => {
+    const config = parseConfig({ ...good, APP_ORIGIN: 'https://gatehouse.example', GATEHOUSE_REGIONS: 'us,eu=https://eu.gatehouse.example' })
+    expect(config.secureCookies).toBe(true)
+    expect(config.regions[1]).toMatchObject({ code: 'eu', origin: 'https://eu.gatehouse.example', rpId: 'eu.gatehouse.example' })
+  })
+})
