@@ -7,6 +7,18 @@ import { db, schema } from '#db/client.ts'
 import { getQueue, MAIL_JOB_OPTIONS, QUEUE, type MailPayload } from '#workers/queues.ts'
 import type { TemplateName } from './templates.server.ts'
 
+/** BullMQ waits for a ready connection rather than failing: bound the wait so a Redis outage answers fast. */
+const ENQUEUE_TIMEOUT_MS = 2000
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`queue did not answer within ${ms} ms`)), ms)
+  })
+  promise.catch(() => {}) // a late failure after the timeout must not surface as unhandled
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
 export class MailUnavailableError extends Error {
   constructor(cause: unknown) {
     super('Email cannot be sent right now', { cause })
@@ -33,7 +45,7 @@ export async function queueEmail(input: {
     .returning({ id: schema.outboundEmails.id })
   try {
     const payload: MailPayload = { emailId: row.id }
-    await getQueue(QUEUE.mail).add('send', payload, { ...MAIL_JOB_OPTIONS, jobId: row.id })
+    await withTimeout(getQueue(QUEUE.mail).add('send', payload, { ...MAIL_JOB_OPTIONS, jobId: row.id }), ENQUEUE_TIMEOUT_MS)
   } catch (e) {
     await db.update(schema.outboundEmails).set({ status: 'not_queued', lastError: 'queue unavailable' }).where(eq(schema.outboundEmails.id, row.id))
     throw new MailUnavailableError(e)
