@@ -153,10 +153,10 @@ export async function resetMfaInTx(input: ResetInput, tx: Tx): Promise<{ result:
 }
 
 /** The reset in its own transaction, then the notice. */
-export async function resetMfa(input: ResetInput): Promise<ResetResult> {
+export async function resetMfa(input: ResetInput): Promise<ResetResult & { noticeQueued: boolean }> {
   const { result, emailId } = await db.transaction((tx) => resetMfaInTx(input, tx))
-  await dispatchOutbound(emailId)
-  return result
+  const noticeQueued = await dispatchOutbound(emailId)
+  return { ...result, noticeQueued }
 }
 
 /**
