@@ -59,7 +59,7 @@ export default function SupportSearch() {
           {pages > 1 ? (
             <nav className="row" aria-label="Pages">
               {page > 1 ? <Link to={pageLink(page - 1)}>Previous</Link> : null}
-              <span className="muted">Page {page} of {pages}</span>
+              <span className="muted">{`Page ${page} of ${pages}`}</span>
               {page < pages ? <Link to={pageLink(page + 1)}>Next</Link> : null}
             </nav>
           ) : null}

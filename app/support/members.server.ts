@@ -42,8 +42,9 @@ export async function searchMembers(input: { query: string; page?: number; pageS
       platformRole: u.platformRole,
       lockedUntil: u.lockedUntil,
       mfaEnabledAt: u.mfaEnabledAt,
-      organizations: sql<string[]>`coalesce((select array_agg(${o.name} || ' (' || ${m.role} || ')' order by ${o.name})
-        from ${m} join ${o} on ${o.id} = ${m.organizationId} where ${m.userId} = ${u.id}), '{}')`,
+      // Written out with table names: drizzle leaves columns unqualified in a one-table select.
+      organizations: sql<string[]>`coalesce((select array_agg(o.name || ' (' || m.role || ')' order by o.name)
+        from memberships m join organizations o on o.id = m.organization_id where m.user_id = "users"."id"), '{}')`,
     })
     .from(u)
     .where(matches)
