@@ -1,12 +1,11 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
-import { z } from 'zod'
 import { requireSupport } from '#app/auth/guards.server.ts'
 import { isUuid } from '#app/auth/verification.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { listRequests, supportReset } from '#app/support/approvals.server.ts'
-import { resetForm, unlockForm } from '#app/support/forms.server.ts'
+import { supportMemberForm } from '#app/support/forms.server.ts'
 import { memberDetail } from '#app/support/members.server.ts'
 import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
 import { unlockAccount } from '#app/support/unlock.server.ts'
@@ -14,8 +13,6 @@ import { FormError, Notice } from '#app/ui/form.tsx'
 import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.detail.user.email ?? 'Member'} · Support · Gatehouse` }]
-
-const schema = z.discriminatedUnion('intent', [resetForm, unlockForm])
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { user: me } = await requireSupport(request)
@@ -31,7 +28,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const { user: me } = await requireSupport(request)
   const id = params.id ?? ''
   if (!isUuid(id) || !(await memberDetail(id))) throw notFound()
-  const form = await parseForm(request, schema)
+  const form = await parseForm(request, supportMemberForm)
   if (!form.ok) return badRequest(form.errors)
   const actor = { id: me.id, email: me.email }
   const meta = requestMeta(request, context)

@@ -16,3 +16,6 @@ export const unlockForm = z.object({
   intent: z.literal('unlock'),
   reason: z.string().max(500).default(''),
 })
+
+/** The support member page's forms, told apart by `intent`. */
+export const supportMemberForm = z.discriminatedUnion('intent', [resetForm, unlockForm])

@@ -67,7 +67,7 @@ describe('two-person rule', () => {
 
     // The approval is bound to the exact request: a different reason (or target) changes nothing.
     const other = await findDemoUser('owner@acme.test')
-    for (const overrides of [{ reason: 'Something else entirely' }, { targetUserId: other.id }, { requestAction: 'delete_account' }]) {
+    for (const overrides of [{ reason: 'Something else entirely' }, { targetUserId: other.id }, { requestAction: 'delete_account' }] as Record<string, string>[]) {
       const res = await bob.client.post('/support/approvals', decideForm(request, 'approve', overrides))
       expect(res.status).toBe(409)
     }
