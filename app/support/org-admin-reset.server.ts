@@ -5,25 +5,31 @@
  * another admin, or an account that matters in another organization.
  */
 import { eq } from 'drizzle-orm'
-import { db, schema } from '#db/client.ts'
+import { db, schema, type Tx } from '#db/client.ts'
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import type { OrgScope, Organization } from '#app/orgs/scope.server.ts'
-import { resetMfa, type StaffRef } from './reset.server.ts'
+import { dispatchOutbound } from './notice.server.ts'
+import { resetMfaInTx, type StaffRef } from './reset.server.ts'
 
 export const THROUGH_SUPPORT =
   'Only Gatehouse support can reset this person: they are an owner or admin of an organization, or a platform account. Contact support with a ticket.'
 
-/** The member (scoped to this organization; undefined means 404) and whether this admin may reset them. */
-export async function findResettableMember(scope: OrgScope, targetUserId: string, actorId: string) {
+/**
+ * The member (scoped to this organization; undefined means 404) and whether this admin may reset
+ * them. Inside a transaction the member's memberships are locked, so a promotion cannot slip in
+ * between this check and the reset.
+ */
+export async function findResettableMember(scope: OrgScope, targetUserId: string, actorId: string, tx: Tx = db) {
   const m = schema.memberships
   const u = schema.users
-  const [row] = await db
+  const [row] = await tx
     .select({ id: u.id, email: u.email, name: u.name, region: u.region, platformRole: u.platformRole, role: m.role })
     .from(m)
     .innerJoin(u, eq(u.id, m.userId))
     .where(scope.where(m.organizationId, eq(m.userId, targetUserId)))
   if (!row) return undefined
-  const roles = await db.select({ role: m.role }).from(m).where(eq(m.userId, targetUserId))
+  const rolesQuery = tx.select({ role: m.role }).from(m).where(eq(m.userId, targetUserId))
+  const roles = tx === db ? await rolesQuery : await rolesQuery.for('update')
   const plainEverywhere = row.platformRole === 'none' && roles.every((r) => r.role === 'member')
   const allowed = plainEverywhere && row.id !== actorId
   return { member: row, allowed, why: allowed ? null : THROUGH_SUPPORT }
@@ -41,17 +47,25 @@ export async function orgAdminReset(input: {
   checks: readonly string[]
   meta: RequestMeta
 }): Promise<OrgAdminResetOutcome> {
-  const found = await findResettableMember(input.scope, input.targetUserId, input.actor.id)
-  if (!found) return { ok: false, code: 'not_found', message: 'No such member in this organization.' }
-  if (!found.allowed) return { ok: false, code: 'through_support', message: THROUGH_SUPPORT }
-  const result = await resetMfa({
-    targetUserId: input.targetUserId,
-    by: { kind: 'org_admin', actor: input.actor, organization: { id: input.org.id, name: input.org.name } },
-    reason: input.reason,
-    ticket: input.ticket,
-    checks: input.checks,
-    meta: input.meta,
+  const outcome = await db.transaction(async (tx) => {
+    await tx.select({ id: schema.users.id }).from(schema.users).where(eq(schema.users.id, input.targetUserId)).for('update')
+    const found = await findResettableMember(input.scope, input.targetUserId, input.actor.id, tx)
+    if (!found) return { ok: false as const, code: 'not_found' as const, message: 'No such member in this organization.' }
+    if (!found.allowed) return { ok: false as const, code: 'through_support' as const, message: THROUGH_SUPPORT }
+    const done = await resetMfaInTx(
+      {
+        targetUserId: input.targetUserId,
+        by: { kind: 'org_admin', actor: input.actor, organization: { id: input.org.id, name: input.org.name } },
+        reason: input.reason,
+        ticket: input.ticket,
+        checks: input.checks,
+        meta: input.meta,
+      },
+      tx,
+    )
+    return { ok: true as const, email: done.result.email, emailId: done.emailId }
   })
-  return { ok: true, email: result.email }
+  if (!outcome.ok) return outcome
+  await dispatchOutbound(outcome.emailId)
+  return { ok: true, email: outcome.email }
 }
-
