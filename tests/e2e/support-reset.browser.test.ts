@@ -97,3 +97,33 @@ it('the org admin reset page works in the browser', async () => {
   expect(browserErrors).toEqual([])
   await context.close()
 })
+
+it('a second support person approves a pending reset from the approvals page', async () => {
+  const owner = await findDemoUser('owner@acme.test')
+  await giveFactors(owner.id)
+  const requester = await findDemoUser('support@gatehouse.test')
+  const { supportReset } = await import('#app/support/approvals.server.ts')
+  const requested = await supportReset({
+    actor: { id: requester.id, email: requester.email },
+    targetUserId: owner.id,
+    reason: 'Owner lost phone, identity checked on a video call',
+    ticket: 'SUP-31',
+    checks: ['video_id', 'manager'],
+  })
+  expect(requested.status).toBe('pending')
+  const { createUser } = await import('#tests/factories/users.ts')
+  const second = await createUser({ email: 'second.support@gatehouse.test', platformRole: 'support' })
+  const { token } = await createSession({ userId: second.id, level: 'mfa', secondFactorMethod: 'webauthn', meta: { ip: '127.0.0.1', userAgent: 'chromium' } })
+  const context = await browser.newContext()
+  await context.addCookies([{ name: 'gh_session', value: token, url: base }])
+  const page = await context.newPage()
+  await page.goto(`${base}/support/approvals`)
+  const card = page.getByRole('article', { name: 'Request for owner@acme.test' })
+  await card.getByText('Owner lost phone, identity checked on a video call').waitFor()
+  await card.getByText('SUP-31').waitFor()
+  await screenshot(page, 'support-approvals-pending')
+  await card.getByRole('button', { name: 'Approve and reset' }).click()
+  await page.getByText('Approved: the reset has been carried out').waitFor()
+  expect(await securityCounts(owner.id)).toEqual({ totp: 0, webauthn: 0, recoveryCodes: 0, trustedDevices: 0, sessions: 0 })
+  await context.close()
+})
