@@ -158,7 +158,8 @@ export async function runCli(argv: string[]): Promise<never> {
   } catch (e) {
     code = fail((e as Error)?.message ?? String(e), EXIT.failure, argv.includes('--json'))
   }
-  await cleanup().catch(() => {})
+  // Bounded: a client stuck reconnecting (Redis down) must not keep the process alive.
+  await Promise.race([cleanup().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()))
   process.exit(code)
 }

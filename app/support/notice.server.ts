@@ -19,15 +19,26 @@ export async function writeOutbound(
   return row.id
 }
 
+/** BullMQ waits for a ready connection before sending, so a Redis outage would hang, not fail. */
+export const QUEUE_TIMEOUT_MS = 3000
+
 /** Queues an already-committed outbound email. Never throws: the reset it reports has happened. */
 export async function dispatchOutbound(emailId: string): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
   try {
     const payload: MailPayload = { emailId }
-    await getQueue(QUEUE.mail).add('send', payload, { ...MAIL_JOB_OPTIONS, jobId: emailId })
+    await Promise.race([
+      getQueue(QUEUE.mail).add('send', payload, { ...MAIL_JOB_OPTIONS, jobId: emailId }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not answer within ${QUEUE_TIMEOUT_MS} ms`)), QUEUE_TIMEOUT_MS)
+      }),
+    ])
     return true
   } catch (e) {
     await db.update(schema.outboundEmails).set({ status: 'not_queued', lastError: 'queue unavailable' }).where(eq(schema.outboundEmails.id, emailId))
     console.warn(`[mail] reset notice ${emailId} not queued: ${e instanceof Error ? e.message : String(e)}`)
     return false
+  } finally {
+    clearTimeout(timer)
   }
 }

@@ -164,6 +164,17 @@ describe('operator verbs', () => {
     expect((await gatehouse(['reset-mfa', '--region', 'eu', '--email', 'owner@acme.test', '--reason', 'wrong region for this account'])).code).toBe(3)
   })
 
+  it('reset-mfa still resets when Redis is down, and says the notice was not queued', async () => {
+    const user = await createUser({ email: 'no-redis@acme.test' })
+    await giveFactors(user.id)
+    const res = await gatehouse(['reset-mfa', '--region', 'us', '--email', 'no-redis@acme.test', '--reason', 'Lost phone while Redis is being upgraded'], { REDIS_URL: 'redis://127.0.0.1:1' })
+    expect(res.code).toBe(0)
+    expect(res.stdout).toContain('WARNING: the notice could not be queued')
+    expect((await securityCounts(user.id)).totp).toBe(0)
+    const [email] = await db.select().from(schema.outboundEmails).where(eq(schema.outboundEmails.toAddress, 'no-redis@acme.test'))
+    expect(email.status).toBe('not_queued')
+  })
+
   it('unlock lifts a lockout, and says so when there is none', async () => {
     const user = await createUser({ email: 'cli-locked@acme.test' })
     await db.update(schema.users).set({ lockedUntil: new Date(Date.now() + 3_600_000) }).where(eq(schema.users.id, user.id))
