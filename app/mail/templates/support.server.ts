@@ -1,4 +1,30 @@
-import type { Template } from '../templates.server.ts'
+import { footer, when, type Template } from '../templates.server.ts'
+
+const BY: Record<string, string> = {
+  support: 'Gatehouse support',
+  org_admin: 'an administrator of your organization',
+  cli: 'a Gatehouse operator',
+}
 
 /** Templates of the support area (see templates.server.ts for the shape and what `mints` means). */
-export const supportTemplates = {} satisfies Record<string, Template>
+export const supportTemplates = {
+  /** After any MFA reset (support, org admin or CLI). Carries the "freeze my account" link. */
+  mfa_reset: {
+    mints: { link: { purpose: 'freeze', path: '/freeze/' } },
+    render: (p, s) => ({
+      subject: 'Your Gatehouse two-step verification was reset',
+      text:
+        `On ${when(p)}, ${BY[String(p.by)] ?? 'Gatehouse support'}${p.orgName ? ` (${p.orgName})` : ''} reset the two-step verification of your account.\n\n` +
+        `What changed:\n` +
+        `- Every authenticator app, security key and passkey was removed from your account.\n` +
+        `- Your recovery codes no longer work.\n` +
+        `- Remembered devices were forgotten, and every session was signed out.\n\n` +
+        `What to do next:\n` +
+        `1. Sign in with your password. We will send a one-time code to this email address to confirm it is you.\n` +
+        `2. Set up an authenticator app or a security key again under Security settings (your organization may require it before you can continue).\n` +
+        `3. Save the new recovery codes somewhere safe.\n\n` +
+        `If you did not ask for this, freeze your account now. Nobody can sign in to it until support has talked to you:\n${s.url}\n` +
+        `The link works for 7 days.${footer}`,
+    }),
+  },
+} satisfies Record<string, Template>

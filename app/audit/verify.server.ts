@@ -1,0 +1,63 @@
+/**
+ * Audit chain verification: walks every chain in sequence order, starting from its retention
+ * anchor, and checks that each event's stored hash is what the database function
+ * audit_event_hash computes (an edited row fails), that it links to the previous event's hash,
+ * and that no sequence number is missing (a deleted row fails).
+ */
+import { sql } from '#db/client.ts'
+
+export type ChainReport = { chain: string; events: number; firstSeq: number | null; lastSeq: number | null; anchoredAt: number | null; ok: boolean }
+export type BrokenEvent = { chain: string; id: number | null; seq: number; problem: 'edited' | 'link' | 'missing'; message: string }
+export type AuditVerification = { ok: boolean; chains: ChainReport[]; events: number; firstBroken: BrokenEvent | null; broken: BrokenEvent[] }
+
+const GENESIS = '0'.repeat(64)
+
+type Row = { id: string; chain: string; seq: string; prev_hash: string; hash: string; computed: string }
+
+export async function verifyAuditChains(options: { maxProblems?: number } = {}): Promise<AuditVerification> {
+  const maxProblems = options.maxProblems ?? 20
+  const anchors = new Map<string, { seq: number; hash: string }>()
+  for (const a of await sql<{ chain: string; last_removed_seq: string; last_removed_hash: string }[]>`select chain, last_removed_seq, last_removed_hash from audit_anchors`) {
+    anchors.set(a.chain, { seq: Number(a.last_removed_seq), hash: a.last_removed_hash })
+  }
+  const chains = new Map<string, ChainReport & { expectSeq: number; expectPrev: string }>()
+  const broken: BrokenEvent[] = []
+  let events = 0
+  const note = (b: BrokenEvent) => {
+    if (broken.length < maxProblems) broken.push(b)
+    chains.get(b.chain)!.ok = false
+  }
+  // A cursor keeps memory flat on a long history; a repeatable-read snapshot keeps concurrent
+  // writers from showing up half-way through a chain.
+  await sql.begin('isolation level repeatable read read only', async (tx) => {
+    const cursor = tx<Row[]>`select e.id, e.chain, e.seq, e.prev_hash, e.hash, audit_event_hash(e) as computed
+      from audit_events e order by e.chain, e.seq`.cursor(1000)
+    for await (const rows of cursor) {
+      for (const row of rows) {
+        events++
+        const seq = Number(row.seq)
+        let c = chains.get(row.chain)
+        if (!c) {
+          const anchor = anchors.get(row.chain)
+          c = { chain: row.chain, events: 0, firstSeq: seq, lastSeq: null, anchoredAt: anchor?.seq ?? null, ok: true, expectSeq: (anchor?.seq ?? 0) + 1, expectPrev: anchor?.hash ?? GENESIS }
+          chains.set(row.chain, c)
+        }
+        c.events++
+        c.lastSeq = seq
+        const id = Number(row.id)
+        if (seq !== c.expectSeq) {
+          note({ chain: row.chain, id, seq, problem: 'missing', message: `chain ${row.chain}: event ${c.expectSeq}${seq - c.expectSeq > 1 ? `–${seq - 1}` : ''} is missing before event ${seq} (id ${id}): a row was deleted` })
+        } else if (row.prev_hash !== c.expectPrev) {
+          note({ chain: row.chain, id, seq, problem: 'link', message: `chain ${row.chain}: event ${seq} (id ${id}) does not link to the event before it: an earlier row was changed or removed` })
+        }
+        if (row.computed !== row.hash) {
+          note({ chain: row.chain, id, seq, problem: 'edited', message: `chain ${row.chain}: event ${seq} (id ${id}) was edited after it was written (its hash does not match its content)` })
+        }
+        c.expectSeq = seq + 1
+        c.expectPrev = row.hash
+      }
+    }
+  })
+  const reports = [...chains.values()].map(({ expectSeq: _s, expectPrev: _p, ...r }) => r)
+  return { ok: broken.length === 0, chains: reports, events, firstBroken: broken[0] ?? null, broken }
+}

@@ -1,0 +1,76 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
+import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { isUuid } from '#app/auth/verification.server.ts'
+import { badRequest, parseForm } from '#app/http/forms.server.ts'
+import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { resetForm } from '#app/support/forms.server.ts'
+import { findResettableMember, orgAdminReset } from '#app/support/org-admin-reset.server.ts'
+import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
+import { Notice } from '#app/ui/form.tsx'
+import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Reset two-step verification · Gatehouse' }]
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const targetId = params.userId ?? ''
+  if (!isUuid(targetId)) throw notFound()
+  const found = await findResettableMember(scope, targetId, user.id)
+  if (!found) throw notFound()
+  return {
+    org: { slug: org.slug, name: org.name },
+    member: { email: found.member.email, name: found.member.name, role: found.member.role },
+    allowed: found.allowed,
+    why: found.why,
+    checks: IDENTITY_CHECKS.map((c) => ({ ...c })),
+    minChecks: MIN_CHECKS,
+  }
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const targetId = params.userId ?? ''
+  if (!isUuid(targetId)) throw notFound()
+  const form = await parseForm(request, resetForm)
+  if (!form.ok) return badRequest(form.errors)
+  const { reason, ticket, checks } = form.data
+  const values = { reason, ticket, checks }
+  const errors = resetInputErrors('org_admin', { reason, ticket, checks })
+  if (Object.keys(errors).length) return badRequest(errors, values)
+  const outcome = await orgAdminReset({ actor: { id: user.id, email: user.email }, org, scope, targetUserId: targetId, reason, ticket, checks, meta: requestMeta(request, context) })
+  if (!outcome.ok) {
+    if (outcome.code === 'not_found') throw notFound()
+    return badRequest({ form: outcome.message }, values, 403)
+  }
+  throw redirectTo(`/orgs/${org.slug}/members/${targetId}/reset?done=1`)
+}
+
+export default function OrgMemberReset() {
+  const { org, member, allowed, why, checks, minChecks } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>()
+  const [params] = useSearchParams()
+  const busy = useNavigation().state !== 'idle'
+  return (
+    <section className="card">
+      <p><Link to={`/orgs/${org.slug}/members`}>← Members of {org.name}</Link></p>
+      <h1>Reset two-step verification of {member.name}</h1>
+      <p className="muted">{member.email} · {member.role} of {org.name}</p>
+      {params.get('done') ? (
+        <Notice>Done: {member.email} has no factor, recovery code or remembered device left, was signed out everywhere, and has been emailed what to do next.</Notice>
+      ) : allowed ? (
+        <ResetMfaForm
+          email={member.email}
+          checks={checks}
+          minChecks={minChecks}
+          ticketRequired={false}
+          errors={(result?.errors ?? {}) as Record<string, string>}
+          values={(result?.values ?? {}) as Record<string, unknown>}
+          busy={busy}
+        />
+      ) : (
+        <div className="banner warn" role="status">{why}</div>
+      )}
+    </section>
+  )
+}

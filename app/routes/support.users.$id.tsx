@@ -1,0 +1,150 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
+import { requireSupport } from '#app/auth/guards.server.ts'
+import { isUuid } from '#app/auth/verification.server.ts'
+import { badRequest, parseForm } from '#app/http/forms.server.ts'
+import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { listRequests, supportReset } from '#app/support/approvals.server.ts'
+import { supportMemberForm } from '#app/support/forms.server.ts'
+import { memberDetail } from '#app/support/members.server.ts'
+import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
+import { unlockAccount } from '#app/support/unlock.server.ts'
+import { FormError, Notice } from '#app/ui/form.tsx'
+import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.detail.user.email ?? 'Member'} · Support · Gatehouse` }]
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { user: me } = await requireSupport(request)
+  const id = params.id ?? ''
+  if (!isUuid(id)) throw notFound()
+  const detail = await memberDetail(id)
+  if (!detail) throw notFound()
+  const { pending } = await listRequests({ targetUserId: id })
+  return { detail, pending, checks: IDENTITY_CHECKS.map((c) => ({ ...c })), minChecks: MIN_CHECKS, isSelf: me.id === id }
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { user: me } = await requireSupport(request)
+  const id = params.id ?? ''
+  if (!isUuid(id) || !(await memberDetail(id))) throw notFound()
+  const form = await parseForm(request, supportMemberForm)
+  if (!form.ok) return badRequest(form.errors)
+  const actor = { id: me.id, email: me.email }
+  const meta = requestMeta(request, context)
+  if (form.data.intent === 'unlock') {
+    const done = await unlockAccount({ actor: { id: me.id, label: me.email }, targetUserId: id, reason: form.data.reason, meta })
+    if (!done.ok) return badRequest(done.code === 'reason' ? { unlockReason: done.message } : { unlockForm: done.message }, { intent: 'unlock', reason: form.data.reason })
+    throw redirectTo(`/support/users/${id}?notice=unlocked`)
+  }
+  const { reason, ticket, checks } = form.data
+  const values = { intent: 'reset', reason, ticket, checks }
+  const errors = resetInputErrors('support', { reason, ticket, checks })
+  if (Object.keys(errors).length) return badRequest(errors, values)
+  const outcome = await supportReset({ actor, targetUserId: id, reason, ticket, checks, meta })
+  if (outcome.status === 'refused') return badRequest({ form: outcome.message }, values, 403)
+  throw redirectTo(`/support/users/${id}?notice=${outcome.status === 'done' ? 'reset' : 'requested'}`)
+}
+
+const NOTICES: Record<string, string> = {
+  unlocked: 'The account is unlocked. The member can sign in again.',
+  reset: 'Two-step verification was reset: every factor, recovery code and remembered device is gone, every session ended, and the member has been emailed.',
+  requested: 'This person is an organization owner or admin, or a platform account: the reset waits for a second support person at Approvals.',
+}
+
+const date = (d: string | Date | null | undefined) => (d ? new Date(d).toUTCString().replace(' GMT', ' UTC') : '—')
+
+export default function SupportMember() {
+  const { detail, pending, checks, minChecks, isSelf } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>()
+  const [params] = useSearchParams()
+  const busy = useNavigation().state !== 'idle'
+  const errors = (result?.errors ?? {}) as Record<string, string>
+  const values = (result?.values ?? {}) as Record<string, unknown>
+  const { user, lockout } = detail
+  const notice = NOTICES[params.get('notice') ?? '']
+  return (
+    <>
+      <p><Link to="/support">← Search</Link></p>
+      {notice ? <Notice>{notice}</Notice> : null}
+      <section className="card">
+        <h1>{user.name}</h1>
+        <p>
+          {user.email} · region {user.region.toUpperCase()}
+          {user.kind === 'service' ? ' · service account' : ''}
+          {user.platformRole !== 'none' ? <> · <span className="badge warn">{user.platformRole}</span></> : null}
+        </p>
+        <p className="muted">Account created {date(user.createdAt)} · last sign-in {date(user.lastSignInAt)}{user.mfaResetAt ? ` · last MFA reset ${date(user.mfaResetAt)}` : ''}</p>
+        <h2>Organizations</h2>
+        {detail.organizations.length ? (
+          <table>
+            <thead><tr><th>Organization</th><th>Role</th><th>Joined</th></tr></thead>
+            <tbody>{detail.organizations.map((o) => <tr key={o.slug}><td>{o.name}</td><td>{o.role}</td><td>{date(o.joinedAt)}</td></tr>)}</tbody>
+          </table>
+        ) : <p className="muted">No organization.</p>}
+      </section>
+
+      <section className="card">
+        <h2>Two-step verification</h2>
+        <p>Status: {user.mfaEnabledAt ? <span className="badge ok">on since {date(user.mfaEnabledAt)}</span> : <span className="badge">off</span>}{user.preferredMethod ? ` · prefers ${user.preferredMethod}` : ''}</p>
+        {detail.factors.length ? (
+          <table aria-label="Factors">
+            <thead><tr><th>Kind</th><th>Name</th><th>Added</th><th>Last used</th></tr></thead>
+            <tbody>
+              {detail.factors.map((f, i) => (
+                <tr key={i}><td>{f.kind === 'totp' ? 'App' : 'Key'}</td><td>{f.name}{f.confirmed ? '' : ' (setup not finished)'}</td><td>{date(f.createdAt)}</td><td>{date(f.lastUsedAt)}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        ) : <p className="muted">No authenticator app or security key.</p>}
+        <p>Recovery codes left: <strong>{detail.recoveryCodesLeft}</strong></p>
+        <h3>Remembered devices</h3>
+        {detail.trustedDevices.length ? (
+          <table aria-label="Remembered devices">
+            <thead><tr><th>Device</th><th>Method</th><th>Added</th><th>Last used</th><th>Expires</th></tr></thead>
+            <tbody>{detail.trustedDevices.map((d, i) => <tr key={i}><td>{d.label}</td><td>{d.method}</td><td>{date(d.createdAt)}</td><td>{date(d.lastUsedAt)}</td><td>{date(d.expiresAt)}</td></tr>)}</tbody>
+          </table>
+        ) : <p className="muted">None.</p>}
+      </section>
+
+      <section className="card">
+        <h2>Lockout</h2>
+        {lockout.locked ? (
+          <>
+            <p><span className="badge bad">Locked</span> until {date(lockout.until)} ({Math.ceil(lockout.remainingSeconds / 60)} min left; lockouts so far: {lockout.lockCount}).</p>
+            <FormError message={errors.unlockForm} />
+            <Form method="post" noValidate aria-label="Unlock">
+              <input type="hidden" name="intent" value="unlock" />
+              <div className="field">
+                <label htmlFor="unlock-reason">Reason for unlocking</label>
+                <input id="unlock-reason" name="reason" required defaultValue={values.intent === 'unlock' ? String(values.reason ?? '') : ''} aria-invalid={errors.unlockReason ? true : undefined} />
+                {errors.unlockReason ? <div className="error" role="alert">{errors.unlockReason}</div> : null}
+              </div>
+              <button type="submit" disabled={busy}>Unlock account</button>
+            </Form>
+          </>
+        ) : <p><span className="badge ok">Not locked</span> · failed attempts in a row: {lockout.failedAttempts}</p>}
+      </section>
+
+      <section className="card">
+        <h2>Reset two-step verification</h2>
+        {pending.length ? <div className="banner warn">A reset of this account is waiting for approval (asked by {pending[0].requesterEmail}). <Link to="/support/approvals">Approvals</Link></div> : null}
+        {isSelf ? (
+          <p className="muted">You cannot reset your own account. Ask another support person.</p>
+        ) : (
+          <ResetMfaForm email={user.email} checks={checks} minChecks={minChecks} ticketRequired errors={errors} values={values} busy={busy} />
+        )}
+      </section>
+
+      <section className="card">
+        <h2>Recent security events</h2>
+        {detail.events.length ? (
+          <table aria-label="Security events">
+            <thead><tr><th>When</th><th>Event</th><th>By</th><th>Details</th></tr></thead>
+            <tbody>{detail.events.map((e) => <tr key={e.id}><td>{date(e.createdAt)}</td><td>{e.action}</td><td>{e.actorLabel}</td><td>{e.details}</td></tr>)}</tbody>
+          </table>
+        ) : <p className="muted">No events.</p>}
+      </section>
+    </>
+  )
+}

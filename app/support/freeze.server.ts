@@ -1,0 +1,38 @@
+/**
+ * "Freeze my account", the link in every reset notice: a member who did not ask for the reset
+ * locks the account until support lifts it. The GET page changes nothing (mail scanners open
+ * links); the POST consumes the link once, locks, and ends every session.
+ */
+import { eq, sql } from 'drizzle-orm'
+import { db, schema } from '#db/client.ts'
+import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
+import { endAllSessions } from '#app/auth/session.server.ts'
+import { consumeVerification, findByToken } from '#app/auth/verification.server.ts'
+
+/** A frozen account stays locked until support unlocks it (lockedUntil far in the future). */
+export const FREEZE_YEARS = 100
+
+export async function findFreezeLink(token: string) {
+  const verification = await findByToken('freeze', token)
+  if (!verification?.userId) return undefined
+  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, verification.userId))
+  return user ? { verification, user } : undefined
+}
+
+export async function freezeAccount(token: string, meta: RequestMeta): Promise<{ ok: boolean; email?: string }> {
+  const found = await findFreezeLink(token)
+  if (!found) return { ok: false }
+  return db.transaction(async (tx) => {
+    if (!(await consumeVerification(found.verification.id, tx))) return { ok: false }
+    await tx
+      .update(schema.users)
+      .set({ lockedUntil: sql`now() + make_interval(years => ${FREEZE_YEARS})`, failedAttempts: 0 })
+      .where(eq(schema.users.id, found.user.id))
+    const sessions = await endAllSessions(found.user.id, tx)
+    await recordAudit(
+      { action: 'auth.account_frozen', actor: { id: found.user.id, label: found.user.email }, subjectId: found.user.id, meta, details: { via: 'reset_notice', sessionsEnded: sessions } },
+      tx,
+    )
+    return { ok: true, email: found.user.email }
+  })
+}

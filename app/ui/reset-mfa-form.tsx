@@ -1,0 +1,62 @@
+import { Form } from '@remix-run/react'
+import { Field, FormError } from './form.tsx'
+
+export type CheckOption = { id: string; label: string }
+
+/**
+ * The reset form shared by the support console and the organization members area: reason,
+ * ticket, the identity checklist (at least two), and an explicit confirmation.
+ */
+export function ResetMfaForm(props: {
+  email: string
+  checks: CheckOption[]
+  minChecks: number
+  ticketRequired: boolean
+  errors?: Record<string, string>
+  values?: Record<string, unknown>
+  busy?: boolean
+  submitLabel?: string
+}) {
+  const errors = props.errors ?? {}
+  const values = props.values ?? {}
+  const ticked = new Set([values.checks ?? []].flat().map(String))
+  return (
+    <Form method="post" noValidate aria-label="Reset two-step verification">
+      <input type="hidden" name="intent" value="reset" />
+      <FormError message={errors.form} />
+      <p>
+        This removes every authenticator app, security key, passkey, recovery code and remembered device of <strong>{props.email}</strong>, signs them out
+        everywhere, and emails them what happened with a link to freeze the account. At the next sign-in they confirm a code sent to their email and
+        set up a factor again.
+      </p>
+      <div className="field">
+        <label htmlFor="reason">Reason</label>
+        <textarea id="reason" name="reason" rows={3} required defaultValue={String(values.reason ?? '')} aria-invalid={errors.reason ? true : undefined} aria-describedby={errors.reason ? 'reason-error' : undefined} />
+        {errors.reason ? <div className="error" id="reason-error" role="alert">{errors.reason}</div> : null}
+      </div>
+      <Field
+        label={props.ticketRequired ? 'Ticket reference' : 'Ticket reference (optional)'}
+        name="ticket"
+        defaultValue={String(values.ticket ?? '')}
+        required={props.ticketRequired}
+        error={errors.ticket}
+      />
+      <fieldset className="field" aria-describedby={errors.checks ? 'checks-error' : undefined}>
+        <legend>Identity checks done (tick at least {props.minChecks})</legend>
+        {props.checks.map((c) => (
+          <label key={c.id} style={{ fontWeight: 'normal' }}>
+            <input type="checkbox" name="checks" value={c.id} defaultChecked={ticked.has(c.id)} /> {c.label}
+          </label>
+        ))}
+        {errors.checks ? <div className="error" id="checks-error" role="alert">{errors.checks}</div> : null}
+      </fieldset>
+      <div className="field">
+        <label style={{ fontWeight: 'normal' }}>
+          <input type="checkbox" name="confirm" value="yes" required aria-invalid={errors.confirm ? true : undefined} /> Yes, remove every factor of {props.email}
+        </label>
+        {errors.confirm ? <div className="error" role="alert">{errors.confirm}</div> : null}
+      </div>
+      <button type="submit" className="danger" disabled={props.busy}>{props.busy ? 'Resetting…' : props.submitLabel ?? 'Reset two-step verification'}</button>
+    </Form>
+  )
+}

@@ -1,0 +1,15 @@
+import { defineCommand } from '../registry.ts'
+
+export default defineCommand({
+  name: 'migrate',
+  summary: 'create the database if needed and apply every migration',
+  description: 'Safe to run again and again. Also mirrors the configured regions into the regions table.',
+  options: {},
+  async run({ print }) {
+    const { runMigrations } = await import('#db/migrate.ts')
+    const { config } = await import('#app/config/env.server.ts')
+    await runMigrations()
+    const database = decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1))
+    print({ ok: true, database, regions: config.regions.map((r) => r.code) }, `Database migrated: ${database} (regions ${config.regions.map((r) => r.code).join(', ')})`)
+  },
+})

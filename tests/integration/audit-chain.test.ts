@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { recordAudit, systemActor } from '#app/audit/record.server.ts'
+import { verifyAuditChains } from '#app/audit/verify.server.ts'
+import { sql } from '#db/client.ts'
+
+const run = promisify(execFile)
+async function verifyAuditCli() {
+  try {
+    const { stdout } = await run(process.execPath, ['cli/bin.js', 'verify-audit'], { env: process.env })
+    return { code: 0, stdout }
+  } catch (e) {
+    const err = e as { code: number; stdout: string }
+    return { code: err.code, stdout: err.stdout }
+  }
+}
+
+const orgs = [randomUUID(), randomUUID(), randomUUID()]
+
+describe('audit hash chain', () => {
+  it('stays whole under many concurrent writers across chains', async () => {
+    const writes = Array.from({ length: 240 }, (_, i) =>
+      recordAudit({
+        action: 'org.policy_changed',
+        actor: systemActor('system'),
+        organizationId: i % 4 === 3 ? null : orgs[i % 4],
+        details: { i, note: 'concurrent' },
+      }),
+    )
+    await Promise.all(writes)
+    const chains = await sql<{ chain: string; n: string; max: string }[]>`select chain, count(*) as n, max(seq) as max from audit_events group by chain`
+    for (const c of chains) expect(Number(c.max)).toBe(Number(c.n)) // no gaps, no duplicates (unique index)
+    expect(chains.map((c) => c.chain).sort()).toEqual([...orgs, 'platform'].sort())
+    const report = await verifyAuditChains()
+    expect(report.broken).toEqual([])
+    expect(report.ok).toBe(true)
+    expect(report.events).toBe(240)
+    const cli = await verifyAuditCli()
+    expect(cli.code).toBe(0)
+    expect(cli.stdout).toContain('Audit log intact: 240 event(s) in 4 chain(s).')
+  })
+
+  it('the app cannot edit or delete events', async () => {
+    await expect(sql`update audit_events set action = 'x' where seq = 1`).rejects.toThrow(/append-only/)
+    await expect(sql`delete from audit_events where seq = 1`).rejects.toThrow(/append-only/)
+  })
+
+  it('catches an edited row and names it', async () => {
+    const [target] = await sql<{ id: string; details: unknown }[]>`select id, details from audit_events where chain = ${orgs[0]} and seq = 10`
+    await sql.unsafe('alter table audit_events disable trigger audit_events_no_update')
+    await sql`update audit_events set details = ${JSON.stringify({ i: 0, note: 'nothing to see here' })}::jsonb where id = ${target.id}`
+    await sql.unsafe('alter table audit_events enable trigger audit_events_no_update')
+    const report = await verifyAuditChains()
+    expect(report.ok).toBe(false)
+    expect(report.firstBroken).toMatchObject({ chain: orgs[0], id: Number(target.id), seq: 10, problem: 'edited' })
+    const cli = await verifyAuditCli()
+    expect(cli.code).toBe(1)
+    expect(cli.stdout).toContain(`First broken event: chain ${orgs[0]}: event 10 (id ${target.id}) was edited`)
+
+    // Someone who also rewrites the hash is caught at the next event's link.
+    await sql.unsafe('alter table audit_events disable trigger audit_events_no_update')
+    await sql`update audit_events e set hash = audit_event_hash(e) where id = ${target.id}`
+    await sql.unsafe('alter table audit_events enable trigger audit_events_no_update')
+    const relinked = await verifyAuditChains()
+    expect(relinked.firstBroken).toMatchObject({ chain: orgs[0], seq: 11, problem: 'link' })
+
+    // Put it back exactly: the chain verifies again.
+    await sql.unsafe('alter table audit_events disable trigger audit_events_no_update')
+    await sql`update audit_events set details = ${JSON.stringify(target.details)}::jsonb where id = ${target.id}`
+    await sql`update audit_events e set hash = audit_event_hash(e) where id = ${target.id}`
+    await sql.unsafe('alter table audit_events enable trigger audit_events_no_update')
+    expect((await verifyAuditChains()).ok).toBe(true)
+  })
+
+  it('resumes from the retention anchor after pruning', async () => {
+    const removed = await sql<{ n: number }[]>`select audit_prune(${orgs[2]}, now() + interval '1 second') as n`
+    expect(removed[0].n).toBe(60)
+    await recordAudit({ action: 'org.policy_changed', actor: systemActor('system'), organizationId: orgs[2] })
+    const report = await verifyAuditChains()
+    expect(report.ok).toBe(true)
+    expect(report.chains.find((c) => c.chain === orgs[2])).toMatchObject({ events: 1, anchoredAt: 60, firstSeq: 61 })
+  })
+
+  it('catches a deleted row', async () => {
+    const [victim] = await sql<{ id: string }[]>`select id from audit_events where chain = ${orgs[1]} and seq = 5`
+    await sql.unsafe('alter table audit_events disable trigger audit_events_no_delete')
+    await sql`delete from audit_events where id = ${victim.id}`
+    await sql.unsafe('alter table audit_events enable trigger audit_events_no_delete')
+    const report = await verifyAuditChains()
+    expect(report.ok).toBe(false)
+    expect(report.firstBroken).toMatchObject({ chain: orgs[1], seq: 6, problem: 'missing' })
+    expect(report.firstBroken!.message).toContain('event 5 is missing before event 6')
+    const cli = await verifyAuditCli()
+    expect(cli.code).toBe(1)
+    expect(cli.stdout).toContain('event 5 is missing before event 6')
+  })
+})
