@@ -5,10 +5,10 @@
  */
 import type { RegistrationResponseJSON } from '@simplewebauthn/server'
 import type { RequestMeta } from '#app/audit/record.server.ts'
-import { endSession, sessionCookie, type Session, type User } from '#app/auth/session.server.ts'
+import { sessionCookie, type Session, type User } from '#app/auth/session.server.ts'
 import { completeSignIn } from '#app/auth/sign-in.server.ts'
 import { db, schema } from '#db/client.ts'
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { afterFactorAdded, noticeFactorAdded } from './factors.server.ts'
 import { confirmTotpSetup, TOTP_MESSAGES } from './totp.server.ts'
 import { verifyWebauthnRegistration, WEBAUTHN_MESSAGES } from './webauthn.server.ts'
@@ -45,6 +45,12 @@ export async function upgradeEnrollOnlySession(session: Session, userId: string,
   if (session.level !== 'enroll_only') return null
   const [user] = await db.select().from(schema.users).where(eq(schema.users.id, userId))
   const { token } = await completeSignIn({ user, level: 'mfa', meta, method })
-  await endSession(oldToken)
+  // The old enrollment-only session ends within a minute rather than at once: the page that shows
+  // the recovery codes is rendered (loaders run) with the cookie the request came with.
+  void oldToken
+  await db
+    .update(schema.sessions)
+    .set({ absoluteExpiresAt: sql`least(${schema.sessions.absoluteExpiresAt}, now() + interval '1 minute')`, idleExpiresAt: sql`least(${schema.sessions.idleExpiresAt}, now() + interval '1 minute')` })
+    .where(eq(schema.sessions.id, session.id))
   return sessionCookie(token)
 }

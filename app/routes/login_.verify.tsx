@@ -12,11 +12,13 @@ export const meta: MetaFunction = () => [{ title: 'Verify it’s you · Gatehous
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const pending = await loadPendingSignIn(request)
-  if (!pending) throw redirectTo('/login?notice=expired', hasPendingCookie(request) ? { 'Set-Cookie': clearPendingCookie() } : {})
+  // Rendered rather than redirected: after a POST that ended the sign-in, this loader runs too.
+  if (!pending) return { expired: true as const }
   const asked = new URL(request.url).searchParams.get('method') as MethodName | null
   const methods = pending.decision.methods
   const method = asked && methods.includes(asked) ? asked : pending.decision.preferred
   return {
+    expired: false as const,
     method,
     methods,
     email: pending.user.email,
@@ -42,13 +44,16 @@ export default function Verify() {
   return (
     <section className="card narrow">
       <h1>Verify it’s you</h1>
-      {loaded.reset ? <p className="muted">Your two-step settings were reset. Confirm with a code sent to your email to continue.</p> : null}
+      {loaded.expired && !result?.ended ? (
+        <p>Your sign-in has expired or could not be found. <a href="/login">Sign in again</a>.</p>
+      ) : null}
+      {!loaded.expired && loaded.reset ? <p className="muted">Your two-step settings were reset. Confirm with a code sent to your email to continue.</p> : null}
       {result?.ended ? (
         <>
           <div className="banner error" role="alert">{result.errors?.form}</div>
           <a href="/login">Sign in again</a>
         </>
-      ) : (
+      ) : loaded.expired ? null : (
         <SecondFactorForms
           method={loaded.method}
           methods={loaded.methods}
