@@ -7,7 +7,7 @@
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import { redirectTo } from '#app/http/request.server.ts'
 import { listFactors } from '#app/mfa/factors.server.ts'
-import { useTrustedDevice } from '#app/mfa/trusted-devices.server.ts'
+import { acceptTrustedDevice } from '#app/mfa/trusted-devices.server.ts'
 import { createPendingSignIn } from './pending-sign-in.server.ts'
 import { decideSecondStep } from './second-step.server.ts'
 import { sessionCookie } from './session.server.ts'
@@ -29,7 +29,7 @@ export async function beginSignIn(input: { region: string; email: string; passwo
     return { ok: true, response: redirectTo('/enroll', { 'Set-Cookie': sessionCookie(token) }) }
   }
   const deviceMethods = decision.methods.filter((m): m is 'totp' | 'webauthn' | 'email' => m !== 'recovery_code')
-  if (decision.reason === 'factor' && (await useTrustedDevice(input.deviceToken, user, { methods: deviceMethods }))) {
+  if (decision.reason === 'factor' && (await acceptTrustedDevice(input.deviceToken, user, { methods: deviceMethods }))) {
     // A trusted device signs in at the MFA level but sets no second_factor_at: it never counts for step-up.
     const { token } = await completeSignIn({ user, level: 'mfa', meta: input.meta, method: 'trusted_device' })
     return { ok: true, response: redirectTo(input.redirectTo, { 'Set-Cookie': sessionCookie(token) }) }

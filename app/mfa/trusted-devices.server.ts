@@ -37,7 +37,7 @@ export async function rememberDevice(user: User, method: DeviceMethod, meta: Req
 }
 
 /** True when this device token (from COOKIE.device) is a trusted device of `user` that still counts; marks it used. */
-export async function useTrustedDevice(
+export async function acceptTrustedDevice(
   token: string | undefined,
   user: User,
   input: { methods: DeviceMethod[]; rememberDays?: number },

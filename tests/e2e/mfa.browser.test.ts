@@ -154,6 +154,85 @@ describe('security key', () => {
   })
 })
 
+/** Runs an assertion in the page for server-made options and returns the JSON response. */
+async function assertInPage(page: Page, options: unknown) {
+  return page.evaluate(async (options) => {
+    const PKC = PublicKeyCredential as unknown as { parseRequestOptionsFromJSON: (o: unknown) => CredentialRequestOptions['publicKey'] }
+    const credential = (await navigator.credentials.get({ publicKey: PKC.parseRequestOptionsFromJSON(options) })) as PublicKeyCredential & { toJSON: () => unknown }
+    return JSON.stringify(credential.toJSON())
+  }, options)
+}
+
+async function postFromPage(page: Page, form: Record<string, string>) {
+  return page.evaluate(async (form) => {
+    const res = await fetch('/login/verify', { method: 'POST', body: new URLSearchParams(form), redirect: 'manual' })
+    return { status: res.status, type: res.type, text: await res.text() }
+  }, form)
+}
+
+async function latestPending(userId: string) {
+  const [pending] = await db
+    .select()
+    .from(schema.verifications)
+    .where(and(eq(schema.verifications.userId, userId), eq(schema.verifications.purpose, 'login')))
+    .orderBy(desc(schema.verifications.createdAt))
+    .limit(1)
+  return pending
+}
+
+describe('replayed and foreign WebAuthn responses', () => {
+  it('refuses a response replayed into a new sign-in and one made for another account', async () => {
+    const a = await createUser({ name: 'Ada One' })
+    const b = await createUser({ name: 'Bea Two' })
+    const page = await browser.newPage()
+    await virtualAuthenticator(page)
+    for (const [user, label] of [[a, 'A key'], [b, 'B key']] as const) {
+      await signInWithForm(page, base, user.email)
+      await onHome(page, user.name)
+      await page.goto(`${base}/settings/security/keys`)
+      await page.getByLabel('Key name').fill(label)
+      await page.getByRole('button', { name: 'Add security key' }).click()
+      await page.getByText(`Security key “${label}” added.`).waitFor()
+      await page.getByRole('button', { name: 'Sign out' }).click()
+    }
+
+    // A signs in with a response made in the page: accepted once.
+    await signInWithForm(page, base, a.email)
+    await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
+    const first = await webauthnAuthenticationOptions(await userById(a.id), (await latestPending(a.id)).id)
+    const response = await assertInPage(page, first!.options)
+    const ok = await postFromPage(page, { intent: 'webauthn', challengeId: first!.challengeId, response })
+    expect(ok.type).toBe('opaqueredirect')
+    await page.context().clearCookies()
+
+    // The same response replayed into a new sign-in of A: its challenge is used up, and a new challenge does not match it.
+    await signInWithForm(page, base, a.email)
+    await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
+    const replayed = await postFromPage(page, { intent: 'webauthn', challengeId: first!.challengeId, response })
+    expect(replayed.status).toBe(400)
+    expect(replayed.text).toContain('expired')
+    const fresh = await webauthnAuthenticationOptions(await userById(a.id), (await latestPending(a.id)).id)
+    const mismatched = await postFromPage(page, { intent: 'webauthn', challengeId: fresh!.challengeId, response })
+    expect(mismatched.status).toBe(400)
+    expect(mismatched.text).toContain('could not be verified')
+
+    // A response made for A's sign-in, posted to B's pending sign-in in another browser context: refused.
+    const forA = await webauthnAuthenticationOptions(await userById(a.id), (await latestPending(a.id)).id)
+    const responseForA = await assertInPage(page, forA!.options)
+    const other = await browser.newPage()
+    await signInWithForm(other, base, b.email)
+    await other.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
+    const foreign = await postFromPage(other, { intent: 'webauthn', challengeId: forA!.challengeId, response: responseForA })
+    expect(foreign.status).toBe(400)
+    expect((await other.context().cookies()).some((c) => c.name === 'gh_session')).toBe(false)
+    const garbage = await postFromPage(other, { intent: 'webauthn', challengeId: forA!.challengeId, response: '{"not":"a response"' })
+    expect(garbage.status).toBe(400)
+    expect(garbage.text).toContain('could not be read')
+    await other.close()
+    await page.close()
+  })
+})
+
 describe('email code and recovery code', () => {
   it('signs in with a code read from the SMTP listener, and with a recovery code', async () => {
     const user = await createUser({ name: 'Eve Email' })

@@ -315,6 +315,31 @@ describe('staff and resets', () => {
   })
 })
 
+describe('security page details', () => {
+  it('warns at 3 or fewer recovery codes, saves the preferred method, forgets all devices at once', async () => {
+    const user = await createUser()
+    const { secret, recoveryCodes } = await enableTotp(user.id)
+    for (const code of recoveryCodes.slice(0, 7)) {
+      const client = await pendingClient(user.email)
+      expect((await client.post('/login/verify', { intent: 'recovery_code', code, remember: 'on' })).status).toBe(302)
+    }
+    const client = await pendingClient(user.email)
+    await client.post('/login/verify', { intent: 'totp', code: await totpCode(secret), remember: 'on' })
+    const page = await client.text('/settings/security')
+    expect(page.html).toContain('Running low')
+    expect(page.html).toMatch(/3<!-- --> of 10 left/)
+    expect((await outboundOf(user.id)).filter((m) => m.template === 'recovery_code_used').map((m) => m.params.low)).toContain(true)
+    // Recovery codes never earn a remembered device; the app did.
+    expect(await db.select().from(schema.trustedDevices).where(eq(schema.trustedDevices.userId, user.id))).toHaveLength(1)
+    expect((await client.post('/settings/security', { intent: 'preferred', method: 'webauthn' })).status).toBe(400)
+    expect((await client.post('/settings/security', { intent: 'preferred', method: 'email' })).status).toBe(200)
+    expect((await userById(user.id)).preferredMethod).toBe('email')
+    const all = await client.post('/settings/security/devices', { intent: 'revoke_all' })
+    expect(all.status).toBe(200)
+    expect(await db.select().from(schema.trustedDevices).where(eq(schema.trustedDevices.userId, user.id))).toHaveLength(0)
+  })
+})
+
 describe('failed second factors', () => {
   it('after 10 failures in an hour the member is emailed once', async () => {
     const user = await createUser()
