@@ -35,6 +35,11 @@ async function virtualAuthenticator(page: Page, options: { isUserVerified?: bool
   return { cdp, authenticatorId }
 }
 
+async function signOut(page: Page) {
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.getByText('You have signed out.').waitFor()
+}
+
 async function onHome(page: Page, name: string) {
   await page.getByRole('heading', { name: `Welcome, ${name}` }).waitFor()
 }
@@ -58,9 +63,10 @@ describe('authenticator app', () => {
     await page.getByRole('link', { name: "I've saved my codes" }).click()
     await page.getByText('Two-factor authentication:').waitFor()
 
-    await page.getByRole('button', { name: 'Sign out' }).click()
+    await signOut(page)
     await signInWithForm(page, base, user.email)
     await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
+    await screenshot(page, 'mfa-verify-totp')
     expect(await page.getByLabel('Authentication code').getAttribute('autocomplete')).toBe('one-time-code')
     expect(await page.getByLabel('Authentication code').getAttribute('inputmode')).toBe('numeric')
     // Enabling used this step's code; the app's next code (one step ahead is accepted) signs in.
@@ -89,7 +95,7 @@ describe('security key', () => {
     expect(key.label).toBe('YubiKey 5')
     expect((await auditOf(user.id)).map((e) => e.action)).toContain('auth.webauthn_added')
 
-    await page.getByRole('button', { name: 'Sign out' }).click()
+    await signOut(page)
     await signInWithForm(page, base, user.email)
     await page.getByRole('button', { name: 'Use security key' }).click()
     await onHome(page, 'Kim Key')
@@ -106,7 +112,7 @@ describe('security key', () => {
 
     // A counter that goes backwards (as from a cloned key) is refused and recorded.
     await db.update(schema.webauthnCredentials).set({ counter: 1_000_000 }).where(eq(schema.webauthnCredentials.userId, user.id))
-    await page.getByRole('button', { name: 'Sign out' }).click()
+    await signOut(page)
     await signInWithForm(page, base, user.email)
     await page.getByRole('button', { name: 'Use security key' }).click()
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('signature counter lower than before')
@@ -124,7 +130,7 @@ describe('security key', () => {
     await page.getByLabel('Key name').fill('Laptop key')
     await page.getByRole('button', { name: 'Add security key' }).click()
     await page.getByText('Security key “Laptop key” added.').waitFor()
-    await page.getByRole('button', { name: 'Sign out' }).click()
+    await signOut(page)
 
     // The key stops verifying its user (no PIN or fingerprint).
     await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false })
@@ -150,6 +156,36 @@ describe('security key', () => {
     expect(result.status).toBe(400)
     expect(result.text).toContain('This sign-in needs your key to verify you')
     expect((await page.context().cookies()).some((c) => c.name === 'gh_session')).toBe(false)
+    expect(await db.select().from(schema.sessions).where(eq(schema.sessions.userId, user.id))).toHaveLength(0)
+    await page.close()
+  })
+})
+
+describe('step-up with a security key', () => {
+  it('asks for the key before removing it, then returns to the page; removing the last key turns 2FA off', async () => {
+    const user = await createUser({ name: 'Sol Stepup' })
+    const page = await browser.newPage()
+    await virtualAuthenticator(page)
+    await signInWithForm(page, base, user.email)
+    await onHome(page, 'Sol Stepup')
+    await page.goto(`${base}/settings/security/keys`)
+    await page.getByLabel('Key name').fill('Desk key')
+    await page.getByRole('button', { name: 'Add security key' }).click()
+    await page.getByText('Security key “Desk key” added.').waitFor()
+    await page.getByRole('link', { name: "I've saved my codes" }).click()
+    await page.goto(`${base}/settings/security`)
+    await page.getByText('Two-factor authentication:').waitFor()
+    await screenshot(page, 'mfa-security-page')
+    await page.goto(`${base}/settings/security/keys`)
+    await page.getByRole('button', { name: 'Remove Desk key' }).click()
+    await page.getByRole('heading', { name: 'Confirm it’s you' }).waitFor()
+    expect(await page.getByRole('link', { name: 'Email me a code' }).count()).toBe(0)
+    await screenshot(page, 'mfa-step-up')
+    await page.getByRole('button', { name: 'Use security key' }).click()
+    await page.waitForURL(`${base}/settings/security/keys`)
+    await page.getByRole('button', { name: 'Remove Desk key' }).click()
+    await page.getByText('Security key removed.').waitFor()
+    expect((await userById(user.id)).mfaEnabledAt).toBeNull()
     await page.close()
   })
 })
@@ -193,7 +229,7 @@ describe('replayed and foreign WebAuthn responses', () => {
       await page.getByLabel('Key name').fill(label)
       await page.getByRole('button', { name: 'Add security key' }).click()
       await page.getByText(`Security key “${label}” added.`).waitFor()
-      await page.getByRole('button', { name: 'Sign out' }).click()
+      await signOut(page)
     }
 
     // A signs in with a response made in the page: accepted once.
@@ -248,7 +284,7 @@ describe('email code and recovery code', () => {
     await page.getByRole('button', { name: 'Verify' }).click()
     await onHome(page, 'Eve Email')
 
-    await page.getByRole('button', { name: 'Sign out' }).click()
+    await signOut(page)
     await signInWithForm(page, base, user.email)
     await page.getByRole('link', { name: 'Use a recovery code' }).click()
     await page.getByLabel('Recovery code').fill(recoveryCodes[0].toUpperCase())
