@@ -4,7 +4,7 @@
  * 5 wrong answers end it, consumed once when the sign-in completes. It remembers the decision
  * (methods offered) so the verify step re-checks the method on the server.
  */
-import { eq, sql } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import { db, schema } from '#db/client.ts'
 import { lockRemainingSeconds } from './lockout.server.ts'
@@ -80,8 +80,4 @@ export async function finishPendingSignIn(
     if (cookie) headers.append('Set-Cookie', cookie)
   }
   return { headers, location: level === 'enroll_only' ? '/enroll' : pending.redirectTo }
-}
-
-export async function touchPending(id: string) {
-  await db.update(schema.verifications).set({ sentAt: sql`now()` }).where(eq(schema.verifications.id, id))
 }

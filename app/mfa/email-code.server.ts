@@ -5,7 +5,7 @@
  * the same pending sign-in) when it sends: no code ever sits in a queue.
  */
 import { and, desc, eq, gt, sql } from 'drizzle-orm'
-import { checkCode, createVerification, findLive, revokeVerifications } from '#app/auth/verification.server.ts'
+import { checkCode, createVerification, revokeVerifications } from '#app/auth/verification.server.ts'
 import type { User } from '#app/auth/session.server.ts'
 import { MailUnavailableError, queueEmail } from '#app/mail/queue-email.server.ts'
 import { db, schema } from '#db/client.ts'
@@ -78,10 +78,6 @@ export async function verifyEmailCode(user: User, target: string, input: string)
   const result = await checkCode(row.id, code)
   if (result.ok) return { ok: true }
   return { ok: false, code: result.reason, attemptsLeft: result.attemptsLeft }
-}
-
-export async function isLiveEmailCode(id: string) {
-  return Boolean(await findLive(id, 'email_code'))
 }
 
 export async function retireEmailCodes(userId: string) {

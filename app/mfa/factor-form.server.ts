@@ -5,7 +5,8 @@
 import { z } from 'zod'
 import type { FactorInput } from './check.server.ts'
 
-const webauthnResponse = z
+/** A WebAuthn response posted as JSON text (registration or authentication). */
+export const webauthnResponse = z
   .string()
   .max(20_000, 'That security key response is too large')
   .transform((s, ctx) => {

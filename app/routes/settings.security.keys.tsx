@@ -7,6 +7,7 @@ import { requireUser } from '#app/auth/guards.server.ts'
 import { readSessionToken } from '#app/auth/session.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { webauthnResponse } from '#app/mfa/factor-form.server.ts'
 import { enrollKey, upgradeEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
 import { listFactors, removeKey } from '#app/mfa/factors.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
@@ -24,14 +25,7 @@ const schema = z.discriminatedUnion('intent', [
     intent: z.literal('webauthn'),
     label,
     challengeId: z.string().uuid('This security key request has expired. Try again.'),
-    response: z.string().max(20_000, 'That security key response is too large').transform((s, ctx) => {
-      try {
-        const v = JSON.parse(s)
-        if (v && typeof v.id === 'string' && typeof v.response === 'object') return v
-      } catch {}
-      ctx.addIssue({ code: 'custom', message: 'That security key response could not be read. Try again.' })
-      return z.NEVER
-    }),
+    response: webauthnResponse,
   }),
   z.object({ intent: z.literal('remove'), keyId: z.string().uuid('Unknown key') }),
 ])

@@ -25,7 +25,7 @@ export function SecondFactorForms(props: {
   const { method, methods, path, errors } = props
   const busy = useNavigation().state !== 'idle'
   const remember = props.allowRemember ? (
-    <label className="row" style={{ fontWeight: 400 }}>
+    <label className="row" style={{ fontWeight: 400, marginBottom: '1rem' }}>
       <input type="checkbox" name="remember" value="on" /> Remember this device for 14 days
     </label>
   ) : null
@@ -72,7 +72,7 @@ export function SecondFactorForms(props: {
         <div>
           <p>Insert or touch your security key, or use your device's passkey.</p>
           {props.allowRemember ? (
-            <label className="row" style={{ fontWeight: 400 }}>
+            <label className="row" style={{ fontWeight: 400, marginBottom: '1rem' }}>
               <input type="checkbox" id="remember-key" /> Remember this device for 14 days
             </label>
           ) : null}

@@ -340,6 +340,26 @@ describe('security page details', () => {
   })
 })
 
+describe('security key form input', () => {
+  it('refuses a missing or too-long key name and a malformed response with 400, storing nothing', async () => {
+    const user = await createUser()
+    const client = new TestClient(base)
+    await signIn(client, user.email)
+    for (const form of [
+      { intent: 'webauthn_options', label: '' },
+      { intent: 'webauthn_options', label: 'x'.repeat(61) },
+      { intent: 'webauthn', label: 'Key', challengeId: 'not-a-uuid', response: '{}' },
+      { intent: 'webauthn', label: 'Key', challengeId: '8f1c1a2e-1111-4111-8111-111111111111', response: 'x'.repeat(30_000) },
+      { intent: 'webauthn', label: 'Key', challengeId: '8f1c1a2e-1111-4111-8111-111111111111', response: '{"id":"abc","response":{}}' },
+    ]) {
+      const res = await client.post('/settings/security/keys', form)
+      expect(res.status).toBe(400)
+    }
+    expect(await db.select().from(schema.webauthnCredentials).where(eq(schema.webauthnCredentials.userId, user.id))).toHaveLength(0)
+    expect((await userById(user.id)).mfaEnabledAt).toBeNull()
+  })
+})
+
 describe('failed second factors', () => {
   it('after 10 failures in an hour the member is emailed once', async () => {
     const user = await createUser()
