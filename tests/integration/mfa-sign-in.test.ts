@@ -345,13 +345,14 @@ describe('security key form input', () => {
     const user = await createUser()
     const client = new TestClient(base)
     await signIn(client, user.email)
-    for (const form of [
+    const forms: Record<string, string>[] = [
       { intent: 'webauthn_options', label: '' },
       { intent: 'webauthn_options', label: 'x'.repeat(61) },
       { intent: 'webauthn', label: 'Key', challengeId: 'not-a-uuid', response: '{}' },
       { intent: 'webauthn', label: 'Key', challengeId: '8f1c1a2e-1111-4111-8111-111111111111', response: 'x'.repeat(30_000) },
       { intent: 'webauthn', label: 'Key', challengeId: '8f1c1a2e-1111-4111-8111-111111111111', response: '{"id":"abc","response":{}}' },
-    ]) {
+    ]
+    for (const form of forms) {
       const res = await client.post('/settings/security/keys', form)
       expect(res.status).toBe(400)
     }
