@@ -9,7 +9,9 @@ import { MailUnavailableError, queueEmail, queueNotice } from '#app/mail/queue-e
 import { hashPassword } from './password.server.ts'
 import { accountKey, normaliseEmail, throttleAttempt } from './rate-limit.server.ts'
 import { endAllSessions } from './session.server.ts'
-import { consumeVerification, createVerification, findByToken, revokeVerifications } from './verification.server.ts'
+import { consumeVerification, countAttempt, createVerification, findByToken, revokeVerifications } from './verification.server.ts'
+import { checkSecondFactor } from '#app/mfa/check.server.ts'
+import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
 
 export const RESET_TTL_SECONDS = 30 * 60
 export const RESET_REQUESTED_MESSAGE =
@@ -41,11 +43,30 @@ export async function findPasswordReset(token: string) {
   return user ? { verification, user } : undefined
 }
 
-export type ResetResult = { ok: true; userId: string } | { ok: false; code: 'invalid_link' }
+export type ResetResult = { ok: true; userId: string } | { ok: false; code: 'invalid_link' } | { ok: false; code: 'second_factor'; message: string }
 
-export async function completePasswordReset(input: { token: string; password: string; meta: RequestMeta }): Promise<ResetResult> {
+/** Whether finishing this reset needs a second factor other than email (the member has an app or key). */
+export async function resetNeedsSecondFactor(userId: string): Promise<boolean> {
+  return hasAppOrKey(await listFactors(userId))
+}
+
+export async function completePasswordReset(input: {
+  token: string
+  password: string
+  meta: RequestMeta
+  /** Required when the member has an app or key: the mailbox alone never opens such an account. */
+  secondFactor?: { method: 'totp' | 'recovery_code'; code: string }
+}): Promise<ResetResult> {
   const found = await findPasswordReset(input.token)
   if (!found) return { ok: false, code: 'invalid_link' }
+  if (await resetNeedsSecondFactor(found.user.id)) {
+    if (!input.secondFactor?.code) return { ok: false, code: 'second_factor', message: 'Enter a code from your authenticator app or one of your recovery codes.' }
+    const check = await checkSecondFactor(found.user, input.secondFactor, `reset:${found.verification.id}`, input.meta)
+    if (!check.ok) {
+      if (check.counted) await countAttempt(found.verification.id)
+      return { ok: false, code: 'second_factor', message: check.message }
+    }
+  }
   const passwordHash = await hashPassword(input.password)
   const done = await db.transaction(async (tx) => {
     if (!(await consumeVerification(found.verification.id, tx))) return false

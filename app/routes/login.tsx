@@ -2,6 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
 import { z } from 'zod'
 import { getSignedIn } from '#app/auth/guards.server.ts'
+import { readDeviceToken } from '#app/mfa/trusted-devices.server.ts'
 import { beginSignIn } from '#app/auth/web-sign-in.server.ts'
 import { config } from '#app/config/env.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
@@ -26,7 +27,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const form = await parseForm(request, schema)
   if (!form.ok) return badRequest(form.errors)
-  const result = await beginSignIn({ ...form.data, meta: requestMeta(request, context), redirectTo: safeRedirectPath(form.data.redirectTo) })
+  const result = await beginSignIn({ ...form.data, meta: requestMeta(request, context), redirectTo: safeRedirectPath(form.data.redirectTo), deviceToken: readDeviceToken(request) })
   if (!result.ok) return badRequest({ form: result.message }, { region: form.data.region, email: form.data.email }, result.status)
   throw result.response
 }

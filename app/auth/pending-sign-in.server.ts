@@ -1,0 +1,83 @@
+/**
+ * "Password accepted, second factor pending" — not a session. A verification with purpose
+ * 'login': 256-bit token in its own cookie (COOKIE.pending), stored as a keyed hash, 10 minutes,
+ * 5 wrong answers end it, consumed once when the sign-in completes. It remembers the decision
+ * (methods offered) so the verify step re-checks the method on the server.
+ */
+import { eq } from 'drizzle-orm'
+import type { RequestMeta } from '#app/audit/record.server.ts'
+import { db, schema } from '#db/client.ts'
+import { lockRemainingSeconds } from './lockout.server.ts'
+import { COOKIE, clearCookie, readCookie, setCookie } from './cookies.server.ts'
+import type { SecondStep } from './second-step.server.ts'
+import { sessionCookie, type User } from './session.server.ts'
+import { completeSignIn } from './sign-in.server.ts'
+import { consumeVerification, countAttempt, createVerification, findByToken, type Verification } from './verification.server.ts'
+import { rememberDevice } from '#app/mfa/trusted-devices.server.ts'
+import type { Method } from '#app/mfa/factors.server.ts'
+
+export const PENDING_TTL_SECONDS = 10 * 60
+export const PENDING_MAX_ATTEMPTS = 5
+
+export type PendingSignIn = { verification: Verification; user: User; decision: Extract<SecondStep, { kind: 'second_factor' }>; redirectTo: string }
+
+export async function createPendingSignIn(user: User, decision: Extract<SecondStep, { kind: 'second_factor' }>, redirectTo: string) {
+  const { verification, token } = await createVerification({
+    purpose: 'login',
+    userId: user.id,
+    payload: { decision, redirectTo },
+    ttlSeconds: PENDING_TTL_SECONDS,
+    maxAttempts: PENDING_MAX_ATTEMPTS,
+    withToken: true,
+  })
+  return { verification, cookie: setCookie(COOKIE.pending, token!, PENDING_TTL_SECONDS) }
+}
+
+/** The live pending sign-in this browser holds, or null (missing, tampered, expired, used up). */
+export async function loadPendingSignIn(request: Request): Promise<PendingSignIn | null> {
+  const token = readCookie(request, COOKIE.pending)
+  if (!token) return null
+  const verification = await findByToken('login', token)
+  if (!verification?.userId) return null
+  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, verification.userId))
+  if (!user || lockRemainingSeconds(user) > 0) return null
+  const payload = verification.payload as { decision: PendingSignIn['decision']; redirectTo: string }
+  return { verification, user, decision: payload.decision, redirectTo: payload.redirectTo ?? '/' }
+}
+
+export const hasPendingCookie = (request: Request) => Boolean(readCookie(request, COOKIE.pending))
+export const clearPendingCookie = () => clearCookie(COOKIE.pending)
+
+/** Counts a wrong answer against the pending sign-in; true when it has ended (5 wrong). */
+export async function failPendingAttempt(pending: PendingSignIn): Promise<{ ended: boolean; attemptsLeft: number }> {
+  const attemptsLeft = await countAttempt(pending.verification.id)
+  return { ended: attemptsLeft === 0, attemptsLeft }
+}
+
+/**
+ * Completes the sign-in after a second factor: consumes the pending record (once: a racing
+ * second request gets null), starts a fresh session (MFA level, or enrollment-only when the
+ * decision says so), clears a reset marker, and remembers the device when asked.
+ */
+export async function finishPendingSignIn(
+  pending: PendingSignIn,
+  method: Method,
+  meta: RequestMeta,
+  options: { remember?: boolean } = {},
+): Promise<{ headers: Headers; location: string } | null> {
+  if (!(await consumeVerification(pending.verification.id))) return null
+  const { user, decision } = pending
+  const level = decision.enrollAfter ? 'enroll_only' : 'mfa'
+  const { token } = await completeSignIn({ user, level, meta, method })
+  if (decision.reason === 'reset' || user.mfaResetAt) {
+    await db.update(schema.users).set({ mfaResetAt: null }).where(eq(schema.users.id, user.id))
+  }
+  const headers = new Headers()
+  headers.append('Set-Cookie', sessionCookie(token))
+  headers.append('Set-Cookie', clearPendingCookie())
+  if (options.remember && method !== 'recovery_code' && level === 'mfa') {
+    const cookie = await rememberDevice(user, method as 'totp' | 'webauthn' | 'email', meta)
+    if (cookie) headers.append('Set-Cookie', cookie)
+  }
+  return { headers, location: level === 'enroll_only' ? '/enroll' : pending.redirectTo }
+}

@@ -1,0 +1,56 @@
+/**
+ * Enrolling a factor from the settings pages or /enroll: the TOTP confirm and key registration
+ * with their bookkeeping in one transaction, the notices after it, and the fresh session that
+ * replaces an enrollment-only one when the member finishes.
+ */
+import type { RegistrationResponseJSON } from '@simplewebauthn/server'
+import type { RequestMeta } from '#app/audit/record.server.ts'
+import { sessionCookie, type Session, type User } from '#app/auth/session.server.ts'
+import { completeSignIn } from '#app/auth/sign-in.server.ts'
+import { db, schema } from '#db/client.ts'
+import { eq, sql } from 'drizzle-orm'
+import { afterFactorAdded, noticeFactorAdded } from './factors.server.ts'
+import { confirmTotpSetup, TOTP_MESSAGES } from './totp.server.ts'
+import { verifyWebauthnRegistration, WEBAUTHN_MESSAGES } from './webauthn.server.ts'
+
+export type EnrollResult = { ok: true; recoveryCodes: string[] | null; label?: string } | { ok: false; message: string }
+
+export async function enrollTotp(user: User, code: string, meta: RequestMeta): Promise<EnrollResult> {
+  const result = await db.transaction(async (tx) => {
+    const check = await confirmTotpSetup(user, code, tx)
+    if (!check.ok) return { ok: false as const, message: TOTP_MESSAGES[check.code] }
+    const recoveryCodes = await afterFactorAdded(user, 'totp', {}, meta, tx)
+    return { ok: true as const, recoveryCodes }
+  })
+  if (result.ok) await noticeFactorAdded(user, 'totp')
+  return result
+}
+
+export async function enrollKey(user: User, input: { challengeId: string; target: string; response: RegistrationResponseJSON; label: string }, meta: RequestMeta): Promise<EnrollResult> {
+  const result = await db.transaction(async (tx) => {
+    const check = await verifyWebauthnRegistration(user, input, tx)
+    if (!check.ok) return { ok: false as const, message: WEBAUTHN_MESSAGES[check.code] }
+    const recoveryCodes = await afterFactorAdded(user, 'webauthn', { keyId: check.keyId, label: check.label }, meta, tx)
+    return { ok: true as const, recoveryCodes, label: check.label }
+  })
+  if (result.ok) await noticeFactorAdded(user, 'webauthn', result.label)
+  return result
+}
+
+/**
+ * An enrollment-only session is replaced by a fresh MFA session once the member has a factor
+ * (the factor just proven counts as the second factor). Returns the Set-Cookie, or null.
+ */
+export async function upgradeEnrollOnlySession(session: Session, userId: string, method: 'totp' | 'webauthn', meta: RequestMeta, oldToken: string | undefined): Promise<string | null> {
+  if (session.level !== 'enroll_only') return null
+  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, userId))
+  const { token } = await completeSignIn({ user, level: 'mfa', meta, method })
+  // The old enrollment-only session ends within a minute rather than at once: the page that shows
+  // the recovery codes is rendered (loaders run) with the cookie the request came with.
+  void oldToken
+  await db
+    .update(schema.sessions)
+    .set({ absoluteExpiresAt: sql`least(${schema.sessions.absoluteExpiresAt}, now() + interval '1 minute')`, idleExpiresAt: sql`least(${schema.sessions.idleExpiresAt}, now() + interval '1 minute')` })
+    .where(eq(schema.sessions.id, session.id))
+  return sessionCookie(token)
+}

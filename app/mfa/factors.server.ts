@@ -1,0 +1,175 @@
+/**
+ * A member's factors as one picture, and the bookkeeping every add and remove goes through:
+ * users.mfa_enabled_at ("2FA on" = at least one app or key) and preferred_method stay right;
+ * the first app or key issues recovery codes; removing the last one turns 2FA off, deletes the
+ * recovery codes and revokes trusted devices. Every change is audited and emailed to the member,
+ * an added factor with a "this wasn't me" link that freezes the account.
+ */
+import { and, eq, isNotNull, sql } from 'drizzle-orm'
+import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
+import { createVerification } from '#app/auth/verification.server.ts'
+import { endAllSessions, type User } from '#app/auth/session.server.ts'
+import { queueNotice } from '#app/mail/queue-email.server.ts'
+import { db, schema, type Tx } from '#db/client.ts'
+import { countRecoveryCodes, deleteRecoveryCodes, generateRecoveryCodes, RECOVERY_LOW_WATERMARK } from './recovery-codes.server.ts'
+import { revokeAllDevices } from './trusted-devices.server.ts'
+import { deleteKey, listKeys } from './webauthn.server.ts'
+import { deleteTotp } from './totp.server.ts'
+
+export type Method = 'totp' | 'webauthn' | 'email' | 'recovery_code'
+export type Factors = {
+  totp: { confirmedAt: Date; lastUsedAt: Date | null } | null
+  keys: { id: string; label: string; createdAt: Date; lastUsedAt: Date | null }[]
+  recoveryCodesLeft: number
+}
+
+export const METHOD_NAMES: Record<Method, string> = {
+  totp: 'Authenticator app',
+  webauthn: 'Security key',
+  email: 'Email code',
+  recovery_code: 'Recovery code',
+}
+
+export const hasAppOrKey = (f: Factors) => Boolean(f.totp) || f.keys.length > 0
+
+export async function listFactors(userId: string, tx: Tx = db): Promise<Factors> {
+  const [totp] = await tx
+    .select({ confirmedAt: schema.totpFactors.confirmedAt, lastUsedAt: schema.totpFactors.lastUsedAt })
+    .from(schema.totpFactors)
+    .where(and(eq(schema.totpFactors.userId, userId), isNotNull(schema.totpFactors.confirmedAt)))
+  const keys = (await listKeys(userId, tx)).map(({ id, label, createdAt, lastUsedAt }) => ({ id, label, createdAt, lastUsedAt }))
+  return { totp: totp ? { confirmedAt: totp.confirmedAt!, lastUsedAt: totp.lastUsedAt } : null, keys, recoveryCodesLeft: await countRecoveryCodes(userId, tx) }
+}
+
+const actorOf = (user: Pick<User, 'id' | 'email'>) => ({ id: user.id, label: user.email })
+
+/**
+ * After an app or key was stored (inside the same transaction): turns 2FA on when it was off,
+ * sets the preferred method when none, issues recovery codes with the first factor, audits.
+ * Returns the new recovery codes (shown once) or null when the member keeps their set.
+ */
+export async function afterFactorAdded(user: User, kind: 'totp' | 'webauthn', detail: Record<string, unknown>, meta: RequestMeta, tx: Tx): Promise<string[] | null> {
+  const [fresh] = await tx.select().from(schema.users).where(eq(schema.users.id, user.id))
+  const first = !fresh.mfaEnabledAt
+  await tx
+    .update(schema.users)
+    .set({ mfaEnabledAt: first ? sql`now()` : fresh.mfaEnabledAt, preferredMethod: fresh.preferredMethod && fresh.preferredMethod !== 'email' ? fresh.preferredMethod : kind })
+    .where(eq(schema.users.id, user.id))
+  await recordAudit({ action: kind === 'totp' ? 'auth.totp_enabled' : 'auth.webauthn_added', actor: actorOf(user), subjectId: user.id, meta, details: detail }, tx)
+  let codes: string[] | null = null
+  if (first || (await countRecoveryCodes(user.id, tx)) === 0) {
+    codes = await generateRecoveryCodes(user.id, tx)
+    await recordAudit({ action: 'auth.recovery_codes_generated', actor: actorOf(user), subjectId: user.id, meta, details: { count: codes.length, reason: 'first_factor' } }, tx)
+  }
+  return codes
+}
+
+/** Emails the "factor added" notice with its freeze link (after the transaction commits). */
+export async function noticeFactorAdded(user: User, kind: 'totp' | 'webauthn', label?: string) {
+  const { verification } = await createVerification({ purpose: 'freeze', userId: user.id, ttlSeconds: 30 * 86_400, maxAttempts: 5 })
+  await queueNotice({
+    to: user.email,
+    userId: user.id,
+    template: 'factor_added',
+    verificationId: verification.id,
+    params: { region: user.region, factor: kind === 'totp' ? 'an authenticator app' : `the security key "${label ?? 'key'}"`, at: new Date().toISOString() },
+  })
+}
+
+/** After an app or key was removed (same transaction): turns 2FA off when none is left. */
+async function afterFactorRemoved(user: User, meta: RequestMeta, tx: Tx): Promise<{ mfaOff: boolean }> {
+  const factors = await listFactors(user.id, tx)
+  if (hasAppOrKey(factors)) {
+    const preferred = factors.totp ? (user.preferredMethod === 'webauthn' && factors.keys.length ? 'webauthn' : 'totp') : 'webauthn'
+    await tx.update(schema.users).set({ preferredMethod: preferred }).where(eq(schema.users.id, user.id))
+    return { mfaOff: false }
+  }
+  await tx.update(schema.users).set({ mfaEnabledAt: null, preferredMethod: null }).where(eq(schema.users.id, user.id))
+  await deleteRecoveryCodes(user.id, tx)
+  await revokeAllDevices(user, meta, tx, 'mfa_off')
+  return { mfaOff: true }
+}
+
+export async function removeTotp(user: User, meta: RequestMeta) {
+  const result = await db.transaction(async (tx) => {
+    if (!(await deleteTotp(user.id, tx))) return null
+    await recordAudit({ action: 'auth.totp_disabled', actor: actorOf(user), subjectId: user.id, meta }, tx)
+    return afterFactorRemoved(user, meta, tx)
+  })
+  if (result) await noticeRemoved(user, 'your authenticator app', result.mfaOff)
+  return result
+}
+
+export async function removeKey(user: User, keyId: string, meta: RequestMeta) {
+  const result = await db.transaction(async (tx) => {
+    const key = await deleteKey(user.id, keyId, tx)
+    if (!key) return null
+    await recordAudit({ action: 'auth.webauthn_removed', actor: actorOf(user), subjectId: user.id, meta, details: { keyId, label: key.label } }, tx)
+    return { ...(await afterFactorRemoved(user, meta, tx)), label: key.label }
+  })
+  if (result) await noticeRemoved(user, `the security key "${result.label}"`, result.mfaOff)
+  return result
+}
+
+/** Turns 2FA off: every app and key goes, with the recovery codes and trusted devices. */
+export async function turnOffMfa(user: User, meta: RequestMeta) {
+  await db.transaction(async (tx) => {
+    if (await deleteTotp(user.id, tx)) await recordAudit({ action: 'auth.totp_disabled', actor: actorOf(user), subjectId: user.id, meta, details: { reason: 'mfa_off' } }, tx)
+    for (const key of await listKeys(user.id, tx)) {
+      await deleteKey(user.id, key.id, tx)
+      await recordAudit({ action: 'auth.webauthn_removed', actor: actorOf(user), subjectId: user.id, meta, details: { keyId: key.id, label: key.label, reason: 'mfa_off' } }, tx)
+    }
+    await afterFactorRemoved(user, meta, tx)
+  })
+  await noticeRemoved(user, 'every authenticator app and security key', true)
+}
+
+async function noticeRemoved(user: User, what: string, mfaOff: boolean) {
+  await queueNotice({ to: user.email, userId: user.id, template: mfaOff ? 'mfa_disabled' : 'factor_removed', params: { what, at: new Date().toISOString() } })
+}
+
+export async function regenerateRecoveryCodes(user: User, meta: RequestMeta): Promise<string[]> {
+  const codes = await db.transaction(async (tx) => {
+    const codes = await generateRecoveryCodes(user.id, tx)
+    await recordAudit({ action: 'auth.recovery_codes_generated', actor: actorOf(user), subjectId: user.id, meta, details: { count: codes.length, reason: 'regenerated' } }, tx)
+    return codes
+  })
+  await queueNotice({ to: user.email, userId: user.id, template: 'recovery_codes_regenerated', params: { at: new Date().toISOString() } })
+  return codes
+}
+
+/** After a recovery code was used: the notice, and a warning when few remain. */
+export async function noticeRecoveryCodeUsed(user: User, remaining: number) {
+  await queueNotice({ to: user.email, userId: user.id, template: 'recovery_code_used', params: { remaining, low: remaining <= RECOVERY_LOW_WATERMARK, at: new Date().toISOString() } })
+}
+
+export async function setPreferredMethod(user: User, method: 'totp' | 'webauthn' | 'email') {
+  const factors = await listFactors(user.id)
+  if (method === 'totp' && !factors.totp) return false
+  if (method === 'webauthn' && factors.keys.length === 0) return false
+  await db.update(schema.users).set({ preferredMethod: method }).where(eq(schema.users.id, user.id))
+  return true
+}
+
+/**
+ * "This wasn't me": freezes the account (locked until support lifts it), ends every session and
+ * trusted device, and files a request for support. Idempotent per link (the link is consumed).
+ */
+export async function freezeAccount(userId: string, meta: RequestMeta, via: string) {
+  await db.transaction(async (tx) => {
+    const [user] = await tx.update(schema.users).set({ lockedUntil: sql`now() + interval '100 years'` }).where(eq(schema.users.id, userId)).returning()
+    if (!user) return
+    const ended = await endAllSessions(userId, tx)
+    await revokeAllDevices(user, meta, tx, 'frozen')
+    await tx.insert(schema.supportRequests).values({
+      action: 'account_frozen',
+      targetUserId: userId,
+      requestedBy: userId,
+      reason: `The member reported a change they did not make (${via}) and froze the account.`,
+      ticket: 'member-report',
+      checks: [],
+      expiresAt: sql`now() + interval '30 days'`,
+    })
+    await recordAudit({ action: 'auth.account_frozen', actor: actorOf(user), subjectId: userId, meta, details: { via, sessionsEnded: ended } }, tx)
+  })
+}

@@ -1,0 +1,122 @@
+/**
+ * Authenticator apps (TOTP, RFC 6238): SHA-1, 6 digits, 30-second steps, one step either side.
+ * The secret is encrypted at rest (AES-256-GCM under the key ring); the last accepted time step
+ * is stored so an accepted code can never be used again (conditional UPDATE, so two racing
+ * requests with the same code cannot both win).
+ */
+import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
+import { generateSecret, generateURI, verify } from 'otplib'
+import QRCode from 'qrcode'
+import { findRegion } from '#app/config/env.server.ts'
+import { decryptSecret, encryptSecret } from '#app/auth/crypto.server.ts'
+import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
+import { queueNotice } from '#app/mail/queue-email.server.ts'
+import { db, schema, type Tx } from '#db/client.ts'
+import type { User } from '#app/auth/session.server.ts'
+
+export const TOTP_PERIOD = 30
+export const TOTP_DIGITS = 6
+/** One step either side, in seconds (otplib's tolerance is in seconds). */
+export const TOTP_TOLERANCE_SECONDS = 30
+
+export type TotpCheck = { ok: true; timeStep: number } | { ok: false; code: 'malformed' | 'invalid' | 'replayed' | 'no_app' }
+
+const t = schema.totpFactors
+
+/** Digits only, spaces allowed ("123 456"); anything else is malformed, never checked. */
+export function normaliseTotpCode(input: string): string | null {
+  const code = input.replace(/\s+/g, '')
+  return /^\d{6}$/.test(code) ? code : null
+}
+
+export function issuerFor(region: string): string {
+  return findRegion(region)?.issuer ?? 'Gatehouse'
+}
+
+/** Starts (or restarts) enrollment: a fresh unconfirmed secret. Refused when an app is already on. */
+export async function beginTotpSetup(user: User) {
+  const [existing] = await db.select().from(t).where(eq(t.userId, user.id))
+  if (existing?.confirmedAt) return { ok: false as const, code: 'already_enabled' as const }
+  const secret = generateSecret()
+  const { ciphertext, keyId } = encryptSecret(secret)
+  await db
+    .insert(t)
+    .values({ userId: user.id, secretCiphertext: ciphertext, keyId })
+    .onConflictDoUpdate({ target: t.userId, set: { secretCiphertext: ciphertext, keyId, lastUsedStep: null, createdAt: sql`now()` }, where: isNull(t.confirmedAt) })
+  return { ok: true as const, ...(await describeSetup(user, secret)) }
+}
+
+/** The pending setup's secret, URI and QR code (to show the page again after a wrong code). */
+export async function pendingTotpSetup(user: User) {
+  const [row] = await db.select().from(t).where(and(eq(t.userId, user.id), isNull(t.confirmedAt)))
+  if (!row) return undefined
+  return describeSetup(user, decryptSecret(row.secretCiphertext, row.keyId))
+}
+
+async function describeSetup(user: User, secret: string) {
+  const uri = generateURI({ issuer: issuerFor(user.region), label: user.email, secret, algorithm: 'sha1', digits: TOTP_DIGITS, period: TOTP_PERIOD })
+  const qrDataUrl = await QRCode.toDataURL(uri, { margin: 1, width: 220 })
+  return { secret, uri, qrDataUrl, issuer: issuerFor(user.region) }
+}
+
+async function check(secret: string, code: string, afterTimeStep: number | null) {
+  const result = await verify({ secret, token: code, epochTolerance: TOTP_TOLERANCE_SECONDS, ...(afterTimeStep !== null ? { afterTimeStep } : {}) })
+  return result.valid && 'timeStep' in result ? result.timeStep : null
+}
+
+/** Confirms enrollment with a current code; the caller then runs factor bookkeeping (factors.server.ts). */
+export async function confirmTotpSetup(user: User, input: string, tx: Tx = db): Promise<TotpCheck> {
+  const code = normaliseTotpCode(input)
+  if (!code) return { ok: false, code: 'malformed' }
+  const [row] = await tx.select().from(t).where(and(eq(t.userId, user.id), isNull(t.confirmedAt)))
+  if (!row) return { ok: false, code: 'no_app' }
+  const step = await check(decryptSecret(row.secretCiphertext, row.keyId), code, null)
+  if (step === null) return { ok: false, code: 'invalid' }
+  const [won] = await tx
+    .update(t)
+    .set({ confirmedAt: sql`now()`, lastUsedStep: step, lastUsedAt: sql`now()` })
+    .where(and(eq(t.id, row.id), isNull(t.confirmedAt)))
+    .returning({ id: t.id })
+  return won ? { ok: true, timeStep: step } : { ok: false, code: 'invalid' }
+}
+
+/**
+ * Checks a code for a member's enabled app. A code from an already accepted time step is refused
+ * as a replay: recorded, and reported to the member by email. No Request or cookie here: the
+ * web sign-in, step-up and the JSON API all call this.
+ */
+export async function verifyTotp(user: User, input: string, meta: RequestMeta): Promise<TotpCheck> {
+  const code = normaliseTotpCode(input)
+  if (!code) return { ok: false, code: 'malformed' }
+  const [row] = await db.select().from(t).where(and(eq(t.userId, user.id), isNotNull(t.confirmedAt)))
+  if (!row) return { ok: false, code: 'no_app' }
+  const secret = decryptSecret(row.secretCiphertext, row.keyId)
+  const step = await check(secret, code, null)
+  if (step === null) return { ok: false, code: 'invalid' }
+  const [won] = await db
+    .update(t)
+    .set({ lastUsedStep: step, lastUsedAt: sql`now()` })
+    .where(and(eq(t.id, row.id), or(isNull(t.lastUsedStep), lt(t.lastUsedStep, step))))
+    .returning({ id: t.id })
+  if (won) return { ok: true, timeStep: step }
+  await recordAudit({ action: 'auth.totp_replay_refused', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { timeStep: step } })
+  await queueNotice({ to: user.email, userId: user.id, template: 'totp_replay', params: { at: new Date().toISOString(), ip: meta.ip } })
+  return { ok: false, code: 'replayed' }
+}
+
+export async function getTotp(userId: string) {
+  const [row] = await db.select({ confirmedAt: t.confirmedAt, lastUsedAt: t.lastUsedAt }).from(t).where(and(eq(t.userId, userId), isNotNull(t.confirmedAt)))
+  return row
+}
+
+export async function deleteTotp(userId: string, tx: Tx = db): Promise<boolean> {
+  const rows = await tx.delete(t).where(eq(t.userId, userId)).returning({ confirmedAt: t.confirmedAt })
+  return rows.some((r) => r.confirmedAt)
+}
+
+export const TOTP_MESSAGES: Record<Exclude<TotpCheck, { ok: true }>['code'], string> = {
+  malformed: 'Enter the 6-digit code from your authenticator app.',
+  invalid: 'That code is not right. Check the time on your phone and try the newest code.',
+  replayed: 'That code was already used. Wait for the next code in your app.',
+  no_app: 'There is no authenticator app on this account.',
+}

@@ -1,0 +1,85 @@
+/**
+ * "Remember this device": a 256-bit token in its own cookie, stored as a keyed hash. It counts
+ * only while younger than the remember-device days, only if the method it was earned with is
+ * still one the member has, never after 2FA was turned off or reset, and never for staff.
+ */
+import { and, desc, eq, gt, sql } from 'drizzle-orm'
+import { COOKIE, clearCookie, readCookie, setCookie } from '#app/auth/cookies.server.ts'
+import { keyedHash, randomToken } from '#app/auth/crypto.server.ts'
+import type { User } from '#app/auth/session.server.ts'
+import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
+import { db, schema, type Tx } from '#db/client.ts'
+
+export const DEFAULT_REMEMBER_DAYS = 14
+const d = schema.trustedDevices
+const hash = (token: string) => keyedHash('trusted-device', token)
+
+export type DeviceMethod = 'totp' | 'webauthn' | 'email'
+
+/** A readable label from a User-Agent: "Chrome on Linux". */
+export function deviceLabel(userAgent: string | null): string {
+  const ua = userAgent ?? ''
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'A browser'
+  const os = /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Linux/.test(ua) ? 'Linux' : 'an unknown system'
+  return `${browser} on ${os}`
+}
+
+export async function rememberDevice(user: User, method: DeviceMethod, meta: RequestMeta, days = DEFAULT_REMEMBER_DAYS): Promise<string | undefined> {
+  if (user.platformRole !== 'none') return undefined
+  const token = randomToken()
+  const label = deviceLabel(meta.userAgent)
+  const [row] = await db
+    .insert(d)
+    .values({ userId: user.id, tokenHash: hash(token), label, method, lastUsedAt: sql`now()`, expiresAt: new Date(Date.now() + days * 86_400_000) })
+    .returning({ id: d.id })
+  await recordAudit({ action: 'auth.trusted_device_added', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { deviceId: row.id, label, method, days } })
+  return setCookie(COOKIE.device, token, days * 86_400)
+}
+
+/** True when this device token (from COOKIE.device) is a trusted device of `user` that still counts; marks it used. */
+export async function acceptTrustedDevice(
+  token: string | undefined,
+  user: User,
+  input: { methods: DeviceMethod[]; rememberDays?: number },
+): Promise<boolean> {
+  if (user.platformRole !== 'none' || !user.mfaEnabledAt) return false
+  if (!token || token.length > 100) return false
+  const days = input.rememberDays ?? DEFAULT_REMEMBER_DAYS
+  const [row] = await db
+    .select()
+    .from(d)
+    .where(and(eq(d.tokenHash, hash(token)), eq(d.userId, user.id), gt(d.expiresAt, sql`now()`), gt(d.createdAt, sql`now() - make_interval(days => ${days})`)))
+  if (!row) return false
+  if (!input.methods.includes(row.method)) return false
+  if (row.createdAt < user.mfaEnabledAt) return false
+  if (user.mfaResetAt && row.createdAt < user.mfaResetAt) return false
+  await db.update(d).set({ lastUsedAt: sql`now()` }).where(eq(d.id, row.id))
+  return true
+}
+
+export async function listDevices(userId: string) {
+  return db
+    .select({ id: d.id, label: d.label, method: d.method, createdAt: d.createdAt, lastUsedAt: d.lastUsedAt, expiresAt: d.expiresAt })
+    .from(d)
+    .where(and(eq(d.userId, userId), gt(d.expiresAt, sql`now()`)))
+    .orderBy(desc(d.createdAt))
+}
+
+export async function revokeDevice(user: User, deviceId: string, meta: RequestMeta): Promise<boolean> {
+  const [row] = await db.delete(d).where(and(eq(d.userId, user.id), eq(d.id, deviceId))).returning({ id: d.id, label: d.label })
+  if (!row) return false
+  await recordAudit({ action: 'auth.trusted_device_revoked', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { deviceId: row.id, label: row.label } })
+  return true
+}
+
+export async function revokeAllDevices(user: Pick<User, 'id' | 'email'>, meta: RequestMeta, tx: Tx = db, reason = 'member'): Promise<number> {
+  const rows = await tx.delete(d).where(eq(d.userId, user.id)).returning({ id: d.id })
+  if (rows.length) {
+    await recordAudit({ action: 'auth.trusted_device_revoked', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { all: true, count: rows.length, reason } }, tx)
+  }
+  return rows.length
+}
+
+export const clearDeviceCookie = () => clearCookie(COOKIE.device)
+
+export const readDeviceToken = (request: Request) => readCookie(request, COOKIE.device)

@@ -1,0 +1,194 @@
+/**
+ * Security keys and passkeys (WebAuthn) as a second factor. Challenges are verification rows
+ * (purpose webauthn_register / webauthn_login), bound to who asked for them (`target`: a pending
+ * sign-in, a session) and consumed once. rpID and origin come from the member's region.
+ * Second-factor keys ask for user verification as 'preferred' and do not require it (a plain
+ * YubiKey has no PIN set); a challenge created with 'required' is enforced by the server itself,
+ * whatever the browser did with the options.
+ */
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server'
+import { and, eq, sql } from 'drizzle-orm'
+import { config, findRegion } from '#app/config/env.server.ts'
+import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
+import { consumeVerification, createVerification, findLive } from '#app/auth/verification.server.ts'
+import type { User } from '#app/auth/session.server.ts'
+import { db, schema, type Tx } from '#db/client.ts'
+
+export const WEBAUTHN_CHALLENGE_SECONDS = 5 * 60
+export const KEY_LABEL_MAX = 60
+
+type Transport = 'ble' | 'cable' | 'hybrid' | 'internal' | 'nfc' | 'smart-card' | 'usb'
+const w = schema.webauthnCredentials
+
+export type WebAuthnError = 'expired_challenge' | 'not_verified' | 'already_registered' | 'unknown_key' | 'counter_regressed' | 'user_verification_required'
+
+export const WEBAUTHN_MESSAGES: Record<WebAuthnError, string> = {
+  expired_challenge: 'This security key request has expired. Try again.',
+  not_verified: 'The security key response could not be verified. Try again and touch your key.',
+  already_registered: 'This security key is already registered',
+  unknown_key: 'That security key is not registered to this account.',
+  counter_regressed: 'This security key reported a signature counter lower than before, which can mean it was cloned. It was refused; contact support.',
+  user_verification_required: 'This sign-in needs your key to verify you (PIN or fingerprint), and it did not.',
+}
+
+export function relyingParty(region: string) {
+  const r = findRegion(region) ?? config.regions[0]
+  return { rpID: r.rpId, origin: r.origin, rpName: `Gatehouse (${r.code.toUpperCase()})` }
+}
+
+export async function listKeys(userId: string, tx: Tx = db) {
+  return tx
+    .select({ id: w.id, label: w.label, createdAt: w.createdAt, lastUsedAt: w.lastUsedAt, credentialId: w.credentialId, transports: w.transports })
+    .from(w)
+    .where(eq(w.userId, userId))
+    .orderBy(w.createdAt)
+}
+
+/** Registration options for a new key; the challenge is stored for `target` (the session asking). */
+export async function webauthnRegistrationOptions(user: User, target: string) {
+  const rp = relyingParty(user.region)
+  const existing = await listKeys(user.id)
+  const options = await generateRegistrationOptions({
+    rpName: rp.rpName,
+    rpID: rp.rpID,
+    userName: user.email,
+    userDisplayName: user.name,
+    userID: new TextEncoder().encode(user.id),
+    attestationType: 'none',
+    excludeCredentials: existing.map((k) => ({ id: k.credentialId, transports: (k.transports ?? undefined) as Transport[] | undefined })),
+    authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
+  })
+  const { verification } = await createVerification({
+    purpose: 'webauthn_register',
+    userId: user.id,
+    target,
+    payload: { challenge: options.challenge, rpID: rp.rpID, origin: rp.origin },
+    ttlSeconds: WEBAUTHN_CHALLENGE_SECONDS,
+  })
+  return { challengeId: verification.id, options }
+}
+
+export type RegisterResult = { ok: true; keyId: string; label: string } | { ok: false; code: WebAuthnError }
+
+/** Verifies a registration and stores the key. The caller runs factor bookkeeping in `tx`. */
+export async function verifyWebauthnRegistration(
+  user: User,
+  input: { challengeId: string; target: string; response: RegistrationResponseJSON; label: string },
+  tx: Tx,
+): Promise<RegisterResult> {
+  const challenge = await findLive(input.challengeId, 'webauthn_register', tx)
+  if (!challenge || challenge.userId !== user.id || challenge.target !== input.target) return { ok: false, code: 'expired_challenge' }
+  if (!(await consumeVerification(challenge.id, tx))) return { ok: false, code: 'expired_challenge' }
+  const p = challenge.payload as { challenge: string; rpID: string; origin: string }
+  let verified
+  try {
+    verified = await verifyRegistrationResponse({
+      response: input.response,
+      expectedChallenge: p.challenge,
+      expectedOrigin: p.origin,
+      expectedRPID: p.rpID,
+      requireUserVerification: false,
+    })
+  } catch {
+    return { ok: false, code: 'not_verified' }
+  }
+  if (!verified.verified || !verified.registrationInfo) return { ok: false, code: 'not_verified' }
+  const { credential, credentialDeviceType, credentialBackedUp } = verified.registrationInfo
+  const [clash] = await tx.select({ id: w.id }).from(w).where(eq(w.credentialId, credential.id))
+  if (clash) return { ok: false, code: 'already_registered' }
+  const [row] = await tx
+    .insert(w)
+    .values({
+      userId: user.id,
+      credentialId: credential.id,
+      publicKey: Buffer.from(credential.publicKey).toString('base64url'),
+      counter: credential.counter,
+      transports: credential.transports ?? null,
+      deviceType: credentialDeviceType,
+      backedUp: credentialBackedUp,
+      label: input.label,
+    })
+    .onConflictDoNothing()
+    .returning({ id: w.id })
+  if (!row) return { ok: false, code: 'already_registered' }
+  return { ok: true, keyId: row.id, label: input.label }
+}
+
+/** Authentication options over the member's keys; the challenge is bound to `target`. */
+export async function webauthnAuthenticationOptions(user: User, target: string, userVerification: 'preferred' | 'required' = 'preferred') {
+  const rp = relyingParty(user.region)
+  const keys = await listKeys(user.id)
+  if (keys.length === 0) return undefined
+  const options = await generateAuthenticationOptions({
+    rpID: rp.rpID,
+    userVerification,
+    allowCredentials: keys.map((k) => ({ id: k.credentialId, transports: (k.transports ?? undefined) as Transport[] | undefined })),
+  })
+  const { verification } = await createVerification({
+    purpose: 'webauthn_login',
+    userId: user.id,
+    target,
+    payload: { challenge: options.challenge, rpID: rp.rpID, origin: rp.origin, userVerification },
+    ttlSeconds: WEBAUTHN_CHALLENGE_SECONDS,
+  })
+  return { challengeId: verification.id, options }
+}
+
+export type AuthenticateResult = { ok: true; keyId: string } | { ok: false; code: WebAuthnError }
+
+/**
+ * Verifies an assertion for `target`'s challenge. A counter that goes backwards is refused and
+ * recorded; a response from a key of another account is refused as unknown.
+ */
+export async function verifyWebauthnAuthentication(
+  user: User,
+  input: { challengeId: string; target: string; response: AuthenticationResponseJSON },
+  meta: RequestMeta,
+): Promise<AuthenticateResult> {
+  const challenge = await findLive(input.challengeId, 'webauthn_login')
+  if (!challenge || challenge.userId !== user.id || challenge.target !== input.target) return { ok: false, code: 'expired_challenge' }
+  if (!(await consumeVerification(challenge.id))) return { ok: false, code: 'expired_challenge' }
+  const p = challenge.payload as { challenge: string; rpID: string; origin: string; userVerification?: string }
+  const [key] = await db.select().from(w).where(and(eq(w.userId, user.id), eq(w.credentialId, String(input.response.id ?? ''))))
+  if (!key) return { ok: false, code: 'unknown_key' }
+  let verified
+  try {
+    verified = await verifyAuthenticationResponse({
+      response: input.response,
+      expectedChallenge: p.challenge,
+      expectedOrigin: p.origin,
+      expectedRPID: p.rpID,
+      credential: { id: key.credentialId, publicKey: new Uint8Array(Buffer.from(key.publicKey, 'base64url')), counter: key.counter },
+      requireUserVerification: p.userVerification === 'required',
+    })
+  } catch (e) {
+    const message = e instanceof Error ? e.message : ''
+    if (/counter value/i.test(message)) {
+      await recordAudit({ action: 'auth.webauthn_counter_regressed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { keyId: key.id, label: key.label, storedCounter: key.counter } })
+      return { ok: false, code: 'counter_regressed' }
+    }
+    if (/user could not be verified/i.test(message)) return { ok: false, code: 'user_verification_required' }
+    return { ok: false, code: 'not_verified' }
+  }
+  if (!verified.verified) return { ok: false, code: 'not_verified' }
+  // Conditional on the counter we read: a concurrent use of the same assertion cannot both move it.
+  const [won] = await db
+    .update(w)
+    .set({ counter: verified.authenticationInfo.newCounter, lastUsedAt: sql`now()` })
+    .where(and(eq(w.id, key.id), eq(w.counter, key.counter)))
+    .returning({ id: w.id })
+  if (!won) return { ok: false, code: 'not_verified' }
+  return { ok: true, keyId: key.id }
+}
+
+export async function deleteKey(userId: string, keyId: string, tx: Tx = db) {
+  const [row] = await tx.delete(w).where(and(eq(w.userId, userId), eq(w.id, keyId))).returning({ id: w.id, label: w.label })
+  return row
+}

@@ -1,0 +1,70 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
+import { useActionData, useLoaderData } from '@remix-run/react'
+import { clearPendingCookie, hasPendingCookie, loadPendingSignIn } from '#app/auth/pending-sign-in.server.ts'
+import { parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { factorFormSchema } from '#app/mfa/factor-form.server.ts'
+import { handleVerifyForm, hasSentEmailCode } from '#app/mfa/verify-flow.server.ts'
+import { SecondFactorForms, type MethodName } from '#app/ui/second-factor.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Verify it’s you · Gatehouse' }]
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const pending = await loadPendingSignIn(request)
+  // Rendered rather than redirected: after a POST that ended the sign-in, this loader runs too.
+  if (!pending) return { expired: true as const }
+  const asked = new URL(request.url).searchParams.get('method') as MethodName | null
+  const methods = pending.decision.methods
+  const method = asked && methods.includes(asked) ? asked : pending.decision.preferred
+  return {
+    expired: false as const,
+    method,
+    methods,
+    email: pending.user.email,
+    emailSent: method === 'email' ? await hasSentEmailCode(pending) : false,
+    allowRemember: pending.user.platformRole === 'none' && pending.decision.reason === 'factor',
+    reset: pending.decision.reason === 'reset',
+  }
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const pending = await loadPendingSignIn(request)
+  if (!pending) return data({ errors: { form: 'Your sign-in has expired or could not be found. Sign in again.' }, ended: true }, { status: 401, headers: hasPendingCookie(request) ? { 'Set-Cookie': clearPendingCookie() } : {} })
+  const form = await parseForm(request, factorFormSchema)
+  if (!form.ok) return data({ errors: form.errors }, { status: 400 })
+  const outcome = await handleVerifyForm(pending, form.data, requestMeta(request, context))
+  if (outcome.kind === 'redirect') throw redirectTo(outcome.location, outcome.headers)
+  return data(outcome.body, { status: outcome.status, headers: outcome.headers })
+}
+
+export default function Verify() {
+  const loaded = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; emailSent?: boolean; notice?: string; ended?: boolean } | undefined
+  return (
+    <section className="card narrow">
+      <h1>Verify it’s you</h1>
+      {loaded.expired && !result?.ended ? (
+        <p>Your sign-in has expired or could not be found. <a href="/login">Sign in again</a>.</p>
+      ) : null}
+      {!loaded.expired && loaded.reset ? <p className="muted">Your two-step settings were reset. Confirm with a code sent to your email to continue.</p> : null}
+      {result?.ended ? (
+        <>
+          <div className="banner error" role="alert">{result.errors?.form}</div>
+          <a href="/login">Sign in again</a>
+        </>
+      ) : loaded.expired ? null : (
+        <SecondFactorForms
+          method={loaded.method}
+          methods={loaded.methods}
+          path="/login/verify"
+          email={loaded.email}
+          emailSent={Boolean(result?.emailSent ?? loaded.emailSent)}
+          allowRemember={loaded.allowRemember}
+          errors={result?.errors ?? {}}
+          notice={result?.notice}
+        />
+      )}
+    </section>
+  )
+}

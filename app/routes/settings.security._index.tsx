@@ -1,0 +1,125 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { z } from 'zod'
+import { requireUser } from '#app/auth/guards.server.ts'
+import { verifyPassword } from '#app/auth/password.server.ts'
+import { parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { hasAppOrKey, listFactors, setPreferredMethod, turnOffMfa } from '#app/mfa/factors.server.ts'
+import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
+import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
+import { listDevices } from '#app/mfa/trusted-devices.server.ts'
+import { Field, FormError, Notice } from '#app/ui/form.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Security · Gatehouse' }]
+
+const schema = z.discriminatedUnion('intent', [
+  z.object({ intent: z.literal('preferred'), method: z.enum(['totp', 'webauthn', 'email'], { message: 'Choose a method' }) }),
+  z.object({ intent: z.literal('turn_off'), password: z.string().min(1, 'Enter your password').max(256, 'That password is too long') }),
+])
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const { user } = await requireUser(request)
+  const factors = await listFactors(user.id)
+  const notice = new URL(request.url).searchParams.get('notice')
+  return {
+    mfaOn: hasAppOrKey(factors),
+    since: user.mfaEnabledAt?.toISOString() ?? null,
+    preferred: user.preferredMethod,
+    totp: factors.totp ? { lastUsedAt: factors.totp.lastUsedAt?.toISOString() ?? null, since: factors.totp.confirmedAt.toISOString() } : null,
+    keys: factors.keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
+    recoveryCodesLeft: factors.recoveryCodesLeft,
+    devices: (await listDevices(user.id)).length,
+    notice,
+  }
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { user, session } = await requireUser(request)
+  const form = await parseForm(request, schema)
+  if (!form.ok) return data({ errors: form.errors }, { status: 400 })
+  if (form.data.intent === 'preferred') {
+    if (!(await setPreferredMethod(user, form.data.method))) return data({ errors: { method: 'Set up that method first.' } }, { status: 400 })
+    return { ok: 'Preferred method saved.' }
+  }
+  const factors = await requireStepUp(user.id, session, '/settings/security')
+  if (!hasAppOrKey(factors)) return data({ errors: { form: 'Two-factor authentication is already off.' } }, { status: 400 })
+  if (!user.passwordHash || !(await verifyPassword(user.passwordHash, form.data.password))) return data({ errors: { password: 'That password is not right.' } }, { status: 400 })
+  await turnOffMfa(user, requestMeta(request, context))
+  throw redirectTo('/settings/security?notice=mfa-off')
+}
+
+const fmt = (iso: string | null) => (iso ? new Date(iso).toUTCString().replace(' GMT', ' UTC') : 'never')
+
+export default function Security() {
+  const d = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; ok?: string } | undefined
+  const errors = result?.errors ?? {}
+  return (
+    <>
+      <section className="card">
+        <h1>Security</h1>
+        {d.notice === 'mfa-off' ? <Notice>Two-factor authentication is off.</Notice> : null}
+        {result?.ok ? <Notice>{result.ok}</Notice> : null}
+        <FormError message={errors.form} />
+        <p>
+          Two-factor authentication: {d.mfaOn ? <span className="badge ok">On</span> : <span className="badge warn">Off</span>}
+          {d.mfaOn && d.since ? <span className="muted"> since {fmt(d.since)}</span> : null}
+        </p>
+        <Form method="post" className="row">
+          <input type="hidden" name="intent" value="preferred" />
+          <div className="field">
+            <label htmlFor="method">Preferred method</label>
+            <select id="method" name="method" defaultValue={d.preferred ?? 'email'}>
+              <option value="totp" disabled={!d.totp}>Authenticator app</option>
+              <option value="webauthn" disabled={d.keys.length === 0}>Security key</option>
+              <option value="email">Email</option>
+            </select>
+            {errors.method ? <div className="error">{errors.method}</div> : null}
+          </div>
+          <button type="submit" className="secondary">Save</button>
+        </Form>
+      </section>
+      <section className="card">
+        <h2>Authenticator app</h2>
+        {d.totp ? <p>On since {fmt(d.totp.since)} · last used {fmt(d.totp.lastUsedAt)}</p> : <p className="muted">Not set up.</p>}
+        <Link to="/settings/security/totp">{d.totp ? 'Manage authenticator app' : 'Set up an authenticator app'}</Link>
+      </section>
+      <section className="card">
+        <h2>Security keys and passkeys</h2>
+        {d.keys.length === 0 ? <p className="muted">No keys.</p> : (
+          <ul>{d.keys.map((k) => <li key={k.id}>{k.label} <span className="muted">added {fmt(k.createdAt)} · last used {fmt(k.lastUsedAt)}</span></li>)}</ul>
+        )}
+        <Link to="/settings/security/keys">Manage security keys</Link>
+      </section>
+      <section className="card">
+        <h2>Recovery codes</h2>
+        {d.mfaOn ? (
+          <p>
+            {d.recoveryCodesLeft} of 10 left{' '}
+            {d.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK ? <span className="badge bad">Running low: generate new codes</span> : null}
+          </p>
+        ) : <p className="muted">Recovery codes come with your first authenticator app or key.</p>}
+        {d.mfaOn ? <Link to="/settings/security/recovery-codes">Manage recovery codes</Link> : null}
+      </section>
+      <section className="card">
+        <h2>Remembered devices</h2>
+        <p>{d.devices} device{d.devices === 1 ? '' : 's'} skip the second step.</p>
+        <Link to="/settings/security/devices">Manage remembered devices</Link>
+      </section>
+      {d.mfaOn ? (
+        <section className="card">
+          <h2>Turn off two-factor authentication</h2>
+          <p className="muted">Removes every app and key, your recovery codes and remembered devices. Needs your password and a fresh second factor.</p>
+          <Form method="post">
+            <input type="hidden" name="intent" value="turn_off" />
+            <input type="hidden" name="username" autoComplete="username" value="" />
+            <Field label="Password" name="password" type="password" autoComplete="current-password" error={errors.password} required />
+            <button type="submit" className="danger">Turn off 2FA</button>
+          </Form>
+        </section>
+      ) : null}
+    </>
+  )
+}

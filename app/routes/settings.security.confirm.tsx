@@ -1,0 +1,48 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
+import { useActionData, useLoaderData } from '@remix-run/react'
+import { requireUser } from '#app/auth/guards.server.ts'
+import { parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta, safeRedirectPath } from '#app/http/request.server.ts'
+import { factorFormSchema } from '#app/mfa/factor-form.server.ts'
+import { handleStepUpForm, stepUpPageData } from '#app/mfa/step-up-flow.server.ts'
+import { SecondFactorForms } from '#app/ui/second-factor.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Confirm it’s you · Gatehouse' }]
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const { user, session } = await requireUser(request)
+  const url = new URL(request.url)
+  return stepUpPageData(user, session, url.searchParams.get('method'), safeRedirectPath(url.searchParams.get('redirectTo'), '/settings/security'))
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { user, session } = await requireUser(request)
+  const form = await parseForm(request, factorFormSchema)
+  if (!form.ok) return data({ errors: form.errors }, { status: 400 })
+  const back = safeRedirectPath(new URL(request.url).searchParams.get('redirectTo'), '/settings/security')
+  const outcome = await handleStepUpForm(user, session, form.data, requestMeta(request, context))
+  if (outcome.kind === 'done') throw redirectTo(back)
+  return data(outcome.body, { status: outcome.status })
+}
+
+export default function ConfirmStepUp() {
+  const loaded = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; emailSent?: boolean; notice?: string } | undefined
+  return (
+    <section className="card narrow">
+      <h1>Confirm it’s you</h1>
+      <p className="muted">This change needs a fresh second factor (within the last 5 minutes).</p>
+      <SecondFactorForms
+        method={loaded.method}
+        methods={loaded.methods}
+        path={`/settings/security/confirm`}
+        email={loaded.email}
+        emailSent={Boolean(result?.emailSent ?? loaded.emailSent)}
+        allowRemember={false}
+        errors={result?.errors ?? {}}
+        notice={result?.notice}
+      />
+    </section>
+  )
+}

@@ -1,0 +1,72 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
+import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { z } from 'zod'
+import { requireUser } from '#app/auth/guards.server.ts'
+import { parseForm } from '#app/http/forms.server.ts'
+import { requestMeta } from '#app/http/request.server.ts'
+import { listDevices, revokeAllDevices, revokeDevice } from '#app/mfa/trusted-devices.server.ts'
+import { FormError, Notice } from '#app/ui/form.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Remembered devices · Gatehouse' }]
+
+const schema = z.discriminatedUnion('intent', [
+  z.object({ intent: z.literal('revoke'), deviceId: z.string().uuid('Unknown device') }),
+  z.object({ intent: z.literal('revoke_all') }),
+])
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const { user } = await requireUser(request)
+  return { devices: (await listDevices(user.id)).map((d) => ({ id: d.id, label: d.label, method: d.method, createdAt: d.createdAt.toISOString(), lastUsedAt: d.lastUsedAt?.toISOString() ?? null, expiresAt: d.expiresAt.toISOString() })) }
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { user } = await requireUser(request)
+  const form = await parseForm(request, schema)
+  if (!form.ok) return data({ errors: form.errors }, { status: 400 })
+  const meta = requestMeta(request, context)
+  if (form.data.intent === 'revoke_all') return { revoked: await revokeAllDevices(user, meta) }
+  if (!(await revokeDevice(user, form.data.deviceId, meta))) return data({ errors: { form: 'That device is not remembered for this account.' } }, { status: 404 })
+  return { revoked: 1 }
+}
+
+export default function Devices() {
+  const { devices } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; revoked?: number } | undefined
+  return (
+    <section className="card">
+      <h1>Remembered devices</h1>
+      <p className="muted">These browsers skip the second step when you sign in, until they expire or you forget them.</p>
+      {result?.revoked !== undefined ? <Notice>{result.revoked === 1 ? 'Device forgotten.' : `${result.revoked} devices forgotten.`}</Notice> : null}
+      <FormError message={result?.errors?.form} />
+      {devices.length === 0 ? <p>No remembered devices.</p> : (
+        <>
+          <table>
+            <thead><tr><th>Browser</th><th>Remembered</th><th>Last used</th><th>Expires</th><th /></tr></thead>
+            <tbody>
+              {devices.map((d) => (
+                <tr key={d.id}>
+                  <td>{d.label}</td>
+                  <td>{new Date(d.createdAt).toUTCString()}</td>
+                  <td>{d.lastUsedAt ? new Date(d.lastUsedAt).toUTCString() : 'never'}</td>
+                  <td>{new Date(d.expiresAt).toUTCString()}</td>
+                  <td>
+                    <Form method="post">
+                      <input type="hidden" name="intent" value="revoke" />
+                      <input type="hidden" name="deviceId" value={d.id} />
+                      <button type="submit" className="secondary">Forget</button>
+                    </Form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <Form method="post" style={{ marginTop: '1rem' }}>
+            <input type="hidden" name="intent" value="revoke_all" />
+            <button type="submit" className="danger">Forget all devices</button>
+          </Form>
+        </>
+      )}
+    </section>
+  )
+}

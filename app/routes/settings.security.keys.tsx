@@ -1,0 +1,112 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
+import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { useState } from 'react'
+import { z } from 'zod'
+import { requireUser } from '#app/auth/guards.server.ts'
+import { readSessionToken } from '#app/auth/session.server.ts'
+import { parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { webauthnResponse } from '#app/mfa/factor-form.server.ts'
+import { enrollKey, upgradeEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
+import { listFactors, removeKey } from '#app/mfa/factors.server.ts'
+import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
+import { KEY_LABEL_MAX, webauthnRegistrationOptions } from '#app/mfa/webauthn.server.ts'
+import { FormError, Notice } from '#app/ui/form.tsx'
+import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
+import { WebAuthnButton } from '#app/ui/webauthn.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Security keys · Gatehouse' }]
+
+const label = z.string().trim().min(1, 'Name the key, e.g. "YubiKey 5"').max(KEY_LABEL_MAX, `Use at most ${KEY_LABEL_MAX} characters`)
+const schema = z.discriminatedUnion('intent', [
+  z.object({ intent: z.literal('webauthn_options'), label }),
+  z.object({
+    intent: z.literal('webauthn'),
+    label,
+    challengeId: z.string().uuid('This security key request has expired. Try again.'),
+    response: webauthnResponse,
+  }),
+  z.object({ intent: z.literal('remove'), keyId: z.string().uuid('Unknown key') }),
+])
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const { user } = await requireUser(request)
+  const { keys } = await listFactors(user.id)
+  return { keys: keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })) }
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { user, session } = await requireUser(request)
+  const form = await parseForm(request, schema)
+  if (!form.ok) return data({ errors: form.errors }, { status: 400 })
+  const meta = requestMeta(request, context)
+  // Adding a key when the member already has a factor, and removing one, need step-up.
+  await requireStepUp(user.id, session, '/settings/security/keys')
+  if (form.data.intent === 'remove') {
+    if (!(await removeKey(user, form.data.keyId, meta))) return data({ errors: { form: 'That key is not on this account.' } }, { status: 404 })
+    return { removed: true }
+  }
+  if (form.data.intent === 'webauthn_options') {
+    const { challengeId, options } = await webauthnRegistrationOptions(user, `session:${session.id}`)
+    return { webauthnOptions: options, challengeId }
+  }
+  const result = await enrollKey(user, { challengeId: form.data.challengeId, target: `session:${session.id}`, response: form.data.response, label: form.data.label }, meta)
+  if (!result.ok) return data({ errors: { form: result.message } }, { status: 400 })
+  const cookie = await upgradeEnrollOnlySession(session, user.id, 'webauthn', meta, readSessionToken(request))
+  const headers = cookie ? { 'Set-Cookie': cookie } : undefined
+  const done = session.level === 'enroll_only' ? '/' : '/settings/security/keys'
+  if (!result.recoveryCodes) {
+    if (cookie) throw redirectTo('/', headers)
+    return { added: result.label }
+  }
+  return data({ recoveryCodes: result.recoveryCodes, added: result.label, done }, { headers })
+}
+
+export default function Keys() {
+  const { keys } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; added?: string; removed?: boolean; done?: string } | undefined
+  const [name, setName] = useState('')
+  const errors = result?.errors ?? {}
+  return (
+    <>
+      {result?.recoveryCodes ? <RecoveryCodesPanel codes={result.recoveryCodes} doneHref={result.done} /> : null}
+      <section className="card">
+        <h1>Security keys and passkeys</h1>
+        {result?.added ? <Notice>Security key “{result.added}” added.</Notice> : null}
+        {result?.removed ? <Notice>Security key removed.</Notice> : null}
+        <FormError message={errors.form} />
+        {keys.length === 0 ? <p className="muted">No security keys yet.</p> : (
+          <table>
+            <thead><tr><th>Name</th><th>Added</th><th>Last used</th><th /></tr></thead>
+            <tbody>
+              {keys.map((k) => (
+                <tr key={k.id}>
+                  <td>{k.label}</td>
+                  <td>{new Date(k.createdAt).toUTCString()}</td>
+                  <td>{k.lastUsedAt ? new Date(k.lastUsedAt).toUTCString() : 'never'}</td>
+                  <td>
+                    <Form method="post">
+                      <input type="hidden" name="intent" value="remove" />
+                      <input type="hidden" name="keyId" value={k.id} />
+                      <button type="submit" className="secondary" aria-label={`Remove ${k.label}`}>Remove</button>
+                    </Form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section className="card narrow">
+        <h2>Add a security key</h2>
+        <div className="field">
+          <label htmlFor="label">Key name</label>
+          <input id="label" name="label" value={name} onChange={(e) => setName(e.target.value)} maxLength={60} placeholder="YubiKey 5" />
+          {errors.label ? <div className="error">{errors.label}</div> : null}
+        </div>
+        <WebAuthnButton mode="register" label="Add security key" fields={{ label: name }} validate={() => (name.trim() ? null : 'Name the key, e.g. "YubiKey 5"')} />
+      </section>
+    </>
+  )
+}

@@ -1,0 +1,52 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
+import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { z } from 'zod'
+import { requireUser } from '#app/auth/guards.server.ts'
+import { parseForm } from '#app/http/forms.server.ts'
+import { requestMeta } from '#app/http/request.server.ts'
+import { hasAppOrKey, listFactors, regenerateRecoveryCodes } from '#app/mfa/factors.server.ts'
+import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
+import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
+import { FormError } from '#app/ui/form.tsx'
+import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Recovery codes · Gatehouse' }]
+
+const schema = z.object({ intent: z.literal('regenerate') })
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const { user } = await requireUser(request)
+  const factors = await listFactors(user.id)
+  return { left: factors.recoveryCodesLeft, mfaOn: hasAppOrKey(factors), low: factors.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK }
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { user, session } = await requireUser(request)
+  const form = await parseForm(request, schema)
+  if (!form.ok) return data({ errors: form.errors }, { status: 400 })
+  const factors = await requireStepUp(user.id, session, '/settings/security/recovery-codes')
+  if (!hasAppOrKey(factors)) return data({ errors: { form: 'Recovery codes come with an authenticator app or a security key. Set one up first.' } }, { status: 400 })
+  return { codes: await regenerateRecoveryCodes(user, requestMeta(request, context)) }
+}
+
+export default function RecoveryCodes() {
+  const d = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; codes?: string[] } | undefined
+  if (result?.codes) return <RecoveryCodesPanel codes={result.codes} />
+  return (
+    <section className="card narrow">
+      <h1>Recovery codes</h1>
+      <FormError message={result?.errors?.form} />
+      <p>{d.left} of 10 recovery codes left.</p>
+      {d.mfaOn && d.low ? <div className="banner warn" role="status">You are running low on recovery codes. Generate a new set.</div> : null}
+      {d.mfaOn ? (
+        <Form method="post">
+          <input type="hidden" name="intent" value="regenerate" />
+          <p className="muted">A new set replaces every earlier code.</p>
+          <button type="submit">Regenerate</button>
+        </Form>
+      ) : <p className="muted">Set up an authenticator app or a security key first.</p>}
+    </section>
+  )
+}

@@ -1,0 +1,89 @@
+/**
+ * The browser half of WebAuthn: asks the route for options (intent "webauthn_options"), runs the
+ * ceremony with @simplewebauthn/browser, and posts the response (intent "webauthn") with any extra
+ * fields. Browser errors are put in plain words.
+ */
+import { useFetcher, useSubmit } from '@remix-run/react'
+import { startAuthentication, startRegistration, browserSupportsWebAuthn } from '@simplewebauthn/browser'
+import { useEffect, useRef, useState } from 'react'
+
+export function webauthnErrorMessage(e: unknown): string {
+  const name = e instanceof Error ? e.name : ''
+  const code = (e as { code?: string })?.code ?? ''
+  if (code === 'ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED' || name === 'InvalidStateError') return 'This security key is already registered'
+  if (name === 'NotSupportedError') return 'Security keys are not supported by this browser.'
+  if (name === 'NotAllowedError' || name === 'AbortError' || name === 'TimeoutError') return 'The operation was cancelled — try again and touch your key'
+  if (name === 'SecurityError') return 'This page cannot use security keys (the address does not match). Contact support.'
+  return 'The security key did not respond. Try again and touch your key.'
+}
+
+export function WebAuthnButton({
+  mode,
+  label,
+  fields = {},
+  fieldsFn,
+  disabled,
+  validate,
+}: {
+  mode: 'register' | 'authenticate'
+  label: string
+  fields?: Record<string, string>
+  /** Fields read when the button is pressed (e.g. a checkbox outside a form). */
+  fieldsFn?: () => Record<string, string>
+  disabled?: boolean
+  validate?: () => string | null
+}) {
+  const options = useFetcher<{ webauthnOptions?: unknown; challengeId?: string; errors?: Record<string, string> }>()
+  const submit = useSubmit()
+  const [error, setError] = useState<string | null>(null)
+  const [busy, setBusy] = useState(false)
+  const handled = useRef<unknown>(null)
+  const fieldsRef = useRef(fields)
+  if (!busy) fieldsRef.current = fields
+
+  useEffect(() => {
+    const data = options.data
+    if (!data || handled.current === data) return
+    handled.current = data
+    if (!data.webauthnOptions || !data.challengeId) {
+      setBusy(false)
+      setError(data.errors ? Object.values(data.errors)[0] : 'The security key request failed. Try again.')
+      return
+    }
+    const run = async () => {
+      try {
+        const response =
+          mode === 'register'
+            ? await startRegistration({ optionsJSON: data.webauthnOptions as Parameters<typeof startRegistration>[0]['optionsJSON'] })
+            : await startAuthentication({ optionsJSON: data.webauthnOptions as Parameters<typeof startAuthentication>[0]['optionsJSON'] })
+        submit({ ...fieldsRef.current, intent: 'webauthn', challengeId: data.challengeId!, response: JSON.stringify(response) }, { method: 'post' })
+      } catch (e) {
+        setError(webauthnErrorMessage(e))
+      } finally {
+        setBusy(false)
+      }
+    }
+    void run()
+  }, [options.data, mode, submit])
+
+  return (
+    <div className="field">
+      <button
+        type="button"
+        disabled={disabled || busy}
+        onClick={() => {
+          setError(null)
+          const problem = validate?.()
+          if (problem) return setError(problem)
+          if (!browserSupportsWebAuthn()) return setError('Security keys are not supported by this browser.')
+          fieldsRef.current = { ...fields, ...fieldsFn?.() }
+          setBusy(true)
+          options.submit({ ...fieldsRef.current, intent: 'webauthn_options' }, { method: 'post' })
+        }}
+      >
+        {busy ? 'Waiting for your key…' : label}
+      </button>
+      {error ? <div className="error" role="alert">{error}</div> : null}
+    </div>
+  )
+}

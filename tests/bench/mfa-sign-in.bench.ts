@@ -1,0 +1,54 @@
+/**
+ * Full sign-in with an authenticator app over HTTP: password form, then /login/verify with the
+ * current code. The TOTP replay guard allows one accepted code per account per 30-second step, so
+ * every sign-in uses an account of its own (created here with an app already on).
+ */
+import { generate } from 'otplib'
+import { generateSecret } from 'otplib'
+import { encryptSecret } from '#app/auth/crypto.server.ts'
+import { db, schema } from '#db/client.ts'
+import type { Bench } from './bench-types.ts'
+
+const ACCOUNTS = Number(process.env.BENCH_MFA_ACCOUNTS ?? 4000)
+
+export const bench: Bench = {
+  name: 'mfa-sign-in',
+  async run({ base, rate, argon2Rate, passwordHash, password }) {
+    const secret = generateSecret()
+    const emails = Array.from({ length: ACCOUNTS }, (_, i) => `mfa-bench-${i}@bench.test`)
+    for (let i = 0; i < emails.length; i += 500) {
+      const users = await db
+        .insert(schema.users)
+        .values(emails.slice(i, i + 500).map((email) => ({ email, name: email, region: 'us', passwordHash, mfaEnabledAt: new Date(), preferredMethod: 'totp' as const })))
+        .returning({ id: schema.users.id })
+      await db.insert(schema.totpFactors).values(users.map((u) => ({ userId: u.id, ...(({ ciphertext, keyId }) => ({ secretCiphertext: ciphertext, keyId }))(encryptSecret(secret)), confirmedAt: new Date() })))
+    }
+    let next = 0
+    const signInWithTotp = async () => {
+      const email = emails[next++]
+      if (!email) throw new Error(`mfa bench ran out of accounts (${ACCOUNTS}); raise BENCH_MFA_ACCOUNTS`)
+      const login = await fetch(`${base}/login`, {
+        method: 'POST',
+        headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ region: 'us', email, password }),
+        redirect: 'manual',
+      })
+      await login.arrayBuffer()
+      if (login.headers.get('location') !== '/login/verify') throw new Error(`password step answered ${login.status}`)
+      const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+      const verify = await fetch(`${base}/login/verify`, {
+        method: 'POST',
+        headers: { origin: base, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ intent: 'totp', code: await generate({ secret }) }),
+        redirect: 'manual',
+      })
+      await verify.arrayBuffer()
+      if (verify.status !== 302) throw new Error(`verify step answered ${verify.status}`)
+    }
+    const mfaRate = await rate(signInWithTotp)
+    return [
+      { name: 'password+TOTP sign-in (HTTP)', value: `${mfaRate.toFixed(1)} /s (one account per sign-in, ${next} used)` },
+      { name: 'ratio password+TOTP / argon2', value: (mfaRate / argon2Rate).toFixed(3) },
+    ]
+  },
+}
