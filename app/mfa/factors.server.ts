@@ -66,7 +66,7 @@ export async function afterFactorAdded(user: User, kind: 'totp' | 'webauthn', de
 
 /** Emails the "factor added" notice with its freeze link (after the transaction commits). */
 export async function noticeFactorAdded(user: User, kind: 'totp' | 'webauthn', label?: string) {
-  const { verification } = await createVerification({ purpose: 'freeze', userId: user.id, ttlSeconds: 30 * 86_400, maxAttempts: 5 })
+  const { verification } = await createVerification({ purpose: 'freeze', userId: user.id, ttlSeconds: 30 * 86_400, maxAttempts: 5, payload: { via: `${kind}_added_notice` } })
   await queueNotice({
     to: user.email,
     userId: user.id,
@@ -151,25 +151,3 @@ export async function setPreferredMethod(user: User, method: 'totp' | 'webauthn'
   return true
 }
 
-/**
- * "This wasn't me": freezes the account (locked until support lifts it), ends every session and
- * trusted device, and files a request for support. Idempotent per link (the link is consumed).
- */
-export async function freezeAccount(userId: string, meta: RequestMeta, via: string) {
-  await db.transaction(async (tx) => {
-    const [user] = await tx.update(schema.users).set({ lockedUntil: sql`now() + interval '100 years'` }).where(eq(schema.users.id, userId)).returning()
-    if (!user) return
-    const ended = await endAllSessions(userId, tx)
-    await revokeAllDevices(user, meta, tx, 'frozen')
-    await tx.insert(schema.supportRequests).values({
-      action: 'account_frozen',
-      targetUserId: userId,
-      requestedBy: userId,
-      reason: `The member reported a change they did not make (${via}) and froze the account.`,
-      ticket: 'member-report',
-      checks: [],
-      expiresAt: sql`now() + interval '30 days'`,
-    })
-    await recordAudit({ action: 'auth.account_frozen', actor: actorOf(user), subjectId: userId, meta, details: { via, sessionsEnded: ended } }, tx)
-  })
-}

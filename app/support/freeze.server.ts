@@ -1,6 +1,7 @@
 /**
- * "Freeze my account", the link in every reset notice: a member who did not ask for the reset
- * locks the account until support lifts it. The GET page changes nothing (mail scanners open
+ * "Freeze my account", the link in every reset notice and every "a factor was added" notice: a
+ * member who did not make the change locks the account until support lifts it (support sees the
+ * lock and the auth.account_frozen event on the member's page). The GET page changes nothing (mail scanners open
  * links); the POST consumes the link once, locks, and ends every session.
  */
 import { eq, sql } from 'drizzle-orm'
@@ -8,6 +9,7 @@ import { db, schema } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { endAllSessions } from '#app/auth/session.server.ts'
 import { consumeVerification, findByToken } from '#app/auth/verification.server.ts'
+import { revokeAllDevices } from '#app/mfa/trusted-devices.server.ts'
 
 /** A frozen account stays locked until support unlocks it (lockedUntil far in the future). */
 export const FREEZE_YEARS = 100
@@ -29,8 +31,9 @@ export async function freezeAccount(token: string, meta: RequestMeta): Promise<{
       .set({ lockedUntil: sql`now() + make_interval(years => ${FREEZE_YEARS})`, failedAttempts: 0 })
       .where(eq(schema.users.id, found.user.id))
     const sessions = await endAllSessions(found.user.id, tx)
+    const devices = await revokeAllDevices(found.user, meta, tx, 'frozen')
     await recordAudit(
-      { action: 'auth.account_frozen', actor: { id: found.user.id, label: found.user.email }, subjectId: found.user.id, meta, details: { via: 'reset_notice', sessionsEnded: sessions } },
+      { action: 'auth.account_frozen', actor: { id: found.user.id, label: found.user.email }, subjectId: found.user.id, meta, details: { via: found.verification.payload.via ?? 'notice', sessionsEnded: sessions, devicesRevoked: devices } },
       tx,
     )
     return { ok: true, email: found.user.email }

@@ -110,7 +110,7 @@ export async function resetMfaInTx(input: ResetInput, tx: Tx): Promise<{ result:
     .where(and(eq(v.userId, userId), isNull(v.consumedAt), inArray(v.purpose, ['login', 'email_code', 'step_up', 'totp_setup', 'webauthn_register', 'webauthn_login'])))
   await tx.update(u).set({ mfaEnabledAt: null, preferredMethod: null, mfaResetAt: sql`now()` }).where(eq(u.id, userId))
 
-  const { verification } = await createVerification({ purpose: 'freeze', userId, ttlSeconds: FREEZE_TTL_SECONDS, maxAttempts: 5 }, tx)
+  const { verification } = await createVerification({ purpose: 'freeze', userId, ttlSeconds: FREEZE_TTL_SECONDS, maxAttempts: 5, payload: { via: 'reset_notice' } }, tx)
   const emailId = await writeOutbound(tx, {
     to: target.email,
     template: 'mfa_reset',

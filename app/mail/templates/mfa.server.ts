@@ -19,7 +19,7 @@ export const mfaTemplates = {
     }),
   },
   factor_added: {
-    mints: { link: { purpose: 'freeze', path: '/account/freeze/' } },
+    mints: { link: { purpose: 'freeze', path: '/freeze/' } },
     render: (p, s) => ({
       subject: 'A sign-in method was added to your Gatehouse account',
       text: `${String(p.factor)} was added to your account on ${when(p)}.\n\nIf this was you, there is nothing to do.\n\nThis wasn't me: open this link to lock your account at once and alert support:\n${s.url}${footer}`,
