@@ -1,0 +1,40 @@
+/**
+ * The status of a member under ONE organization's policy, in SQL: the members table, the overview
+ * chart, the impact preview and the sweep filter and count in the database (an organization may have
+ * 100,000 members), never in JS over all rows. Mirrors `orgStatus` in effective-policy.ts; the
+ * integration tests check the two agree.
+ *
+ * Expects, in the surrounding query: `m` memberships, `u` users, `p` region_policies (left joined on
+ * organization and the member's region; a missing row reads as the default, optional).
+ * Every subquery hits an index: totp_factors.user_id (unique), webauthn_credentials_user,
+ * exemptions_org_user_region, deadline_extensions_org_user_region.
+ */
+import { sql as pg } from '#db/client.ts'
+
+export const hasTotp = pg`exists (select 1 from totp_factors t where t.user_id = u.id and t.confirmed_at is not null)`
+export const hasKey = pg`exists (select 1 from webauthn_credentials w where w.user_id = u.id)`
+
+export const isExempt = (now: Date) => pg`(u.kind = 'service' and exists (
+  select 1 from exemptions e where e.organization_id = m.organization_id and e.user_id = m.user_id and e.region = u.region
+    and (e.expires_at is null or e.expires_at > ${now})))`
+
+/** Does the member hold a factor the policy `p` allows (email counts wherever allowed)? */
+export const hasAllowedFactor = pg`('email' = any(p.allowed_methods)
+  or ('totp' = any(p.allowed_methods) and exists (select 1 from totp_factors t where t.user_id = u.id and t.confirmed_at is not null))
+  or ('webauthn' = any(p.allowed_methods) and exists (select 1 from webauthn_credentials w where w.user_id = u.id)))`
+
+/** The computed deadline: the member's extension, or max(required_since, joined_at) + grace days. */
+export const deadlineExpr = pg`coalesce(
+  (select x.deadline from deadline_extensions x where x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region),
+  greatest(coalesce(p.required_since, m.joined_at), m.joined_at) + make_interval(days => p.grace_period_days))`
+
+export const statusExpr = (now: Date) => pg`case
+  when ${isExempt(now)} then 'exempt'
+  when p.mode is distinct from 'required' then 'compliant'
+  when ${hasAllowedFactor} then 'compliant'
+  when ${deadlineExpr} > ${now} then 'in_grace'
+  else 'overdue' end`
+
+/** The deadline shown beside a status: only for members who still owe a factor. */
+export const pendingDeadlineExpr = (now: Date) => pg`case
+  when p.mode = 'required' and not ${isExempt(now)} and not ${hasAllowedFactor} then ${deadlineExpr} end`
