@@ -4,6 +4,7 @@
  * weakens enforcement): deadlines and lapsed exemptions are computed from `now`.
  */
 import { sql as pg } from '#db/client.ts'
+import { asDate } from './member-status.server.ts'
 import { effectivePolicy, type DeadlineAction, type Method, type Mode, type PolicyDecision, type PolicyInput } from './effective-policy.ts'
 
 type UserRow = { kind: 'human' | 'service'; platform_role: 'none' | 'support' | 'superadmin'; region: string; has_totp: boolean; has_key: boolean }
@@ -39,12 +40,12 @@ export async function loadPolicyInput(userId: string, now = new Date()): Promise
   return {
     user: { kind: user.kind, platformRole: user.platform_role },
     memberships: rows.map((r) => ({
-      organizationId: r.organization_id, organizationName: r.organization_name, joinedAt: r.joined_at, mode: r.mode,
+      organizationId: r.organization_id, organizationName: r.organization_name, joinedAt: asDate(r.joined_at)!, mode: r.mode,
       allowedMethods: r.allowed_methods, gracePeriodDays: r.grace_period_days, onDeadline: r.on_deadline,
-      rememberDeviceDays: r.remember_device_days, requiredSince: r.required_since, contacts: r.contacts ?? [],
+      rememberDeviceDays: r.remember_device_days, requiredSince: asDate(r.required_since), contacts: r.contacts ?? [],
     })),
-    exemptions: rows.filter((r) => r.exempt).map((r) => ({ organizationId: r.organization_id, expiresAt: r.exemption_expires_at })),
-    extensions: rows.filter((r) => r.extension).map((r) => ({ organizationId: r.organization_id, deadline: r.extension! })),
+    exemptions: rows.filter((r) => r.exempt).map((r) => ({ organizationId: r.organization_id, expiresAt: asDate(r.exemption_expires_at) })),
+    extensions: rows.filter((r) => r.extension).map((r) => ({ organizationId: r.organization_id, deadline: asDate(r.extension)! })),
     enrolled,
     now,
   }

@@ -16,7 +16,7 @@ export const hasKey = pg`exists (select 1 from webauthn_credentials w where w.us
 
 export const isExempt = (now: Date) => pg`(u.kind = 'service' and exists (
   select 1 from exemptions e where e.organization_id = m.organization_id and e.user_id = m.user_id and e.region = u.region
-    and (e.expires_at is null or e.expires_at > ${now})))`
+    and (e.expires_at is null or e.expires_at > ${now.toISOString()}::timestamptz)))`
 
 /** Does the member hold a factor the policy `p` allows (email counts wherever allowed)? */
 export const hasAllowedFactor = pg`('email' = any(p.allowed_methods)
@@ -32,9 +32,15 @@ export const statusExpr = (now: Date) => pg`case
   when ${isExempt(now)} then 'exempt'
   when p.mode is distinct from 'required' then 'compliant'
   when ${hasAllowedFactor} then 'compliant'
-  when ${deadlineExpr} > ${now} then 'in_grace'
+  when ${deadlineExpr} > ${now.toISOString()}::timestamptz then 'in_grace'
   else 'overdue' end`
 
 /** The deadline shown beside a status: only for members who still owe a factor. */
 export const pendingDeadlineExpr = (now: Date) => pg`case
   when p.mode = 'required' and not ${isExempt(now)} and not ${hasAllowedFactor} then ${deadlineExpr} end`
+
+/** Raw queries through the shared client return timestamps as strings (drizzle's setting): parse here. */
+export function asDate(v: unknown): Date | null {
+  if (v === null || v === undefined) return null
+  return v instanceof Date ? v : new Date(String(v))
+}

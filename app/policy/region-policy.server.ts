@@ -8,7 +8,7 @@ import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { db, schema, sql as pg } from '#db/client.ts'
 import { ALL_METHODS, type Method } from './effective-policy.ts'
-import { hasAllowedFactor, isExempt } from './member-status.server.ts'
+import { asDate, hasAllowedFactor, isExempt } from './member-status.server.ts'
 import { startNotificationRun, type RunKind } from './notification-runs.server.ts'
 
 export const STEP_UP_WINDOW_MS = 5 * 60_000
@@ -70,12 +70,12 @@ export async function previewPolicyChange(orgId: string, region: string, propose
           or ('totp' = any(p.allowed_methods) and exists (select 1 from totp_factors t where t.user_id = u.id and t.confirmed_at is not null))
           or ('webauthn' = any(p.allowed_methods) and exists (select 1 from webauthn_credentials w where w.user_id = u.id))) as ok,
         coalesce((select x.deadline from deadline_extensions x where x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region),
-          greatest(${requiredSince}::timestamptz, m.joined_at) + make_interval(days => ${proposed.gracePeriodDays}::int)) as deadline
+          greatest(${requiredSince.toISOString()}::timestamptz, m.joined_at) + make_interval(days => ${proposed.gracePeriodDays}::int)) as deadline
       from memberships m join users u on u.id = m.user_id, p
       where m.organization_id = ${orgId} and u.region = ${region})
     select count(*)::int as members, count(*) filter (where exempt)::int as exempt,
       count(*) filter (where not exempt and not ok)::int as without,
-      count(*) filter (where not exempt and not ok and deadline <= ${now})::int as overdue,
+      count(*) filter (where not exempt and not ok and deadline <= ${now.toISOString()}::timestamptz)::int as overdue,
       min(deadline) filter (where not exempt and not ok) as earliest
     from rows`
   const required = proposed.mode === 'required'
@@ -86,7 +86,7 @@ export async function previewPolicyChange(orgId: string, region: string, propose
     exempt: row.exempt,
     withoutAllowedFactor: without,
     overdueAtOnce: required ? row.overdue : 0,
-    earliestDeadline: required && without ? row.earliest : null,
+    earliestDeadline: required && without ? asDate(row.earliest) : null,
     becomesRequired,
     becomesDisabled: proposed.mode === 'disabled' && current?.mode !== 'disabled',
     emailOnlyWarning: proposed.mode !== 'disabled' && proposed.allowedMethods.length === 1 && proposed.allowedMethods[0] === 'email',

@@ -13,11 +13,11 @@ export async function pruneAudit(now = new Date()): Promise<{ chains: number; re
   let removed = 0
   let chains = 0
   for (const o of orgs) {
-    const [r] = await pg<{ n: number }[]>`select audit_prune(${o.id}, ${new Date(now.getTime() - o.days * 86_400_000)}) as n`
+    const [r] = await pg<{ n: number }[]>`select audit_prune(${o.id}, ${new Date(now.getTime() - o.days * 86_400_000).toISOString()}::timestamptz) as n`
     removed += r.n
     chains++
   }
   const platformDays = Math.max(DEFAULT_RETENTION_DAYS, ...orgs.map((o) => o.days))
-  const [r] = await pg<{ n: number }[]>`select audit_prune('platform', ${new Date(now.getTime() - platformDays * 86_400_000)}) as n`
+  const [r] = await pg<{ n: number }[]>`select audit_prune('platform', ${new Date(now.getTime() - platformDays * 86_400_000).toISOString()}::timestamptz) as n`
   return { chains: chains + 1, removed: removed + r.n }
 }

@@ -9,8 +9,8 @@ import { sql as pg } from '#db/client.ts'
 export async function expireExemptions(now = new Date()): Promise<number> {
   const [res] = await pg<{ n: number }[]>`
     with claimed as (
-      update exemptions set expiry_recorded_at = ${now}
-      where expires_at <= ${now} and expiry_recorded_at is null
+      update exemptions set expiry_recorded_at = ${now.toISOString()}::timestamptz
+      where expires_at <= ${now.toISOString()}::timestamptz and expiry_recorded_at is null
       returning id, organization_id, user_id, region, reason, expires_at
     ),
     audit as (

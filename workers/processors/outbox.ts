@@ -24,7 +24,7 @@ export async function recoverStrandedMail(olderThanMs = 60_000, now = new Date()
   const rows = await pg<{ id: string }[]>`
     select id from outbound_emails
     where status in ('queued', 'not_queued') and template = any(${pg.array(OUTBOX_TEMPLATES)})
-      and created_at > ${new Date(now.getTime() - 3 * 86_400_000)} and created_at < ${new Date(now.getTime() - olderThanMs)}
+      and created_at > ${new Date(now.getTime() - 3 * 86_400_000).toISOString()}::timestamptz and created_at < ${new Date(now.getTime() - olderThanMs).toISOString()}::timestamptz
     limit 10000`
   if (rows.length) await pg`update outbound_emails set status = 'queued' where id = any(${pg.array(rows.map((r) => r.id))}::uuid[]) and status = 'not_queued'`
   await enqueueMail(rows.map((r) => r.id))

@@ -33,11 +33,11 @@ export async function sweepGrace(options: { now?: Date; batchSize?: number; afte
       ),
       keyed as (
         select due.*, case
-          when deadline <= ${now} then 0
-          when deadline - ${now}::timestamptz <= interval '1 day' then 1
-          when deadline - ${now}::timestamptz <= interval '3 days' then 3
+          when deadline <= ${now.toISOString()}::timestamptz then 0
+          when deadline - ${now.toISOString()}::timestamptz <= interval '1 day' then 1
+          when deadline - ${now.toISOString()}::timestamptz <= interval '3 days' then 3
           else 7 end as offset_days
-        from due where deadline - ${now}::timestamptz <= interval '7 days'
+        from due where deadline - ${now.toISOString()}::timestamptz <= interval '7 days'
       ),
       ins as (
         insert into grace_reminders (user_id, organization_id, region, deadline, offset_days)
