@@ -63,7 +63,7 @@ export async function previewPolicyChange(orgId: string, region: string, propose
   const becomesRequired = proposed.mode === 'required' && current?.mode !== 'required'
   const requiredSince = becomesRequired ? now : (current?.requiredSince ?? now)
   const [row] = await pg<{ members: number; exempt: number; without: number; overdue: number; earliest: Date | null }[]>`
-    with p as (select ${pg.array(proposed.allowedMethods)}::text[] as allowed_methods),
+    with p as (select string_to_array(${proposed.allowedMethods.join(',')}::text, ',') as allowed_methods),
     rows as (
       select ${isExempt(now)} as exempt,
         ('email' = any(p.allowed_methods)

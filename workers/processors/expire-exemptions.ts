@@ -17,7 +17,7 @@ export async function expireExemptions(now = new Date()): Promise<number> {
       insert into audit_events (chain, organization_id, actor_label, subject_id, action, details)
       select organization_id::text, organization_id, 'worker', user_id, 'org.exemption_expired',
         jsonb_build_object('region', region, 'reason', reason, 'expiresAt', expires_at, 'exemptionId', id)
-      from claimed order by organization_id, user_id
+      from claimed order by claimed.organization_id, claimed.user_id
       returning 1
     )
     select count(*)::int as n from audit`

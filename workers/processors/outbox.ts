@@ -21,12 +21,13 @@ export async function enqueueMail(ids: string[]): Promise<void> {
 
 /** Re-enqueues outbox rows older than `olderThanMs` that never got a job (or lost it). */
 export async function recoverStrandedMail(olderThanMs = 60_000, now = new Date()): Promise<number> {
+  const templates = pg.unsafe(OUTBOX_TEMPLATES.map((t) => `'${t}'`).join(', '))
   const rows = await pg<{ id: string }[]>`
-    select id from outbound_emails
-    where status in ('queued', 'not_queued') and template = any(${pg.array(OUTBOX_TEMPLATES)})
-      and created_at > ${new Date(now.getTime() - 3 * 86_400_000).toISOString()}::timestamptz and created_at < ${new Date(now.getTime() - olderThanMs).toISOString()}::timestamptz
-    limit 10000`
-  if (rows.length) await pg`update outbound_emails set status = 'queued' where id = any(${pg.array(rows.map((r) => r.id))}::uuid[]) and status = 'not_queued'`
+    update outbound_emails set status = 'queued'
+    where status in ('queued', 'not_queued') and template in (${templates})
+      and created_at > ${new Date(now.getTime() - 3 * 86_400_000).toISOString()}::timestamptz
+      and created_at < ${new Date(now.getTime() - olderThanMs).toISOString()}::timestamptz
+    returning id::text`
   await enqueueMail(rows.map((r) => r.id))
   return rows.length
 }

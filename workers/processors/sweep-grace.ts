@@ -13,7 +13,7 @@ import { enqueueMail, recoverStrandedMail } from './outbox.ts'
 
 export type SweepStats = { batches: number; memberships: number; reminders: number; expired: number; recovered: number }
 
-export async function sweepGrace(options: { now?: Date; batchSize?: number; afterCommit?: (batch: number) => Promise<void> | void } = {}): Promise<SweepStats> {
+export async function sweepGrace(options: { now?: Date; batchSize?: number; afterCommit?: (batch: number, emailIds: string[]) => Promise<void> | void } = {}): Promise<SweepStats> {
   const now = options.now ?? new Date()
   const batchSize = options.batchSize ?? 5000
   const stats: SweepStats = { batches: 0, memberships: 0, reminders: 0, expired: 0, recovered: await recoverStrandedMail(60_000, now) }
@@ -69,7 +69,7 @@ export async function sweepGrace(options: { now?: Date; batchSize?: number; afte
     stats.memberships += res.n
     stats.expired += res.expired
     stats.reminders += res.emails.length
-    await options.afterCommit?.(stats.batches)
+    await options.afterCommit?.(stats.batches, res.emails)
     await enqueueMail(res.emails)
     cursor = res.last
     if (res.n < batchSize) break
