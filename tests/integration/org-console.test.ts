@@ -87,7 +87,7 @@ describe('policy console', () => {
   })
 
   it('refuses bad input with a 400 and saves nothing', async () => {
-    for (const bad of [{ gracePeriodDays: '91' }, { allowedMethods: [] as string[] }, { rememberDeviceDays: '31' }, { mode: 'sometimes' }, { allowedMethods: 'sms' }]) {
+    for (const bad of [{ gracePeriodDays: '91' }, { allowedMethods: [] as string[] }, { rememberDeviceDays: '31' }, { mode: 'sometimes' }, { allowedMethods: 'sms' }] as Record<string, string | string[]>[]) {
       const res = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', region: 'us', ...bad }))
       expect(res.status, JSON.stringify(bad)).toBe(400)
     }
