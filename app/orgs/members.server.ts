@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { eq } from 'drizzle-orm'
 import { db, schema, sql as pg } from '#db/client.ts'
-import { asDate, hasKey, hasTotp, pendingDeadlineExpr, statusExpr } from '#app/policy/member-status.server.ts'
+import { asDate, factorJoins, joinedPendingDeadline, joinedStatus } from '#app/policy/member-status.server.ts'
 import type { OrgRole, OrgScope } from './scope.server.ts'
 
 const m = schema.memberships
@@ -53,11 +53,12 @@ function memberRows(scope: OrgScope, q: MemberQuery, now: Date) {
   return pg`
     select * from (
       select m.id as membership_id, u.id as user_id, u.name, u.email, u.region, m.role, u.kind, u.last_sign_in_at, m.joined_at,
-        ${hasTotp} as has_totp, ${hasKey} as has_key,
-        ${statusExpr(now)} as status, ${pendingDeadlineExpr(now)} as deadline
+        t.id is not null as has_totp, w.user_id is not null as has_key,
+        ${joinedStatus(now)} as status, ${joinedPendingDeadline(now)} as deadline
       from memberships m
       join users u on u.id = m.user_id
       left join region_policies p on p.organization_id = m.organization_id and p.region = u.region
+      ${factorJoins}
       where m.organization_id = ${scope.orgId}
         ${like ? pg`and (lower(u.name) like ${like} or u.email like ${like})` : pg``}
         ${q.region ? pg`and u.region = ${q.region}` : pg``}

@@ -44,3 +44,28 @@ export function asDate(v: unknown): Date | null {
   if (v === null || v === undefined) return null
   return v instanceof Date ? v : new Date(String(v))
 }
+
+/**
+ * The same status over a whole organization, by joins instead of per-row subqueries, so that
+ * PostgreSQL can hash-join 100,000 members at once (the members page, the overview). Expects `m`,
+ * `u`, `p` as above; adds `t` (confirmed app), `w` (has a key), `e` (exemption), `x` (extension).
+ */
+export const factorJoins = pg`
+  left join totp_factors t on t.user_id = u.id and t.confirmed_at is not null
+  left join (select distinct user_id from webauthn_credentials) w on w.user_id = u.id
+  left join exemptions e on e.organization_id = m.organization_id and e.user_id = m.user_id and e.region = u.region
+  left join deadline_extensions x on x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region`
+
+export const joinedDeadline = pg`coalesce(x.deadline, greatest(coalesce(p.required_since, m.joined_at), m.joined_at) + make_interval(days => p.grace_period_days))`
+const joinedExempt = (now: Date) => pg`(u.kind = 'service' and e.id is not null and (e.expires_at is null or e.expires_at > ${now.toISOString()}::timestamptz))`
+const joinedAllowed = pg`('email' = any(p.allowed_methods) or ('totp' = any(p.allowed_methods) and t.id is not null) or ('webauthn' = any(p.allowed_methods) and w.user_id is not null))`
+
+export const joinedStatus = (now: Date) => pg`case
+  when ${joinedExempt(now)} then 'exempt'
+  when p.mode is distinct from 'required' then 'compliant'
+  when ${joinedAllowed} then 'compliant'
+  when ${joinedDeadline} > ${now.toISOString()}::timestamptz then 'in_grace'
+  else 'overdue' end`
+
+export const joinedPendingDeadline = (now: Date) => pg`case
+  when p.mode = 'required' and not ${joinedExempt(now)} and not ${joinedAllowed} then ${joinedDeadline} end`

@@ -21,15 +21,15 @@ export const bench: Bench = {
     const { orgScope } = await import('#app/orgs/scope.server.ts')
     const total = ORGS * PER_ORG
     const t0 = performance.now()
-    await pg`insert into organizations (slug, name) select 'bench-org-' || o, 'Bench org ' || o from generate_series(1, ${ORGS}) o`
+    await pg`insert into organizations (slug, name) select 'bench-org-' || o, 'Bench org ' || o from generate_series(1, ${ORGS}::int) o`
     await pg`insert into region_policies (organization_id, region, mode, allowed_methods, grace_period_days, required_since)
       select id, 'us', 'required', '{totp,webauthn}', 30, now() - interval '30 days' from organizations where slug like 'bench-org-%'`
-    await pg`insert into users (region, email, name) select 'us', 'pb' || g || '@bench.test', 'Member ' || lpad((g * 7919 % ${total})::text, 7, '0') from generate_series(1, ${total}) g`
+    await pg`insert into users (region, email, name) select 'us', 'pb' || g || '@bench.test', 'Member ' || lpad((g::bigint * 7919 % ${total}::bigint)::text, 7, '0') from generate_series(1, ${total}::int) g`
     // joined_at spreads deadlines (joined + 30 days): ~1% past, ~3% within 7 days, the rest later.
     await pg`insert into memberships (user_id, organization_id, joined_at)
-      select u.id, o.id, now() - make_interval(days => case when n % 100 = 0 then 40 when n % 100 < 4 then 25 else (n % 20) end)
+      select u.id, o.id, now() - make_interval(days => case when n % 100 = 0 then 40 when n % 100 < 4 then 25 else (n % 20) end::int)
       from (select id, row_number() over (order by id) - 1 as n from users where email like 'pb%@bench.test') u
-      join (select id, row_number() over (order by id) - 1 as k from organizations where slug like 'bench-org-%') o on o.k = u.n % ${ORGS}`
+      join (select id, row_number() over (order by id) - 1 as k from organizations where slug like 'bench-org-%') o on o.k = u.n % ${ORGS}::bigint`
     // A third have an authenticator app.
     await pg`insert into totp_factors (user_id, secret_ciphertext, key_id, confirmed_at)
       select id, 'x', 'b1', now() from users where email like 'pb%@bench.test' and (substr(email, 3)::text ~ '^[0-9]*[0369]@')`
