@@ -2,8 +2,10 @@
  * An organization's audit page: its own chain plus its members' security events (platform chain,
  * member as subject), newest first, filtered and paginated in SQL. One query for the page and for CSV.
  */
+import { eq } from 'drizzle-orm'
 import { z } from 'zod'
-import { sql as pg } from '#db/client.ts'
+import { recordAudit, type Actor, type RequestMeta } from './record.server.ts'
+import { db, schema, sql as pg } from '#db/client.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
 import { asDate } from '#app/policy/member-status.server.ts'
 import { toCsv } from '#app/orgs/members.server.ts'
@@ -59,4 +61,17 @@ export async function listOrgAudit(scope: OrgScope, q: AuditQuery) {
 export async function exportOrgAuditCsv(scope: OrgScope, q: AuditQuery): Promise<string> {
   const rows = (await pg<Raw[]>`select * from (${events(scope, q)}) x order by created_at desc, id desc limit 100000`).map(toEvent)
   return toCsv(['time', 'action', 'actor', 'member', 'scope', 'ip', 'details'], rows.map((e) => [e.createdAt, e.action, e.actor, e.subjectEmail, e.scope, e.ip, JSON.stringify(e.details)]))
+}
+
+export const retentionInput = z.object({
+  retentionDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(30, 'Keep events at least 30 days.').max(36500, 'At most 100 years.'),
+})
+
+/** Sets how long this organization's events are kept (the retention worker prunes older ones). */
+export async function setAuditRetention(scope: OrgScope, days: number, actor: Actor, meta?: RequestMeta) {
+  await db.transaction(async (tx) => {
+    const [old] = await tx.select({ days: schema.organizations.auditRetentionDays }).from(schema.organizations).where(eq(schema.organizations.id, scope.orgId)).for('update')
+    await tx.update(schema.organizations).set({ auditRetentionDays: days }).where(eq(schema.organizations.id, scope.orgId))
+    await recordAudit({ action: 'org.audit_retention_changed', actor, organizationId: scope.orgId, meta, details: { old: old?.days ?? null, new: days } }, tx)
+  })
 }

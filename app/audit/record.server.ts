@@ -11,6 +11,7 @@ export const AUDIT_ACTIONS = [
   'support.approval_expired', 'org.policy_changed', 'org.exemption_added', 'org.exemption_removed',
   'org.exemption_expired', 'org.deadline_extended', 'org.member_invited', 'org.member_removed',
   'org.role_changed', 'org.api_key_issued', 'org.api_key_revoked', 'policy.grace_expired',
+  'org.audit_retention_changed',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

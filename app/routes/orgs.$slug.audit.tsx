@@ -1,18 +1,22 @@
-import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Form, Link, useLoaderData, useSearchParams } from '@remix-run/react'
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
+import { badRequest, parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { Field } from '#app/ui/form.tsx'
 import { requireOrgRole } from '#app/auth/guards.server.ts'
-import { listOrgAudit, parseAuditQuery } from '#app/audit/query.server.ts'
+import { listOrgAudit, parseAuditQuery, retentionInput, setAuditRetention } from '#app/audit/query.server.ts'
 import { AUDIT_ACTIONS } from '#app/audit/record.server.ts'
 import { fmtDateTime, OrgNav } from '#app/ui/org-nav.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Audit log · Gatehouse' }]
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  const { org, scope } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const { org, scope, membership } = await requireOrgRole(request, params.slug ?? '', 'admin')
   const query = parseAuditQuery(new URL(request.url))
   const page = await listOrgAudit(scope, query)
   return {
     org: { name: org.name, slug: org.slug, retentionDays: org.auditRetentionDays },
+    isOwner: membership.role === 'owner',
     query,
     total: page.total,
     pageSize: page.pageSize,
@@ -20,8 +24,18 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   }
 }
 
+/** Owners set the retention period; the retention worker prunes older events. */
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'owner')
+  const parsed = await parseForm(request, retentionInput)
+  if (!parsed.ok) return badRequest(parsed.errors)
+  await setAuditRetention(scope, parsed.data.retentionDays, { id: user.id, label: user.email }, requestMeta(request, context))
+  throw redirectTo(`/orgs/${org.slug}/audit`)
+}
+
 export default function Audit() {
-  const { org, query, events, total, pageSize } = useLoaderData<typeof loader>()
+  const { org, query, events, total, pageSize, isOwner } = useLoaderData<typeof loader>()
+  const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
   const [params] = useSearchParams()
   const pages = Math.max(1, Math.ceil(total / pageSize))
   const link = (page: number) => {
@@ -65,6 +79,15 @@ export default function Audit() {
           {query.page < pages ? <Link to={link(query.page + 1)}>Older</Link> : null}
         </nav>
       </section>
+      {isOwner ? (
+        <section className="card narrow">
+          <h2>Retention</h2>
+          <Form method="post" noValidate>
+            <Field label="Keep events for (days)" name="retentionDays" type="number" min={30} max={36500} defaultValue={org.retentionDays} error={a?.errors.retentionDays} hint="Default 2557 days (7 years). Older events are removed by the retention worker, which records where the chain resumes." />
+            <button type="submit">Save retention</button>
+          </Form>
+        </section>
+      ) : null}
     </>
   )
 }

@@ -6,11 +6,11 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
-import { startWorkers, type WorkerHandle } from '#workers/index.ts'
+import { scheduleSweeps, startWorkers, type WorkerHandle } from '#workers/index.ts'
 import { sweepGrace } from '#workers/processors/sweep-grace.ts'
 import { expireExemptions } from '#workers/processors/expire-exemptions.ts'
 import { pruneAudit } from '#workers/processors/audit-retention.ts'
-import { getQueue, QUEUE } from '#workers/queues.ts'
+import { getQueue, QUEUE, SWEEP } from '#workers/queues.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { testSmtp } from '#tests/setup/app.ts'
 
@@ -130,5 +130,17 @@ describe('exemption expiry and audit retention', () => {
     expect(left).toHaveLength(1)
     const [anchor] = await db.select().from(schema.auditAnchors).where(eq(schema.auditAnchors.chain, org.id))
     expect(anchor.lastRemovedSeq).toBe(1)
+  })
+})
+
+describe('scheduling', () => {
+  it('installs the three sweeps with upsertJobScheduler (idempotently) and the worker runs them', async () => {
+    await scheduleSweeps()
+    await scheduleSweeps()
+    const schedulers = await getQueue(QUEUE.sweeps).getJobSchedulers()
+    expect(schedulers.map((s) => s.key).sort()).toEqual([SWEEP.retention, SWEEP.exemptions, SWEEP.grace].sort())
+    const job = await getQueue(QUEUE.sweeps).add(SWEEP.exemptions, {})
+    await expect.poll(async () => (await getQueue(QUEUE.sweeps).getJob(job.id!))?.getState(), { timeout: 10_000 }).toBe('completed')
+    await Promise.all([SWEEP.grace, SWEEP.exemptions, SWEEP.retention].map((k) => getQueue(QUEUE.sweeps).removeJobScheduler(k)))
   })
 })
