@@ -48,20 +48,24 @@ export async function listExemptions(scope: OrgScope) {
     .orderBy(asc(e.region), asc(u.email))
 }
 
-async function findMember(scope: OrgScope, email: string, region: string) {
+/** A member by email (web form) or by id (the API's `{userId, reason, expiresAt?}`), in the region. */
+async function findMember(scope: OrgScope, ref: { email?: string; userId?: string }, region: string) {
   const [row] = await db
     .select({ id: u.id, kind: u.kind, email: u.email, region: u.region })
     .from(m)
     .innerJoin(u, eq(u.id, m.userId))
-    .where(scope.where(m.organizationId, eq(u.email, email), eq(u.region, region)))
+    .where(scope.where(m.organizationId, ref.userId ? eq(u.id, ref.userId) : eq(u.email, ref.email ?? ''), eq(u.region, region)))
   return row
 }
 
-export async function addExemption(scope: OrgScope, input: z.infer<typeof exemptionInput>, actor: Actor, meta?: RequestMeta, now = new Date()) {
-  const member = await findMember(scope, input.email, input.region)
-  if (!member) throw new PolicyInputError('email', `No member of this organization with that email in ${input.region.toUpperCase()}.`)
+export type ExemptionRequest = { email?: string; userId?: string; region: string; reason: string; expiresAt: Date | null }
+
+export async function addExemption(scope: OrgScope, input: ExemptionRequest, actor: Actor, meta?: RequestMeta, now = new Date()) {
+  const field = input.userId ? 'userId' : 'email'
+  const member = await findMember(scope, input, input.region)
+  if (!member) throw new PolicyInputError(field, `No member of this organization with that ${input.userId ? 'id' : 'email'} in ${input.region.toUpperCase()}.`)
   if (member.kind !== 'service') {
-    throw new PolicyInputError('email', 'Only service accounts can be exempted. A person signs in interactively and can set up a factor; if they need more time, extend their deadline from the members page instead.')
+    throw new PolicyInputError(field, 'Only service accounts can be exempted. A person signs in interactively and can set up a factor; if they need more time, extend their deadline from the members page instead.')
   }
   if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new PolicyInputError('expiresAt', 'The end date must be in the future.')
   return db.transaction(async (tx) => {
