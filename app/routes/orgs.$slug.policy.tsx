@@ -1,5 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
+import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react'
+import { useEffect } from 'react'
 import { z } from 'zod'
 import { requireOrgRole } from '#app/auth/guards.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
@@ -58,6 +59,16 @@ export default function PolicyPage() {
     | { errors: Record<string, string> }
     | undefined
   const nav = useNavigation()
+  // While a notification run is in progress, refresh its progress every 2 seconds.
+  const revalidator = useRevalidator()
+  const running = runs.some((r) => r.status !== 'done')
+  useEffect(() => {
+    if (!running) return
+    const timer = setInterval(() => {
+      if (revalidator.state === 'idle' && document.visibilityState === 'visible') revalidator.revalidate()
+    }, 2000)
+    return () => clearInterval(timer)
+  }, [running, revalidator])
   return (
     <>
       <OrgNav slug={org.slug} name={org.name} />
