@@ -59,7 +59,9 @@ export async function startWorkers(options: { deliver?: Deliver; schedule?: bool
   const policy = new Worker(QUEUE.policy, async (job) => runNotification(job), { connection: workerConnection(), prefix: config.redisPrefix, concurrency: 2 })
   policy.on('failed', (job, err) => console.warn(`[worker] notification run ${job?.id} failed: ${err.message}`))
   const workers = [mail, sweeps, policy]
-  if (options.schedule !== false) await scheduleSweeps()
+  // Tests schedule explicitly (scheduleSweeps): a sweep firing on its own in another test's
+  // database would send reminders that test did not ask for.
+  if (options.schedule ?? config.env !== 'test') await scheduleSweeps()
   await Promise.all(workers.map((w) => w.waitUntilReady()))
   return {
     workers,

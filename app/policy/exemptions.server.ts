@@ -5,6 +5,7 @@
 import { and, asc, eq } from 'drizzle-orm'
 import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
+import { queueNotice } from '#app/mail/queue-email.server.ts'
 import { db, schema } from '#db/client.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
 
@@ -99,13 +100,14 @@ export async function extendDeadline(scope: OrgScope, input: { userId: string; d
   if (!input.deadline || input.deadline.getTime() <= now.getTime()) throw new PolicyInputError('deadline', 'The new deadline must be in the future.')
   if (input.deadline.getTime() > now.getTime() + 365 * 86_400_000) throw new PolicyInputError('deadline', 'Extend by at most a year.')
   const [member] = await db
-    .select({ id: u.id, region: u.region, email: u.email })
+    .select({ id: u.id, region: u.region, email: u.email, organization: schema.organizations.name })
     .from(m)
+    .innerJoin(schema.organizations, eq(schema.organizations.id, m.organizationId))
     .innerJoin(u, eq(u.id, m.userId))
     .where(scope.where(m.organizationId, eq(m.userId, input.userId)))
   if (!member) throw new PolicyInputError('userId', 'That person is not a member of this organization.', 404)
   const deadline = input.deadline
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     const x = schema.deadlineExtensions
     const [old] = await tx.select().from(x).where(scope.where(x.organizationId, and(eq(x.userId, member.id), eq(x.region, member.region))))
     await tx
@@ -118,4 +120,6 @@ export async function extendDeadline(scope: OrgScope, input: { userId: string; d
     )
     return { ...member, deadline }
   })
+  await queueNotice({ to: member.email, userId: member.id, template: 'deadline_extended', params: { organization: member.organization, deadline: deadline.toISOString() } })
+  return result
 }

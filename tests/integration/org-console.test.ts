@@ -144,7 +144,9 @@ describe('members', () => {
 
     const eu = await findDemoUser('eu.member@acme.test')
     const deadline = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10)
+    const since = Date.now()
     expect((await admin.post('/orgs/acme/members', { intent: 'extend', userId: eu.id, deadline, reason: 'on leave' })).status).toBe(302)
+    await smtp.waitFor('eu.member@acme.test', { subject: /deadline .* was extended/, since })
     const [ev] = await db.select().from(schema.auditEvents).where(eq(schema.auditEvents.action, 'org.deadline_extended'))
     expect(ev.details).toMatchObject({ region: 'eu', reason: 'on leave' })
     expect((await admin.post('/orgs/acme/members', { intent: 'extend', userId: eu.id, deadline: '2001-01-01', reason: 'x y z' })).status).toBe(400)
