@@ -13,6 +13,7 @@ export const AUDIT_ACTIONS = [
   'org.role_changed', 'org.api_key_issued', 'org.api_key_revoked', 'policy.grace_expired',
   // Operator CLI (grant-support).
   'platform.role_changed',
+  'org.audit_retention_changed',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

@@ -1,0 +1,77 @@
+/**
+ * An organization's audit page: its own chain plus its members' security events (platform chain,
+ * member as subject), newest first, filtered and paginated in SQL. One query for the page and for CSV.
+ */
+import { eq } from 'drizzle-orm'
+import { z } from 'zod'
+import { recordAudit, type Actor, type RequestMeta } from './record.server.ts'
+import { db, schema, sql as pg } from '#db/client.ts'
+import type { OrgScope } from '#app/orgs/scope.server.ts'
+import { asDate } from '#app/policy/member-status.server.ts'
+import { toCsv } from '#app/orgs/members.server.ts'
+
+const day = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v)) ? v : ''))
+
+export const auditQuery = z.object({
+  action: z.string().trim().max(80).optional().default(''),
+  actor: z.string().trim().max(320).optional().default(''),
+  member: z.string().trim().max(320).optional().default(''),
+  from: day,
+  to: day,
+  page: z.coerce.number().int().min(1).max(100_000).optional().default(1),
+})
+export type AuditQuery = z.infer<typeof auditQuery>
+
+export function parseAuditQuery(url: URL): AuditQuery {
+  const raw = Object.fromEntries(url.searchParams)
+  const parsed = auditQuery.safeParse(raw)
+  return parsed.success ? parsed.data : auditQuery.parse({})
+}
+
+const PAGE = 50
+
+function events(scope: OrgScope, q: AuditQuery) {
+  const esc = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+  return pg`
+    select e.id, e.created_at, e.action, e.actor_label, e.subject_id, s.email as subject_email, e.ip, e.details, e.chain
+    from audit_events e
+    left join users s on s.id = e.subject_id
+    where (e.organization_id = ${scope.orgId}
+        or (e.chain = 'platform' and e.subject_id in (select user_id from memberships where organization_id = ${scope.orgId})))
+      ${q.action ? pg`and e.action = ${q.action}` : pg``}
+      ${q.actor ? pg`and lower(e.actor_label) like ${esc(q.actor)}` : pg``}
+      ${q.member ? pg`and s.email like ${esc(q.member)}` : pg``}
+      ${q.from ? pg`and e.created_at >= ${q.from}::date` : pg``}
+      ${q.to ? pg`and e.created_at < ${q.to}::date + 1` : pg``}`
+}
+
+type Raw = { id: number; created_at: string; action: string; actor_label: string; subject_id: string | null; subject_email: string | null; ip: string | null; details: Record<string, unknown>; chain: string }
+const toEvent = (r: Raw) => ({ id: Number(r.id), createdAt: asDate(r.created_at)!, action: r.action, actor: r.actor_label, subjectEmail: r.subject_email, ip: r.ip, details: r.details, scope: r.chain === 'platform' ? 'member security' : 'organization' })
+
+export async function listOrgAudit(scope: OrgScope, q: AuditQuery) {
+  const rows = await pg<(Raw & { total: number })[]>`
+    select *, count(*) over ()::int as total from (${events(scope, q)}) x order by created_at desc, id desc limit ${PAGE} offset ${(q.page - 1) * PAGE}`
+  return { events: rows.map(toEvent), total: rows[0]?.total ?? 0, pageSize: PAGE }
+}
+
+export async function exportOrgAuditCsv(scope: OrgScope, q: AuditQuery): Promise<string> {
+  const rows = (await pg<Raw[]>`select * from (${events(scope, q)}) x order by created_at desc, id desc limit 100000`).map(toEvent)
+  return toCsv(['time', 'action', 'actor', 'member', 'scope', 'ip', 'details'], rows.map((e) => [e.createdAt, e.action, e.actor, e.subjectEmail, e.scope, e.ip, JSON.stringify(e.details)]))
+}
+
+export const retentionInput = z.object({
+  retentionDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(30, 'Keep events at least 30 days.').max(36500, 'At most 100 years.'),
+})
+
+/** Sets how long this organization's events are kept (the retention worker prunes older ones). */
+export async function setAuditRetention(scope: OrgScope, days: number, actor: Actor, meta?: RequestMeta) {
+  await db.transaction(async (tx) => {
+    const [old] = await tx.select({ days: schema.organizations.auditRetentionDays }).from(schema.organizations).where(eq(schema.organizations.id, scope.orgId)).for('update')
+    await tx.update(schema.organizations).set({ auditRetentionDays: days }).where(eq(schema.organizations.id, scope.orgId))
+    await recordAudit({ action: 'org.audit_retention_changed', actor, organizationId: scope.orgId, meta, details: { old: old?.days ?? null, new: days } }, tx)
+  })
+}

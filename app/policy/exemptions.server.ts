@@ -1,0 +1,125 @@
+/**
+ * Exemptions (service accounts only, per region, reason, optional end date) and one member's
+ * deadline extension. Audited; the web pages and the JSON API call these same functions.
+ */
+import { and, asc, eq } from 'drizzle-orm'
+import { z } from 'zod'
+import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
+import { queueNotice } from '#app/mail/queue-email.server.ts'
+import { db, schema } from '#db/client.ts'
+import type { OrgScope } from '#app/orgs/scope.server.ts'
+
+export class PolicyInputError extends Error {
+  constructor(readonly field: string, message: string, readonly status = 400) {
+    super(message)
+  }
+}
+
+const futureDate = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx) => {
+    if (!v) return null
+    const d = new Date(v.length === 10 ? `${v}T23:59:59Z` : v)
+    if (Number.isNaN(d.getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'Enter a date like 2026-12-31.' })
+      return z.NEVER
+    }
+    return d
+  })
+
+export const exemptionInput = z.object({
+  email: z.string().trim().toLowerCase().min(3, 'Enter the service account email.').max(320),
+  region: z.string().trim().min(1, 'Choose a region.').max(20),
+  reason: z.string().trim().min(3, 'Give a reason (at least 3 characters).').max(500),
+  expiresAt: futureDate,
+})
+
+const e = schema.exemptions
+const u = schema.users
+const m = schema.memberships
+
+export async function listExemptions(scope: OrgScope) {
+  return db
+    .select({ id: e.id, userId: e.userId, email: u.email, name: u.name, region: e.region, reason: e.reason, expiresAt: e.expiresAt, createdAt: e.createdAt })
+    .from(e)
+    .innerJoin(u, eq(u.id, e.userId))
+    .where(scope.where(e.organizationId))
+    .orderBy(asc(e.region), asc(u.email))
+}
+
+/** A member by email (web form) or by id (the API's `{userId, reason, expiresAt?}`), in the region. */
+async function findMember(scope: OrgScope, ref: { email?: string; userId?: string }, region: string) {
+  const [row] = await db
+    .select({ id: u.id, kind: u.kind, email: u.email, region: u.region })
+    .from(m)
+    .innerJoin(u, eq(u.id, m.userId))
+    .where(scope.where(m.organizationId, ref.userId ? eq(u.id, ref.userId) : eq(u.email, ref.email ?? ''), eq(u.region, region)))
+  return row
+}
+
+export type ExemptionRequest = { email?: string; userId?: string; region: string; reason: string; expiresAt: Date | null }
+
+export async function addExemption(scope: OrgScope, input: ExemptionRequest, actor: Actor, meta?: RequestMeta, now = new Date()) {
+  const field = input.userId ? 'userId' : 'email'
+  const member = await findMember(scope, input, input.region)
+  if (!member) throw new PolicyInputError(field, `No member of this organization with that ${input.userId ? 'id' : 'email'} in ${input.region.toUpperCase()}.`)
+  if (member.kind !== 'service') {
+    throw new PolicyInputError(field, 'Only service accounts can be exempted. A person signs in interactively and can set up a factor; if they need more time, extend their deadline from the members page instead.')
+  }
+  if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new PolicyInputError('expiresAt', 'The end date must be in the future.')
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(e)
+      .values({ organizationId: scope.orgId, userId: member.id, region: input.region, reason: input.reason, expiresAt: input.expiresAt, createdBy: actor.id })
+      .onConflictDoUpdate({ target: [e.organizationId, e.userId, e.region], set: { reason: input.reason, expiresAt: input.expiresAt, createdBy: actor.id, createdAt: now, expiryRecordedAt: null } })
+      .returning()
+    await recordAudit({ action: 'org.exemption_added', actor, organizationId: scope.orgId, subjectId: member.id, meta, details: { region: input.region, reason: input.reason, expiresAt: input.expiresAt } }, tx)
+    return row
+  })
+}
+
+export async function removeExemption(scope: OrgScope, exemptionId: string, actor: Actor, meta?: RequestMeta) {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.delete(e).where(scope.where(e.organizationId, eq(e.id, exemptionId))).returning()
+    if (!row) throw new PolicyInputError('id', 'That exemption does not exist (any more).', 404)
+    await recordAudit({ action: 'org.exemption_removed', actor, organizationId: scope.orgId, subjectId: row.userId, meta, details: { region: row.region, reason: row.reason } }, tx)
+    return row
+  })
+}
+
+export const extensionInput = z.object({
+  userId: z.string().uuid('Choose a member.'),
+  deadline: futureDate.refine((d) => d !== null, 'Enter the new deadline.'),
+  reason: z.string().trim().min(3, 'Give a reason (at least 3 characters).').max(500),
+})
+
+/** Extends one member's deadline in their region (replacing an earlier extension), audited. */
+export async function extendDeadline(scope: OrgScope, input: { userId: string; deadline: Date | null; reason: string }, actor: Actor, meta?: RequestMeta, now = new Date()) {
+  if (!input.deadline || input.deadline.getTime() <= now.getTime()) throw new PolicyInputError('deadline', 'The new deadline must be in the future.')
+  if (input.deadline.getTime() > now.getTime() + 365 * 86_400_000) throw new PolicyInputError('deadline', 'Extend by at most a year.')
+  const [member] = await db
+    .select({ id: u.id, region: u.region, email: u.email, organization: schema.organizations.name })
+    .from(m)
+    .innerJoin(schema.organizations, eq(schema.organizations.id, m.organizationId))
+    .innerJoin(u, eq(u.id, m.userId))
+    .where(scope.where(m.organizationId, eq(m.userId, input.userId)))
+  if (!member) throw new PolicyInputError('userId', 'That person is not a member of this organization.', 404)
+  const deadline = input.deadline
+  const result = await db.transaction(async (tx) => {
+    const x = schema.deadlineExtensions
+    const [old] = await tx.select().from(x).where(scope.where(x.organizationId, and(eq(x.userId, member.id), eq(x.region, member.region))))
+    await tx
+      .insert(x)
+      .values({ organizationId: scope.orgId, userId: member.id, region: member.region, deadline, reason: input.reason, grantedBy: actor.id })
+      .onConflictDoUpdate({ target: [x.organizationId, x.userId, x.region], set: { deadline, reason: input.reason, grantedBy: actor.id, createdAt: now } })
+    await recordAudit(
+      { action: 'org.deadline_extended', actor, organizationId: scope.orgId, subjectId: member.id, meta, details: { region: member.region, deadline, previous: old?.deadline ?? null, reason: input.reason } },
+      tx,
+    )
+    return { ...member, deadline }
+  })
+  await queueNotice({ to: member.email, userId: member.id, template: 'deadline_extended', params: { organization: member.organization, deadline: deadline.toISOString() } })
+  return result
+}

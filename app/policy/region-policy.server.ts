@@ -1,0 +1,173 @@
+/**
+ * The region policy console's domain: validation, impact preview, save (with audit, step-up for
+ * `disabled`, `required_since` only when a region becomes Required, and the notification run).
+ * The web page and the JSON API (/api/organizations/:orgId/security) call these same functions.
+ */
+import { and, eq } from 'drizzle-orm'
+import { z } from 'zod'
+import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
+import { db, schema, sql as pg } from '#db/client.ts'
+import { ALL_METHODS, type Method } from './effective-policy.ts'
+import { asDate, hasAllowedFactor, isExempt } from './member-status.server.ts'
+import { startNotificationRun, type RunKind } from './notification-runs.server.ts'
+
+export const STEP_UP_WINDOW_MS = 5 * 60_000
+
+/** The editable fields of one region's policy. Bad input gets field errors (a 400), never a 500. */
+export const regionPolicyInput = z.object({
+  mode: z.enum(['disabled', 'optional', 'required'], { errorMap: () => ({ message: 'Choose Disabled, Optional or Required.' }) }),
+  allowedMethods: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v) => (v === undefined ? [] : [v].flat()))
+    .pipe(z.array(z.enum(['email', 'totp', 'webauthn'], { errorMap: () => ({ message: 'Unknown method.' }) })).min(1, 'Allow at least one method.'))
+    .transform((list) => ALL_METHODS.filter((m) => list.includes(m))),
+  gracePeriodDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(0, 'Between 0 and 90 days.').max(90, 'Between 0 and 90 days.'),
+  onDeadline: z.enum(['force_enrollment', 'block'], { errorMap: () => ({ message: 'Choose what happens at the deadline.' }) }),
+  rememberDeviceDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(0, 'Between 0 and 30 days.').max(30, 'Between 0 and 30 days.'),
+})
+export type RegionPolicyInput = z.infer<typeof regionPolicyInput>
+export type RegionPolicy = typeof schema.regionPolicies.$inferSelect
+
+export const policyFields = (p: RegionPolicy | RegionPolicyInput) => ({
+  mode: p.mode, allowedMethods: [...p.allowedMethods], gracePeriodDays: p.gracePeriodDays, onDeadline: p.onDeadline, rememberDeviceDays: p.rememberDeviceDays,
+})
+
+export async function getRegionPolicy(orgId: string, region: string) {
+  const [row] = await db.select().from(schema.regionPolicies).where(and(eq(schema.regionPolicies.organizationId, orgId), eq(schema.regionPolicies.region, region)))
+  return row
+}
+
+export type PolicyImpact = {
+  region: string
+  members: number
+  exempt: number
+  /** Non-exempt members who would hold no allowed factor (only when the proposal is Required). */
+  withoutAllowedFactor: number
+  /** Of those, how many would be past their deadline at once. */
+  overdueAtOnce: number
+  /** The earliest deadline those members would get. */
+  earliestDeadline: Date | null
+  becomesRequired: boolean
+  becomesDisabled: boolean
+  /** Email code would be the only allowed factor while password reset also goes by email. */
+  emailOnlyWarning: boolean
+  summary: string
+}
+
+const fmtDate = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+
+/** What a change would do, computed from the data (one query) before anything is saved. */
+export async function previewPolicyChange(orgId: string, region: string, proposed: RegionPolicyInput, now = new Date()): Promise<PolicyImpact> {
+  const current = await getRegionPolicy(orgId, region)
+  const becomesRequired = proposed.mode === 'required' && current?.mode !== 'required'
+  const requiredSince = becomesRequired ? now : (current?.requiredSince ?? now)
+  const [row] = await pg<{ members: number; exempt: number; without: number; overdue: number; earliest: Date | null }[]>`
+    with p as (select string_to_array(${proposed.allowedMethods.join(',')}::text, ',') as allowed_methods),
+    rows as (
+      select ${isExempt(now)} as exempt,
+        ('email' = any(p.allowed_methods)
+          or ('totp' = any(p.allowed_methods) and exists (select 1 from totp_factors t where t.user_id = u.id and t.confirmed_at is not null))
+          or ('webauthn' = any(p.allowed_methods) and exists (select 1 from webauthn_credentials w where w.user_id = u.id))) as ok,
+        coalesce((select x.deadline from deadline_extensions x where x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region),
+          greatest(${requiredSince.toISOString()}::timestamptz, m.joined_at) + make_interval(days => ${proposed.gracePeriodDays}::int)) as deadline
+      from memberships m join users u on u.id = m.user_id, p
+      where m.organization_id = ${orgId} and u.region = ${region})
+    select count(*)::int as members, count(*) filter (where exempt)::int as exempt,
+      count(*) filter (where not exempt and not ok)::int as without,
+      count(*) filter (where not exempt and not ok and deadline <= ${now.toISOString()}::timestamptz)::int as overdue,
+      min(deadline) filter (where not exempt and not ok) as earliest
+    from rows`
+  const required = proposed.mode === 'required'
+  const without = required ? row.without : 0
+  const impact: PolicyImpact = {
+    region,
+    members: row.members,
+    exempt: row.exempt,
+    withoutAllowedFactor: without,
+    overdueAtOnce: required ? row.overdue : 0,
+    earliestDeadline: required && without ? asDate(row.earliest) : null,
+    becomesRequired,
+    becomesDisabled: proposed.mode === 'disabled' && current?.mode !== 'disabled',
+    emailOnlyWarning: proposed.mode !== 'disabled' && proposed.allowedMethods.length === 1 && proposed.allowedMethods[0] === 'email',
+    summary: '',
+  }
+  impact.summary = describeImpact(impact)
+  return impact
+}
+
+export function describeImpact(i: PolicyImpact): string {
+  const R = i.region.toUpperCase()
+  const num = (k: number) => k.toLocaleString('en-US')
+  const parts: string[] = []
+  if (i.becomesDisabled) parts.push(`${num(i.members)} ${i.members === 1 ? 'member' : 'members'} in ${R} will no longer be asked for a second factor; enrolled factors are kept`)
+  else if (i.withoutAllowedFactor > 0) {
+    let s = `${num(i.withoutAllowedFactor)} ${i.withoutAllowedFactor === 1 ? 'member' : 'members'} in ${R} ${i.withoutAllowedFactor === 1 ? 'has' : 'have'} no allowed factor`
+    if (i.earliestDeadline) s += `; they will have until ${fmtDate(i.earliestDeadline)} to enrol`
+    if (i.overdueAtOnce > 0) s += ` (${num(i.overdueAtOnce)} ${i.overdueAtOnce === 1 ? 'is' : 'are'} past the deadline at once)`
+    parts.push(s)
+  } else parts.push(`All ${num(i.members - i.exempt)} non-exempt ${i.members - i.exempt === 1 ? 'member' : 'members'} in ${R} hold an allowed factor`)
+  parts.push(`${num(i.exempt)} ${i.exempt === 1 ? 'is' : 'are'} exempt`)
+  return parts.join('; ')
+}
+
+export class StepUpRequiredError extends Error {
+  constructor() {
+    super('Setting a region to Disabled needs a fresh second factor.')
+  }
+}
+
+/** Step-up: a second factor within the last 5 minutes (sessions.second_factor_at). */
+export const hasFreshSecondFactor = (secondFactorAt: Date | null | undefined, now = new Date()) =>
+  Boolean(secondFactorAt && now.getTime() - secondFactorAt.getTime() <= STEP_UP_WINDOW_MS)
+
+/**
+ * Saves one region's policy. Disabling needs step-up (throws StepUpRequiredError). Records
+ * org.policy_changed with old and new values in the same transaction; `required_since` is set only
+ * when the region becomes Required. Starts a notification run when it becomes Required or Disabled.
+ */
+export async function updateRegionPolicy(input: {
+  orgId: string
+  region: string
+  proposed: RegionPolicyInput
+  actor: Actor
+  meta?: RequestMeta
+  secondFactorAt?: Date | null
+  now?: Date
+}): Promise<{ changed: boolean; policy: RegionPolicy; runId: string | null } | null> {
+  const now = input.now ?? new Date()
+  const result = await db.transaction(async (tx) => {
+    const [old] = await tx
+      .select()
+      .from(schema.regionPolicies)
+      .where(and(eq(schema.regionPolicies.organizationId, input.orgId), eq(schema.regionPolicies.region, input.region)))
+      .for('update')
+    if (!old) return null
+    const next = input.proposed
+    const before = policyFields(old)
+    const after = policyFields(next)
+    if (JSON.stringify(before) === JSON.stringify(after)) return { changed: false, policy: old, kind: null as RunKind | null }
+    if (next.mode === 'disabled' && old.mode !== 'disabled' && !hasFreshSecondFactor(input.secondFactorAt, now)) throw new StepUpRequiredError()
+    const becomesRequired = next.mode === 'required' && old.mode !== 'required'
+    const [policy] = await tx
+      .update(schema.regionPolicies)
+      .set({ ...after, requiredSince: becomesRequired ? now : old.requiredSince, updatedBy: input.actor.id, updatedAt: now })
+      .where(and(eq(schema.regionPolicies.organizationId, input.orgId), eq(schema.regionPolicies.region, input.region)))
+      .returning()
+    await recordAudit(
+      {
+        action: 'org.policy_changed', actor: input.actor, organizationId: input.orgId, meta: input.meta,
+        details: { region: input.region, old: { ...before, requiredSince: old.requiredSince }, new: { ...after, requiredSince: policy.requiredSince } },
+      },
+      tx,
+    )
+    const kind: RunKind | null = becomesRequired ? 'policy_required' : next.mode === 'disabled' && old.mode !== 'disabled' ? 'policy_disabled' : null
+    return { changed: true, policy, kind }
+  })
+  if (!result) return null
+  const runId = result.kind ? await startNotificationRun(input.orgId, input.region, result.kind) : null
+  return { changed: result.changed, policy: result.policy, runId }
+}
+
+export const METHOD_LABEL: Record<Method, string> = { email: 'Email code', totp: 'Authenticator app', webauthn: 'Security key' }
+export { hasAllowedFactor }

@@ -1,0 +1,9 @@
+import type { LoaderFunctionArgs } from '@remix-run/node'
+import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { exportOrgAuditCsv, parseAuditQuery } from '#app/audit/query.server.ts'
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { org, scope } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const csv = await exportOrgAuditCsv(scope, parseAuditQuery(new URL(request.url)))
+  return new Response(csv, { headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${org.slug}-audit.csv"`, 'Cache-Control': 'no-store' } })
+}

@@ -1,0 +1,93 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
+import { badRequest, parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { Field } from '#app/ui/form.tsx'
+import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { listOrgAudit, parseAuditQuery, retentionInput, setAuditRetention } from '#app/audit/query.server.ts'
+import { AUDIT_ACTIONS } from '#app/audit/record.server.ts'
+import { fmtDateTime, OrgNav } from '#app/ui/org-nav.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Audit log · Gatehouse' }]
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { org, scope, membership } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const query = parseAuditQuery(new URL(request.url))
+  const page = await listOrgAudit(scope, query)
+  return {
+    org: { name: org.name, slug: org.slug, retentionDays: org.auditRetentionDays },
+    isOwner: membership.role === 'owner',
+    query,
+    total: page.total,
+    pageSize: page.pageSize,
+    events: page.events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString(), details: JSON.stringify(e.details) })),
+  }
+}
+
+/** Owners set the retention period; the retention worker prunes older events. */
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'owner')
+  const parsed = await parseForm(request, retentionInput)
+  if (!parsed.ok) return badRequest(parsed.errors)
+  await setAuditRetention(scope, parsed.data.retentionDays, { id: user.id, label: user.email }, requestMeta(request, context))
+  throw redirectTo(`/orgs/${org.slug}/audit`)
+}
+
+export default function Audit() {
+  const { org, query, events, total, pageSize, isOwner } = useLoaderData<typeof loader>()
+  const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
+  const [params] = useSearchParams()
+  const pages = Math.max(1, Math.ceil(total / pageSize))
+  const link = (page: number) => {
+    const p = new URLSearchParams(params)
+    p.set('page', String(page))
+    return `?${p}`
+  }
+  return (
+    <>
+      <OrgNav slug={org.slug} name={org.name} />
+      <section className="card">
+        <h1>Audit log</h1>
+        <p className="hint">This organization's events and its members' security events, newest first. Kept for {Math.round(org.retentionDays / 365.25)} years ({org.retentionDays} days).</p>
+        <Form method="get" className="row" role="search">
+          <div className="field">
+            <label htmlFor="action">Action</label>
+            <select id="action" name="action" defaultValue={query.action}><option value="">All</option>{AUDIT_ACTIONS.map((a) => <option key={a} value={a}>{a}</option>)}</select>
+          </div>
+          <div className="field"><label htmlFor="actor">Actor</label><input id="actor" name="actor" defaultValue={query.actor} /></div>
+          <div className="field"><label htmlFor="member">Member email</label><input id="member" name="member" defaultValue={query.member} /></div>
+          <div className="field"><label htmlFor="from">From</label><input id="from" name="from" type="date" defaultValue={query.from} /></div>
+          <div className="field"><label htmlFor="to">To</label><input id="to" name="to" type="date" defaultValue={query.to} /></div>
+          <button type="submit">Filter</button>
+          <a className="button secondary" href={`/orgs/${org.slug}/audit/csv?${params}`} download>Export CSV</a>
+        </Form>
+        <p className="hint">{total.toLocaleString('en-US')} events.</p>
+        <table>
+          <thead><tr><th>Time</th><th>Action</th><th>Actor</th><th>Member</th><th>Details</th></tr></thead>
+          <tbody>
+            {events.map((e) => (
+              <tr key={e.id}>
+                <td>{fmtDateTime(e.createdAt)}</td><td><code>{e.action}</code><br /><span className="muted">{e.scope}</span></td>
+                <td>{e.actor}</td><td>{e.subjectEmail ?? '—'}</td><td><code style={{ fontSize: '.8rem', wordBreak: 'break-all' }}>{e.details}</code></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <nav className="row" aria-label="Pages">
+          {query.page > 1 ? <Link to={link(query.page - 1)}>Newer</Link> : null}
+          <span>Page {query.page} of {pages}</span>
+          {query.page < pages ? <Link to={link(query.page + 1)}>Older</Link> : null}
+        </nav>
+      </section>
+      {isOwner ? (
+        <section className="card narrow">
+          <h2>Retention</h2>
+          <Form method="post" noValidate>
+            <Field label="Keep events for (days)" name="retentionDays" type="number" min={30} max={36500} defaultValue={org.retentionDays} error={a?.errors.retentionDays} hint="Default 2557 days (7 years). Older events are removed by the retention worker, which records where the chain resumes." />
+            <button type="submit">Save retention</button>
+          </Form>
+        </section>
+      ) : null}
+    </>
+  )
+}

@@ -1,0 +1,107 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { z } from 'zod'
+import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { badRequest, parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { listOrgRegions } from '#app/orgs/organizations.server.ts'
+import { addExemption, exemptionInput, listExemptions, PolicyInputError, removeExemption } from '#app/policy/exemptions.server.ts'
+import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { fmtDate, OrgNav } from '#app/ui/org-nav.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Exemptions · Gatehouse' }]
+
+const form = z.discriminatedUnion('intent', [
+  exemptionInput.extend({ intent: z.literal('add') }),
+  z.object({ intent: z.literal('remove'), id: z.string().uuid() }),
+])
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { org, scope } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const [rows, regions] = await Promise.all([listExemptions(scope), listOrgRegions(scope)])
+  const now = Date.now()
+  return {
+    org: { name: org.name, slug: org.slug },
+    regions: regions.map((r) => r.region),
+    done: new URL(request.url).searchParams.get('done'),
+    exemptions: rows.map((r) => ({ ...r, expiresAt: r.expiresAt?.toISOString() ?? null, lapsed: Boolean(r.expiresAt && r.expiresAt.getTime() <= now), createdAt: r.createdAt.toISOString() })),
+  }
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const parsed = await parseForm(request, form)
+  if (!parsed.ok) return badRequest(parsed.errors)
+  const actor = { id: user.id, label: user.email }
+  try {
+    if (parsed.data.intent === 'add') {
+      const { intent: _i, ...input } = parsed.data
+      await addExemption(scope, input, actor, requestMeta(request, context))
+      throw redirectTo(`/orgs/${org.slug}/exemptions?done=added`)
+    }
+    await removeExemption(scope, parsed.data.id, actor, requestMeta(request, context))
+    throw redirectTo(`/orgs/${org.slug}/exemptions?done=removed`)
+  } catch (e) {
+    if (e instanceof PolicyInputError) {
+      const { intent: _i, ...values } = parsed.data
+      return badRequest({ [e.field]: e.message }, values, e.status)
+    }
+    throw e
+  }
+}
+
+export default function Exemptions() {
+  const { org, exemptions, regions, done } = useLoaderData<typeof loader>()
+  const a = useActionData<typeof action>() as { errors: Record<string, string>; values?: Record<string, string> } | undefined
+  const errors = a?.errors ?? {}
+  return (
+    <>
+      <OrgNav slug={org.slug} name={org.name} />
+      <section className="card">
+        <h1>Exemptions</h1>
+        <p className="hint">Only service accounts can be exempted from a region's policy: they cannot answer a second-factor prompt. People get more time through a deadline extension instead.</p>
+        {done ? <Notice>Exemption {done}.</Notice> : null}
+        {exemptions.length === 0 ? <p>No exemptions.</p> : (
+          <table>
+            <thead><tr><th>Account</th><th>Region</th><th>Reason</th><th>Ends</th><th></th></tr></thead>
+            <tbody>
+              {exemptions.map((x) => (
+                <tr key={x.id}>
+                  <td>{x.name}<br /><span className="muted">{x.email}</span></td>
+                  <td>{x.region.toUpperCase()}</td>
+                  <td>{x.reason}</td>
+                  <td>{x.expiresAt ? fmtDate(x.expiresAt) : 'No end date'} {x.lapsed ? <span className="badge bad">lapsed</span> : null}</td>
+                  <td>
+                    <Form method="post">
+                      <input type="hidden" name="intent" value="remove" />
+                      <input type="hidden" name="id" value={x.id} />
+                      <button type="submit" className="secondary" aria-label={`Remove exemption of ${x.email} in ${x.region}`}>Remove</button>
+                    </Form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section className="card narrow">
+        <h2>Exempt a service account</h2>
+        <FormError message={errors.form ?? errors.id} />
+        <Form method="post" noValidate>
+          <input type="hidden" name="intent" value="add" />
+          <Field label="Service account email" name="email" type="email" required defaultValue={a?.values?.email ?? ''} error={errors.email} />
+          <div className="field">
+            <label htmlFor="region">Region</label>
+            <select id="region" name="region" defaultValue={a?.values?.region ?? regions[0]}>
+              {regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}
+            </select>
+            {errors.region ? <div className="error" role="alert">{errors.region}</div> : null}
+          </div>
+          <Field label="Reason" name="reason" required defaultValue={a?.values?.reason ?? ''} error={errors.reason} />
+          <Field label="End date (optional)" name="expiresAt" type="date" defaultValue={a?.values?.expiresAt ?? ''} error={errors.expiresAt} hint="The exemption lapses on its own at the end of that day (UTC)." />
+          <button type="submit">Add exemption</button>
+        </Form>
+      </section>
+    </>
+  )
+}

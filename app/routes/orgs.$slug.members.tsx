@@ -1,0 +1,247 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
+import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table'
+import { z } from 'zod'
+import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { badRequest, parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
+import { inviteInput, inviteMember } from '#app/orgs/invites.server.ts'
+import { changeRole, listMembers, MemberChangeError, parseMemberQuery, removeMember, SORTS, STATUSES } from '#app/orgs/members.server.ts'
+import { listOrgRegions } from '#app/orgs/organizations.server.ts'
+import { extendDeadline, extensionInput, PolicyInputError } from '#app/policy/exemptions.server.ts'
+import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Members · Gatehouse' }]
+
+const form = z.discriminatedUnion('intent', [
+  inviteInput.extend({ intent: z.literal('invite') }),
+  z.object({ intent: z.literal('role'), userId: z.string().uuid(), role: z.enum(['member', 'admin', 'owner']) }),
+  z.object({ intent: z.literal('remove'), userId: z.string().uuid() }),
+  extensionInput.extend({ intent: z.literal('extend') }),
+])
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { org, scope, membership } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const url = new URL(request.url)
+  const query = parseMemberQuery(url)
+  const [page, regions] = await Promise.all([listMembers(scope, query), listOrgRegions(scope)])
+  return {
+    org: { name: org.name, slug: org.slug },
+    myRole: membership.role,
+    done: url.searchParams.get('done'),
+    regions: regions.map((r) => r.region),
+    total: page.total,
+    query: page.query,
+    rows: page.rows.map((r) => ({ ...r, deadline: r.deadline?.toISOString() ?? null, lastSignInAt: r.lastSignInAt?.toISOString() ?? null, joinedAt: r.joinedAt.toISOString() })),
+  }
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { org, scope, user, membership } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const parsed = await parseForm(request, form)
+  if (!parsed.ok) return badRequest(parsed.errors)
+  const d = parsed.data
+  const actor = { id: user.id, label: user.email }
+  const meta = requestMeta(request, context)
+  const back = (done: string) => redirectTo(`/orgs/${org.slug}/members?done=${done}`)
+  try {
+    if (d.intent === 'invite') {
+      const { intent: _i, ...input } = d
+      const r = await inviteMember(org, scope, input, { actor, role: membership.role, name: user.name }, meta)
+      throw back(r.existing ? 'added' : 'invited')
+    }
+    if (d.intent === 'role') {
+      await changeRole(scope, { userId: d.userId, role: d.role, actorRole: membership.role, actor, meta })
+      throw back('role')
+    }
+    if (d.intent === 'remove') {
+      await removeMember(scope, { userId: d.userId, actorRole: membership.role, actor, meta })
+      throw back('removed')
+    }
+    await extendDeadline(scope, d, actor, meta)
+    throw back('extended')
+  } catch (e) {
+    if (e instanceof MemberChangeError) return badRequest({ form: e.message }, {}, e.status)
+    if (e instanceof PolicyInputError) return badRequest({ [e.field === 'userId' ? 'form' : e.field]: e.message }, {}, e.status)
+    if (e instanceof MailUnavailableError) return badRequest({ form: 'The invitation was saved but email cannot be sent right now. Invite the same address again in a few minutes.' }, {}, 503)
+    throw e
+  }
+}
+
+type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number]
+const col = createColumnHelper<Row>()
+
+export default function Members() {
+  const { org, rows, total, query, regions, done, myRole } = useLoaderData<typeof loader>()
+  const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
+  const [params, setParams] = useSearchParams()
+  const sorting: SortingState = [{ id: query.sort, desc: query.dir === 'desc' }]
+  const columns = [
+    col.accessor('name', { header: 'Name' }),
+    col.accessor('email', { header: 'Email' }),
+    col.accessor('region', { header: 'Region', cell: (c) => c.getValue().toUpperCase() }),
+    col.accessor('role', {
+      header: 'Role',
+      cell: (c) => (
+        <Form method="post" className="row" style={{ gap: '.3rem' }}>
+          <input type="hidden" name="intent" value="role" />
+          <input type="hidden" name="userId" value={c.row.original.userId} />
+          <select name="role" defaultValue={c.getValue()} aria-label={`Role of ${c.row.original.email}`}>
+            <option value="member">member</option>
+            <option value="admin">admin</option>
+            {myRole === 'owner' || c.getValue() === 'owner' ? <option value="owner">owner</option> : null}
+          </select>
+          <button type="submit" className="secondary">Set</button>
+        </Form>
+      ),
+    }),
+    col.accessor('kind', { header: 'Kind', cell: (c) => (c.getValue() === 'service' ? 'Service account' : 'Person') }),
+    col.accessor('factors', { header: 'Factors', enableSorting: false, cell: (c) => (c.getValue().length ? c.getValue().map((f) => METHOD_LABELS[f]).join(', ') : 'None') }),
+    col.accessor('status', {
+      header: 'Status',
+      cell: (c) => (
+        <span className={`badge ${STATUS_BADGE[c.getValue()]}`}>
+          {STATUS_LABELS[c.getValue()]}{c.getValue() === 'in_grace' || c.getValue() === 'overdue' ? ` ${c.getValue() === 'in_grace' ? 'until' : 'since'} ${fmtDate(c.row.original.deadline)}` : ''}
+        </span>
+      ),
+    }),
+    col.accessor('lastSignInAt', { id: 'lastSignIn', header: 'Last sign-in', cell: (c) => fmtDateTime(c.getValue()) }),
+    col.display({
+      id: 'actions',
+      header: 'Actions',
+      cell: (c) => (
+        <details>
+          <summary>More</summary>
+          {c.row.original.status === 'in_grace' || c.row.original.status === 'overdue' ? (
+            <Form method="post">
+              <input type="hidden" name="intent" value="extend" />
+              <input type="hidden" name="userId" value={c.row.original.userId} />
+              <Field label="New deadline" name="deadline" type="date" id={`deadline-${c.row.original.userId}`} required />
+              <Field label="Reason" name="reason" id={`reason-${c.row.original.userId}`} required />
+              <button type="submit" className="secondary">Extend deadline</button>
+            </Form>
+          ) : null}
+          <Form method="post">
+            <input type="hidden" name="intent" value="remove" />
+            <input type="hidden" name="userId" value={c.row.original.userId} />
+            <button type="submit" className="danger" aria-label={`Remove ${c.row.original.email}`}>Remove from organization</button>
+          </Form>
+        </details>
+      ),
+    }),
+  ]
+  const table = useReactTable({
+    data: rows,
+    columns,
+    state: { sorting },
+    manualSorting: true,
+    manualPagination: true,
+    manualFiltering: true,
+    rowCount: total,
+    getCoreRowModel: getCoreRowModel(),
+    getRowId: (r) => r.membershipId,
+    onSortingChange: (updater) => {
+      const next = typeof updater === 'function' ? updater(sorting) : updater
+      const s = next[0]
+      const p = new URLSearchParams(params)
+      p.set('sort', s?.id ?? 'name')
+      p.set('dir', s?.desc ? 'desc' : 'asc')
+      p.set('page', '1')
+      setParams(p)
+    },
+  })
+  const pages = Math.max(1, Math.ceil(total / query.pageSize))
+  const pageLink = (page: number) => {
+    const p = new URLSearchParams(params)
+    p.set('page', String(page))
+    return `?${p}`
+  }
+  const errors = a?.errors ?? {}
+  return (
+    <>
+      <OrgNav slug={org.slug} name={org.name} />
+      <section className="card">
+        <h1>Members</h1>
+        {done ? <Notice>{{ invited: 'Invitation sent.', added: 'Existing account added to the organization.', role: 'Role changed.', removed: 'Member removed.', extended: 'Deadline extended.' }[done] ?? 'Done.'}</Notice> : null}
+        <FormError message={errors.form ?? errors.deadline ?? errors.reason} />
+        <Form method="get" className="row" role="search">
+          <div className="field"><label htmlFor="q">Search name or email</label><input id="q" name="q" defaultValue={query.q} /></div>
+          <div className="field">
+            <label htmlFor="f-region">Region</label>
+            <select id="f-region" name="region" defaultValue={query.region}><option value="">All</option>{regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}</select>
+          </div>
+          <div className="field">
+            <label htmlFor="f-status">Status</label>
+            <select id="f-status" name="status" defaultValue={query.status}><option value="">All</option>{STATUSES.map((s) => <option key={s} value={s}>{STATUS_LABELS[s]}</option>)}</select>
+          </div>
+          <div className="field">
+            <label htmlFor="f-factor">Factor</label>
+            <select id="f-factor" name="factor" defaultValue={query.factor}>
+              <option value="">Any or none</option><option value="none">No app or key</option><option value="any">App or key</option><option value="totp">Authenticator app</option><option value="webauthn">Security key</option>
+            </select>
+          </div>
+          <input type="hidden" name="sort" value={query.sort} />
+          <input type="hidden" name="dir" value={query.dir} />
+          <button type="submit">Filter</button>
+          <a className="button secondary" href={`/orgs/${org.slug}/members/csv?${params}`} download>Export CSV</a>
+        </Form>
+        <p className="hint">{total.toLocaleString('en-US')} matching members. Status is under this organization's policy alone.</p>
+        <div style={{ overflowX: 'auto' }}>
+          <table>
+            <thead>
+              {table.getHeaderGroups().map((hg) => (
+                <tr key={hg.id}>
+                  {hg.headers.map((h) => {
+                    const sortable = (SORTS as readonly string[]).includes(h.column.id) && h.column.getCanSort()
+                    const dir = h.column.getIsSorted()
+                    return (
+                      <th key={h.id} aria-sort={dir === 'asc' ? 'ascending' : dir === 'desc' ? 'descending' : undefined}>
+                        {sortable ? (
+                          <button type="button" className="link" onClick={h.column.getToggleSortingHandler()}>
+                            {flexRender(h.column.columnDef.header, h.getContext())}{dir === 'asc' ? ' ▲' : dir === 'desc' ? ' ▼' : ''}
+                          </button>
+                        ) : flexRender(h.column.columnDef.header, h.getContext())}
+                      </th>
+                    )
+                  })}
+                </tr>
+              ))}
+            </thead>
+            <tbody>
+              {table.getRowModel().rows.map((r) => (
+                <tr key={r.id}>{r.getVisibleCells().map((c) => <td key={c.id}>{flexRender(c.column.columnDef.cell, c.getContext())}</td>)}</tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <nav className="row" aria-label="Pages">
+          {query.page > 1 ? <Link to={pageLink(query.page - 1)}>Previous</Link> : null}
+          <span>Page {query.page} of {pages}</span>
+          {query.page < pages ? <Link to={pageLink(query.page + 1)}>Next</Link> : null}
+        </nav>
+      </section>
+      <section className="card narrow">
+        <h2>Invite a member</h2>
+        <Form method="post" noValidate>
+          <input type="hidden" name="intent" value="invite" />
+          <Field label="Email" name="email" type="email" required error={errors.email} />
+          <Field label="Name (optional)" name="name" />
+          <div className="field">
+            <label htmlFor="invite-region">Region</label>
+            <select id="invite-region" name="region">{regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}</select>
+          </div>
+          <div className="field">
+            <label htmlFor="invite-role">Role</label>
+            <select id="invite-role" name="role" defaultValue="member">
+              <option value="member">Member</option><option value="admin">Admin</option>
+              {myRole === 'owner' ? <option value="owner">Owner</option> : null}
+            </select>
+          </div>
+          <button type="submit">Send invitation</button>
+        </Form>
+      </section>
+    </>
+  )
+}

@@ -1,0 +1,26 @@
+import { NavLink } from '@remix-run/react'
+
+/** Tabs of the organization admin console. */
+export function OrgNav({ slug, name }: { slug: string; name: string }) {
+  const tabs = [
+    ['', 'Overview'], ['/members', 'Members'], ['/policy', 'Policy'], ['/exemptions', 'Exemptions'], ['/audit', 'Audit log'],
+  ] as const
+  return (
+    <nav aria-label={`${name} administration`} className="row" style={{ marginBottom: '1rem' }}>
+      <strong>{name}</strong>
+      {tabs.map(([path, label]) => (
+        <NavLink key={path} to={`/orgs/${slug}${path}`} end style={({ isActive }) => ({ fontWeight: isActive ? 700 : 400 })}>
+          {label}
+        </NavLink>
+      ))}
+    </nav>
+  )
+}
+
+export const METHOD_LABELS: Record<string, string> = { email: 'Email code', totp: 'Authenticator app', webauthn: 'Security key' }
+export const STATUS_LABELS: Record<string, string> = { compliant: 'Compliant', in_grace: 'In grace', overdue: 'Overdue', exempt: 'Exempt' }
+export const STATUS_BADGE: Record<string, string> = { compliant: 'ok', in_grace: 'warn', overdue: 'bad', exempt: '' }
+export const fmtDate = (v: string | Date | null | undefined) =>
+  v ? new Date(v).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }) : '—'
+export const fmtDateTime = (v: string | Date | null | undefined) =>
+  v ? new Date(v).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—'

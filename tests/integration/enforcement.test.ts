@@ -1,0 +1,164 @@
+/**
+ * loadSignInDecision over real database rows (not through the sign-in pages): the same decisions
+ * the pure function makes, from data; and the SQL status of the members table agrees with it.
+ */
+import { and, eq } from 'drizzle-orm'
+import { describe, expect, it } from 'vitest'
+import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
+import { orgStatus } from '#app/policy/effective-policy.ts'
+import { listMembers } from '#app/orgs/members.server.ts'
+import { orgScope } from '#app/orgs/scope.server.ts'
+import { db, schema } from '#db/client.ts'
+import { createOrg, createUser } from '#tests/factories/users.ts'
+
+const DAY = 86_400_000
+const ago = (days: number) => new Date(Date.now() - days * DAY)
+
+async function setPolicy(orgId: string, region: string, values: Partial<typeof schema.regionPolicies.$inferInsert>) {
+  await db.update(schema.regionPolicies).set(values).where(and(eq(schema.regionPolicies.organizationId, orgId), eq(schema.regionPolicies.region, region)))
+}
+/** A member who joined long ago, so that the deadline follows required_since. */
+async function oldMember(input: Parameters<typeof createUser>[0]) {
+  const user = await createUser(input)
+  await db.update(schema.memberships).set({ joinedAt: ago(365) }).where(eq(schema.memberships.userId, user.id))
+  return user
+}
+async function addTotp(userId: string, confirmed = true) {
+  await db.insert(schema.totpFactors).values({ userId, secretCiphertext: 'x.y.z', keyId: 't1', confirmedAt: confirmed ? new Date() : null })
+}
+async function addKey(userId: string) {
+  await db.insert(schema.webauthnCredentials).values({ userId, credentialId: `cred-${userId}`, publicKey: 'pk', label: 'Key' })
+}
+async function addRecoveryCodes(userId: string) {
+  await db.insert(schema.recoveryCodes).values({ userId, batchId: userId, codeHash: 'h' })
+}
+
+describe('loadSignInDecision', () => {
+  it('no membership in the region: optional, password only', async () => {
+    const user = await createUser({ region: 'jp' })
+    const d = await loadSignInDecision(user.id)
+    expect(d.mode).toBe('optional')
+    expect(d.signIn.kind).toBe('none')
+  })
+
+  it('membership in an org that does not operate in the member region does not count', async () => {
+    const org = await createOrg({ regions: ['eu'] })
+    await setPolicy(org.id, 'eu', { mode: 'required', allowedMethods: ['totp'], requiredSince: ago(30) })
+    const user = await createUser({ region: 'us', org })
+    expect((await loadSignInDecision(user.id)).signIn.kind).toBe('none')
+  })
+
+  it('required with email allowed: asked for an email code', async () => {
+    const org = await createOrg()
+    await setPolicy(org.id, 'us', { mode: 'required', requiredSince: ago(1) })
+    const user = await oldMember({ org })
+    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'second_factor', methods: ['email'] })
+  })
+
+  it('required app/key: grace, then enroll-only or blocked with the owners as contacts', async () => {
+    const org = await createOrg({ name: 'Initech' })
+    const owner = await createUser({ org, role: 'owner', email: 'boss@initech.test' })
+    await setPolicy(org.id, 'us', { mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: ago(2), gracePeriodDays: 7 })
+    const user = await oldMember({ org })
+    const grace = await loadSignInDecision(user.id)
+    expect(grace.signIn.kind).toBe('grace_prompt')
+    expect(grace.signIn.kind === 'grace_prompt' && grace.signIn.organizations).toEqual(['Initech'])
+    expect(grace.deadline!.getTime()).toBeGreaterThan(Date.now() + 4.9 * DAY)
+
+    // Time moves past the deadline (by data): force enrollment.
+    await setPolicy(org.id, 'us', { requiredSince: ago(8) })
+    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'enroll_only', allowedMethods: ['totp', 'webauthn'], proveEmailFirst: true })
+    await setPolicy(org.id, 'us', { onDeadline: 'block' })
+    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'blocked', organizations: ['Initech'], contacts: ['boss@initech.test'] })
+    void owner
+
+    // Recovery codes and an unconfirmed app do not count; a confirmed app does.
+    await addRecoveryCodes(user.id)
+    await addTotp(user.id, false)
+    expect((await loadSignInDecision(user.id)).signIn.kind).toBe('blocked')
+    await db.update(schema.totpFactors).set({ confirmedAt: new Date() }).where(eq(schema.totpFactors.userId, user.id))
+    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'second_factor', methods: ['totp'] })
+  })
+
+  it('a factor the policy does not allow does not satisfy it', async () => {
+    const org = await createOrg()
+    await setPolicy(org.id, 'us', { mode: 'required', allowedMethods: ['webauthn'], requiredSince: ago(30) })
+    const user = await oldMember({ org })
+    await addTotp(user.id)
+    expect((await loadSignInDecision(user.id)).status).toBe('overdue')
+    await addKey(user.id)
+    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'second_factor', methods: ['webauthn'] })
+  })
+
+  it('two organizations: strictest mode, intersected methods', async () => {
+    const a = await createOrg()
+    const b = await createOrg()
+    await setPolicy(a.id, 'us', { mode: 'optional', allowedMethods: ['totp', 'webauthn'] })
+    await setPolicy(b.id, 'us', { mode: 'required', requiredSince: ago(1) })
+    const user = await oldMember({ org: a })
+    await db.insert(schema.memberships).values({ userId: user.id, organizationId: b.id })
+    const d = await loadSignInDecision(user.id)
+    expect(d.mode).toBe('required')
+    expect(d.allowedMethods).toEqual(['totp', 'webauthn'])
+    expect(d.status).toBe('in_grace')
+  })
+
+  it('exempt service account is not asked; a lapsed exemption no longer protects it (without any worker)', async () => {
+    const org = await createOrg()
+    await setPolicy(org.id, 'us', { mode: 'required', allowedMethods: ['totp'], requiredSince: ago(30), onDeadline: 'block' })
+    const bot = await oldMember({ org, kind: 'service' })
+    await db.insert(schema.exemptions).values({ organizationId: org.id, userId: bot.id, region: 'us', reason: 'CI', expiresAt: new Date(Date.now() + DAY) })
+    expect((await loadSignInDecision(bot.id)).status).toBe('exempt')
+    await db.update(schema.exemptions).set({ expiresAt: ago(0.01) }).where(eq(schema.exemptions.userId, bot.id))
+    expect((await loadSignInDecision(bot.id)).signIn.kind).toBe('blocked')
+  })
+
+  it('an extension moves the deadline', async () => {
+    const org = await createOrg()
+    await setPolicy(org.id, 'us', { mode: 'required', allowedMethods: ['totp'], requiredSince: ago(30) })
+    const user = await oldMember({ org })
+    expect((await loadSignInDecision(user.id)).status).toBe('overdue')
+    const until = new Date(Date.now() + 3 * DAY)
+    await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: user.id, region: 'us', deadline: until, reason: 'travel' })
+    const d = await loadSignInDecision(user.id)
+    expect(d.status).toBe('in_grace')
+    expect(d.deadline?.getTime()).toBe(until.getTime())
+  })
+
+  it('staff always need an app or key; disabled asks nothing', async () => {
+    const org = await createOrg()
+    await setPolicy(org.id, 'us', { mode: 'disabled' })
+    const staff = await createUser({ org, platformRole: 'support' })
+    expect((await loadSignInDecision(staff.id)).signIn.kind).toBe('enroll_only')
+    const member = await createUser({ org })
+    await addTotp(member.id)
+    expect((await loadSignInDecision(member.id)).signIn.kind).toBe('none')
+  })
+
+  it('the members table status (SQL) agrees with the pure function', async () => {
+    const org = await createOrg({ regions: ['us'] })
+    await setPolicy(org.id, 'us', { mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: ago(3), gracePeriodDays: 7 })
+    const inGrace = await createUser({ org, name: 'a-grace' })
+    const compliant = await createUser({ org, name: 'b-compliant' })
+    await addKey(compliant.id)
+    const late = await createUser({ org, name: 'c-late' })
+    await db.update(schema.memberships).set({ joinedAt: ago(100) }).where(eq(schema.memberships.userId, late.id))
+    await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: late.id, region: 'us', deadline: ago(1), reason: 'x' })
+    const bot = await createUser({ org, kind: 'service', name: 'd-bot' })
+    await db.insert(schema.exemptions).values({ organizationId: org.id, userId: bot.id, region: 'us', reason: 'CI' })
+    const page = await listMembers(orgScope(org), { sort: 'name', dir: 'asc', page: 1, pageSize: 50 })
+    const byId = new Map(page.rows.map((r) => [r.userId, r.status]))
+    const [policy] = await db.select().from(schema.regionPolicies).where(eq(schema.regionPolicies.organizationId, org.id))
+    for (const u of [inGrace, compliant, late, bot]) {
+      const [mem] = await db.select().from(schema.memberships).where(eq(schema.memberships.userId, u.id))
+      const [ext] = await db.select().from(schema.deadlineExtensions).where(eq(schema.deadlineExtensions.userId, u.id))
+      const [ex] = await db.select().from(schema.exemptions).where(eq(schema.exemptions.userId, u.id))
+      const expected = orgStatus({
+        kind: u.kind, policy: { ...policy, joinedAt: mem.joinedAt }, exemption: ex ?? null, extension: ext?.deadline ?? null,
+        enrolled: u.id === compliant.id ? ['webauthn'] : [], now: new Date(),
+      })
+      expect(byId.get(u.id), u.name).toBe(expected.status)
+    }
+    expect([...byId.values()].sort()).toEqual(['compliant', 'exempt', 'in_grace', 'overdue'])
+  })
+})

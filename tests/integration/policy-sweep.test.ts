@@ -1,0 +1,146 @@
+/**
+ * The grace sweep against real PostgreSQL, Redis and SMTP: reminders 7, 3 and 1 days before the
+ * deadline and policy.grace_expired after it, each once, even when the sweep runs twice (or twice
+ * at the same time) or dies between committing a batch and enqueuing its mail.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { db, schema } from '#db/client.ts'
+import { scheduleSweeps, startWorkers, type WorkerHandle } from '#workers/index.ts'
+import { sweepGrace } from '#workers/processors/sweep-grace.ts'
+import { expireExemptions } from '#workers/processors/expire-exemptions.ts'
+import { pruneAudit } from '#workers/processors/audit-retention.ts'
+import { getQueue, QUEUE, SWEEP } from '#workers/queues.ts'
+import { createOrg, createUser } from '#tests/factories/users.ts'
+import { testSmtp } from '#tests/setup/app.ts'
+
+const DAY = 86_400_000
+const ago = (days: number) => new Date(Date.now() - days * DAY)
+let workers: WorkerHandle
+beforeAll(async () => {
+  workers = await startWorkers({ schedule: false })
+})
+afterAll(async () => {
+  await workers?.close()
+})
+
+/** A member whose deadline is `daysLeft` from now under a policy required since `requiredDaysAgo`. */
+async function memberDue(org: { id: string }, daysLeft: number, extra: Parameters<typeof createUser>[0] = {}) {
+  const user = await createUser({ org, ...extra })
+  await db.update(schema.memberships).set({ joinedAt: ago(7 - daysLeft) }).where(eq(schema.memberships.userId, user.id))
+  return user
+}
+
+async function requireAppOnly(orgId: string, since: Date) {
+  await db.update(schema.regionPolicies).set({ mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: since, gracePeriodDays: 7 }).where(eq(schema.regionPolicies.organizationId, orgId))
+}
+
+describe('grace sweep', () => {
+  it('reminds at 7, 3 and 1 days and records grace_expired, once each, however often it runs', async () => {
+    const org = await createOrg({ name: 'Sweepco' })
+    await requireAppOnly(org.id, ago(30))
+    // Deadline = max(required_since, joined_at) + 7 days; joined_at sets each member's deadline.
+    const in6 = await memberDue(org, 6.5)
+    const in2 = await memberDue(org, 2.5)
+    const inHalf = await memberDue(org, 0.5)
+    const past = await memberDue(org, -1)
+    const far = await memberDue(org, 7 + 20) // deadline 27 days away: nothing yet
+    const compliant = await memberDue(org, 2)
+    await db.insert(schema.totpFactors).values({ userId: compliant.id, secretCiphertext: 'x', keyId: 't1', confirmedAt: new Date() })
+    const bot = await memberDue(org, 2, { kind: 'service' })
+    await db.insert(schema.exemptions).values({ organizationId: org.id, userId: bot.id, region: 'us', reason: 'CI' })
+
+    const since = Date.now()
+    const first = await sweepGrace({ batchSize: 2 })
+    // Twice more, two of them at the same time.
+    const [second, third] = await Promise.all([sweepGrace({ batchSize: 3 }), sweepGrace()])
+    expect(first.reminders).toBe(3)
+    expect(first.expired).toBe(1)
+    expect(second.reminders + third.reminders + second.expired + third.expired).toBe(0)
+
+    const keys = await db.select().from(schema.graceReminders).where(eq(schema.graceReminders.organizationId, org.id))
+    const offsets = Object.fromEntries(keys.map((k) => [k.userId, k.offsetDays]))
+    expect(offsets).toEqual({ [in6.id]: 7, [in2.id]: 3, [inHalf.id]: 1, [past.id]: 0 })
+    void far
+
+    const expired = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'policy.grace_expired'), eq(schema.auditEvents.subjectId, past.id)))
+    expect(expired).toHaveLength(1)
+    expect(expired[0].organizationId).toBe(org.id)
+
+    const smtp = testSmtp()
+    const mail = await smtp.waitFor(in2.email, { subject: /Set up two-factor authentication by/, since })
+    expect(mail.text).toContain('Sweepco')
+    expect(mail.text).toContain('3 days left')
+    await smtp.waitFor(in6.email, { subject: /Set up two-factor/, since })
+    await smtp.waitFor(inHalf.email, { subject: /Set up two-factor/, since })
+    await new Promise((r) => setTimeout(r, 500))
+    for (const u of [in6, in2, inHalf]) expect(smtp.received.filter((m) => m.to === u.email && m.receivedAt >= since)).toHaveLength(1)
+    for (const u of [past, far, compliant, bot]) expect(smtp.received.filter((m) => m.to === u.email)).toHaveLength(0)
+
+    // A moved deadline (an extension) reminds again; the same deadline never does.
+    await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: in2.id, region: 'us', deadline: new Date(Date.now() + 2.5 * DAY + 3600_000), reason: 'travel' })
+    expect((await sweepGrace()).reminders).toBe(1)
+    expect((await sweepGrace()).reminders).toBe(0)
+  })
+
+  it('a sweep that dies after committing a batch loses no reminder and sends none twice', async () => {
+    const org = await createOrg({ name: 'Crashco' })
+    await requireAppOnly(org.id, ago(30))
+    const users = [] as { id: string; email: string }[]
+    for (let i = 0; i < 5; i++) users.push(await memberDue(org, 2.5))
+    const since = Date.now()
+    // Dies right after the first batch commits, before its mail is enqueued.
+    await expect(sweepGrace({ batchSize: 2, afterCommit: (_b, emails) => { if (emails.length) throw new Error('worker killed') } })).rejects.toThrow('worker killed')
+    const stranded = await db.select().from(schema.outboundEmails).where(and(eq(schema.outboundEmails.template, 'grace_reminder'), eq(schema.outboundEmails.status, 'queued'), inArray(schema.outboundEmails.userId, users.map((u) => u.id))))
+    expect(stranded.length).toBeGreaterThan(0)
+    for (const row of stranded) expect(await getQueue(QUEUE.mail).getJob(row.id)).toBeUndefined()
+
+    // The next sweep (a minute later: moved by data) recovers the stranded mail and does the rest.
+    await db.update(schema.outboundEmails).set({ createdAt: sql`created_at - interval '2 minutes'` }).where(eq(schema.outboundEmails.status, 'queued'))
+    const again = await sweepGrace({ batchSize: 2 })
+    expect(again.recovered).toBeGreaterThanOrEqual(stranded.length)
+    await sweepGrace()
+    const smtp = testSmtp()
+    for (const u of users) await smtp.waitFor(u.email, { subject: /Set up two-factor/, since })
+    await new Promise((r) => setTimeout(r, 500))
+    for (const u of users) expect(smtp.received.filter((m) => m.to === u.email && m.receivedAt >= since)).toHaveLength(1)
+  })
+})
+
+describe('exemption expiry and audit retention', () => {
+  it('records org.exemption_expired once per lapsed exemption', async () => {
+    const org = await createOrg()
+    const bot = await createUser({ org, kind: 'service' })
+    await db.insert(schema.exemptions).values({ organizationId: org.id, userId: bot.id, region: 'us', reason: 'deploys', expiresAt: ago(0.1) })
+    const n = await expireExemptions()
+    expect(n).toBeGreaterThanOrEqual(1)
+    expect(await expireExemptions()).toBe(0)
+    const events = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'org.exemption_expired'), eq(schema.auditEvents.subjectId, bot.id)))
+    expect(events).toHaveLength(1)
+    expect(events[0].details).toMatchObject({ region: 'us', reason: 'deploys' })
+  })
+
+  it('prunes events older than the organization retention through audit_prune and leaves an anchor', async () => {
+    const org = await createOrg()
+    await db.update(schema.organizations).set({ auditRetentionDays: 30 }).where(eq(schema.organizations.id, org.id))
+    await db.insert(schema.auditEvents).values({ chain: org.id, organizationId: org.id, actorLabel: 'system', action: 'org.policy_changed', createdAt: ago(40) })
+    await db.insert(schema.auditEvents).values({ chain: org.id, organizationId: org.id, actorLabel: 'system', action: 'org.policy_changed', createdAt: ago(1) })
+    await pruneAudit()
+    const left = await db.select().from(schema.auditEvents).where(eq(schema.auditEvents.chain, org.id))
+    expect(left).toHaveLength(1)
+    const [anchor] = await db.select().from(schema.auditAnchors).where(eq(schema.auditAnchors.chain, org.id))
+    expect(anchor.lastRemovedSeq).toBe(1)
+  })
+})
+
+describe('scheduling', () => {
+  it('installs the three sweeps with upsertJobScheduler (idempotently) and the worker runs them', async () => {
+    await scheduleSweeps()
+    await scheduleSweeps()
+    const schedulers = await getQueue(QUEUE.sweeps).getJobSchedulers()
+    expect(schedulers.map((s) => s.key).sort()).toEqual([SWEEP.retention, SWEEP.exemptions, SWEEP.grace].sort())
+    const job = await getQueue(QUEUE.sweeps).add(SWEEP.exemptions, {})
+    await expect.poll(async () => (await getQueue(QUEUE.sweeps).getJob(job.id!))?.getState(), { timeout: 10_000 }).toBe('completed')
+    await Promise.all([SWEEP.grace, SWEEP.exemptions, SWEEP.retention].map((k) => getQueue(QUEUE.sweeps).removeJobScheduler(k)))
+  })
+})

@@ -1,0 +1,11 @@
+/** Runs one grace sweep in its own process (the crash test kills it mid-way). Argument: batch size. */
+import { sweepGrace } from '#workers/processors/sweep-grace.ts'
+import { closeDb } from '#db/client.ts'
+import { closeQueues } from '#workers/queues.ts'
+import { closeRedisClients } from '#app/infra/redis.server.ts'
+
+const stats = await sweepGrace({ batchSize: Number(process.argv[2] ?? 100) })
+console.log(JSON.stringify(stats))
+await closeQueues()
+await closeRedisClients()
+await closeDb()
