@@ -75,8 +75,8 @@ export async function finishPendingSignIn(
   const headers = new Headers()
   headers.append('Set-Cookie', sessionCookie(token))
   headers.append('Set-Cookie', clearPendingCookie())
-  if (options.remember && method !== 'recovery_code' && level === 'mfa') {
-    const cookie = await rememberDevice(user, method as 'totp' | 'webauthn' | 'email', meta)
+  if (options.remember && method !== 'recovery_code' && level === 'mfa' && decision.rememberDays > 0) {
+    const cookie = await rememberDevice(user, method as 'totp' | 'webauthn' | 'email', meta, decision.rememberDays)
     if (cookie) headers.append('Set-Cookie', cookie)
   }
   return { headers, location: level === 'enroll_only' ? '/enroll' : pending.redirectTo }

@@ -1,31 +1,53 @@
 /**
- * THE one decision of what a member owes after the password, for every channel (web now, the
- * JSON API later). Pure: plain data in, a decision out. Organization policy (app/policy) plugs in
- * here; the verify step re-checks the offered methods on the server with `methodAllowed`.
+ * THE one decision of what a member owes after the password, for every channel (web and the
+ * JSON API). Pure: the member, their factors and their effective organization policy (computed
+ * from the database at each sign-in by app/policy/enforcement.server.ts) in; a decision out.
+ * The verify step re-checks the offered methods on the server with `methodAllowed`.
  */
 import type { Factors, Method } from '#app/mfa/factors.server.ts'
+import { hasAppOrKey } from '#app/mfa/factors.server.ts'
+import type { PolicyDecision } from '#app/policy/effective-policy.ts'
+import { blockedMessage } from '#app/policy/grace-prompt.server.ts'
 
 export type SecondStepUser = { platformRole: 'none' | 'support' | 'superadmin'; preferredMethod: 'email' | 'totp' | 'webauthn' | null; mfaResetAt: Date | null; kind?: 'human' | 'service' }
 
 export type SecondStep =
   | { kind: 'none' }
-  | { kind: 'second_factor'; methods: Method[]; preferred: Method; reason: 'factor' | 'reset'; enrollAfter: boolean }
-  | { kind: 'enroll'; reason: 'staff_without_factor' }
+  /** Signed in with the password, then shown the grace-period prompt (deadline, organizations). */
+  | { kind: 'grace' }
+  | {
+      kind: 'second_factor'
+      methods: Method[]
+      preferred: Method
+      /** factor: a factor the member has; reset: the email code owed after a reset; prove_email: the mailbox proven before forced enrollment. */
+      reason: 'factor' | 'reset' | 'prove_email'
+      /** The session that follows may reach enrollment only. */
+      enrollAfter: boolean
+      /** How long a device remembered at this sign-in counts (0: not offered). */
+      rememberDays: number
+    }
+  | { kind: 'enroll'; reason: 'staff_without_factor' | 'policy' }
+  | { kind: 'blocked'; message: string }
 
-export function decideSecondStep(user: SecondStepUser, factors: Factors): SecondStep {
-  const strong: Method[] = []
-  if (factors.totp) strong.push('totp')
-  if (factors.keys.length > 0) strong.push('webauthn')
-  const staff = user.platformRole !== 'none'
-  if (strong.length > 0) {
-    const methods: Method[] = [...strong, 'email', ...(factors.recoveryCodesLeft > 0 ? (['recovery_code'] as Method[]) : [])]
-    const preferred = user.preferredMethod && user.preferredMethod !== 'email' && methods.includes(user.preferredMethod) ? user.preferredMethod : strong[0]
-    return { kind: 'second_factor', methods, preferred, reason: 'factor', enrollAfter: false }
+export function decideSecondStep(user: SecondStepUser, factors: Factors, policy: PolicyDecision): SecondStep {
+  const signIn = policy.signIn
+  if (signIn.kind === 'blocked') return { kind: 'blocked', message: blockedMessage(policy) ?? 'Sign-in is blocked by your organization. Contact your administrator.' }
+  const enrollAfter = signIn.kind === 'enroll_only'
+  // After a support, admin or CLI reset the mailbox must confirm first, even under optional.
+  if (user.mfaResetAt) return { kind: 'second_factor', methods: ['email'], preferred: 'email', reason: 'reset', enrollAfter, rememberDays: 0 }
+  if (signIn.kind === 'none') return { kind: 'none' }
+  if (signIn.kind === 'enroll_only') {
+    if (signIn.proveEmailFirst) return { kind: 'second_factor', methods: ['email'], preferred: 'email', reason: 'prove_email', enrollAfter: true, rememberDays: 0 }
+    return { kind: 'enroll', reason: user.platformRole === 'none' ? 'policy' : 'staff_without_factor' }
   }
-  // After a support, admin or CLI reset the mailbox must confirm before anything else.
-  if (user.mfaResetAt) return { kind: 'second_factor', methods: ['email'], preferred: 'email', reason: 'reset', enrollAfter: staff }
-  if (staff) return { kind: 'enroll', reason: 'staff_without_factor' }
-  return { kind: 'none' }
+  if (signIn.kind === 'grace_prompt' && signIn.methods.length === 0) return { kind: 'grace' }
+  const methods: Method[] = [...signIn.methods]
+  // Recovery codes stand in for the app or key they back up; they never satisfy policy alone.
+  if (hasAppOrKey(factors) && factors.recoveryCodesLeft > 0 && signIn.methods.some((m) => m === 'totp' || m === 'webauthn')) methods.push('recovery_code')
+  const strong = methods.filter((m) => m === 'totp' || m === 'webauthn')
+  const preferred = user.preferredMethod && user.preferredMethod !== 'email' && strong.includes(user.preferredMethod) ? user.preferredMethod : (strong[0] ?? methods[0])
+  const rememberDays = user.platformRole === 'none' ? policy.rememberDeviceDays : 0
+  return { kind: 'second_factor', methods, preferred, reason: 'factor', enrollAfter: false, rememberDays }
 }
 
 /** Server-side re-check at verify time: the method must be one the decision offered. */

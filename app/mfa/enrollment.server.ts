@@ -12,6 +12,7 @@ import { eq, sql } from 'drizzle-orm'
 import { afterFactorAdded, noticeFactorAdded } from './factors.server.ts'
 import { confirmTotpSetup, TOTP_MESSAGES } from './totp.server.ts'
 import { verifyWebauthnRegistration, WEBAUTHN_MESSAGES } from './webauthn.server.ts'
+import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
 
 export type EnrollResult = { ok: true; recoveryCodes: string[] | null; label?: string } | { ok: false; message: string }
 
@@ -39,10 +40,13 @@ export async function enrollKey(user: User, input: { challengeId: string; target
 
 /**
  * An enrollment-only session is replaced by a fresh MFA session once the member has a factor
- * (the factor just proven counts as the second factor). Returns the Set-Cookie, or null.
+ * their policy allows (the factor just proven counts as the second factor). Returns the Set-Cookie, or null.
  */
 export async function upgradeEnrollOnlySession(session: Session, userId: string, method: 'totp' | 'webauthn', meta: RequestMeta, oldToken: string | undefined): Promise<string | null> {
   if (session.level !== 'enroll_only') return null
+  // Only a factor the organization policy allows ends enrollment-only mode.
+  const decision = await loadSignInDecision(userId)
+  if (decision.signIn.kind === 'enroll_only' || decision.signIn.kind === 'blocked') return null
   const [user] = await db.select().from(schema.users).where(eq(schema.users.id, userId))
   const { token } = await completeSignIn({ user, level: 'mfa', meta, method })
   // The old enrollment-only session ends within a minute rather than at once: the page that shows

@@ -2,13 +2,24 @@ import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useLoaderData } from '@remix-run/react'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { listFactors } from '#app/mfa/factors.server.ts'
+import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Set up two-step sign-in · Gatehouse' }]
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user, session } = await requireUser(request)
-  const factors = await listFactors(user.id)
-  return { enrollOnly: session.level === 'enroll_only', staff: user.platformRole !== 'none', hasTotp: Boolean(factors.totp), keys: factors.keys.length }
+  const [factors, policy] = await Promise.all([listFactors(user.id), loadSignInDecision(user.id)])
+  // Offer only what the member's organizations allow (all of it when no policy restricts).
+  const allowed = policy.allowedMethods
+  return {
+    enrollOnly: session.level === 'enroll_only',
+    staff: user.platformRole !== 'none',
+    hasTotp: Boolean(factors.totp),
+    keys: factors.keys.length,
+    offerTotp: allowed.includes('totp'),
+    offerKeys: allowed.includes('webauthn'),
+    organizations: policy.pendingOrganizations,
+  }
 }
 
 export default function Enroll() {
@@ -17,11 +28,11 @@ export default function Enroll() {
     <section className="card narrow">
       <h1>Set up two-step sign-in</h1>
       {d.enrollOnly ? (
-        <p>{d.staff ? 'Support and administrator accounts need an authenticator app or a security key.' : 'Your organization requires a second step at sign-in.'} Set one up to continue. This page is all you can reach until then (for 15 minutes).</p>
+        <p>{d.staff ? 'Support and administrator accounts need an authenticator app or a security key.' : `${d.organizations.join(' and ') || 'Your organization'} requires a second step at sign-in.`} Set one up to continue. This page is all you can reach until then (for 15 minutes).</p>
       ) : <p>Choose a method to add.</p>}
       <ul>
-        <li><Link to="/settings/security/totp">Authenticator app</Link> {d.hasTotp ? <span className="badge ok">set up</span> : null} — codes from an app on your phone.</li>
-        <li><Link to="/settings/security/keys">Security key or passkey</Link> {d.keys ? <span className="badge ok">{d.keys} added</span> : null} — a USB/NFC key, Touch ID, Windows Hello.</li>
+        {d.offerTotp ? <li><Link to="/settings/security/totp">Authenticator app</Link> {d.hasTotp ? <span className="badge ok">set up</span> : null} — codes from an app on your phone.</li> : null}
+        {d.offerKeys ? <li><Link to="/settings/security/keys">Security key or passkey</Link> {d.keys ? <span className="badge ok">{d.keys} added</span> : null} — a USB/NFC key, Touch ID, Windows Hello.</li> : null}
       </ul>
       <Form method="post" action="/logout"><button type="submit" className="link">Sign out</button></Form>
     </section>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { decideSecondStep, methodAllowed } from '#app/auth/second-step.server.ts'
+import { decideSecondStep, methodAllowed, type SecondStepUser } from '#app/auth/second-step.server.ts'
+import { effectivePolicy, type MembershipPolicy } from '#app/policy/effective-policy.ts'
 import { stepUpMethods } from '#app/mfa/step-up.server.ts'
 import type { Factors } from '#app/mfa/factors.server.ts'
 import { normaliseRecoveryCode, RECOVERY_ALPHABET } from '#app/mfa/recovery-codes.server.ts'
@@ -11,6 +12,41 @@ const both: Factors = { ...app, keys: key.keys }
 const member = { platformRole: 'none' as const, preferredMethod: null, mfaResetAt: null }
 const staff = { ...member, platformRole: 'support' as const }
 
+const now = new Date('2026-11-22T12:00:00Z')
+const DAY = 86_400_000
+const org = (over: Partial<MembershipPolicy> = {}): MembershipPolicy => ({
+  organizationId: 'o1', organizationName: 'Acme', joinedAt: new Date(now.getTime() - 100 * DAY), mode: 'optional',
+  allowedMethods: ['email', 'totp', 'webauthn'], gracePeriodDays: 7, onDeadline: 'force_enrollment', rememberDeviceDays: 14,
+  requiredSince: null, contacts: ['owner@acme.test'], ...over,
+})
+
+/** The decision with the member's real effective policy (no membership: optional). */
+function decide(user: SecondStepUser, factors: Factors, memberships: MembershipPolicy[] = []) {
+  const enrolled = [...(factors.totp ? ['totp'] : []), ...(factors.keys.length ? ['webauthn'] : [])]
+  const policy = effectivePolicy({ user: { kind: 'human', platformRole: user.platformRole }, memberships, exemptions: [], extensions: [], enrolled, now })
+  return decideSecondStep(user, factors, policy)
+}
+
+describe('decideSecondStep with organization policy', () => {
+  it.each([
+    ['required with email allowed: a member with no app or key is asked for an email code', member, none, [org({ mode: 'required', requiredSince: now })], { kind: 'second_factor', methods: ['email'], reason: 'factor' }],
+    ['required without email, in grace: password then the grace prompt', member, none, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: now })], { kind: 'grace' }],
+    ['required without email, overdue, force enrollment: prove the mailbox, then enrollment only', member, none, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: new Date(now.getTime() - 30 * DAY) })], { kind: 'second_factor', methods: ['email'], reason: 'prove_email', enrollAfter: true }],
+    ['required without email, overdue, block: refused with whom to contact', member, none, [org({ mode: 'required', allowedMethods: ['totp'], onDeadline: 'block', requiredSince: new Date(now.getTime() - 30 * DAY) })], { kind: 'blocked' }],
+    ['a factor the policy does not allow does not count', member, key, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: now })], { kind: 'grace' }],
+    ['disabled: no second factor even with an app', member, app, [org({ mode: 'disabled' })], { kind: 'none' }],
+    ['remember-device days come from the policy', member, app, [org({ rememberDeviceDays: 3 })], { kind: 'second_factor', rememberDays: 3 }],
+    ['staff never remember devices', staff, app, [], { kind: 'second_factor', rememberDays: 0 }],
+  ])('%s', (_name, user, factors, memberships, expected) => {
+    expect(decide(user, factors, memberships)).toMatchObject(expected)
+  })
+
+  it('the blocked message names the organization and whom to contact', () => {
+    const decision = decide(member, none, [org({ mode: 'required', allowedMethods: ['totp'], onDeadline: 'block', requiredSince: new Date(now.getTime() - 30 * DAY) })])
+    expect(decision.kind === 'blocked' && decision.message).toMatch(/Acme.*owner@acme\.test/)
+  })
+})
+
 describe('decideSecondStep', () => {
   it.each([
     ['member without a factor signs in with the password', member, none, { kind: 'none' }],
@@ -18,20 +54,20 @@ describe('decideSecondStep', () => {
     ['member with a key only (codes used up) gets key and email', member, key, { kind: 'second_factor', methods: ['webauthn', 'email'], preferred: 'webauthn' }],
     ['preferred method is honoured', { ...member, preferredMethod: 'webauthn' as const }, both, { kind: 'second_factor', preferred: 'webauthn' }],
     ['preferred email still opens on the strong method', { ...member, preferredMethod: 'email' as const }, app, { kind: 'second_factor', preferred: 'totp' }],
-    ['staff without app or key must enrol', staff, none, { kind: 'enroll' }],
+    ['staff without app or key prove the mailbox, then must enrol', staff, none, { kind: 'second_factor', methods: ['email'], enrollAfter: true }],
     ['staff with an app owes a second factor', staff, app, { kind: 'second_factor' }],
     ['after a reset, an email code is owed even with no factor', { ...member, mfaResetAt: new Date() }, none, { kind: 'second_factor', methods: ['email'], reason: 'reset', enrollAfter: false }],
     ['staff after a reset: email code, then enrollment', { ...staff, mfaResetAt: new Date() }, none, { kind: 'second_factor', methods: ['email'], enrollAfter: true }],
   ])('%s', (_name, user, factors, expected) => {
-    expect(decideSecondStep(user, factors)).toMatchObject(expected)
+    expect(decide(user, factors)).toMatchObject(expected)
   })
 
   it('re-checks methods: a method not offered is refused', () => {
-    const decision = decideSecondStep(member, key)
+    const decision = decide(member, key)
     expect(methodAllowed(decision, 'webauthn')).toBe(true)
     expect(methodAllowed(decision, 'totp')).toBe(false)
     expect(methodAllowed(decision, 'recovery_code')).toBe(false)
-    expect(methodAllowed(decideSecondStep(member, none), 'email')).toBe(false)
+    expect(methodAllowed(decide(member, none), 'email')).toBe(false)
   })
 })
 
