@@ -140,7 +140,7 @@ async function readLimitedText(request: Request): Promise<string> {
     if (done) break
     total += value.byteLength
     if (total > limit) {
-      await reader.cancel().catch(() => {})
+      await discardRest(reader, limit * 16)
       throw tooLarge()
     }
     chunks.push(value)
@@ -150,6 +150,25 @@ async function readLimitedText(request: Request): Promise<string> {
   } catch {
     throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8 JSON.')
   }
+}
+
+/**
+ * Past the limit, reads on without keeping anything (so the client, still sending, can read the
+ * 413) up to a hard cap; beyond it the connection is cut.
+ */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, cap: number) {
+  let discarded = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      discarded += value.byteLength
+      if (discarded > cap) break
+    }
+  } catch {
+    return
+  }
+  await reader.cancel().catch(() => {})
 }
 
 function parseOrThrow(schema: z.ZodTypeAny, raw: unknown, where: 'body' | 'query') {
