@@ -145,6 +145,19 @@ describe('the error contract', () => {
   })
 })
 
+describe('paths Remix or Express would answer in their own way', () => {
+  it('single-fetch data URLs and undecodable paths still answer in the API error shape', async () => {
+    const token = await apiSignIn(base, 'admin@acme.test')
+    for (const path of ['/api/me.data', '/api/openapi.json.data', '/api/organizations/acme/api-keys.data']) {
+      expectError(await apiCall(base, path, { token }), 404, 'not_found')
+    }
+    expectError(await apiCall(base, '/api/organizations/%ZZ', { token }), 400, 'invalid_request')
+    // A trailing slash is the same endpoint; OPTIONS is a method like any other.
+    expect((await apiCall(base, '/api/me/', { token })).status).toBe(200)
+    expectError(await apiCall(base, '/api/me', { method: 'OPTIONS', token }), 405, 'method_not_allowed')
+  })
+})
+
 describe('bearer authentication', () => {
   it('a missing, malformed or unknown token is 401 with WWW-Authenticate', async () => {
     const cases: (Record<string, string> | undefined)[] = [
