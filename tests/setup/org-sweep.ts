@@ -9,7 +9,7 @@ import { orgScopedEndpoints } from '#app/api/registry.server.ts'
 import { db, schema } from '#db/client.ts'
 import { apiCall, fillPath } from './api.ts'
 
-async function snapshot() {
+export async function snapshot() {
   const tables = [schema.auditEvents, schema.apiKeys, schema.regionPolicies, schema.memberships, schema.exemptions, schema.deadlineExtensions, schema.organizations]
   return Promise.all(tables.map(async (t) => (await db.select().from(t)).length))
 }
