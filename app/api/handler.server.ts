@@ -1,8 +1,8 @@
 /**
  * The wrapper every /api route goes through. In order: route and method (404, 405), the
- * per-address limit (429), the bearer token (401), enrollment-only sessions (403), the
- * organization (404 for anyone outside it, 403 for a too-low role or a missing key scope), the
- * per-token limit (429), path parameters (404), query (400), content type (415), body size (413),
+ * per-address limit (429), the bearer token (401), the per-token limit (429), enrollment-only
+ * sessions (403), the organization (404 for anyone outside it, 403 for a too-low role or a
+ * missing key scope), key-versus-session (403), path parameters (404), query (400), content type (415), body size (413),
  * JSON (400) and its schema (400); then the handler, in a transaction, and `{ data }`.
  * Bad input never reaches a 500, and a failed request writes nothing.
  */
@@ -58,6 +58,8 @@ async function dispatch(path: string, { request, params, context }: RouteArgs): 
   await limitAddress(meta.ip)
 
   const caller = endpoint.auth === 'none' ? null : await authenticate(request)
+  // Right after authentication, so no later refusal lets a token go unmetered.
+  if (caller) await limitToken(callerTokenId(caller))
   if (caller?.kind === 'session' && caller.session.level === 'enroll_only' && !endpoint.enrollmentAllowed) {
     throw new ApiError(403, 'enrollment_required', 'This token may only set up a second factor (or sign out). Finish enrollment, then sign in again.')
   }
@@ -65,7 +67,6 @@ async function dispatch(path: string, { request, params, context }: RouteArgs): 
   if (caller?.kind === 'api_key' && endpoint.auth !== 'session_or_key') {
     throw new ApiError(403, 'forbidden', 'API keys cannot use this endpoint; it needs a member’s session token.')
   }
-  if (caller) await limitToken(callerTokenId(caller))
 
   const { orgId: _orgId, ...otherParams } = params
   const parsedParams = endpoint.params ? endpoint.params.safeParse(otherParams) : { success: true as const, data: {} }
