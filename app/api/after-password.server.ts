@@ -12,6 +12,12 @@
  *   - the deadline has passed → { next: 'enrollment_only' }
  *   - nothing is due          → { next: 'session' }
  * Nothing else in the sign-in endpoint (endpoints/auth.server.ts) needs to change.
+ *
+ * On main that function is `decideSecondStep(user, await listFactors(user.id))`
+ * (app/auth/second-step.server.ts): kind 'none' → session, 'enroll' → enrollment_only,
+ * 'second_factor' → create the 'login' verification as createPendingSignIn does (withToken: true;
+ * the token is the challengeId, returned in the body instead of a cookie) and answer
+ * { method: decision.preferred, methods: decision.methods, challengeId: token }.
  */
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import type { User } from '#app/auth/session.server.ts'
