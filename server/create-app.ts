@@ -8,6 +8,7 @@ import compression from 'compression'
 import express from 'express'
 import { config } from '#app/config/env.server.ts'
 import { csrfRefusal } from '#app/http/csrf.server.ts'
+import { apiEdgeRefusal } from '#app/api/edge.server.ts'
 
 export function createApp(build: ServerBuild, options: { publicDir?: string } = {}) {
   const app = express()
@@ -30,6 +31,11 @@ export function createApp(build: ServerBuild, options: { publicDir?: string } = 
     })
     if (refusal) {
       res.status(403).type('text/plain').send(`Forbidden: ${refusal}. Reload the page and try again.`)
+      return
+    }
+    const apiRefusal = apiEdgeRefusal(req.originalUrl.split('?')[0])
+    if (apiRefusal) {
+      res.status(apiRefusal.status).set('Cache-Control', 'no-store').json(apiRefusal.body)
       return
     }
     next()

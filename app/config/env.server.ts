@@ -66,6 +66,11 @@ const schema = z.object({
   LOCKOUT_THRESHOLD: positiveInt(100),
   RATE_LIMIT_IP_PER_MINUTE: positiveInt(60),
   RATE_LIMIT_ACCOUNT_PER_MINUTE: positiveInt(20),
+  /** JSON API: requests per minute per client address (before authentication) and per token. */
+  API_RATE_LIMIT_IP_PER_MINUTE: positiveInt(300),
+  API_RATE_LIMIT_TOKEN_PER_MINUTE: positiveInt(120),
+  /** JSON API: largest request body accepted, in bytes (64 KB). */
+  API_MAX_BODY_BYTES: positiveInt(65_536),
   TRUST_PROXY: z
     .enum(['true', 'false', '1', '0'])
     .default('false')
@@ -168,6 +173,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
     session: { idleMinutes: raw.SESSION_IDLE_MINUTES, absoluteHours: raw.SESSION_ABSOLUTE_HOURS },
     lockoutThreshold: raw.LOCKOUT_THRESHOLD,
     rateLimit: { ipPerMinute: raw.RATE_LIMIT_IP_PER_MINUTE, accountPerMinute: raw.RATE_LIMIT_ACCOUNT_PER_MINUTE },
+    api: { ipPerMinute: raw.API_RATE_LIMIT_IP_PER_MINUTE, tokenPerMinute: raw.API_RATE_LIMIT_TOKEN_PER_MINUTE, maxBodyBytes: raw.API_MAX_BODY_BYTES },
     trustProxy: raw.TRUST_PROXY,
     fastHash: raw.GATEHOUSE_FAST_HASH,
   }

@@ -44,6 +44,8 @@ Object.assign(process.env, {
   GATEHOUSE_FAST_HASH: '1',
   RATE_LIMIT_IP_PER_MINUTE: '100000',
   RATE_LIMIT_ACCOUNT_PER_MINUTE: '100000',
+  API_RATE_LIMIT_IP_PER_MINUTE: '100000',
+  API_RATE_LIMIT_TOKEN_PER_MINUTE: '100000',
   ...(globalThis as { __testEnv?: Record<string, string> }).__testEnv,
 })
 ;(globalThis as { __testSmtp?: typeof smtp }).__testSmtp = smtp

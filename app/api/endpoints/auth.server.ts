@@ -1,0 +1,73 @@
+/** Sign-in and sign-out over the API. */
+import { z } from 'zod'
+import { checkPassword, completeSignIn, signOut } from '#app/auth/sign-in.server.ts'
+import { findRegion } from '#app/config/env.server.ts'
+import { decideAfterPassword } from '../after-password.server.ts'
+import { defineEndpoint } from '../define.server.ts'
+import { ApiError, rateLimited } from '../errors.server.ts'
+import { userSchema, userView } from './views.server.ts'
+
+const signInBody = z
+  .object({
+    email: z.string().trim().min(1, 'Enter your email').max(254, 'is too long').email('is not an email address'),
+    password: z.string().min(1, 'Enter your password').max(256, 'is too long'),
+    region: z.string().max(16).refine((r) => !!findRegion(r), 'is not a region of this Gatehouse'),
+  })
+  .strict()
+
+const signInResponse = z.union([
+  z.object({
+    token: z.string().describe('API session token: send it as Authorization: Bearer <token>'),
+    user: userSchema,
+    enrollmentOnly: z.boolean().describe('true when the token may only set up a second factor'),
+  }),
+  z.object({
+    requires2FA: z.literal(true),
+    method: z.string().describe('The method to ask for first'),
+    methods: z.array(z.string()),
+    challengeId: z.string().describe('Send it to POST /api/auth/2fa/verify with the code'),
+  }),
+])
+
+export const signInEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/auth/signin',
+  tag: 'auth',
+  summary: 'Sign in with email, password and region',
+  description: 'An unknown email and a wrong password get the same answer (401 invalid_credentials); failures count toward the account lockout.',
+  auth: 'none',
+  body: signInBody,
+  response: signInResponse,
+  // Failed attempts must be recorded even though the request fails.
+  transaction: false,
+  async handler({ body, meta }) {
+    const check = await checkPassword({ ...body, meta })
+    if (!check.ok) {
+      if (check.code === 'invalid_credentials') throw new ApiError(401, 'invalid_credentials', check.message)
+      throw rateLimited(check.retryAfterSeconds ?? 60, check.message, check.code === 'locked' ? 'account_locked' : 'rate_limited')
+    }
+    const next = await decideAfterPassword({ user: check.user, meta, channel: 'api' })
+    if (next.next === 'second_factor') {
+      return { requires2FA: true as const, method: next.method, methods: next.methods, challengeId: next.challengeId }
+    }
+    const level = next.next === 'enrollment_only' ? 'enroll_only' : 'password'
+    const { token } = await completeSignIn({ user: check.user, level, meta, method: 'password', channel: 'api' })
+    return { token, user: userView(check.user), enrollmentOnly: level === 'enroll_only' }
+  },
+})
+
+export const signOutEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/auth/signout',
+  tag: 'auth',
+  summary: 'End the session behind the bearer token',
+  auth: 'session',
+  enrollmentAllowed: true,
+  response: z.object({ signedOut: z.literal(true) }),
+  transaction: false,
+  async handler({ caller, meta }) {
+    if (caller.kind !== 'session') throw new ApiError(403, 'forbidden', 'Only a session token can sign out; revoke an API key instead.')
+    await signOut(caller.token, meta)
+    return { signedOut: true as const }
+  },
+})

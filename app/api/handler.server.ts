@@ -1,0 +1,195 @@
+/**
+ * The wrapper every /api route goes through. In order: route and method (404, 405), the
+ * per-address limit (429), the bearer token (401), the per-token limit (429), enrollment-only
+ * sessions (403), the organization (404 for anyone outside it, 403 for a too-low role or a
+ * missing key scope), key-versus-session (403), path parameters (404), query (400), content type (415), body size (413),
+ * JSON (400) and its schema (400); then the handler, in a transaction, and `{ data }`.
+ * Bad input never reaches a 500, and a failed request writes nothing.
+ */
+import { ZodError, z } from 'zod'
+import { config } from '#app/config/env.server.ts'
+import { requestMeta } from '#app/http/request.server.ts'
+import { findMembership, orgScope, roleAtLeast } from '#app/orgs/scope.server.ts'
+import { isUuid } from '#app/auth/verification.server.ts'
+import { db } from '#db/client.ts'
+import { authenticate, callerTokenId, type Caller } from './auth.server.ts'
+import type { AnyEndpoint, OrgAccess } from './define.server.ts'
+import { ApiError, errorResponse, jsonResponse, notFoundError } from './errors.server.ts'
+import { limitAddress, limitToken } from './rate-limit.server.ts'
+import { ENDPOINTS } from './registry.server.ts'
+
+type RouteArgs = { request: Request; params: Record<string, string | undefined>; context?: { ip?: string | null } }
+
+/** A route module's loader and action: `export const loader = (a) => handleApi('/api/me', a)`. */
+export async function handleApi(path: string, args: RouteArgs): Promise<Response> {
+  try {
+    return await dispatch(path, args)
+  } catch (e) {
+    return toErrorResponse(e)
+  }
+}
+
+/** The catch-all route: every /api path nobody registered. */
+export function apiNotFound(): Response {
+  return errorResponse(new ApiError(404, 'not_found', 'There is no such API endpoint. The list is at /api/openapi.json.'))
+}
+
+function toErrorResponse(e: unknown): Response {
+  if (e instanceof ApiError) return errorResponse(e)
+  // A Response thrown by a shared guard: keep its status, in our shape.
+  if (e instanceof Response) {
+    if (e.status === 404) return errorResponse(notFoundError())
+    if (e.status >= 400 && e.status < 500) return errorResponse(new ApiError(e.status, 'forbidden', 'This request is not allowed.'))
+  }
+  console.error('[api] unexpected error', e)
+  return errorResponse(new ApiError(500, 'internal_error', 'Something went wrong on our side. Try again; if it keeps happening, contact support.'))
+}
+
+async function dispatch(path: string, { request, params, context }: RouteArgs): Promise<Response> {
+  const candidates = ENDPOINTS.filter((e) => e.path === path)
+  if (candidates.length === 0) return apiNotFound()
+  const method = request.method === 'HEAD' ? 'GET' : request.method.toUpperCase()
+  const endpoint = candidates.find((e) => e.method === method)
+  if (!endpoint) {
+    const allow = candidates.map((e) => e.method).join(', ')
+    throw new ApiError(405, 'method_not_allowed', `${path} answers ${allow}, not ${request.method}.`, { headers: { Allow: allow } })
+  }
+  const meta = requestMeta(request, context)
+  await limitAddress(meta.ip)
+
+  const caller = endpoint.auth === 'none' ? null : await authenticate(request)
+  // Right after authentication, so no later refusal lets a token go unmetered.
+  if (caller) await limitToken(callerTokenId(caller))
+  if (caller?.kind === 'session' && caller.session.level === 'enroll_only' && !endpoint.enrollmentAllowed) {
+    throw new ApiError(403, 'enrollment_required', 'This token may only set up a second factor (or sign out). Finish enrollment, then sign in again.')
+  }
+  const org = endpoint.org ? await resolveOrg(endpoint, caller!, params.orgId) : undefined
+  if (caller?.kind === 'api_key' && endpoint.auth !== 'session_or_key') {
+    throw new ApiError(403, 'forbidden', 'API keys cannot use this endpoint; it needs a member’s session token.')
+  }
+
+  const { orgId: _orgId, ...otherParams } = params
+  const parsedParams = endpoint.params ? endpoint.params.safeParse(otherParams) : { success: true as const, data: {} }
+  if (!parsedParams.success) throw notFoundError()
+
+  const query = endpoint.query ? parseOrThrow(endpoint.query, Object.fromEntries(new URL(request.url).searchParams), 'query') : undefined
+  const body = method === 'GET' ? undefined : await readBody(request, endpoint)
+
+  const run = (tx: typeof db) =>
+    endpoint.handler({ request, meta, tx, body, query, params: parsedParams.data, caller, org } as Parameters<AnyEndpoint['handler']>[0])
+  const data = endpoint.transaction === false ? await run(db) : await db.transaction((tx) => run(tx as unknown as typeof db))
+  // Outside production the answer is checked against its documented schema: drift fails tests.
+  if (!config.isProduction) endpoint.response.parse(data)
+  return jsonResponse(endpoint.unwrapped ? data : { data }, endpoint.status ?? 200)
+}
+
+async function resolveOrg(endpoint: AnyEndpoint, caller: Caller, ref: string | undefined): Promise<OrgAccess> {
+  const requirement = endpoint.org!
+  if (!ref || ref.length > 100) throw notFoundError()
+  if (caller.kind === 'api_key') {
+    const matches = isUuid(ref) ? caller.org.id === ref : caller.org.slug === ref
+    if (!matches) throw notFoundError()
+    const missing = requirement.scopes.filter((s: string) => !caller.scopes.includes(s as never))
+    if (missing.length) throw new ApiError(403, 'insufficient_scope', `This API key lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`)
+    return { org: caller.org, scope: orgScope(caller.org), role: null }
+  }
+  const found = await findMembership(caller.user.id, isUuid(ref) ? { id: ref } : { slug: ref })
+  if (!found) throw notFoundError()
+  if (!roleAtLeast(found.membership.role, requirement.role)) {
+    throw new ApiError(403, 'forbidden', `Only ${requirement.role === 'owner' ? 'owners' : 'owners and admins'} of this organization can do this.`)
+  }
+  return { org: found.org, scope: orgScope(found.org), role: found.membership.role }
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
+
+async function readBody(request: Request, endpoint: AnyEndpoint): Promise<unknown> {
+  const schema: z.ZodTypeAny = endpoint.body ?? z.object({}).strict()
+  const text = await readLimitedText(request)
+  const contentType = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
+  // An endpoint without a body accepts an empty request; any body at all must be JSON.
+  if (!endpoint.body && text.trim() === '' && !contentType) return undefined
+  if (!JSON_TYPE.test(contentType)) {
+    throw new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.')
+  }
+  let raw: unknown
+  if (text.trim() === '') raw = endpoint.body ? undefined : {}
+  else {
+    try {
+      raw = JSON.parse(text)
+    } catch {
+      throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON.')
+    }
+  }
+  if (raw === undefined) throw new ApiError(400, 'invalid_request', 'This endpoint needs a JSON object in the request body.')
+  const parsed = parseOrThrow(schema, raw, 'body')
+  return endpoint.body ? parsed : undefined
+}
+
+/** Reads the body, counting bytes as they arrive: Content-Length is a hint, not a promise. */
+async function readLimitedText(request: Request): Promise<string> {
+  const limit = config.api.maxBodyBytes
+  const tooLarge = () => new ApiError(413, 'payload_too_large', `The request body is larger than ${Math.floor(limit / 1024)} KB.`)
+  const declared = Number(request.headers.get('content-length') ?? '0')
+  if (declared > limit) throw tooLarge()
+  if (!request.body) return ''
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > limit) {
+      await discardRest(reader, limit * 16)
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8 JSON.')
+  }
+}
+
+/**
+ * Past the limit, reads on without keeping anything (so the client, still sending, can read the
+ * 413) up to a hard cap; beyond it the connection is cut.
+ */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, cap: number) {
+  let discarded = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      discarded += value.byteLength
+      if (discarded > cap) break
+    }
+  } catch {
+    return
+  }
+  await reader.cancel().catch(() => {})
+}
+
+function parseOrThrow(schema: z.ZodTypeAny, raw: unknown, where: 'body' | 'query') {
+  const parsed = schema.safeParse(raw)
+  if (parsed.success) return parsed.data
+  throw validationError(parsed.error, where)
+}
+
+export function validationError(error: ZodError, where: 'body' | 'query') {
+  const fields: Record<string, string> = {}
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) fields[[...issue.path, key].join('.')] ??= 'is not a known field'
+      continue
+    }
+    const key = issue.path.length ? issue.path.join('.') : where
+    fields[key] ??= issue.code === 'invalid_type' && issue.received === 'undefined' ? 'is required' : issue.message
+  }
+  const message = Object.entries(fields)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ')
+  return new ApiError(400, 'invalid_request', `The request ${where} is not valid: ${message}.`, { fields })
+}

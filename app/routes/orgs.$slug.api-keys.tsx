@@ -1,0 +1,266 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
+import { useState } from 'react'
+import { z } from 'zod'
+import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { badRequest, parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import {
+  API_SCOPES,
+  ApiKeyError,
+  SCOPE_LABELS,
+  WRITE_SCOPES,
+  hasFreshSecondFactor,
+  issueApiKey,
+  listApiKeys,
+  listServiceAccounts,
+  revokeApiKey,
+} from '#app/orgs/api-keys.server.ts'
+import { Field, FormError, Notice } from '#app/ui/form.tsx'
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `API keys · ${data?.org.name ?? 'Organization'} · Gatehouse` }]
+
+const schema = z.discriminatedUnion('intent', [
+  z.object({
+    intent: z.literal('issue'),
+    serviceAccountId: z.string({ required_error: 'Choose a service account' }).uuid('Choose a service account'),
+    name: z.string().trim().min(1, 'Name the key, e.g. "CI policy sync"').max(100, 'That name is too long'),
+    scopes: z.preprocess(
+      (v) => (v === undefined ? [] : [v].flat()),
+      z.array(z.enum(API_SCOPES, { message: 'Choose scopes from the list' })).min(1, 'Choose at least one scope')
+    ),
+  }),
+  z.object({
+    intent: z.literal('revoke'),
+    keyId: z.string().uuid('Choose a key to revoke'),
+  }),
+])
+
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { org, scope, session } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const [keys, accounts] = await Promise.all([listApiKeys(scope), listServiceAccounts(scope)])
+  const url = new URL(request.url)
+  const revoke = keys.find((k) => k.id === url.searchParams.get('revoke') && !k.revokedAt)
+  return {
+    org: { name: org.name, slug: org.slug },
+    keys: keys.map((k) => ({
+      ...k,
+      createdAt: k.createdAt.toISOString(),
+      lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+      revokedAt: k.revokedAt?.toISOString() ?? null,
+    })),
+    accounts,
+    scopes: API_SCOPES.map((s) => ({
+      value: s,
+      label: SCOPE_LABELS[s],
+      write: WRITE_SCOPES.includes(s),
+    })),
+    stepUpFresh: hasFreshSecondFactor(session),
+    confirmRevoke: revoke ? { id: revoke.id, name: revoke.name, prefix: revoke.prefix } : null,
+    notice: url.searchParams.get('notice'),
+  }
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { org, scope, user, session } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const here = `/orgs/${org.slug}/api-keys`
+  const form = await parseForm(request, schema)
+  if (!form.ok) return badRequest(form.errors)
+  const meta = requestMeta(request, context)
+  if (form.data.intent === 'revoke') {
+    const keyId = form.data.keyId
+    const row = await revokeApiKey({ scope, keyId, actor: user, meta })
+    if (!row)
+      return badRequest({
+        form: 'That key does not exist or is already revoked.',
+      })
+    return redirectTo(`${here}?notice=revoked`)
+  }
+  const input = form.data
+  try {
+    const issued = await issueApiKey({
+      org,
+      scope,
+      issuer: { user, session },
+      serviceAccountId: input.serviceAccountId,
+      name: input.name,
+      scopes: input.scopes,
+      meta,
+    })
+    return {
+      issued: {
+        key: issued.key,
+        name: issued.apiKey.name,
+        serviceAccount: issued.serviceAccount.email,
+        scopes: issued.apiKey.scopes,
+      },
+    }
+  } catch (e) {
+    // The step-up page returns here; the admin issues the key again with a fresh second factor.
+    if (e instanceof ApiKeyError && e.code === 'step_up_required') throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(here)}`)
+    if (e instanceof ApiKeyError) return badRequest({ serviceAccountId: e.message }, { name: input.name })
+    throw e
+  }
+}
+
+const NOTICES: Record<string, string> = {
+  revoked: 'The key is revoked. Anything using it is refused from now on.',
+}
+
+function CopyableKey({ value }: { value: string }) {
+  const [copied, setCopied] = useState(false)
+  return (
+    <div className="field">
+      <label htmlFor="new-key">New API key</label>
+      <div className="row">
+        <input id="new-key" readOnly value={value} size={60} onFocus={(e) => e.currentTarget.select()} />
+        <button
+          type="button"
+          onClick={() => {
+            void navigator.clipboard?.writeText(value).then(() => setCopied(true))
+          }}
+        >
+          {copied ? 'Copied' : 'Copy'}
+        </button>
+      </div>
+    </div>
+  )
+}
+
+export default function ApiKeys() {
+  const { org, keys, accounts, scopes, stepUpFresh, confirmRevoke, notice } = useLoaderData<typeof loader>()
+  const actionData = useActionData<typeof action>()
+  const busy = useNavigation().state !== 'idle'
+  const issued = actionData && 'issued' in actionData ? actionData.issued : null
+  const errors = (actionData && 'errors' in actionData ? actionData.errors : {}) as Record<string, string>
+  const values = (actionData && 'values' in actionData ? actionData.values : {}) as Record<string, string>
+  return (
+    <>
+      <section className="card">
+        <p>
+          <Link to={`/orgs/${org.slug}`}>{org.name}</Link>
+        </p>
+        <h1>API keys</h1>
+        <p className="muted">
+          Keys let a service account of {org.name} call the Gatehouse API with the scopes you choose. A key is shown once; Gatehouse keeps only a hash of it.
+        </p>
+        {notice && NOTICES[notice] ? <Notice>{NOTICES[notice]}</Notice> : null}
+        {issued ? (
+          <div className="banner warn" role="status">
+            <p>
+              <strong>Copy this key now: it will not be shown again.</strong> Key “{issued.name}” for {issued.serviceAccount} ({issued.scopes.join(', ')}).
+            </p>
+            <CopyableKey value={issued.key} />
+          </div>
+        ) : null}
+        {confirmRevoke ? (
+          <div className="banner error" role="alertdialog" aria-labelledby="revoke-title">
+            <p id="revoke-title">
+              <strong>
+                Revoke “{confirmRevoke.name}” ({confirmRevoke.prefix}…)?
+              </strong>{' '}
+              Scripts using it are refused at once. This cannot be undone.
+            </p>
+            <Form method="post" className="row">
+              <input type="hidden" name="intent" value="revoke" />
+              <input type="hidden" name="keyId" value={confirmRevoke.id} />
+              <button type="submit" disabled={busy}>
+                Revoke key
+              </button>
+              <Link to=".">Cancel</Link>
+            </Form>
+          </div>
+        ) : null}
+        <FormError message={errors.form ?? errors.keyId} />
+        {keys.length === 0 ? (
+          <p>No keys yet.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Key</th>
+                <th>Service account</th>
+                <th>Scopes</th>
+                <th>Created</th>
+                <th>Last used</th>
+                <th>Status</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((k) => (
+                <tr key={k.id}>
+                  <td>{k.name}</td>
+                  <td>
+                    <code>{k.prefix}…</code>
+                  </td>
+                  <td>{k.serviceAccount.email}</td>
+                  <td>{k.scopes.join(', ')}</td>
+                  <td>{k.createdAt.slice(0, 16).replace('T', ' ')} UTC</td>
+                  <td>{k.lastUsedAt ? `${k.lastUsedAt.slice(0, 16).replace('T', ' ')} UTC` : 'Never'}</td>
+                  <td>{k.revokedAt ? <span className="badge bad">Revoked</span> : <span className="badge ok">Active</span>}</td>
+                  <td>{k.revokedAt ? null : <Link to={`?revoke=${k.id}`}>Revoke…</Link>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section className="card">
+        <h2>Issue a key</h2>
+        {accounts.length === 0 ? (
+          <p>{org.name} has no service accounts. Keys can only be issued to a service account of this organization.</p>
+        ) : (
+          <Form method="post" noValidate>
+            <input type="hidden" name="intent" value="issue" />
+            <div className="field">
+              <label htmlFor="serviceAccountId">Service account</label>
+              <select id="serviceAccountId" name="serviceAccountId" aria-invalid={errors.serviceAccountId ? true : undefined}>
+                {accounts.map((a) => (
+                  <option key={a.id} value={a.id}>
+                    {a.name} ({a.email})
+                  </option>
+                ))}
+              </select>
+              {errors.serviceAccountId ? (
+                <div className="error" role="alert">
+                  {errors.serviceAccountId}
+                </div>
+              ) : null}
+            </div>
+            <Field
+              label="Name"
+              name="name"
+              defaultValue={values.name}
+              error={errors.name}
+              hint="What the key is for, e.g. “CI policy sync”."
+              maxLength={100}
+              required
+            />
+            <fieldset className="field">
+              <legend>Scopes</legend>
+              {scopes.map((s) => (
+                <label key={s.value} className="row">
+                  <input type="checkbox" name="scopes" value={s.value} />
+                  <span>
+                    <code>{s.value}</code> — {s.label}
+                    {s.write && !stepUpFresh ? ' (you will be asked to confirm it is you)' : ''}
+                  </span>
+                </label>
+              ))}
+              {errors.scopes ? (
+                <div className="error" role="alert">
+                  {errors.scopes}
+                </div>
+              ) : null}
+            </fieldset>
+            <button type="submit" disabled={busy}>
+              Issue key
+            </button>
+          </Form>
+        )}
+      </section>
+    </>
+  )
+}
