@@ -23,7 +23,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
     methods,
     email: pending.user.email,
     emailSent: method === 'email' ? await hasSentEmailCode(pending) : false,
-    allowRemember: pending.user.platformRole === 'none' && pending.decision.reason === 'factor',
+    allowRemember: pending.user.platformRole === 'none' && pending.decision.reason === 'factor' && pending.decision.rememberDays > 0,
+    rememberDays: pending.decision.rememberDays,
     reset: pending.decision.reason === 'reset',
   }
 }
@@ -61,6 +62,7 @@ export default function Verify() {
           email={loaded.email}
           emailSent={Boolean(result?.emailSent ?? loaded.emailSent)}
           allowRemember={loaded.allowRemember}
+          rememberDays={loaded.rememberDays}
           errors={result?.errors ?? {}}
           notice={result?.notice}
         />

@@ -123,6 +123,10 @@ export default function Members() {
               <button type="submit" className="secondary">Extend deadline</button>
             </Form>
           ) : null}
+          {c.row.original.role === 'member' && c.row.original.kind === 'human' ? (
+            // Plain members only; the reset page re-checks "plain member in every organization" on the server.
+            <p><Link to={`/orgs/${org.slug}/members/${c.row.original.userId}/reset`}>Reset two-step verification…</Link></p>
+          ) : null}
           <Form method="post">
             <input type="hidden" name="intent" value="remove" />
             <input type="hidden" name="userId" value={c.row.original.userId} />

@@ -40,6 +40,7 @@ export default function ConfirmStepUp() {
         email={loaded.email}
         emailSent={Boolean(result?.emailSent ?? loaded.emailSent)}
         allowRemember={false}
+        rememberDays={0}
         errors={result?.errors ?? {}}
         notice={result?.notice}
       />

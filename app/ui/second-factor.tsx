@@ -19,6 +19,8 @@ export function SecondFactorForms(props: {
   email: string
   emailSent: boolean
   allowRemember: boolean
+  /** How long a remembered device counts, from the organization policy. */
+  rememberDays: number
   errors: Record<string, string>
   notice?: string | null
 }) {
@@ -26,7 +28,7 @@ export function SecondFactorForms(props: {
   const busy = useNavigation().state !== 'idle'
   const remember = props.allowRemember ? (
     <label className="row" style={{ fontWeight: 400, marginBottom: '1rem' }}>
-      <input type="checkbox" name="remember" value="on" /> Remember this device for 14 days
+      <input type="checkbox" name="remember" value="on" /> Remember this device for {props.rememberDays} days
     </label>
   ) : null
   return (
@@ -73,18 +75,22 @@ export function SecondFactorForms(props: {
           <p>Insert or touch your security key, or use your device's passkey.</p>
           {props.allowRemember ? (
             <label className="row" style={{ fontWeight: 400, marginBottom: '1rem' }}>
-              <input type="checkbox" id="remember-key" /> Remember this device for 14 days
+              <input type="checkbox" id="remember-key" /> Remember this device for {props.rememberDays} days
             </label>
           ) : null}
           <RememberAwareKeyButton />
         </div>
       ) : null}
-      <h2>Other ways to verify</h2>
-      <ul>
-        {methods.filter((m) => m !== method).map((m) => (
-          <li key={m}><Link to={`${path}?method=${m}`}>{SWITCH_LABELS[m]}</Link></li>
-        ))}
-      </ul>
+      {methods.length > 1 ? (
+        <>
+          <h2>Other ways to verify</h2>
+          <ul>
+            {methods.filter((m) => m !== method).map((m) => (
+              <li key={m}><Link to={`${path}?method=${m}`}>{SWITCH_LABELS[m]}</Link></li>
+            ))}
+          </ul>
+        </>
+      ) : null}
     </>
   )
 }

@@ -7,6 +7,7 @@ import { createUser, PASSWORD } from '#tests/factories/users.ts'
 import { auditOf, enableTotp, forgetTotpStep, outboundOf, totpCode, userById } from '#tests/factories/mfa.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { signIn, TestClient } from '#tests/setup/http.ts'
+import { signInAs } from '#tests/factories/security.ts'
 
 let base: string
 beforeAll(async () => {
@@ -289,11 +290,18 @@ describe('step-up and removing factors', () => {
 })
 
 describe('staff and resets', () => {
-  it('staff without an app or key get an enrollment-only session that reaches only enrollment', async () => {
+  it('staff without an app or key prove the mailbox, then get an enrollment-only session that reaches only enrollment', async () => {
     const staff = await createUser({ platformRole: 'support' })
     const client = new TestClient(base)
     const res = await signIn(client, staff.email)
-    expect(res.headers.get('location')).toBe('/enroll')
+    // A password alone must not let anyone plant a factor on a staff account: the mailbox first.
+    expect(res.headers.get('location')).toBe('/login/verify')
+    const verify = await client.text('/login/verify')
+    expect(verify.html).toContain('We will email a 6-digit code')
+    expect(verify.html).not.toContain('Use authenticator app')
+    expect(await db.select().from(schema.sessions).where(eq(schema.sessions.userId, staff.id))).toHaveLength(0)
+    // The email-code step itself is covered in mfa-email.test.ts; here the session it leads to.
+    await signInAs(client, staff.id, { level: 'enroll_only' })
     const [session] = await db.select().from(schema.sessions).where(eq(schema.sessions.userId, staff.id))
     expect(session.level).toBe('enroll_only')
     expect((await client.get('/')).headers.get('location')).toBe('/enroll')

@@ -39,9 +39,13 @@ describe('who reaches the support console', () => {
         await signInAs(client, (await findDemoUser(email)).id, { level: 'mfa' })
         expect((await client.get(path)).status, `${email} on ${path}`).toBe(404)
       }
-      // Support signed in with a password only (no second factor yet): sent to enrol, not in.
+      // Support with a password only: the second step (an email code, then enrollment) comes first.
       const halfway = new TestClient(base)
-      expect((await signIn(halfway, 'support@gatehouse.test')).status).toBe(302)
+      const signedIn = await signIn(halfway, 'support@gatehouse.test')
+      expect(signedIn.headers.get('location')).toBe('/login/verify')
+      expect((await halfway.get(path)).headers.get('location')).toMatch(/^\/login\?redirectTo=/)
+      // Enrollment-only (mailbox proven, no app or key yet): sent to enrol, not in.
+      await signInAs(halfway, (await findDemoUser('support@gatehouse.test')).id, { level: 'enroll_only' })
       const res = await halfway.get(path)
       expect(res.status).toBe(302)
       expect(res.headers.get('location')).toBe('/enroll')
