@@ -3,7 +3,7 @@
  * carries only that row's id. The worker renders, mints any code or link, and sends.
  */
 import { eq } from 'drizzle-orm'
-import { db, schema } from '#db/client.ts'
+import { db, schema, type Tx } from '#db/client.ts'
 import { getQueue, MAIL_JOB_OPTIONS, QUEUE, type MailPayload } from '#workers/queues.ts'
 import type { TemplateName } from './templates.server.ts'
 
@@ -26,14 +26,21 @@ export class MailUnavailableError extends Error {
   }
 }
 
-export async function queueEmail(input: {
+type EmailInput = {
   to: string
   template: TemplateName | (string & {})
   userId?: string | null
   params?: Record<string, unknown>
   verificationId?: string | null
-}): Promise<string> {
-  const [row] = await db
+}
+
+/**
+ * Writes the email row only, inside the caller's transaction; queue it with `enqueueEmail` after the
+ * commit (a job queued earlier could reach the worker before the row is visible, and a rolled-back
+ * change must not email anyone).
+ */
+export async function writeEmail(input: EmailInput, tx: Tx = db): Promise<string> {
+  const [row] = await tx
     .insert(schema.outboundEmails)
     .values({
       toAddress: input.to,
@@ -43,14 +50,36 @@ export async function queueEmail(input: {
       verificationId: input.verificationId ?? null,
     })
     .returning({ id: schema.outboundEmails.id })
+  return row.id
+}
+
+/** Queues a committed email row; throws MailUnavailableError (and marks the row) when the queue does not answer. */
+export async function enqueueEmail(emailId: string): Promise<void> {
   try {
-    const payload: MailPayload = { emailId: row.id }
-    await withTimeout(getQueue(QUEUE.mail).add('send', payload, { ...MAIL_JOB_OPTIONS, jobId: row.id }), ENQUEUE_TIMEOUT_MS)
+    const payload: MailPayload = { emailId }
+    await withTimeout(getQueue(QUEUE.mail).add('send', payload, { ...MAIL_JOB_OPTIONS, jobId: emailId }), ENQUEUE_TIMEOUT_MS)
   } catch (e) {
-    await db.update(schema.outboundEmails).set({ status: 'not_queued', lastError: 'queue unavailable' }).where(eq(schema.outboundEmails.id, row.id))
+    await db.update(schema.outboundEmails).set({ status: 'not_queued', lastError: 'queue unavailable' }).where(eq(schema.outboundEmails.id, emailId))
     throw new MailUnavailableError(e)
   }
-  return row.id
+}
+
+export async function queueEmail(input: EmailInput): Promise<string> {
+  const emailId = await writeEmail(input)
+  await enqueueEmail(emailId)
+  return emailId
+}
+
+/** Queues a committed notice and never throws: the change it reports has happened. Returns whether it was queued. */
+export async function enqueueNotice(emailId: string): Promise<boolean> {
+  try {
+    await enqueueEmail(emailId)
+    return true
+  } catch (e) {
+    if (!(e instanceof MailUnavailableError)) throw e
+    console.warn(`[mail] notice ${emailId} not queued: ${e.message}`)
+    return false
+  }
 }
 
 /** Sends a notice and never fails the caller: a security notice must not block the change it reports. */

@@ -4,6 +4,7 @@
  * chosen at issue, revocable, audited. A key acts only inside its organization.
  */
 import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm'
+import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { keyedHash, randomToken } from '#app/auth/crypto.server.ts'
@@ -22,9 +23,6 @@ export const SCOPE_LABELS: Record<ApiScope, string> = {
 }
 
 /** Step-up: a second factor within the last five minutes (see DESIGN.md). */
-export const STEP_UP_MS = 5 * 60_000
-export const hasFreshSecondFactor = (session: Pick<Session, 'secondFactorAt'>, now = Date.now()) =>
-  !!session.secondFactorAt && now - session.secondFactorAt.getTime() < STEP_UP_MS
 
 /** Every key starts with this, so a leaked key is recognisable (and secret scanners can match it). */
 export const API_KEY_PREFIX = 'ghk_'

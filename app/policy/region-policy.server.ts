@@ -4,6 +4,7 @@
  * The web page and the JSON API (/api/organizations/:orgId/security) call these same functions.
  */
 import { and, eq } from 'drizzle-orm'
+import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { db, schema, sql as pg } from '#db/client.ts'
@@ -11,7 +12,6 @@ import { ALL_METHODS, type Method } from './effective-policy.ts'
 import { asDate, hasAllowedFactor, isExempt } from './member-status.server.ts'
 import { startNotificationRun, type RunKind } from './notification-runs.server.ts'
 
-export const STEP_UP_WINDOW_MS = 5 * 60_000
 
 /** The editable fields of one region's policy. Bad input gets field errors (a 400), never a 500. */
 export const regionPolicyInput = z.object({
@@ -117,9 +117,6 @@ export class StepUpRequiredError extends Error {
   }
 }
 
-/** Step-up: a second factor within the last 5 minutes (sessions.second_factor_at). */
-export const hasFreshSecondFactor = (secondFactorAt: Date | null | undefined, now = new Date()) =>
-  Boolean(secondFactorAt && now.getTime() - secondFactorAt.getTime() <= STEP_UP_WINDOW_MS)
 
 /**
  * Saves one region's policy. Disabling needs step-up (throws StepUpRequiredError). Records
@@ -147,7 +144,7 @@ export async function updateRegionPolicy(input: {
     const before = policyFields(old)
     const after = policyFields(next)
     if (JSON.stringify(before) === JSON.stringify(after)) return { changed: false, policy: old, kind: null as RunKind | null }
-    if (next.mode === 'disabled' && old.mode !== 'disabled' && !hasFreshSecondFactor(input.secondFactorAt, now)) throw new StepUpRequiredError()
+    if (next.mode === 'disabled' && old.mode !== 'disabled' && !hasFreshSecondFactor({ secondFactorAt: input.secondFactorAt ?? null }, now.getTime())) throw new StepUpRequiredError()
     const becomesRequired = next.mode === 'required' && old.mode !== 'required'
     const [policy] = await tx
       .update(schema.regionPolicies)

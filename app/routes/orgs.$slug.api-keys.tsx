@@ -10,12 +10,12 @@ import {
   ApiKeyError,
   SCOPE_LABELS,
   WRITE_SCOPES,
-  hasFreshSecondFactor,
   issueApiKey,
   listApiKeys,
   listServiceAccounts,
   revokeApiKey,
 } from '#app/orgs/api-keys.server.ts'
+import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `API keys · ${data?.org.name ?? 'Organization'} · Gatehouse` }]

@@ -1,4 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react'
 import { useEffect } from 'react'
 import { z } from 'zod'
@@ -7,7 +8,7 @@ import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { listRecentRuns } from '#app/policy/notification-runs.server.ts'
-import { hasFreshSecondFactor, previewPolicyChange, regionPolicyInput, StepUpRequiredError, updateRegionPolicy } from '#app/policy/region-policy.server.ts'
+import { previewPolicyChange, regionPolicyInput, StepUpRequiredError, updateRegionPolicy } from '#app/policy/region-policy.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav } from '#app/ui/org-nav.tsx'
 
@@ -22,7 +23,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   return {
     org: { name: org.name, slug: org.slug },
     saved: url.searchParams.get('saved'),
-    stepUpFresh: hasFreshSecondFactor(session.secondFactorAt),
+    stepUpFresh: hasFreshSecondFactor(session),
     regions: regions.map((r) => ({ ...r, requiredSince: r.requiredSince?.toISOString() ?? null, updatedAt: r.updatedAt.toISOString() })),
     runs: runs.map((r) => ({ id: r.id, region: r.region, kind: r.kind, total: r.total, done: r.done, status: r.status, createdAt: r.createdAt.toISOString() })),
   }

@@ -6,21 +6,20 @@
  * and recorded (status 'expired' and an audit event) the first time someone looks.
  */
 import { and, desc, eq, gt, lte, or, sql } from 'drizzle-orm'
+import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { alias } from 'drizzle-orm/pg-core'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, NO_REQUEST, type RequestMeta } from '#app/audit/record.server.ts'
-import { dispatchOutbound } from './notice.server.ts'
+import { enqueueNotice } from '#app/mail/queue-email.server.ts'
 import { approvalNeededFor, resetInputErrors, resetMfaInTx, ResetInputError, type ResetResult, type StaffRef } from './reset.server.ts'
 
 export const REQUEST_TTL_HOURS = 24
-/** Step-up: a second factor within the last 5 minutes. */
-export const STEP_UP_MS = 5 * 60_000
 export const RESET_ACTION = 'reset_mfa'
 
 const r = schema.supportRequests
 
-export const isSteppedUp = (session: { secondFactorAt: Date | null }, now = Date.now()) =>
-  Boolean(session.secondFactorAt && now - session.secondFactorAt.getTime() <= STEP_UP_MS)
+/** The approver's step-up: a second factor within the last 5 minutes (the one rule in app/mfa/step-up). */
+export const isSteppedUp = hasFreshSecondFactor
 
 export type SupportResetOutcome =
   | { status: 'done'; result: ResetResult }
@@ -72,7 +71,7 @@ export async function supportReset(input: {
     return { status: 'done' as const, ...done }
   })
   if (outcome.status === 'pending') return outcome
-  await dispatchOutbound(outcome.emailId)
+  await enqueueNotice(outcome.emailId)
   return { status: 'done', result: outcome.result }
 }
 
@@ -203,7 +202,7 @@ export async function decideRequest(input: {
     return { ok: true as const, decision, result: done.result, emailId: done.emailId }
   })
   if (outcome.ok && 'emailId' in outcome && outcome.emailId) {
-    await dispatchOutbound(outcome.emailId)
+    await enqueueNotice(outcome.emailId)
     return { ok: true, decision: outcome.decision, result: outcome.result }
   }
   return outcome

@@ -8,7 +8,7 @@ import { eq } from 'drizzle-orm'
 import { db, schema, type Tx } from '#db/client.ts'
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import type { OrgScope, Organization } from '#app/orgs/scope.server.ts'
-import { dispatchOutbound } from './notice.server.ts'
+import { enqueueNotice } from '#app/mail/queue-email.server.ts'
 import { resetMfaInTx, type StaffRef } from './reset.server.ts'
 
 export const THROUGH_SUPPORT =
@@ -66,6 +66,6 @@ export async function orgAdminReset(input: {
     return { ok: true as const, email: done.result.email, emailId: done.emailId }
   })
   if (!outcome.ok) return outcome
-  await dispatchOutbound(outcome.emailId)
+  await enqueueNotice(outcome.emailId)
   return { ok: true, email: outcome.email }
 }

@@ -3,14 +3,14 @@
  * organization admins and by the operator CLI. In one transaction it removes every factor,
  * recovery code and trusted device, ends every session, marks the account so that the next
  * sign-in asks for an email code, writes the notice (with a "freeze my account" link) and the
- * audit event. The notice is queued after the commit (see notice.server.ts).
+ * audit event. The notice is queued after the commit (writeEmail, then enqueueNotice).
  */
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, systemActor, NO_REQUEST, type RequestMeta } from '#app/audit/record.server.ts'
 import { endAllSessions } from '#app/auth/session.server.ts'
 import { createVerification } from '#app/auth/verification.server.ts'
-import { dispatchOutbound, writeOutbound } from './notice.server.ts'
+import { enqueueNotice, writeEmail } from '#app/mail/queue-email.server.ts'
 
 /** The fixed list of identity checks a person resetting someone else ticks (at least MIN_CHECKS). */
 export const IDENTITY_CHECKS = [
@@ -111,7 +111,7 @@ export async function resetMfaInTx(input: ResetInput, tx: Tx): Promise<{ result:
   await tx.update(u).set({ mfaEnabledAt: null, preferredMethod: null, mfaResetAt: sql`now()` }).where(eq(u.id, userId))
 
   const { verification } = await createVerification({ purpose: 'freeze', userId, ttlSeconds: FREEZE_TTL_SECONDS, maxAttempts: 5, payload: { via: 'reset_notice' } }, tx)
-  const emailId = await writeOutbound(tx, {
+  const emailId = await writeEmail({
     to: target.email,
     template: 'mfa_reset',
     userId,
@@ -122,7 +122,7 @@ export async function resetMfaInTx(input: ResetInput, tx: Tx): Promise<{ result:
       orgName: input.by.kind === 'org_admin' ? input.by.organization.name : null,
       at: new Date().toISOString(),
     },
-  })
+  }, tx)
 
   const removed = {
     totp: totp.length,
@@ -155,7 +155,7 @@ export async function resetMfaInTx(input: ResetInput, tx: Tx): Promise<{ result:
 /** The reset in its own transaction, then the notice. */
 export async function resetMfa(input: ResetInput): Promise<ResetResult & { noticeQueued: boolean }> {
   const { result, emailId } = await db.transaction((tx) => resetMfaInTx(input, tx))
-  const noticeQueued = await dispatchOutbound(emailId)
+  const noticeQueued = await enqueueNotice(emailId)
   return { ...result, noticeQueued }
 }
 
