@@ -36,10 +36,6 @@ export async function recordFailure(userId: string, meta: RequestMeta, tx: Tx = 
   return { lockedForSeconds: 0 }
 }
 
-export async function clearFailures(userId: string, tx: Tx = db) {
-  await tx.update(u).set({ failedAttempts: 0 }).where(eq(u.id, userId))
-}
-
 /** Lifts a lockout (support). Returns false when the account was not locked. */
 export async function unlockUser(userId: string, tx: Tx = db): Promise<boolean> {
   const [row] = await tx

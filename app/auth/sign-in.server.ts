@@ -7,7 +7,7 @@ import { db, schema } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { burnPasswordCheck, verifyPassword } from './password.server.ts'
 import { accountKey, normaliseEmail, throttleAttempt, waitInWords } from './rate-limit.server.ts'
-import { clearFailures, lockRemainingSeconds, recordFailure } from './lockout.server.ts'
+import { lockRemainingSeconds, recordFailure } from './lockout.server.ts'
 import { createSession, endSession, type SessionLevel, type User } from './session.server.ts'
 
 export const INVALID_CREDENTIALS = 'Email or password is incorrect'
@@ -70,8 +70,8 @@ export async function completeSignIn(input: {
       { userId: input.user.id, level: input.level, meta: input.meta, secondFactorMethod: secondFactor, channel: input.channel },
       tx,
     )
-    await clearFailures(input.user.id, tx)
-    await tx.update(schema.users).set({ lastSignInAt: sql`now()` }).where(eq(schema.users.id, input.user.id))
+    // A success ends the run of consecutive failures (lockout counts only consecutive ones).
+    await tx.update(schema.users).set({ failedAttempts: 0, lastSignInAt: sql`now()` }).where(eq(schema.users.id, input.user.id))
     const action = input.method === 'recovery_code' ? 'auth.login_success_backup_code' : input.level === 'mfa' ? 'auth.login_success_2fa' : 'auth.login_success'
     await recordAudit(
       { action, actor: { id: input.user.id, label: input.user.email }, subjectId: input.user.id, meta: input.meta, details: { method: input.method ?? 'password', level: input.level, channel: input.channel ?? 'web' } },
