@@ -16,7 +16,22 @@ import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
 
 export type EnrollResult = { ok: true; recoveryCodes: string[] | null; label?: string } | { ok: false; message: string }
 
+export const ENROLLMENT_CLOSED_MESSAGE = 'Your organization has turned off two-step verification for your region, so new methods cannot be set up. The ones you already have are kept, and you can still remove them.'
+
+/**
+ * Why the member may not set up a new factor now, or null. Under an effective `disabled` policy no
+ * enrollment is offered (issue 4 #8); enrolled factors are kept and can still be removed. Staff
+ * always may (their decision is never `disabled`), and so may an exempt service account.
+ */
+export async function enrollmentClosed(userId: string): Promise<string | null> {
+  const decision = await loadSignInDecision(userId)
+  // An exempt service account is not asked, but may still add a factor of its own.
+  return decision.mode === 'disabled' && decision.status !== 'exempt' ? ENROLLMENT_CLOSED_MESSAGE : null
+}
+
 export async function enrollTotp(user: User, code: string, meta: RequestMeta): Promise<EnrollResult> {
+  const closed = await enrollmentClosed(user.id)
+  if (closed) return { ok: false, message: closed }
   const result = await db.transaction(async (tx) => {
     const check = await confirmTotpSetup(user, code, tx)
     if (!check.ok) return { ok: false as const, message: TOTP_MESSAGES[check.code] }
@@ -28,6 +43,8 @@ export async function enrollTotp(user: User, code: string, meta: RequestMeta): P
 }
 
 export async function enrollKey(user: User, input: { challengeId: string; target: string; response: RegistrationResponseJSON; label: string }, meta: RequestMeta): Promise<EnrollResult> {
+  const closed = await enrollmentClosed(user.id)
+  if (closed) return { ok: false, message: closed }
   const result = await db.transaction(async (tx) => {
     const check = await verifyWebauthnRegistration(user, input, tx)
     if (!check.ok) return { ok: false as const, message: WEBAUTHN_MESSAGES[check.code] }

@@ -85,6 +85,7 @@ it('the member sees the grace prompt, continues; after the deadline proves the m
   await signInWithForm(page, base, 'eu.member@acme.test', 'eu')
   await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
   // Email is not an allowed factor here: the code only proves the mailbox before enrollment.
+  await page.getByText('First confirm it is you with a code sent to your email; then you will set one up.').waitFor()
   expect(await page.getByRole('link', { name: 'Use authenticator app' }).count()).toBe(0)
   const since = Date.now()
   await page.getByRole('button', { name: 'Send the code' }).click()
