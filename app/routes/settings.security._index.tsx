@@ -27,6 +27,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const mfaOn = hasAppOrKey(factors)
   return {
     enrollmentClosed: await enrollmentClosed(user.id),
+    totpClosed: await enrollmentClosed(user.id, 'totp'),
     // Under Required, turning 2FA off is refused: say so instead of offering the form.
     turnOffRefused: mfaOn ? await removalRefusal(user.id, { kind: 'all' }) : null,
     mfaOn: hasAppOrKey(factors),
@@ -93,7 +94,8 @@ export default function Security() {
       <section className="card">
         <h2>Authenticator app</h2>
         {d.totp ? <p>On since {fmt(d.totp.since)} · last used {fmt(d.totp.lastUsedAt)}</p> : <p className="muted">Not set up.</p>}
-        {d.totp ? <Link to="/settings/security/totp">Manage authenticator app</Link> : d.enrollmentClosed ? null : <Link to="/settings/security/totp">Set up an authenticator app</Link>}
+        {!d.totp && d.totpClosed && !d.enrollmentClosed ? <p className="muted">{d.totpClosed}</p> : null}
+        {d.totp ? <Link to="/settings/security/totp">Manage authenticator app</Link> : d.totpClosed ? null : <Link to="/settings/security/totp">Set up an authenticator app</Link>}
       </section>
       <section className="card">
         <h2>Security keys and passkeys</h2>

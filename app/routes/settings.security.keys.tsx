@@ -33,7 +33,7 @@ const schema = z.discriminatedUnion('intent', [
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireUser(request)
   const { keys } = await listFactors(user.id)
-  return { keys: keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })), closed: await enrollmentClosed(user.id) }
+  return { keys: keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })), closed: await enrollmentClosed(user.id, 'webauthn') }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -42,8 +42,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
   const meta = requestMeta(request, context)
   if (form.data.intent !== 'remove') {
-    // Under a disabled policy no new key is registered; listing and removing still work.
-    const closed = await enrollmentClosed(user.id)
+    // Under a disabled policy (or one without keys) no new key is registered; listing and removing still work.
+    const closed = await enrollmentClosed(user.id, 'webauthn')
     if (closed) return data({ errors: { form: closed } }, { status: 403 })
   }
   if (form.data.intent === 'remove') {

@@ -24,8 +24,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const { user, session } = await requireUser(request)
   const enabled = await getTotp(user.id)
   if (enabled) return { enabled: { since: enabled.confirmedAt!.toISOString(), lastUsedAt: enabled.lastUsedAt?.toISOString() ?? null }, setup: null, closed: null }
-  // Under a disabled policy no set-up is offered (and no secret is made).
-  const closed = await enrollmentClosed(user.id)
+  // Under a disabled policy, or one that does not allow an app, no set-up is offered (no secret is made).
+  const closed = await enrollmentClosed(user.id, 'totp')
   if (closed) return { enabled: null, setup: null, closed }
   // Adding a factor when the member already has one needs step-up.
   await requireStepUp(user.id, session, '/settings/security/totp')
@@ -49,7 +49,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     throw redirectTo('/settings/security')
   }
   if ((await listFactors(user.id)).totp) return data({ errors: { form: 'An authenticator app is already on.' } }, { status: 409 })
-  const closed = await enrollmentClosed(user.id)
+  const closed = await enrollmentClosed(user.id, 'totp')
   if (closed) return data({ errors: { form: closed } }, { status: 403 })
   await requireStepUp(user.id, session, '/settings/security/totp')
   const result = await enrollTotp(user, form.data.code, meta)

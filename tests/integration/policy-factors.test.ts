@@ -177,15 +177,28 @@ describe('required: the last allowed factor stays', () => {
   })
 
   it('a factor the policy does not allow never protects the allowed one; a disallowed one can go', async () => {
-    const { member } = await requiredMember(['webauthn'])
+    const { org, member } = await requiredMember(['totp', 'webauthn'])
     await enableTotp(member.id)
     const key = await addKey(member.id)
+    await setPolicy(org.id, { allowedMethods: ['webauthn'] })
     const user = await userById(member.id)
     // The app is not allowed: removing it is fine, and then the key is the last allowed factor.
     expect((await removeTotp(user, NO_REQUEST)).ok).toBe(true)
     const refused = await removeKey(user, key.id, NO_REQUEST)
     expect(refused).toMatchObject({ ok: false, code: 'required_by_policy' })
     expect(refused.ok === false && refused.message).toContain('with a security key')
+  })
+
+  it('a method the policy does not allow is not offered for set-up, and is refused on the server', async () => {
+    const { member } = await requiredMember(['webauthn'])
+    const client = await steppedUp(member.id)
+    const page = (await client.text('/settings/security/totp')).html.replaceAll('&#x27;', "'")
+    expect(page).toContain('Your organization does not accept an authenticator app for two-step verification in your region. Set up a security key instead.')
+    expect(page).not.toContain('data-testid="totp-secret"')
+    expect((await client.post('/settings/security/totp', { intent: 'confirm', code: '123456' })).status).toBe(403)
+    const index = (await client.text('/settings/security')).html
+    expect(index).not.toContain('Set up an authenticator app')
+    expect((await client.text('/settings/security/keys')).html).toContain('Add security key')
   })
 
   it('email allowed, optional, or an exempt service account: removal is allowed', async () => {
