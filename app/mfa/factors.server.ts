@@ -126,10 +126,16 @@ export async function removalRefusal(userId: string, removal: Removal, tx: Tx = 
 
 function refusalMessage(after: PolicyDecision, staff: boolean, turningOff: boolean): string {
   const what = turningOff ? 'Two-factor authentication cannot be turned off' : 'You cannot remove your last allowed sign-in method'
-  if (staff) return `${what}: support and administrator accounts must keep an authenticator app or a security key. Add another one first.`
+  // Keys can always be added; a second app cannot (one per account), so an app-only policy needs a reset to move phones.
+  const next = turningOff
+    ? ''
+    : after.allowedMethods.includes('webauthn') || staff
+      ? ' Add another one first, then remove this one.'
+      : ' To move your authenticator app to a new phone, ask your administrator or support to reset your two-step settings.'
+  if (staff) return `${what}: support and administrator accounts must keep an authenticator app or a security key.${next}`
   const orgs = after.pendingOrganizations.join(' and ') || 'Your organization'
   const methods = after.allowedMethods.filter((m) => m !== 'email').map((m) => LABELS[m]).join(' or ')
-  return `${what}: ${orgs} requires two-factor authentication with ${methods || 'an app or a key'}.${turningOff ? '' : ' Add another one first, then remove this one.'}`
+  return `${what}: ${orgs} requires two-factor authentication with ${methods || 'an app or a key'}.${next}`
 }
 
 /** Serialises factor changes of one member, so two racing removals cannot both pass the policy check. */

@@ -218,6 +218,13 @@ describe('required: the last allowed factor stays', () => {
     expect((await removeTotp(await userById(bot.id), NO_REQUEST)).ok).toBe(true)
   })
 
+  it('where only an app is allowed, the refusal points to a reset (a second app cannot be added first)', async () => {
+    const { member } = await requiredMember(['totp'])
+    await enableTotp(member.id)
+    const refused = await removeTotp(await userById(member.id), NO_REQUEST)
+    expect(refused.ok === false && refused.message).toContain('ask your administrator or support to reset your two-step settings')
+  })
+
   it('staff keep their last app or key whatever the organizations say', async () => {
     const staff = await createUser({ platformRole: 'support' })
     await enableTotp(staff.id)
