@@ -33,7 +33,7 @@ export default function Enroll() {
       <h1>Set up two-step sign-in</h1>
       {d.enrollOnly ? (
         <p>{d.staff ? 'Support and administrator accounts need an authenticator app or a security key.' : `${d.organizations.join(' and ') || 'Your organization'} requires a second step at sign-in.`} Set one up to continue. This page is all you can reach until then (for 15 minutes).</p>
-      ) : closed ? <p className="banner" role="status">{closed}</p> : <p>Choose a method to add.</p>}
+      ) : d.closed ? <p className="banner" role="status">{d.closed}</p> : <p>Choose a method to add.</p>}
       <ul>
         {d.offerTotp ? <li><Link to="/settings/security/totp">Authenticator app</Link> {d.hasTotp ? <span className="badge ok">set up</span> : null} — codes from an app on your phone.</li> : null}
         {d.offerKeys ? <li><Link to="/settings/security/keys">Security key or passkey</Link> {d.keys ? <span className="badge ok">{d.keys} added</span> : null} — a USB/NFC key, Touch ID, Windows Hello.</li> : null}

@@ -116,6 +116,7 @@ describe('accepting an invitation applies the region policy', () => {
     const { client, res } = await accept(token)
     expect(res.status).toBe(403)
     const html = (await res.text()).replaceAll('<!-- -->', '')
+    expect(html).toContain('<h1>Sign-in refused</h1>')
     expect(html).toContain('Your password is set, but you cannot sign in yet.')
     expect(html).toContain(`Contact admin-${org.slug}@example.test to get access again.`)
     expect(client.cookies.has('gh_session')).toBe(false)

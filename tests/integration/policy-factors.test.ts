@@ -81,17 +81,23 @@ describe('disabled', () => {
     expect(client.cookies.has('gh_session')).toBe(true)
     expect(client.cookies.has('gh_pending')).toBe(false)
 
-    const index = (await client.text('/settings/security')).html
-    expect(index).toContain('Your organization has turned off two-step verification for your region')
+    // Rendered in the page (role=status), not only present in the loader data.
+    const banner = 'role="status">Your organization has turned off two-step verification for your region'
+    const indexPage = await client.text('/settings/security')
+    expect(indexPage.status).toBe(200)
+    const index = indexPage.html
+    expect(index).toContain(banner)
     expect(index).toContain('Manage authenticator app')
     expect(index).toContain('Old key')
-    const enroll = (await client.text('/enroll')).html
-    expect(enroll).toContain('Your organization has turned off two-step verification for your region')
+    const enrollPage = await client.text('/enroll')
+    expect(enrollPage.status).toBe(200)
+    const enroll = enrollPage.html
+    expect(enroll).toContain(banner)
     expect(enroll).not.toContain('href="/settings/security/totp"')
     expect(enroll).not.toContain('href="/settings/security/keys"')
     const keysPage = (await client.text('/settings/security/keys')).html
     expect(keysPage).toContain('Old key')
-    expect(keysPage).toContain('Your organization has turned off two-step verification for your region')
+    expect(keysPage).toContain(banner)
     expect(keysPage).not.toContain('Add security key')
 
     // Registering a key is refused on the server too.
@@ -109,7 +115,7 @@ describe('disabled', () => {
 
     // With no app left, the set-up page says why instead of making a secret; confirming is refused.
     const totpPage = (await stepped.text('/settings/security/totp')).html
-    expect(totpPage).toContain('turned off two-step verification for your region')
+    expect(totpPage).toContain(banner)
     expect(totpPage).not.toContain('data-testid="totp-secret"')
     expect(await db.select().from(schema.totpFactors).where(eq(schema.totpFactors.userId, member.id))).toHaveLength(0)
     const confirm = await stepped.post('/settings/security/totp', { intent: 'confirm', code: '123456' })
@@ -193,7 +199,7 @@ describe('required: the last allowed factor stays', () => {
     const { member } = await requiredMember(['webauthn'])
     const client = await steppedUp(member.id)
     const page = (await client.text('/settings/security/totp')).html.replaceAll('&#x27;', "'")
-    expect(page).toContain('Your organization does not accept an authenticator app for two-step verification in your region. Set up a security key instead.')
+    expect(page).toContain('role="status">Your organization does not accept an authenticator app for two-step verification in your region. Set up a security key instead.')
     expect(page).not.toContain('data-testid="totp-secret"')
     expect((await client.post('/settings/security/totp', { intent: 'confirm', code: '123456' })).status).toBe(403)
     const index = (await client.text('/settings/security')).html
