@@ -16,7 +16,31 @@ import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
 
 export type EnrollResult = { ok: true; recoveryCodes: string[] | null; label?: string } | { ok: false; message: string }
 
+export const ENROLLMENT_CLOSED_MESSAGE = 'Your organization has turned off two-step verification for your region, so new methods cannot be set up. The ones you already have are kept, and you can still remove them.'
+
+const FACTOR_NAMES = { totp: 'an authenticator app', webauthn: 'a security key' } as const
+
+/**
+ * Why the member may not set up a new factor (of `method`, when given) now, or null. Under an
+ * effective `disabled` policy no enrollment is offered (issue 4 #8); enrolled factors are kept and
+ * can still be removed. A method the effective policy does not allow is not offered either: it
+ * would never be asked for nor satisfy the policy. Staff are never under `disabled`; an exempt
+ * service account may add what it likes.
+ */
+export async function enrollmentClosed(userId: string, method?: 'totp' | 'webauthn'): Promise<string | null> {
+  const decision = await loadSignInDecision(userId)
+  if (decision.status === 'exempt') return null
+  if (decision.mode === 'disabled') return ENROLLMENT_CLOSED_MESSAGE
+  if (method && !decision.allowedMethods.includes(method)) {
+    const other = decision.allowedMethods.filter((m): m is 'totp' | 'webauthn' => m !== 'email' && m !== method)
+    return `Your organization does not accept ${FACTOR_NAMES[method]} for two-step verification in your region.${other.length ? ` Set up ${other.map((m) => FACTOR_NAMES[m]).join(' or ')} instead.` : ''}`
+  }
+  return null
+}
+
 export async function enrollTotp(user: User, code: string, meta: RequestMeta): Promise<EnrollResult> {
+  const closed = await enrollmentClosed(user.id, 'totp')
+  if (closed) return { ok: false, message: closed }
   const result = await db.transaction(async (tx) => {
     const check = await confirmTotpSetup(user, code, tx)
     if (!check.ok) return { ok: false as const, message: TOTP_MESSAGES[check.code] }
@@ -28,6 +52,8 @@ export async function enrollTotp(user: User, code: string, meta: RequestMeta): P
 }
 
 export async function enrollKey(user: User, input: { challengeId: string; target: string; response: RegistrationResponseJSON; label: string }, meta: RequestMeta): Promise<EnrollResult> {
+  const closed = await enrollmentClosed(user.id, 'webauthn')
+  if (closed) return { ok: false, message: closed }
   const result = await db.transaction(async (tx) => {
     const check = await verifyWebauthnRegistration(user, input, tx)
     if (!check.ok) return { ok: false as const, message: WEBAUTHN_MESSAGES[check.code] }

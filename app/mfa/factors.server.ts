@@ -4,6 +4,7 @@
  * the first app or key issues recovery codes; removing the last one turns 2FA off, deletes the
  * recovery codes and revokes trusted devices. Every change is audited and emailed to the member,
  * an added factor with a "this wasn't me" link that freezes the account.
+ * Under a Required policy (and for staff), removing the member's last allowed factor is refused.
  */
 import { and, eq, isNotNull, sql } from 'drizzle-orm'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
@@ -15,6 +16,8 @@ import { countRecoveryCodes, deleteRecoveryCodes, generateRecoveryCodes, RECOVER
 import { revokeAllDevices } from './trusted-devices.server.ts'
 import { deleteKey, listKeys } from './webauthn.server.ts'
 import { deleteTotp } from './totp.server.ts'
+import { effectivePolicy, type PolicyDecision } from '#app/policy/effective-policy.ts'
+import { loadPolicyInput } from '#app/policy/enforcement.server.ts'
 
 export type Method = 'totp' | 'webauthn' | 'email' | 'recovery_code'
 export type Factors = {
@@ -90,38 +93,99 @@ async function afterFactorRemoved(user: User, meta: RequestMeta, tx: Tx): Promis
   return { mfaOff: true }
 }
 
-export async function removeTotp(user: User, meta: RequestMeta) {
-  const result = await db.transaction(async (tx) => {
-    if (!(await deleteTotp(user.id, tx))) return null
+/** What a removal takes away: the app, one key, or everything (turning 2FA off). */
+export type Removal = { kind: 'totp' } | { kind: 'key'; keyId: string } | { kind: 'all' }
+export type RemoveResult = { ok: true; mfaOff: boolean; label?: string } | { ok: false; code: 'not_found' | 'required_by_policy'; message: string }
+
+const LABELS: Record<string, string> = { totp: 'an authenticator app', webauthn: 'a security key' }
+
+/** The apps and keys left after `removal` (all of them for `null`), as policy methods. */
+function enrolledAfter(factors: Factors, removal: Removal | null): string[] {
+  if (removal?.kind === 'all') return []
+  const left: string[] = []
+  if (factors.totp && removal?.kind !== 'totp') left.push('totp')
+  if (factors.keys.some((k) => removal?.kind !== 'key' || k.id !== removal.keyId)) left.push('webauthn')
+  return left
+}
+
+/**
+ * Why the member may not make this removal, or null. Refused when their effective policy is
+ * Required (or they are staff) and the removal would take away their last allowed factor; a
+ * member who holds no allowed factor anyway, or keeps another, may remove it. Reads the factors
+ * through `tx` so a caller holding the user's row lock sees the committed truth.
+ */
+export async function removalRefusal(userId: string, removal: Removal, tx: Tx = db): Promise<string | null> {
+  const [input, factors] = await Promise.all([loadPolicyInput(userId), listFactors(userId, tx)])
+  if (!input) return null
+  const before = effectivePolicy({ ...input, enrolled: enrolledAfter(factors, null) })
+  if (before.mode !== 'required' || before.status === 'exempt' || !before.hasAllowedFactor) return null
+  const after = effectivePolicy({ ...input, enrolled: enrolledAfter(factors, removal) })
+  if (after.hasAllowedFactor) return null
+  return refusalMessage(after, input.user.platformRole !== 'none', removal.kind === 'all')
+}
+
+function refusalMessage(after: PolicyDecision, staff: boolean, turningOff: boolean): string {
+  const what = turningOff ? 'Two-factor authentication cannot be turned off' : 'You cannot remove your last allowed sign-in method'
+  // Keys can always be added; a second app cannot (one per account), so an app-only policy needs a reset to move phones.
+  const next = turningOff
+    ? ''
+    : after.allowedMethods.includes('webauthn') || staff
+      ? ' Add another one first, then remove this one.'
+      : ' To move your authenticator app to a new phone, ask your administrator or support to reset your two-step settings.'
+  if (staff) return `${what}: support and administrator accounts must keep an authenticator app or a security key.${next}`
+  const orgs = after.pendingOrganizations.join(' and ') || 'Your organization'
+  const methods = after.allowedMethods.filter((m) => m !== 'email').map((m) => LABELS[m]).join(' or ')
+  return `${what}: ${orgs} requires two-factor authentication with ${methods || 'an app or a key'}.${next}`
+}
+
+/** Serialises factor changes of one member, so two racing removals cannot both pass the policy check. */
+async function lockUser(userId: string, tx: Tx) {
+  await tx.select({ id: schema.users.id }).from(schema.users).where(eq(schema.users.id, userId)).for('update')
+}
+
+export async function removeTotp(user: User, meta: RequestMeta): Promise<RemoveResult> {
+  const result = await db.transaction(async (tx): Promise<RemoveResult> => {
+    await lockUser(user.id, tx)
+    const refused = await removalRefusal(user.id, { kind: 'totp' }, tx)
+    if (refused) return { ok: false, code: 'required_by_policy', message: refused }
+    if (!(await deleteTotp(user.id, tx))) return { ok: false, code: 'not_found', message: 'There is no authenticator app on this account.' }
     await recordAudit({ action: 'auth.totp_disabled', actor: actorOf(user), subjectId: user.id, meta }, tx)
-    return afterFactorRemoved(user, meta, tx)
+    return { ok: true, ...(await afterFactorRemoved(user, meta, tx)) }
   })
-  if (result) await noticeRemoved(user, 'your authenticator app', result.mfaOff)
+  if (result.ok) await noticeRemoved(user, 'your authenticator app', result.mfaOff)
   return result
 }
 
-export async function removeKey(user: User, keyId: string, meta: RequestMeta) {
-  const result = await db.transaction(async (tx) => {
+export async function removeKey(user: User, keyId: string, meta: RequestMeta): Promise<RemoveResult> {
+  const result = await db.transaction(async (tx): Promise<RemoveResult> => {
+    await lockUser(user.id, tx)
+    const refused = await removalRefusal(user.id, { kind: 'key', keyId }, tx)
+    if (refused) return { ok: false, code: 'required_by_policy', message: refused }
     const key = await deleteKey(user.id, keyId, tx)
-    if (!key) return null
+    if (!key) return { ok: false, code: 'not_found', message: 'That key is not on this account.' }
     await recordAudit({ action: 'auth.webauthn_removed', actor: actorOf(user), subjectId: user.id, meta, details: { keyId, label: key.label } }, tx)
-    return { ...(await afterFactorRemoved(user, meta, tx)), label: key.label }
+    return { ok: true, ...(await afterFactorRemoved(user, meta, tx)), label: key.label }
   })
-  if (result) await noticeRemoved(user, `the security key "${result.label}"`, result.mfaOff)
+  if (result.ok) await noticeRemoved(user, `the security key "${result.label}"`, result.mfaOff)
   return result
 }
 
 /** Turns 2FA off: every app and key goes, with the recovery codes and trusted devices. */
-export async function turnOffMfa(user: User, meta: RequestMeta) {
-  await db.transaction(async (tx) => {
+export async function turnOffMfa(user: User, meta: RequestMeta): Promise<RemoveResult> {
+  const result = await db.transaction(async (tx): Promise<RemoveResult> => {
+    await lockUser(user.id, tx)
+    const refused = await removalRefusal(user.id, { kind: 'all' }, tx)
+    if (refused) return { ok: false, code: 'required_by_policy', message: refused }
     if (await deleteTotp(user.id, tx)) await recordAudit({ action: 'auth.totp_disabled', actor: actorOf(user), subjectId: user.id, meta, details: { reason: 'mfa_off' } }, tx)
     for (const key of await listKeys(user.id, tx)) {
       await deleteKey(user.id, key.id, tx)
       await recordAudit({ action: 'auth.webauthn_removed', actor: actorOf(user), subjectId: user.id, meta, details: { keyId: key.id, label: key.label, reason: 'mfa_off' } }, tx)
     }
     await afterFactorRemoved(user, meta, tx)
+    return { ok: true, mfaOff: true }
   })
-  await noticeRemoved(user, 'every authenticator app and security key', true)
+  if (result.ok) await noticeRemoved(user, 'every authenticator app and security key', true)
+  return result
 }
 
 async function noticeRemoved(user: User, what: string, mfaOff: boolean) {

@@ -2,7 +2,8 @@
  * Inviting members by email (region and role chosen). Only owners invite owners. Inviting an
  * existing account of that region adds a membership without touching its password. A new account
  * gets an invitation link (verification purpose 'invite', minted by the mail worker) that sets its
- * password; enrollment, where the policy requires it, follows at sign-in.
+ * password and signs the member in through the same policy decision as the login form
+ * (app/auth/web-sign-in.server.ts beginSignInAfterInvite), so enrollment comes first where required.
  */
 import { and, eq, isNull } from 'drizzle-orm'
 import { z } from 'zod'
@@ -75,7 +76,7 @@ export async function findInvite(token: string) {
 }
 
 /** Sets the invited account's password (only if it has none yet) and uses up the link. */
-export async function acceptInvite(token: string, password: string): Promise<{ ok: true; region: string; email: string } | { ok: false }> {
+export async function acceptInvite(token: string, password: string): Promise<{ ok: true; userId: string; region: string; email: string } | { ok: false }> {
   const found = await findInvite(token)
   if (!found) return { ok: false }
   const passwordHash = await hashPassword(password)
@@ -84,5 +85,5 @@ export async function acceptInvite(token: string, password: string): Promise<{ o
     const [set] = await tx.update(schema.users).set({ passwordHash }).where(and(eq(schema.users.id, found.user.id), isNull(schema.users.passwordHash))).returning({ id: schema.users.id })
     return Boolean(set)
   })
-  return ok ? { ok: true, region: found.user.region, email: found.user.email } : { ok: false }
+  return ok ? { ok: true, userId: found.user.id, region: found.user.region, email: found.user.email } : { ok: false }
 }

@@ -2,6 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useLoaderData } from '@remix-run/react'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { listFactors } from '#app/mfa/factors.server.ts'
+import { ENROLLMENT_CLOSED_MESSAGE } from '#app/mfa/enrollment.server.ts'
 import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Set up two-step sign-in · Gatehouse' }]
@@ -11,13 +12,16 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const [factors, policy] = await Promise.all([listFactors(user.id), loadSignInDecision(user.id)])
   // Offer only what the member's organizations allow (all of it when no policy restricts).
   const allowed = policy.allowedMethods
+  // Disabled: no enrollment is offered (staff are never under disabled).
+  const closed = policy.mode === 'disabled' && policy.status !== 'exempt' ? ENROLLMENT_CLOSED_MESSAGE : null
   return {
+    closed,
     enrollOnly: session.level === 'enroll_only',
     staff: user.platformRole !== 'none',
     hasTotp: Boolean(factors.totp),
     keys: factors.keys.length,
-    offerTotp: allowed.includes('totp'),
-    offerKeys: allowed.includes('webauthn'),
+    offerTotp: !closed && allowed.includes('totp'),
+    offerKeys: !closed && allowed.includes('webauthn'),
     organizations: policy.pendingOrganizations,
   }
 }
@@ -29,7 +33,7 @@ export default function Enroll() {
       <h1>Set up two-step sign-in</h1>
       {d.enrollOnly ? (
         <p>{d.staff ? 'Support and administrator accounts need an authenticator app or a security key.' : `${d.organizations.join(' and ') || 'Your organization'} requires a second step at sign-in.`} Set one up to continue. This page is all you can reach until then (for 15 minutes).</p>
-      ) : <p>Choose a method to add.</p>}
+      ) : d.closed ? <p className="banner" role="status">{d.closed}</p> : <p>Choose a method to add.</p>}
       <ul>
         {d.offerTotp ? <li><Link to="/settings/security/totp">Authenticator app</Link> {d.hasTotp ? <span className="badge ok">set up</span> : null} — codes from an app on your phone.</li> : null}
         {d.offerKeys ? <li><Link to="/settings/security/keys">Security key or passkey</Link> {d.keys ? <span className="badge ok">{d.keys} added</span> : null} — a USB/NFC key, Touch ID, Windows Hello.</li> : null}

@@ -1,7 +1,9 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
-import { redirectTo } from '#app/http/request.server.ts'
+import { data } from '@remix-run/node'
+import { requestMeta } from '#app/http/request.server.ts'
+import { beginSignInAfterInvite } from '#app/auth/web-sign-in.server.ts'
 import { acceptInvite, acceptInviteInput, findInvite } from '#app/orgs/invites.server.ts'
 import { Field, FormError } from '#app/ui/form.tsx'
 
@@ -12,13 +14,16 @@ export async function loader({ params }: LoaderFunctionArgs) {
   return found ? { valid: true as const, email: found.user.email, organization: found.org.name } : { valid: false as const, email: null, organization: null }
 }
 
-export async function action({ request, params }: ActionFunctionArgs) {
+export async function action({ request, params, context }: ActionFunctionArgs) {
   const form = await parseForm(request, acceptInviteInput)
   if (!form.ok) return badRequest(form.errors)
   const result = await acceptInvite(params.token ?? '', form.data.password)
   if (!result.ok) return badRequest({ form: 'This invitation has expired or was already used. Ask your administrator for a new one.' })
-  // Sign-in then applies the region's policy: where it requires a factor, enrollment comes first.
-  throw redirectTo(`/login?notice=invited&region=${encodeURIComponent(result.region)}&email=${encodeURIComponent(result.email)}`)
+  // Signed in through the same policy decision as the login form: where the policy requires a
+  // factor, enrollment (or the grace prompt) comes before anything else. The link proved the mailbox.
+  const signedIn = await beginSignInAfterInvite(result.userId, requestMeta(request, context))
+  if (signedIn.ok) return signedIn.response
+  return data({ refused: `Your password is set, but you cannot sign in yet. ${signedIn.message}`, errors: {} }, { status: signedIn.status })
 }
 
 export default function AcceptInvite() {
@@ -26,6 +31,16 @@ export default function AcceptInvite() {
   const result = useActionData<typeof action>()
   const busy = useNavigation().state !== 'idle'
   const errors = (result?.errors ?? {}) as Record<string, string>
+  const refused = result && 'refused' in result ? result.refused : null
+  if (refused) {
+    // The link was just used (the password is set) but the policy refuses sign-in (block).
+    return (
+      <section className="card narrow">
+        <h1>Sign-in refused</h1>
+        <FormError message={refused} />
+      </section>
+    )
+  }
   if (!data.valid) {
     return (
       <section className="card narrow">

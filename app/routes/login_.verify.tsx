@@ -26,6 +26,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     allowRemember: pending.user.platformRole === 'none' && pending.decision.reason === 'factor' && pending.decision.rememberDays > 0,
     rememberDays: pending.decision.rememberDays,
     reset: pending.decision.reason === 'reset',
+    proveEmail: pending.decision.reason === 'prove_email' ? (pending.user.platformRole === 'none' ? 'organization' as const : 'staff' as const) : null,
   }
 }
 
@@ -49,6 +50,12 @@ export default function Verify() {
         <p>Your sign-in has expired or could not be found. <a href="/login">Sign in again</a>.</p>
       ) : null}
       {!loaded.expired && loaded.reset ? <p className="muted">Your two-step settings were reset. Confirm with a code sent to your email to continue.</p> : null}
+      {!loaded.expired && loaded.proveEmail ? (
+        <p className="muted">
+          {loaded.proveEmail === 'staff' ? 'Support and administrator accounts need an authenticator app or a security key.' : 'Your organization now requires an authenticator app or a security key.'}{' '}
+          First confirm it is you with a code sent to your email; then you will set one up.
+        </p>
+      ) : null}
       {result?.ended ? (
         <>
           <div className="banner error" role="alert">{result.errors?.form}</div>

@@ -6,7 +6,8 @@ import { requireUser } from '#app/auth/guards.server.ts'
 import { verifyPassword } from '#app/auth/password.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
-import { hasAppOrKey, listFactors, setPreferredMethod, turnOffMfa } from '#app/mfa/factors.server.ts'
+import { enrollmentClosed } from '#app/mfa/enrollment.server.ts'
+import { hasAppOrKey, listFactors, removalRefusal, setPreferredMethod, turnOffMfa } from '#app/mfa/factors.server.ts'
 import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
 import { listDevices } from '#app/mfa/trusted-devices.server.ts'
@@ -23,7 +24,12 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireUser(request)
   const factors = await listFactors(user.id)
   const notice = new URL(request.url).searchParams.get('notice')
+  const mfaOn = hasAppOrKey(factors)
   return {
+    enrollmentClosed: await enrollmentClosed(user.id),
+    totpClosed: await enrollmentClosed(user.id, 'totp'),
+    // Under Required, turning 2FA off is refused: say so instead of offering the form.
+    turnOffRefused: mfaOn ? await removalRefusal(user.id, { kind: 'all' }) : null,
     mfaOn: hasAppOrKey(factors),
     since: user.mfaEnabledAt?.toISOString() ?? null,
     preferred: user.preferredMethod,
@@ -43,10 +49,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (!(await setPreferredMethod(user, form.data.method))) return data({ errors: { method: 'Set up that method first.' } }, { status: 400 })
     return { ok: 'Preferred method saved.' }
   }
+  const refused = await removalRefusal(user.id, { kind: 'all' })
+  if (refused) return data({ errors: { form: refused } }, { status: 409 })
   const factors = await requireStepUp(user.id, session, '/settings/security')
   if (!hasAppOrKey(factors)) return data({ errors: { form: 'Two-factor authentication is already off.' } }, { status: 400 })
   if (!user.passwordHash || !(await verifyPassword(user.passwordHash, form.data.password))) return data({ errors: { password: 'That password is not right.' } }, { status: 400 })
-  await turnOffMfa(user, requestMeta(request, context))
+  const off = await turnOffMfa(user, requestMeta(request, context))
+  if (!off.ok) return data({ errors: { form: off.message } }, { status: 409 })
   throw redirectTo('/settings/security?notice=mfa-off')
 }
 
@@ -60,6 +69,7 @@ export default function Security() {
     <>
       <section className="card">
         <h1>Security</h1>
+        {d.enrollmentClosed ? <p className="banner" role="status">{d.enrollmentClosed}</p> : null}
         {d.notice === 'mfa-off' ? <Notice>Two-factor authentication is off.</Notice> : null}
         {result?.ok ? <Notice>{result.ok}</Notice> : null}
         <FormError message={errors.form} />
@@ -84,7 +94,8 @@ export default function Security() {
       <section className="card">
         <h2>Authenticator app</h2>
         {d.totp ? <p>On since {fmt(d.totp.since)} · last used {fmt(d.totp.lastUsedAt)}</p> : <p className="muted">Not set up.</p>}
-        <Link to="/settings/security/totp">{d.totp ? 'Manage authenticator app' : 'Set up an authenticator app'}</Link>
+        {!d.totp && d.totpClosed && !d.enrollmentClosed ? <p className="muted">{d.totpClosed}</p> : null}
+        {d.totp ? <Link to="/settings/security/totp">Manage authenticator app</Link> : d.totpClosed ? null : <Link to="/settings/security/totp">Set up an authenticator app</Link>}
       </section>
       <section className="card">
         <h2>Security keys and passkeys</h2>
@@ -112,12 +123,12 @@ export default function Security() {
         <section className="card">
           <h2>Turn off two-factor authentication</h2>
           <p className="muted">Removes every app and key, your recovery codes and remembered devices. Needs your password and a fresh second factor.</p>
-          <Form method="post">
+          {d.turnOffRefused ? <p role="status">{d.turnOffRefused}</p> : <Form method="post">
             <input type="hidden" name="intent" value="turn_off" />
             <input type="hidden" name="username" autoComplete="username" value="" />
             <Field label="Password" name="password" type="password" autoComplete="current-password" error={errors.password} required />
             <button type="submit" className="danger">Turn off 2FA</button>
-          </Form>
+          </Form>}
         </section>
       ) : null}
     </>

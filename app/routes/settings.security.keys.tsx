@@ -8,8 +8,8 @@ import { readSessionToken } from '#app/auth/session.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { webauthnResponse } from '#app/mfa/factor-form.server.ts'
-import { enrollKey, upgradeEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
-import { listFactors, removeKey } from '#app/mfa/factors.server.ts'
+import { enrollKey, enrollmentClosed, upgradeEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
+import { listFactors, removalRefusal, removeKey } from '#app/mfa/factors.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
 import { KEY_LABEL_MAX, webauthnRegistrationOptions } from '#app/mfa/webauthn.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
@@ -33,7 +33,7 @@ const schema = z.discriminatedUnion('intent', [
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireUser(request)
   const { keys } = await listFactors(user.id)
-  return { keys: keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })) }
+  return { keys: keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })), closed: await enrollmentClosed(user.id, 'webauthn') }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -41,10 +41,21 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = await parseForm(request, schema)
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
   const meta = requestMeta(request, context)
+  if (form.data.intent !== 'remove') {
+    // Under a disabled policy (or one without keys) no new key is registered; listing and removing still work.
+    const closed = await enrollmentClosed(user.id, 'webauthn')
+    if (closed) return data({ errors: { form: closed } }, { status: 403 })
+  }
+  if (form.data.intent === 'remove') {
+    // Said before step-up, so the member does not confirm for a change that will be refused.
+    const refused = await removalRefusal(user.id, { kind: 'key', keyId: form.data.keyId })
+    if (refused) return data({ errors: { form: refused } }, { status: 409 })
+  }
   // Adding a key when the member already has a factor, and removing one, need step-up.
   await requireStepUp(user.id, session, '/settings/security/keys')
   if (form.data.intent === 'remove') {
-    if (!(await removeKey(user, form.data.keyId, meta))) return data({ errors: { form: 'That key is not on this account.' } }, { status: 404 })
+    const removed = await removeKey(user, form.data.keyId, meta)
+    if (!removed.ok) return data({ errors: { form: removed.message } }, { status: removed.code === 'not_found' ? 404 : 409 })
     return { removed: true }
   }
   if (form.data.intent === 'webauthn_options') {
@@ -64,7 +75,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Keys() {
-  const { keys } = useLoaderData<typeof loader>()
+  const { keys, closed } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; added?: string; removed?: boolean; done?: string } | undefined
   const [name, setName] = useState('')
   const errors = result?.errors ?? {}
@@ -98,7 +109,12 @@ export default function Keys() {
           </table>
         )}
       </section>
-      <section className="card narrow">
+      {closed ? (
+        <section className="card narrow">
+          <h2>Add a security key</h2>
+          <p className="banner" role="status">{closed}</p>
+        </section>
+      ) : <section className="card narrow">
         <h2>Add a security key</h2>
         <div className="field">
           <label htmlFor="label">Key name</label>
@@ -106,7 +122,7 @@ export default function Keys() {
           {errors.label ? <div className="error">{errors.label}</div> : null}
         </div>
         <WebAuthnButton mode="register" label="Add security key" fields={{ label: name }} validate={() => (name.trim() ? null : 'Name the key, e.g. "YubiKey 5"')} />
-      </section>
+      </section>}
     </>
   )
 }

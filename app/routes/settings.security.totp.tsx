@@ -6,8 +6,8 @@ import { requireUser } from '#app/auth/guards.server.ts'
 import { readSessionToken } from '#app/auth/session.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
-import { enrollTotp, upgradeEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
-import { listFactors, removeTotp } from '#app/mfa/factors.server.ts'
+import { enrollmentClosed, enrollTotp, upgradeEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
+import { listFactors, removalRefusal, removeTotp } from '#app/mfa/factors.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
 import { beginTotpSetup, getTotp, pendingTotpSetup } from '#app/mfa/totp.server.ts'
 import { CodeField, FormError } from '#app/ui/form.tsx'
@@ -23,12 +23,15 @@ const schema = z.discriminatedUnion('intent', [
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user, session } = await requireUser(request)
   const enabled = await getTotp(user.id)
-  if (enabled) return { enabled: { since: enabled.confirmedAt!.toISOString(), lastUsedAt: enabled.lastUsedAt?.toISOString() ?? null }, setup: null }
+  if (enabled) return { enabled: { since: enabled.confirmedAt!.toISOString(), lastUsedAt: enabled.lastUsedAt?.toISOString() ?? null }, setup: null, closed: null }
+  // Under a disabled policy, or one that does not allow an app, no set-up is offered (no secret is made).
+  const closed = await enrollmentClosed(user.id, 'totp')
+  if (closed) return { enabled: null, setup: null, closed }
   // Adding a factor when the member already has one needs step-up.
   await requireStepUp(user.id, session, '/settings/security/totp')
   const setup = (await pendingTotpSetup(user)) ?? (await beginTotpSetup(user))
   if (!('secret' in setup)) throw redirectTo('/settings/security/totp')
-  return { enabled: null, setup: { secret: setup.secret, qrDataUrl: setup.qrDataUrl, issuer: setup.issuer, account: user.email } }
+  return { enabled: null, setup: { secret: setup.secret, qrDataUrl: setup.qrDataUrl, issuer: setup.issuer, account: user.email }, closed: null }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -37,11 +40,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
   const meta = requestMeta(request, context)
   if (form.data.intent === 'remove') {
+    // Said before step-up, so the member does not confirm for a change that will be refused.
+    const refused = await removalRefusal(user.id, { kind: 'totp' })
+    if (refused) return data({ errors: { form: refused } }, { status: 409 })
     await requireStepUp(user.id, session, '/settings/security/totp')
-    if (!(await removeTotp(user, meta))) return data({ errors: { form: 'There is no authenticator app on this account.' } }, { status: 400 })
+    const removed = await removeTotp(user, meta)
+    if (!removed.ok) return data({ errors: { form: removed.message } }, { status: removed.code === 'not_found' ? 400 : 409 })
     throw redirectTo('/settings/security')
   }
   if ((await listFactors(user.id)).totp) return data({ errors: { form: 'An authenticator app is already on.' } }, { status: 409 })
+  const closed = await enrollmentClosed(user.id, 'totp')
+  if (closed) return data({ errors: { form: closed } }, { status: 403 })
   await requireStepUp(user.id, session, '/settings/security/totp')
   const result = await enrollTotp(user, form.data.code, meta)
   if (!result.ok) return data({ errors: { code: result.message } }, { status: 400 })
@@ -52,7 +61,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Totp() {
-  const { enabled, setup } = useLoaderData<typeof loader>()
+  const { enabled, setup, closed } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; done?: string } | undefined
   const errors = result?.errors ?? {}
   if (result?.recoveryCodes) {
@@ -73,6 +82,15 @@ export default function Totp() {
           <input type="hidden" name="intent" value="remove" />
           <button type="submit" className="danger">Remove authenticator app</button>
         </Form>
+      </section>
+    )
+  }
+  if (closed) {
+    return (
+      <section className="card narrow">
+        <h1>Authenticator app</h1>
+        <FormError message={errors.form} />
+        <p className="banner" role="status">{closed}</p>
       </section>
     )
   }

@@ -1,23 +1,29 @@
 /**
- * Admin half of "admin sets Required with grace, member sees reminder, time moves past the
- * deadline, member forced to enrol": in Chromium the admin sets EU to Required (app or key) with
- * 10 days of grace, sees the impact, saves, and sees the compliance chart. The member half needs
- * the sign-in wiring (grace prompt, enroll-only) and is left to the merge.
+ * "Admin sets Required with grace, member sees the reminder, time moves past the deadline, member
+ * is forced to enrol", in Chromium: the admin sets EU to Required (app or key, email NOT allowed)
+ * with 10 days of grace, sees the impact, saves, and sees the compliance chart; the EU member then
+ * sees the grace prompt (deadline, organization) and continues with "Remind me later"; the deadline
+ * passes (by data: required_since and joined_at moved back); the member proves the mailbox with an
+ * emailed code, is held on /enroll, enrols an authenticator app and reaches the app.
  */
 import { and, eq } from 'drizzle-orm'
+import { generate } from 'otplib'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { seedDemo } from '#db/seed.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { launchBrowser, screenshot, signInWithForm } from '#tests/setup/browser.ts'
+import type { TestSmtp } from '#tests/setup/smtp.ts'
 
 let browser: Browser
 let base: string
+let smtp: TestSmtp
 let acmeId: string
+const DAY = 86_400_000
 beforeAll(async () => {
   acmeId = (await seedDemo()).orgIds.get('acme')!
-  base = (await startTestApp()).url
+  ;({ url: base, smtp } = await startTestApp())
   browser = await launchBrowser()
 })
 afterAll(async () => browser?.close())
@@ -46,4 +52,72 @@ it('admin sets Required with a grace period, sees the impact, saves', async () =
   await page.goto(`${base}/orgs/acme`)
   await page.getByRole('figure', { name: 'Compliance in EU' }).getByText('In grace: 1').waitFor()
   await screenshot(page, 'org-overview-compliance')
+})
+
+it('the member sees the grace prompt, continues; after the deadline proves the mailbox, is held on /enroll, enrols an app', async () => {
+  // Runs after the admin's test above: EU is Required, app or key only, 10 days of grace.
+  const [policy] = await db.select().from(schema.regionPolicies).where(and(eq(schema.regionPolicies.organizationId, acmeId), eq(schema.regionPolicies.region, 'eu')))
+  expect(policy.mode).toBe('required')
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const browserErrors: string[] = []
+  page.on('pageerror', (e) => browserErrors.push(e.message))
+
+  await signInWithForm(page, base, 'eu.member@acme.test', 'eu')
+  await page.getByRole('heading', { name: 'Set up two-factor authentication' }).waitFor()
+  const deadline = new Date(policy.requiredSince!.getTime() + 10 * DAY)
+  const expectedDate = deadline.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' })
+  const prompt = (await page.locator('main, body').first().textContent())!
+  expect(prompt).toContain('Acme Corporation requires two-factor authentication')
+  expect(prompt).toContain(`You have until ${expectedDate}`)
+  expect(await page.getByRole('link', { name: 'Set up now' }).count()).toBe(1)
+  await screenshot(page, 'policy-grace-prompt')
+  await page.getByRole('button', { name: 'Remind me later' }).click()
+  await page.getByRole('heading', { name: 'Welcome, Emil Europa' }).waitFor()
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.getByText('You have signed out.').waitFor()
+
+  // Time moves past the deadline by data, never by a clock override.
+  await db.update(schema.regionPolicies).set({ requiredSince: new Date(Date.now() - 30 * DAY) }).where(and(eq(schema.regionPolicies.organizationId, acmeId), eq(schema.regionPolicies.region, 'eu')))
+  const [member] = await db.select().from(schema.users).where(and(eq(schema.users.email, 'eu.member@acme.test'), eq(schema.users.region, 'eu')))
+  await db.update(schema.memberships).set({ joinedAt: new Date(Date.now() - 365 * DAY) }).where(eq(schema.memberships.userId, member.id))
+
+  await signInWithForm(page, base, 'eu.member@acme.test', 'eu')
+  await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
+  // Email is not an allowed factor here: the code only proves the mailbox before enrollment.
+  await page.getByText('First confirm it is you with a code sent to your email; then you will set one up.').waitFor()
+  expect(await page.getByRole('link', { name: 'Use authenticator app' }).count()).toBe(0)
+  const since = Date.now()
+  await page.getByRole('button', { name: 'Send the code' }).click()
+  const mail = await smtp.waitFor('eu.member@acme.test', { subject: /sign-in code/, since })
+  const code = /sign-in code is (\d{6})/.exec(mail.text)![1]
+  await page.getByLabel('Email code').fill(code)
+  await page.getByRole('button', { name: 'Verify' }).click()
+  await page.waitForURL(`${base}/enroll`)
+  await page.getByRole('heading', { name: 'Set up two-step sign-in' }).waitFor()
+  await page.getByText('Acme Corporation requires a second step at sign-in.').waitFor()
+  await screenshot(page, 'policy-forced-enrollment')
+
+  // Nothing else is reachable until an allowed factor is enrolled.
+  for (const path of ['/', '/settings/security', '/settings/security/devices', '/orgs/acme']) {
+    await page.goto(`${base}${path}`)
+    expect(new URL(page.url()).pathname, path).toBe('/enroll')
+  }
+
+  await page.getByRole('link', { name: 'Authenticator app' }).click()
+  await page.getByText("Can't scan?").click()
+  const secret = (await page.getByTestId('totp-secret').textContent())!.trim()
+  await page.getByLabel('Code from the app').fill(await generate({ secret }))
+  await page.getByRole('button', { name: 'Verify & enable' }).click()
+  await page.getByRole('list', { name: 'Recovery codes' }).locator('code').first().waitFor()
+  await page.getByRole('link', { name: "I've saved my codes" }).click()
+  await page.getByRole('heading', { name: 'Welcome, Emil Europa' }).waitFor()
+  // A full session now: the rest of the app answers.
+  await page.goto(`${base}/settings/security`)
+  await page.getByText('Two-factor authentication:').waitFor()
+  expect(new URL(page.url()).pathname).toBe('/settings/security')
+  const [session] = await db.select().from(schema.sessions).where(and(eq(schema.sessions.userId, member.id), eq(schema.sessions.level, 'mfa')))
+  expect(session).toBeDefined()
+  expect(browserErrors).toEqual([])
+  await context.close()
 })

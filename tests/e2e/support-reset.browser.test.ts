@@ -1,17 +1,19 @@
 /**
- * Support reset in Chromium, from search to the reset. The member's half (signing in again,
- * the email code, forced re-enrollment) depends on the sign-in flow of the MFA work and is
- * added when that lands.
+ * Support reset in Chromium, from search to the reset, and the member's half: the next sign-in
+ * asks for an email code (read from the SMTP listener) even under optional; where the member's
+ * organization requires an app or key (email not allowed, deadline passed) the member proves the
+ * mailbox and is then held on /enroll until they enrol again.
  */
-import type { Browser } from 'playwright-core'
-import { eq } from 'drizzle-orm'
+import type { Browser, Page } from 'playwright-core'
+import { generate } from 'otplib'
+import { and, eq } from 'drizzle-orm'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { findDemoUser, seedDemo } from '#db/seed.ts'
 import { giveFactors, securityCounts } from '#tests/factories/security.ts'
 import { createSession } from '#app/auth/session.server.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser, screenshot } from '#tests/setup/browser.ts'
+import { launchBrowser, screenshot, signInWithForm } from '#tests/setup/browser.ts'
 import type { TestSmtp } from '#tests/setup/smtp.ts'
 
 let browser: Browser
@@ -125,5 +127,79 @@ it('a second support person approves a pending reset from the approvals page', a
   await card.getByRole('button', { name: 'Approve and reset' }).click()
   await page.getByText('Approved: the reset has been carried out').waitFor()
   expect(await securityCounts(owner.id)).toEqual({ totp: 0, webauthn: 0, recoveryCodes: 0, trustedDevices: 0, sessions: 0 })
+  await context.close()
+})
+
+/** The member signs in and answers the emailed code on /login/verify; returns when the code is accepted. */
+async function signInWithEmailCode(page: Page, email: string) {
+  await signInWithForm(page, base, email)
+  await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
+  await page.getByText('Your two-step settings were reset. Confirm with a code sent to your email to continue.').waitFor()
+  // Only the email code is offered: the factors are gone and the mailbox must confirm first.
+  expect(await page.getByRole('link', { name: 'Use authenticator app' }).count()).toBe(0)
+  expect(await page.getByRole('link', { name: 'Use a recovery code' }).count()).toBe(0)
+  const since = Date.now()
+  await page.getByRole('button', { name: 'Send the code' }).click()
+  const mail = await smtp.waitFor(email, { subject: /sign-in code/, since })
+  await page.getByLabel('Email code').fill(/sign-in code is (\d{6})/.exec(mail.text)![1])
+  await page.getByRole('button', { name: 'Verify' }).click()
+}
+
+it("the reset member's next sign-in asks for an email code, even under optional", async () => {
+  // Runs after the first test: support reset member@acme.test (who had an app) from search; acme US is optional.
+  const member = await findDemoUser('member@acme.test')
+  expect(member.mfaResetAt).toBeInstanceOf(Date)
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await signInWithEmailCode(page, 'member@acme.test')
+  await page.getByRole('heading', { name: 'Welcome, Mia Member' }).waitFor()
+  await screenshot(page, 'support-reset-member-signed-in')
+  // The marker is used up: the following sign-in is password only again (optional, no factor).
+  expect((await findDemoUser('member@acme.test')).mfaResetAt).toBeNull()
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.getByText('You have signed out.').waitFor()
+  await signInWithForm(page, base, 'member@acme.test')
+  await page.getByRole('heading', { name: 'Welcome, Mia Member' }).waitFor()
+  await context.close()
+})
+
+it('where the organization requires an app or key (deadline passed), the reset member is forced to re-enrol', async () => {
+  const member = await findDemoUser('member@acme.test')
+  const acme = await db.select().from(schema.organizations).where(eq(schema.organizations.slug, 'acme'))
+  // Acme requires an app or key in US; time moves past the deadline by data.
+  await db
+    .update(schema.regionPolicies)
+    .set({ mode: 'required', allowedMethods: ['totp', 'webauthn'], gracePeriodDays: 7, onDeadline: 'force_enrollment', requiredSince: new Date(Date.now() - 30 * 86_400_000) })
+    .where(and(eq(schema.regionPolicies.organizationId, acme[0].id), eq(schema.regionPolicies.region, 'us')))
+  await db.update(schema.memberships).set({ joinedAt: new Date(Date.now() - 365 * 86_400_000) }).where(eq(schema.memberships.userId, member.id))
+  // The member had an app again; support resets them (the same domain call the page makes).
+  await giveFactors(member.id)
+  const support = await findDemoUser('support@gatehouse.test')
+  const { supportReset } = await import('#app/support/approvals.server.ts')
+  const done = await supportReset({ actor: { id: support.id, email: support.email }, targetUserId: member.id, reason: 'Lost phone again; identity checked', ticket: 'SUP-2025', checks: ['video_id', 'callback'] })
+  expect(done.status).toBe('done')
+
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const browserErrors: string[] = []
+  page.on('pageerror', (e) => browserErrors.push(e.message))
+  await signInWithEmailCode(page, 'member@acme.test')
+  await page.waitForURL(`${base}/enroll`)
+  await page.getByText('Acme Corporation requires a second step at sign-in.').waitFor()
+  await screenshot(page, 'support-reset-member-forced-enrollment')
+  for (const path of ['/', '/settings/security']) {
+    await page.goto(`${base}${path}`)
+    expect(new URL(page.url()).pathname, path).toBe('/enroll')
+  }
+  await page.getByRole('link', { name: 'Authenticator app' }).click()
+  await page.getByText("Can't scan?").click()
+  const secret = (await page.getByTestId('totp-secret').textContent())!.trim()
+  await page.getByLabel('Code from the app').fill(await generate({ secret }))
+  await page.getByRole('button', { name: 'Verify & enable' }).click()
+  await page.getByRole('link', { name: "I've saved my codes" }).click()
+  await page.getByRole('heading', { name: 'Welcome, Mia Member' }).waitFor()
+  const [session] = await db.select().from(schema.sessions).where(and(eq(schema.sessions.userId, member.id), eq(schema.sessions.level, 'mfa')))
+  expect(session).toBeDefined()
+  expect(browserErrors).toEqual([])
   await context.close()
 })
