@@ -66,7 +66,7 @@ export function buildOpenApiDocument(endpoints: readonly AnyEndpoint[]) {
     if (e.method !== 'GET' && e.body) {
       operation.requestBody = { required: true, content: { 'application/json': { schema: toJsonSchema(e.body) } } }
     }
-    operation.security = e.auth === 'none' ? [] : [{ bearer: [] }]
+    operation.security = e.auth === 'none' ? [] : e.auth === 'optional_session' ? [{}, { bearer: [] }] : [{ bearer: [] }]
     if (e.org && e.auth === 'session_or_key') operation['x-api-key-scopes'] = e.org.scopes
     pathItem[e.method.toLowerCase()] = operation
   }
