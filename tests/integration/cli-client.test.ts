@@ -15,13 +15,15 @@ import { enableTotp, totpCode } from '#tests/factories/mfa.ts'
 import { createOrg, createUser, PASSWORD } from '#tests/factories/users.ts'
 import { apiCall } from '#tests/setup/api.ts'
 import { startTestApp } from '#tests/setup/app.ts'
+import type { TestSmtp } from '#tests/setup/smtp.ts'
 
 vi.setConfig({ testTimeout: 90_000 })
 
 let base: string
+let smtp: TestSmtp
 beforeAll(async () => {
   await seedDemo()
-  base = (await startTestApp({ workers: false })).url
+  ;({ url: base, smtp } = await startTestApp())
 })
 
 type Run = { code: number; stdout: string; stderr: string; json: () => any }
@@ -48,9 +50,9 @@ function gatehouse(args: string[], options: { home: string; answers?: (string | 
         const next = pending[0]
         if (typeof next === 'string') child.stdin.write(next + '\n')
         else {
-          const match = next.waitFor.exec(stdout)
+          const match = next.waitFor.exec(stdout + stderr)
           if (!match) break
-          child.stdin.write((await next.answer(stdout)) + '\n')
+          child.stdin.write((await next.answer(stdout + stderr)) + '\n')
         }
         pending.shift()
       }
@@ -61,7 +63,10 @@ function gatehouse(args: string[], options: { home: string; answers?: (string | 
       stdout += d
       void feed()
     })
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stderr.on('data', (d) => {
+      stderr += d
+      void feed()
+    })
     child.on('error', reject)
     child.on('close', (code) => {
       clearTimeout(timer)
@@ -143,6 +148,54 @@ describe('login', () => {
     expect(expired.code).toBe(1)
     expect(expired.stderr).toContain('run "gatehouse login" again')
     for (const r of [wrong, notSignedIn, unreachable, expired]) expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+})
+
+describe('login with an emailed code', () => {
+  it('sends the code when the policy asks for email, and takes it', async () => {
+    const org = await createOrg()
+    await db.update(schema.regionPolicies).set({ mode: 'required', requiredSince: new Date() }).where(eq(schema.regionPolicies.organizationId, org.id))
+    const user = await createUser({ org })
+    const home = newHome()
+    const since = Date.now()
+    const res = await gatehouse(['login', '--region', 'us', '--email', user.email], {
+      home,
+      answers: [PASSWORD, { waitFor: /We sent a code/, answer: async () => (await smtp.waitFor(user.email, { since, subject: /sign-in code/ })).text.match(/code is (\d{6})/)![1] }],
+    })
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stderr).toContain(`We sent a code to ${user.email}`)
+    expect(res.stderr).toContain('Code from the email:')
+    expect((await apiCall(base, '/api/me', { token: credentialsOf(home).token })).body.data.session.level).toBe('mfa')
+  })
+})
+
+describe('2fa regenerate-codes, keys, disable', () => {
+  it('each asks for a code, then does what it says', async () => {
+    const user = await createUser({ org: await createOrg() })
+    const { recoveryCodes } = await enableTotp(user.id)
+    const [key] = await db.insert(schema.webauthnCredentials).values({ userId: user.id, credentialId: `cred-${user.id}`, publicKey: 'pk', label: 'YubiKey 5C' }).returning()
+    const home = newHome()
+    expect((await gatehouse(['login', '--backup-code', '--region', 'us', '--email', user.email], { home, answers: [PASSWORD, recoveryCodes[0]] })).code).toBe(0)
+
+    const regen = await gatehouse(['2fa', 'regenerate-codes', '--json'], { home, answers: [recoveryCodes[1]] })
+    expect(regen.code, regen.stderr).toBe(0)
+    const fresh: string[] = regen.json().backupCodes
+    expect(fresh).toHaveLength(10)
+
+    const list = await gatehouse(['keys', 'list'], { home })
+    expect(list.stdout).toContain(`${key.id}  YubiKey 5C`)
+    const wrong = await gatehouse(['keys', 'remove', key.id], { home, answers: ['000000'] })
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toContain('That code is not right')
+    const removed = await gatehouse(['keys', 'remove', key.id], { home, answers: [fresh[0]] })
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(await db.select().from(schema.webauthnCredentials).where(eq(schema.webauthnCredentials.userId, user.id))).toEqual([])
+
+    const disable = await gatehouse(['2fa', 'disable'], { home, answers: [PASSWORD, fresh[1]] })
+    expect(disable.code, disable.stderr).toBe(0)
+    expect(disable.stdout).toContain('Two-step verification is off.')
+    const status = await gatehouse(['2fa', 'status', '--json'], { home })
+    expect(status.json()).toMatchObject({ enabled: false, backupCodesRemaining: 0 })
   })
 })
 

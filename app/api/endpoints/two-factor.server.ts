@@ -120,7 +120,7 @@ export const emailCodeEndpoint = defineEndpoint({
   async handler({ body }) {
     const pending = await loadChallenge(body.challengeId)
     if (!methodAllowed(pending.decision, 'email')) throw new ApiError(403, 'method_unavailable', 'Email codes are not available for this sign-in.')
-    const sent = await sendEmailCode(pending.user, pending.verification.id, { withLink: false })
+    const sent = await sendEmailCode(pending.user, pending.verification.id, { withLink: false, apiSignIn: true })
     if (!sent.ok && sent.code === 'too_soon') throw rateLimited(sent.retryAfterSeconds, `A code was just sent. You can ask for a new one in ${sent.retryAfterSeconds} seconds.`)
     if (!sent.ok) throw new ApiError(503, 'mail_unavailable', EMAIL_CODE_MESSAGES.unavailable)
     return { sent: true as const, to: pending.user.email, expiresInSeconds: Math.min(EMAIL_CODE_TTL_SECONDS, PENDING_TTL_SECONDS) }
