@@ -15,6 +15,8 @@ import { countRecoveryCodes, deleteRecoveryCodes, generateRecoveryCodes, RECOVER
 import { revokeAllDevices } from './trusted-devices.server.ts'
 import { deleteKey, listKeys } from './webauthn.server.ts'
 import { deleteTotp } from './totp.server.ts'
+import { loadPolicyInput } from '#app/policy/enforcement.server.ts'
+import { effectivePolicy } from '#app/policy/effective-policy.ts'
 
 export type Method = 'totp' | 'webauthn' | 'email' | 'recovery_code'
 export type Factors = {
@@ -39,6 +41,23 @@ export async function listFactors(userId: string, tx: Tx = db): Promise<Factors>
     .where(and(eq(schema.totpFactors.userId, userId), isNotNull(schema.totpFactors.confirmedAt)))
   const keys = (await listKeys(userId, tx)).map(({ id, label, createdAt, lastUsedAt }) => ({ id, label, createdAt, lastUsedAt }))
   return { totp: totp ? { confirmedAt: totp.confirmedAt!, lastUsedAt: totp.lastUsedAt } : null, keys, recoveryCodesLeft: await countRecoveryCodes(userId, tx) }
+}
+
+/**
+ * DESIGN: "Under `required`, removing the last allowed factor is refused." Would the member, with
+ * only `after` left, still hold a factor their effective policy allows? Decided by the same pure
+ * policy function as sign-in. Returns the refusal to show, or null when the removal may go ahead
+ * (not Required, exempt, another allowed factor stays, or they held none to begin with).
+ */
+export async function factorRemovalRefusal(userId: string, after: { totp: boolean; keys: number }): Promise<string | null> {
+  const input = await loadPolicyInput(userId)
+  if (!input) return null
+  const enrolled = [...(after.totp ? ['totp'] : []), ...(after.keys > 0 ? ['webauthn'] : [])]
+  const before = effectivePolicy(input)
+  const next = effectivePolicy({ ...input, enrolled })
+  if (next.mode !== 'required' || next.hasAllowedFactor || !before.hasAllowedFactor) return null
+  const names = next.allowedMethods.filter((m) => m !== 'email').map((m) => METHOD_NAMES[m].toLowerCase())
+  return `Two-step verification is required for your account, and this is your last allowed method. Set up another (${names.join(' or ') || 'an authenticator app or a security key'}) before removing it.`
 }
 
 const actorOf = (user: Pick<User, 'id' | 'email'>) => ({ id: user.id, label: user.email })

@@ -6,7 +6,7 @@ import { requireUser } from '#app/auth/guards.server.ts'
 import { verifyPassword } from '#app/auth/password.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
-import { hasAppOrKey, listFactors, setPreferredMethod, turnOffMfa } from '#app/mfa/factors.server.ts'
+import { factorRemovalRefusal, hasAppOrKey, listFactors, setPreferredMethod, turnOffMfa } from '#app/mfa/factors.server.ts'
 import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
 import { listDevices } from '#app/mfa/trusted-devices.server.ts'
@@ -45,6 +45,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
   const factors = await requireStepUp(user.id, session, '/settings/security')
   if (!hasAppOrKey(factors)) return data({ errors: { form: 'Two-factor authentication is already off.' } }, { status: 400 })
+  const refusal = await factorRemovalRefusal(user.id, { totp: false, keys: 0 })
+  if (refusal) return data({ errors: { form: refusal } }, { status: 409 })
   if (!user.passwordHash || !(await verifyPassword(user.passwordHash, form.data.password))) return data({ errors: { password: 'That password is not right.' } }, { status: 400 })
   await turnOffMfa(user, requestMeta(request, context))
   throw redirectTo('/settings/security?notice=mfa-off')

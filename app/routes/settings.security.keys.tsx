@@ -9,7 +9,7 @@ import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { webauthnResponse } from '#app/mfa/factor-form.server.ts'
 import { enrollKey, upgradeEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
-import { listFactors, removeKey } from '#app/mfa/factors.server.ts'
+import { factorRemovalRefusal, listFactors, removeKey } from '#app/mfa/factors.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
 import { KEY_LABEL_MAX, webauthnRegistrationOptions } from '#app/mfa/webauthn.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
@@ -42,8 +42,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
   const meta = requestMeta(request, context)
   // Adding a key when the member already has a factor, and removing one, need step-up.
-  await requireStepUp(user.id, session, '/settings/security/keys')
+  const factors = await requireStepUp(user.id, session, '/settings/security/keys')
   if (form.data.intent === 'remove') {
+    const keyId = form.data.keyId
+    const refusal = factors.keys.some((k) => k.id === keyId) ? await factorRemovalRefusal(user.id, { totp: Boolean(factors.totp), keys: factors.keys.length - 1 }) : null
+    if (refusal) return data({ errors: { form: refusal } }, { status: 409 })
     if (!(await removeKey(user, form.data.keyId, meta))) return data({ errors: { form: 'That key is not on this account.' } }, { status: 404 })
     return { removed: true }
   }

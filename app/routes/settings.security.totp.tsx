@@ -7,7 +7,7 @@ import { readSessionToken } from '#app/auth/session.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { enrollTotp, upgradeEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
-import { listFactors, removeTotp } from '#app/mfa/factors.server.ts'
+import { factorRemovalRefusal, listFactors, removeTotp } from '#app/mfa/factors.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
 import { beginTotpSetup, getTotp, pendingTotpSetup } from '#app/mfa/totp.server.ts'
 import { CodeField, FormError } from '#app/ui/form.tsx'
@@ -37,7 +37,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
   const meta = requestMeta(request, context)
   if (form.data.intent === 'remove') {
-    await requireStepUp(user.id, session, '/settings/security/totp')
+    const factors = await requireStepUp(user.id, session, '/settings/security/totp')
+    const refusal = await factorRemovalRefusal(user.id, { totp: false, keys: factors.keys.length })
+    if (refusal) return data({ errors: { form: refusal } }, { status: 409 })
     if (!(await removeTotp(user, meta))) return data({ errors: { form: 'There is no authenticator app on this account.' } }, { status: 400 })
     throw redirectTo('/settings/security')
   }

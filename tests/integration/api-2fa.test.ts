@@ -242,6 +242,29 @@ describe('the member’s factors', () => {
     expect(await db.select().from(schema.webauthnCredentials).where(eq(schema.webauthnCredentials.id, foreign.id))).toHaveLength(1)
   })
 
+  it('under Required, the last allowed factor cannot be removed (API and web alike)', async () => {
+    const { org, user, secret } = await memberWithApp()
+    await db.update(schema.regionPolicies).set({ mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: new Date() }).where(eq(schema.regionPolicies.organizationId, org.id))
+    const [key] = await db.insert(schema.webauthnCredentials).values({ userId: user.id, credentialId: randomToken(16), publicKey: randomToken(32), label: 'Backup key' }).returning()
+    const token = await apiSignIn2fa(user.email, secret)
+    await forgetTotpStep(user.id)
+    // Turning everything off would leave no allowed factor: refused before any code is used.
+    const off = await apiCall(base, '/api/auth/2fa/disable', { json: { code: await totpCode(secret), password: PASSWORD }, token })
+    expectError(off, 409, 'conflict')
+    expect(off.body.error.message).toContain('last allowed method')
+    // The key may go: the app stays.
+    const removed = await apiCall(base, `/api/auth/webauthn/credentials/${key.id}`, { method: 'DELETE', json: { code: await totpCode(secret) }, token })
+    expect(removed.status, JSON.stringify(removed.body)).toBe(200)
+    // The web refuses the same, through the same rule.
+    const { TestClient } = await import('#tests/setup/http.ts')
+    const { signInAs } = await import('#tests/factories/security.ts')
+    const client = new TestClient(base)
+    await signInAs(client, user.id)
+    const page = await client.post('/settings/security/totp', { intent: 'remove' })
+    expect(page.status).toBe(409)
+    expect(await db.select().from(schema.totpFactors).where(eq(schema.totpFactors.userId, user.id))).toHaveLength(1)
+  })
+
   it('needs a member’s session: no token is 401, an API key is 403', async () => {
     expectError(await apiCall(base, '/api/auth/2fa/status'), 401, 'unauthorized')
     expectError(await verify({ code: '123456' }), 401, 'unauthorized')

@@ -18,7 +18,7 @@ import type { Session, User } from '#app/auth/session.server.ts'
 import { checkSecondFactor } from '#app/mfa/check.server.ts'
 import { EMAIL_CODE_MESSAGES, EMAIL_CODE_TTL_SECONDS, sendEmailCode } from '#app/mfa/email-code.server.ts'
 import { enrollTotp, replaceEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
-import { hasAppOrKey, listFactors, regenerateRecoveryCodes, removeKey, turnOffMfa, type Method } from '#app/mfa/factors.server.ts'
+import { factorRemovalRefusal, hasAppOrKey, listFactors, regenerateRecoveryCodes, removeKey, turnOffMfa, type Method } from '#app/mfa/factors.server.ts'
 import { stepUpWithCode } from '#app/mfa/step-up-flow.server.ts'
 import { needsStepUp } from '#app/mfa/step-up.server.ts'
 import { beginTotpSetup } from '#app/mfa/totp.server.ts'
@@ -192,6 +192,8 @@ export const disableEndpoint = defineEndpoint({
   async handler({ caller, body, meta }) {
     const { user, session } = sessionCaller(caller)
     if (!hasAppOrKey(await listFactors(user.id))) throw new ApiError(409, 'conflict', 'Two-factor authentication is already off.')
+    const refusal = await factorRemovalRefusal(user.id, { totp: false, keys: 0 })
+    if (refusal) throw new ApiError(409, 'conflict', refusal)
     // The password first: a recovery code is not used up by a request that fails on the password.
     if (!user.passwordHash || !(await verifyPassword(user.passwordHash, body.password))) {
       throw new ApiError(400, 'invalid_password', 'That password is not right.', { fields: { password: 'is not right' } })
@@ -249,8 +251,10 @@ export const removeCredentialEndpoint = defineEndpoint({
   response: z.object({ removed: z.literal(true) }),
   async handler({ caller, params, body, meta }) {
     const { user, session } = sessionCaller(caller)
-    const { keys } = await listFactors(user.id)
+    const { keys, totp } = await listFactors(user.id)
     if (!keys.some((k) => k.id === params.id)) throw new ApiError(404, 'not_found', 'There is no security key with that id on your account.')
+    const refusal = await factorRemovalRefusal(user.id, { totp: Boolean(totp), keys: keys.length - 1 })
+    if (refusal) throw new ApiError(409, 'conflict', refusal)
     await requireCodeStepUp(user, session, body.code, meta)
     if (!(await removeKey(user, params.id, meta))) throw new ApiError(404, 'not_found', 'There is no security key with that id on your account.')
     return { removed: true as const }
