@@ -72,6 +72,8 @@ export type Endpoint<
   response: R
   /** Answer the handler's result as the whole body instead of `{ data }` (the OpenAPI document). */
   unwrapped?: boolean
+  /** Error statuses this endpoint answers beyond the wrapper's own (documented in OpenAPI). */
+  errors?: (401 | 403 | 404 | 409 | 503)[]
   /** Success status (200 unless said). */
   status?: number
   /**
