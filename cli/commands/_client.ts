@@ -4,7 +4,7 @@
  * These verbs never touch the database: they talk to a running server over HTTP, so they import
  * nothing from the app.
  */
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -47,8 +47,11 @@ export function saveCredentials(c: Credentials) {
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   chmodSync(dir, 0o700)
   const path = credentialsPath()
-  writeFileSync(path, JSON.stringify(c, null, 2) + '\n', { mode: 0o600 })
-  chmodSync(path, 0o600)
+  // Written to a new 0600 file and renamed over the old one: the token is never in a file with wider rights.
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(c, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+  chmodSync(tmp, 0o600)
+  renameSync(tmp, path)
   return path
 }
 

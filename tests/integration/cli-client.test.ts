@@ -3,7 +3,7 @@
  * answers piped on stdin, the token kept in $XDG_CONFIG_HOME/gatehouse/credentials.json (0600).
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, statSync, existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
@@ -84,6 +84,9 @@ describe('login', () => {
     const user = await createUser({ org: await createOrg() })
     const { secret } = await enableTotp(user.id)
     const home = newHome()
+    // Left over with wider rights (an old tool, a careless copy): tightened on the next login.
+    mkdirSync(join(home, 'gatehouse'), { mode: 0o755 })
+    writeFileSync(join(home, 'gatehouse', 'credentials.json'), '{}', { mode: 0o644 })
     const res = await gatehouse(['login', '--url', base, '--region', 'us'], { home, answers: [user.email, PASSWORD, await totpCode(secret)] })
     expect(res.code, res.stderr).toBe(0)
     expect(res.stdout).toContain(`Signed in to ${base} as ${user.email} (us)`)
