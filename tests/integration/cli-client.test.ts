@@ -265,5 +265,18 @@ describe('org security', () => {
     expect(refused.stderr).toContain('Only owners and admins')
     const unknown = await gatehouse(['org', 'security', 'get', 'no-such-org'], { home })
     expect(unknown.code).toBe(3)
+
+    // keys --org: the organization's API keys, listed and revoked.
+    const bot = await createUser({ org, kind: 'service' })
+    const issued = await apiCall(base, `/api/organizations/${org.id}/api-keys`, { json: { serviceAccountId: bot.id, name: 'nightly', scopes: ['policy:read'] }, token: credentialsOf(home).token })
+    expect(issued.status).toBe(201)
+    const keyId = issued.body.data.apiKey.id
+    const keys = await gatehouse(['keys', 'list', '--org', org.slug], { home })
+    expect(keys.code, keys.stderr).toBe(0)
+    expect(keys.stdout).toContain(`${keyId}  ghk_`)
+    expect(keys.stdout).toContain('nightly')
+    const revoke = await gatehouse(['keys', 'remove', keyId, '--org', org.slug], { home })
+    expect(revoke.code, revoke.stderr).toBe(0)
+    expect((await apiCall(base, '/api/me', { token: issued.body.data.key })).status).toBe(401)
   })
 })
