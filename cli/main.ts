@@ -38,7 +38,7 @@ function generalHelp(commands: Map<string, Command>): string {
     ...section('operator', 'Operator commands (talk to the database named by DATABASE_URL)'),
     ...section('client', 'API client commands'),
     'Every command takes --help and --json.',
-    `Exit codes: ${EXIT.ok} ok, ${EXIT.failure} failed, ${EXIT.usage} bad arguments, ${EXIT.notFound} not found, ${EXIT.unavailable} database or Redis unreachable.`,
+    `Exit codes: ${EXIT.ok} ok, ${EXIT.failure} failed, ${EXIT.usage} bad arguments, ${EXIT.notFound} not found, ${EXIT.unavailable} database, Redis or the server unreachable.`,
   ].join('\n')
 }
 
@@ -99,17 +99,54 @@ function fail(message: string, code: number, json: boolean, hint?: string) {
   return code
 }
 
+/**
+ * A verb may be several words ("2fa setup", "org security get"): the longest run of leading
+ * words that names a command wins. Returns the command and how many words it took.
+ */
+function findCommand(commands: Map<string, Command>, argv: string[]): { command: Command; words: number } | undefined {
+  for (let words = Math.min(3, argv.length); words >= 1; words--) {
+    const command = commands.get(argv.slice(0, words).join(' '))
+    if (command) return { command, words }
+  }
+  return undefined
+}
+
+/** "gatehouse 2fa": the verbs under that first word. */
+function groupHelp(commands: Map<string, Command>, prefix: string): string | undefined {
+  const list = [...commands.values()].filter((c) => c.name.startsWith(`${prefix} `))
+  if (!list.length) return undefined
+  const width = Math.max(...list.map((c) => c.name.length)) + 2
+  return [`gatehouse ${prefix} — commands:`, '', ...list.map((c) => `  ${c.name.padEnd(width)}${c.summary}`), '', `Run "gatehouse ${list[0].name} --help" for one command's options.`].join('\n')
+}
+
 export async function main(argv: string[]): Promise<number> {
   const commands = await loadCommands()
-  const [verb, ...rest] = argv
-  const wantsJson = rest.includes('--json')
-  if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
-    const target = verb === 'help' ? commands.get(rest[0] ?? '') : undefined
-    process.stdout.write((target ? commandHelp(target) : generalHelp(commands)) + '\n')
+  const [first, ...others] = argv
+  const wantsJson = argv.includes('--json')
+  if (!first || first === '--help' || first === '-h' || first === 'help') {
+    const target = first === 'help' ? findCommand(commands, others)?.command : undefined
+    const group = first === 'help' && !target && others[0] ? groupHelp(commands, others.filter((w) => !w.startsWith('-')).join(' ')) : undefined
+    process.stdout.write((target ? commandHelp(target) : (group ?? generalHelp(commands))) + '\n')
     return EXIT.ok
   }
-  const command = commands.get(verb)
-  if (!command) return fail(`unknown command "${verb}"`, EXIT.usage, wantsJson, 'Run "gatehouse --help" for the list of commands.')
+  const found = findCommand(commands, argv)
+  if (!found) {
+    const words = argv.filter((w) => !w.startsWith('-'))
+    const group = groupHelp(commands, words.slice(0, 2).join(' ')) ?? groupHelp(commands, first)
+    if (group) {
+      const asked = argv.includes('--help') || argv.includes('-h')
+      if (asked) {
+        process.stdout.write(group + '\n')
+        return EXIT.ok
+      }
+      process.stderr.write(`gatehouse: "${words.join(' ')}" is not a command.\n${group}\n`)
+      return EXIT.usage
+    }
+    return fail(`unknown command "${first}"`, EXIT.usage, wantsJson, 'Run "gatehouse --help" for the list of commands.')
+  }
+  const { command } = found
+  const verb = command.name
+  const rest = argv.slice(found.words)
   let values: Context['values']
   let positionals: string[]
   try {

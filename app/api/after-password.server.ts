@@ -1,32 +1,47 @@
 /**
- * THE SIGN-IN SEAM (issue 3 plugs in here). After the password is accepted, what does the member
- * still owe before a token? Today: nothing, so the API answers `{data: {token, user}}` with a
- * password-level session, exactly as the web form does on this branch.
- *
- * When the two-step sign-in lands (app/auth + app/mfa), replace the body of `decideAfterPassword`
- * with a call to the function that branch exports ("what does this member owe after the
- * password"), mapping its answer onto `AfterPassword`:
- *   - a second factor is due  → { next: 'second_factor', method, methods, challengeId }
- *     (the challenge is created by that flow; the API only relays it, and
- *      POST /api/auth/2fa/verify completes it)
- *   - the deadline has passed → { next: 'enrollment_only' }
- *   - nothing is due          → { next: 'session' }
- * Nothing else in the sign-in endpoint (endpoints/auth.server.ts) needs to change.
- *
- * On main that function is `decideSecondStep(user, await listFactors(user.id))`
- * (app/auth/second-step.server.ts): kind 'none' → session, 'enroll' → enrollment_only,
- * 'second_factor' → create the 'login' verification as createPendingSignIn does (withToken: true;
- * the token is the challengeId, returned in the body instead of a cookie) and answer
- * { method: decision.preferred, methods: decision.methods, challengeId: token }.
+ * THE SIGN-IN SEAM. After the password is accepted, what does the member still owe before a
+ * token? The same decision the web sign-in makes (app/auth/web-sign-in.server.ts):
+ * `decideSecondStep(user, factors, effective organization policy)`, mapped onto the API:
+ *   - 'none' / 'grace'  → a session (with the grace deadline, so a script can warn)
+ *   - 'enroll'          → an enrollment-only token
+ *   - 'blocked'         → refused with the decision's message (whom to contact)
+ *   - 'second_factor'   → a pending sign-in (the 'login' verification the web uses, on the
+ *                          'api' channel); its token is the `challengeId`, completed by
+ *                          POST /api/auth/2fa/verify. It carries the decision, so an overdue
+ *                          member gets `enrollmentOnly: true` only after the email-code step.
+ * API clients have no trusted-device cookie, so a remembered device never stands in here.
  */
-import type { RequestMeta } from '#app/audit/record.server.ts'
+import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
+import { createLoginChallenge } from '#app/auth/pending-sign-in.server.ts'
+import { decideSecondStep } from '#app/auth/second-step.server.ts'
 import type { User } from '#app/auth/session.server.ts'
+import { listFactors } from '#app/mfa/factors.server.ts'
+import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
+import { gracePromptFrom } from '#app/policy/grace-prompt.server.ts'
 
 export type AfterPassword =
-  | { next: 'session' }
+  | { next: 'session'; grace: { deadline: string; organizations: string[]; allowedMethods: string[]; daysLeft: number } | null }
   | { next: 'enrollment_only' }
+  | { next: 'blocked'; message: string }
   | { next: 'second_factor'; method: string; methods: string[]; challengeId: string }
 
-export async function decideAfterPassword(_input: { user: User; meta: RequestMeta; channel: 'api' }): Promise<AfterPassword> {
-  return { next: 'session' }
+export async function decideAfterPassword(input: { user: User; meta: RequestMeta; channel: 'api' }): Promise<AfterPassword> {
+  const { user } = input
+  const [factors, policy] = await Promise.all([listFactors(user.id), loadSignInDecision(user.id)])
+  const decision = decideSecondStep(user, factors, policy)
+  switch (decision.kind) {
+    case 'none':
+      return { next: 'session', grace: null }
+    case 'grace':
+      return { next: 'session', grace: gracePromptFrom(policy) }
+    case 'enroll':
+      return { next: 'enrollment_only' }
+    case 'blocked':
+      await recordAudit({ action: 'auth.login_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta: input.meta, details: { reason: 'policy_blocked', channel: 'api' } })
+      return { next: 'blocked', message: decision.message }
+    case 'second_factor': {
+      const { token } = await createLoginChallenge(user, decision, { channel: input.channel })
+      return { next: 'second_factor', method: decision.preferred, methods: decision.methods, challengeId: token }
+    }
+  }
 }

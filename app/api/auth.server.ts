@@ -8,6 +8,8 @@ import type { Organization } from '#app/orgs/scope.server.ts'
 import { loadSession, type Session, type User } from '#app/auth/session.server.ts'
 import { API_KEY_PREFIX } from '#app/orgs/api-keys.server.ts'
 import { ApiError } from './errors.server.ts'
+import { loadPolicyInput } from '#app/policy/enforcement.server.ts'
+import { effectivePolicy } from '#app/policy/effective-policy.ts'
 
 export type SessionCaller = { kind: 'session'; user: User; session: Session; token: string }
 export type ApiKeyCaller = { kind: 'api_key'; user: User; apiKey: ApiKey; org: Organization; scopes: ApiScope[] }
@@ -34,4 +36,23 @@ export async function authenticate(request: Request): Promise<Caller> {
   const signedIn = await loadSession(token, 'api')
   if (signedIn) return { kind: 'session', ...signedIn, token }
   throw new ApiError(401, 'unauthorized', 'The token is invalid, expired or revoked. Sign in again or use a current API key.')
+}
+
+/**
+ * An API key acts as its service account without a second factor, so it works only where the
+ * key's organization does not require one of that account: the organization's policy in the
+ * account's region is not Required, or the account is exempt there (decision 047). Decided by
+ * the same pure policy function as sign-in, over this one organization (the key acts nowhere else).
+ */
+export async function requireKeyAllowedByPolicy(caller: ApiKeyCaller): Promise<void> {
+  const input = await loadPolicyInput(caller.user.id)
+  const memberships = input?.memberships.filter((m) => m.organizationId === caller.org.id) ?? []
+  if (!input || memberships.length === 0) return
+  const decision = effectivePolicy({ ...input, memberships, exemptions: input.exemptions.filter((e) => e.organizationId === caller.org.id) })
+  if (decision.mode !== 'required') return
+  throw new ApiError(
+    403,
+    'exemption_required',
+    `${caller.org.name} requires two-factor authentication in region ${caller.user.region.toUpperCase()} and the service account ${caller.user.email} is not exempt, so its API keys cannot be used. An owner or admin can exempt it (POST /api/organizations/${caller.org.slug}/security with exemptions, or the Exemptions page).`,
+  )
 }

@@ -16,8 +16,10 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
  * - 'none': no token needed (sign-in, the OpenAPI document)
  * - 'session': an API session token only (a member acting for themselves)
  * - 'session_or_key': a session token or an organization API key
+ * - 'optional_session': a session token when one is sent, none otherwise (POST /api/auth/2fa/verify
+ *   finishes a sign-in without a token, or confirms an app set-up with one)
  */
-export type AuthMode = 'none' | 'session' | 'session_or_key'
+export type AuthMode = 'none' | 'session' | 'session_or_key' | 'optional_session'
 
 /**
  * An organization-scoped endpoint: its path has `:orgId` (an id or a slug). A session caller
@@ -38,7 +40,7 @@ export type EndpointContext<B, Q, P, A extends AuthMode, O extends OrgRequiremen
   body: B
   query: Q
   params: P
-  caller: A extends 'none' ? Caller | null : Caller
+  caller: A extends 'none' | 'optional_session' ? Caller | null : Caller
   org: O extends OrgRequirement ? OrgAccess : undefined
 }
 
@@ -70,6 +72,8 @@ export type Endpoint<
   response: R
   /** Answer the handler's result as the whole body instead of `{ data }` (the OpenAPI document). */
   unwrapped?: boolean
+  /** Error statuses this endpoint answers beyond the wrapper's own (documented in OpenAPI). */
+  errors?: (401 | 403 | 404 | 409 | 503)[]
   /** Success status (200 unless said). */
   status?: number
   /**

@@ -18,6 +18,14 @@ export type ApiErrorCode =
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'account_locked'
+  | 'sign_in_blocked'
+  | 'invalid_challenge'
+  | 'invalid_code'
+  | 'invalid_password'
+  | 'method_unavailable'
+  | 'conflict'
+  | 'exemption_required'
+  | 'mail_unavailable'
   | 'internal_error'
 
 export class ApiError extends Error {

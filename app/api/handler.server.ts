@@ -12,7 +12,7 @@ import { requestMeta } from '#app/http/request.server.ts'
 import { findMembership, orgScope, roleAtLeast } from '#app/orgs/scope.server.ts'
 import { isUuid } from '#app/auth/verification.server.ts'
 import { db } from '#db/client.ts'
-import { authenticate, callerTokenId, type Caller } from './auth.server.ts'
+import { authenticate, callerTokenId, requireKeyAllowedByPolicy, type Caller } from './auth.server.ts'
 import type { AnyEndpoint, OrgAccess } from './define.server.ts'
 import { ApiError, errorResponse, jsonResponse, notFoundError } from './errors.server.ts'
 import { limitAddress, limitToken } from './rate-limit.server.ts'
@@ -57,9 +57,13 @@ async function dispatch(path: string, { request, params, context }: RouteArgs): 
   const meta = requestMeta(request, context)
   await limitAddress(meta.ip)
 
-  const caller = endpoint.auth === 'none' ? null : await authenticate(request)
+  const tokenSent = request.headers.has('authorization')
+  const caller = endpoint.auth === 'none' || (endpoint.auth === 'optional_session' && !tokenSent) ? null : await authenticate(request)
   // Right after authentication, so no later refusal lets a token go unmetered.
   if (caller) await limitToken(callerTokenId(caller))
+  // A key acts as its service account: the organization's MFA policy must not ask that account
+  // for a second factor (a key cannot give one), unless an admin exempted it (decision 047).
+  if (caller?.kind === 'api_key') await requireKeyAllowedByPolicy(caller)
   if (caller?.kind === 'session' && caller.session.level === 'enroll_only' && !endpoint.enrollmentAllowed) {
     throw new ApiError(403, 'enrollment_required', 'This token may only set up a second factor (or sign out). Finish enrollment, then sign in again.')
   }

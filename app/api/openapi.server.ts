@@ -10,8 +10,10 @@ const ERROR_STATUSES: Record<string, string> = {
   '404': 'No such resource, or another organization’s',
   '405': 'Method not allowed on this path',
   '413': 'Request body too large',
+  '409': 'Conflicts with the current state (e.g. an authenticator app is already on)',
   '415': 'Request body is not JSON',
   '429': 'Rate limited; see Retry-After',
+  '503': 'A service the request needs is down (e.g. email cannot be sent); try again later',
 }
 
 /** `/api/organizations/:orgId` → `/api/organizations/{orgId}` */
@@ -51,6 +53,7 @@ export function buildOpenApiDocument(endpoints: readonly AnyEndpoint[]) {
     else if (e.query) errors.push('400')
     if (e.auth !== 'none') errors.push('401', '403')
     if (e.org || e.params) errors.push('404')
+    for (const extra of e.errors ?? []) if (!errors.includes(String(extra))) errors.push(String(extra))
     for (const code of errors.sort()) responses[code] = { $ref: `#/components/responses/Error${code}` }
     const operation: Record<string, unknown> = {
       operationId: operationId(e),
@@ -66,7 +69,7 @@ export function buildOpenApiDocument(endpoints: readonly AnyEndpoint[]) {
     if (e.method !== 'GET' && e.body) {
       operation.requestBody = { required: true, content: { 'application/json': { schema: toJsonSchema(e.body) } } }
     }
-    operation.security = e.auth === 'none' ? [] : [{ bearer: [] }]
+    operation.security = e.auth === 'none' ? [] : e.auth === 'optional_session' ? [{}, { bearer: [] }] : [{ bearer: [] }]
     if (e.org && e.auth === 'session_or_key') operation['x-api-key-scopes'] = e.org.scopes
     pathItem[e.method.toLowerCase()] = operation
   }

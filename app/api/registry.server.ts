@@ -13,6 +13,10 @@ import { signInEndpoint, signOutEndpoint } from './endpoints/auth.server.ts'
 import { meEndpoint } from './endpoints/me.server.ts'
 import { organizationEndpoint } from './endpoints/organizations.server.ts'
 import { issueApiKeyEndpoint, listApiKeysEndpoint, revokeApiKeyEndpoint } from './endpoints/api-keys.server.ts'
+import {
+  disableEndpoint, emailCodeEndpoint, listCredentialsEndpoint, regenerateCodesEndpoint, removeCredentialEndpoint, setupEndpoint, statusEndpoint, verifyEndpoint,
+} from './endpoints/two-factor.server.ts'
+import { getSecurityEndpoint, listAuditEndpoint, listMembersEndpoint, putRegionEndpoint, setSecurityEndpoint } from './endpoints/security.server.ts'
 
 const openApiEndpoint = defineEndpoint({
   method: 'GET',
@@ -35,6 +39,19 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
   listApiKeysEndpoint,
   issueApiKeyEndpoint,
   revokeApiKeyEndpoint,
+  verifyEndpoint,
+  emailCodeEndpoint,
+  setupEndpoint,
+  statusEndpoint,
+  disableEndpoint,
+  regenerateCodesEndpoint,
+  listCredentialsEndpoint,
+  removeCredentialEndpoint,
+  getSecurityEndpoint,
+  setSecurityEndpoint,
+  putRegionEndpoint,
+  listMembersEndpoint,
+  listAuditEndpoint,
   openApiEndpoint,
 ]
 
@@ -52,7 +69,7 @@ export function registryProblems(endpoints: readonly AnyEndpoint[]): string[] {
     seen.add(name)
     const names = [...e.path.matchAll(/:(\w+)/g)].map((m) => m[1])
     if (names.includes('orgId') !== !!e.org) problems.push(`${name}: a path with :orgId needs \`org\`, and \`org\` needs :orgId in the path`)
-    if (e.org && e.auth === 'none') problems.push(`${name}: an organization-scoped endpoint needs a token`)
+    if (e.org && (e.auth === 'none' || e.auth === 'optional_session')) problems.push(`${name}: an organization-scoped endpoint needs a token`)
     const declared = Object.keys(e.params?.shape ?? {})
     for (const p of names.filter((n) => n !== 'orgId')) if (!declared.includes(p)) problems.push(`${name}: path parameter :${p} is not in \`params\``)
     for (const p of declared) if (!names.includes(p)) problems.push(`${name}: \`params\` has ${p}, which is not in the path`)

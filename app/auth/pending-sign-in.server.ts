@@ -19,30 +19,51 @@ import type { Method } from '#app/mfa/factors.server.ts'
 export const PENDING_TTL_SECONDS = 10 * 60
 export const PENDING_MAX_ATTEMPTS = 5
 
-export type PendingSignIn = { verification: Verification; user: User; decision: Extract<SecondStep, { kind: 'second_factor' }>; redirectTo: string }
+export type SecondFactorDecision = Extract<SecondStep, { kind: 'second_factor' }>
+/** Which channel the pending sign-in belongs to: a web one lives in a cookie, an API one is the `challengeId`. */
+export type PendingChannel = 'web' | 'api'
+export type PendingSignIn = { verification: Verification; user: User; decision: SecondFactorDecision; redirectTo: string; channel: PendingChannel }
 
-export async function createPendingSignIn(user: User, decision: Extract<SecondStep, { kind: 'second_factor' }>, redirectTo: string) {
+/**
+ * Creates the pending record ('login' verification) for either channel: the token (256 bits,
+ * stored as a keyed hash) is the web cookie's value or the API's `challengeId`. It carries the
+ * whole decision (methods, reason, enrollAfter, rememberDays), so both channels finish alike.
+ */
+export async function createLoginChallenge(user: User, decision: SecondFactorDecision, options: { channel: PendingChannel; redirectTo?: string }) {
   const { verification, token } = await createVerification({
     purpose: 'login',
     userId: user.id,
-    payload: { decision, redirectTo },
+    payload: { decision, redirectTo: options.redirectTo ?? '/', channel: options.channel },
     ttlSeconds: PENDING_TTL_SECONDS,
     maxAttempts: PENDING_MAX_ATTEMPTS,
     withToken: true,
   })
-  return { verification, cookie: setCookie(COOKIE.pending, token!, PENDING_TTL_SECONDS) }
+  return { verification, token: token! }
+}
+
+export async function createPendingSignIn(user: User, decision: SecondFactorDecision, redirectTo: string) {
+  const { verification, token } = await createLoginChallenge(user, decision, { channel: 'web', redirectTo })
+  return { verification, cookie: setCookie(COOKIE.pending, token, PENDING_TTL_SECONDS) }
+}
+
+/**
+ * The live pending sign-in behind a token, on its own channel only (an API challengeId cannot be
+ * replayed as a web cookie, nor the other way round); null when missing, expired, used up or locked.
+ */
+export async function loadLoginChallenge(token: string | undefined, channel: PendingChannel): Promise<PendingSignIn | null> {
+  if (!token) return null
+  const verification = await findByToken('login', token)
+  if (!verification?.userId) return null
+  const payload = verification.payload as { decision: SecondFactorDecision; redirectTo?: string; channel?: PendingChannel }
+  if ((payload.channel ?? 'web') !== channel) return null
+  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, verification.userId))
+  if (!user || lockRemainingSeconds(user) > 0) return null
+  return { verification, user, decision: payload.decision, redirectTo: payload.redirectTo ?? '/', channel }
 }
 
 /** The live pending sign-in this browser holds, or null (missing, tampered, expired, used up). */
 export async function loadPendingSignIn(request: Request): Promise<PendingSignIn | null> {
-  const token = readCookie(request, COOKIE.pending)
-  if (!token) return null
-  const verification = await findByToken('login', token)
-  if (!verification?.userId) return null
-  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, verification.userId))
-  if (!user || lockRemainingSeconds(user) > 0) return null
-  const payload = verification.payload as { decision: PendingSignIn['decision']; redirectTo: string }
-  return { verification, user, decision: payload.decision, redirectTo: payload.redirectTo ?? '/' }
+  return loadLoginChallenge(readCookie(request, COOKIE.pending), 'web')
 }
 
 export const hasPendingCookie = (request: Request) => Boolean(readCookie(request, COOKIE.pending))
@@ -59,19 +80,32 @@ export async function failPendingAttempt(pending: PendingSignIn): Promise<{ ende
  * second request gets null), starts a fresh session (MFA level, or enrollment-only when the
  * decision says so), clears a reset marker, and remembers the device when asked.
  */
+/**
+ * The channel-neutral part: consumes the pending record once (a racing second request gets null),
+ * starts the session at the level the decision says (MFA, or enrollment-only for an overdue
+ * member who just proved the mailbox) and clears a reset marker.
+ */
+export async function completePendingSignIn(pending: PendingSignIn, method: Method, meta: RequestMeta) {
+  if (!(await consumeVerification(pending.verification.id))) return null
+  const { user, decision } = pending
+  const level = decision.enrollAfter ? ('enroll_only' as const) : ('mfa' as const)
+  const { token } = await completeSignIn({ user, level, meta, method, channel: pending.channel })
+  if (decision.reason === 'reset' || user.mfaResetAt) {
+    await db.update(schema.users).set({ mfaResetAt: null }).where(eq(schema.users.id, user.id))
+  }
+  return { token, level }
+}
+
 export async function finishPendingSignIn(
   pending: PendingSignIn,
   method: Method,
   meta: RequestMeta,
   options: { remember?: boolean } = {},
 ): Promise<{ headers: Headers; location: string } | null> {
-  if (!(await consumeVerification(pending.verification.id))) return null
+  const done = await completePendingSignIn(pending, method, meta)
+  if (!done) return null
   const { user, decision } = pending
-  const level = decision.enrollAfter ? 'enroll_only' : 'mfa'
-  const { token } = await completeSignIn({ user, level, meta, method })
-  if (decision.reason === 'reset' || user.mfaResetAt) {
-    await db.update(schema.users).set({ mfaResetAt: null }).where(eq(schema.users.id, user.id))
-  }
+  const { token, level } = done
   const headers = new Headers()
   headers.append('Set-Cookie', sessionCookie(token))
   headers.append('Set-Cookie', clearPendingCookie())

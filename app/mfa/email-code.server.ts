@@ -18,8 +18,11 @@ const v = schema.verifications
 
 export type SendResult = { ok: true; verificationId: string } | { ok: false; code: 'too_soon'; retryAfterSeconds: number } | { ok: false; code: 'unavailable' }
 
-/** Sends a code for `target`. `withLink` adds the sign-in link (pending sign-ins only). */
-export async function sendEmailCode(user: User, target: string, options: { withLink: boolean }): Promise<SendResult> {
+/**
+ * Sends a code for `target`. `withLink` adds the sign-in link (web pending sign-ins only);
+ * `apiSignIn` words it as a sign-in code without the link (API pending sign-ins).
+ */
+export async function sendEmailCode(user: User, target: string, options: { withLink: boolean; apiSignIn?: boolean }): Promise<SendResult> {
   const [latest] = await db
     .select({ createdAt: v.createdAt })
     .from(v)
@@ -43,7 +46,7 @@ export async function sendEmailCode(user: User, target: string, options: { withL
     await queueEmail({
       to: user.email,
       userId: user.id,
-      template: options.withLink ? 'email_code_sign_in' : 'email_code',
+      template: options.withLink ? 'email_code_sign_in' : options.apiSignIn ? 'email_code_api_sign_in' : 'email_code',
       verificationId: verification.id,
       params: { region: user.region },
     })

@@ -69,18 +69,28 @@ export async function enrollKey(user: User, input: { challengeId: string; target
  * their policy allows (the factor just proven counts as the second factor). Returns the Set-Cookie, or null.
  */
 export async function upgradeEnrollOnlySession(session: Session, userId: string, method: 'totp' | 'webauthn', meta: RequestMeta, oldToken: string | undefined): Promise<string | null> {
+  void oldToken
+  const token = await replaceEnrollOnlySession(session, userId, method, meta, 'web')
+  return token ? sessionCookie(token) : null
+}
+
+/**
+ * The channel-neutral part (the API answers the new token instead of a cookie): a fresh MFA
+ * session on the same channel, or null when the session was not enrollment-only or the policy
+ * still holds the member to enrollment.
+ */
+export async function replaceEnrollOnlySession(session: Session, userId: string, method: 'totp' | 'webauthn', meta: RequestMeta, channel: 'web' | 'api'): Promise<string | null> {
   if (session.level !== 'enroll_only') return null
   // Only a factor the organization policy allows ends enrollment-only mode.
   const decision = await loadSignInDecision(userId)
   if (decision.signIn.kind === 'enroll_only' || decision.signIn.kind === 'blocked') return null
   const [user] = await db.select().from(schema.users).where(eq(schema.users.id, userId))
-  const { token } = await completeSignIn({ user, level: 'mfa', meta, method })
+  const { token } = await completeSignIn({ user, level: 'mfa', meta, method, channel })
   // The old enrollment-only session ends within a minute rather than at once: the page that shows
   // the recovery codes is rendered (loaders run) with the cookie the request came with.
-  void oldToken
   await db
     .update(schema.sessions)
     .set({ absoluteExpiresAt: sql`least(${schema.sessions.absoluteExpiresAt}, now() + interval '1 minute')`, idleExpiresAt: sql`least(${schema.sessions.idleExpiresAt}, now() + interval '1 minute')` })
     .where(eq(schema.sessions.id, session.id))
-  return sessionCookie(token)
+  return token
 }

@@ -42,3 +42,27 @@ export async function handleStepUpForm(user: User, session: Session, form: Facto
   await markSecondFactor(session.id, result.method)
   return { kind: 'done' }
 }
+
+export type CodeStepUp = { ok: true; method: Method } | { ok: false; reason: 'no_method' | 'invalid'; message: string }
+
+/**
+ * Step-up from one typed code (the JSON API and CLI, which have no step-up page): a current app
+ * code or a recovery code; an email code only for a member with no app or key (the same
+ * `stepUpMethods` as the page). A wrong code is counted like any failed second factor. On
+ * success the session records the fresh second factor, as the page does.
+ */
+export async function stepUpWithCode(user: User, session: Session, code: string, meta: RequestMeta): Promise<CodeStepUp> {
+  const methods = stepUpMethods(await listFactors(user.id))
+  const digits = code.replace(/\s+/g, '')
+  const method: Method | undefined = /^\d{6}$/.test(digits)
+    ? methods.includes('totp') ? 'totp' : methods.includes('email') ? 'email' : undefined
+    : methods.includes('recovery_code') ? 'recovery_code' : undefined
+  if (!method) {
+    const what = methods.includes('totp') ? 'the 6-digit code from your authenticator app or a recovery code' : methods.includes('email') ? 'the 6-digit code we email you' : 'a recovery code'
+    return { ok: false, reason: 'no_method', message: `Confirm with ${what}.` }
+  }
+  const result = await checkSecondFactor(user, { method, code } as { method: 'totp' | 'email' | 'recovery_code'; code: string }, stepUpTarget(session), meta)
+  if (!result.ok) return { ok: false, reason: 'invalid', message: result.message }
+  await markSecondFactor(session.id, result.method)
+  return { ok: true, method: result.method }
+}

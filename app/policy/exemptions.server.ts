@@ -6,7 +6,7 @@ import { and, asc, eq } from 'drizzle-orm'
 import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { queueNotice } from '#app/mail/queue-email.server.ts'
-import { db, schema } from '#db/client.ts'
+import { db, schema, type Tx } from '#db/client.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
 
 export class PolicyInputError extends Error {
@@ -50,8 +50,8 @@ export async function listExemptions(scope: OrgScope) {
 }
 
 /** A member by email (web form) or by id (the API's `{userId, reason, expiresAt?}`), in the region. */
-async function findMember(scope: OrgScope, ref: { email?: string; userId?: string }, region: string) {
-  const [row] = await db
+async function findMember(scope: OrgScope, ref: { email?: string; userId?: string }, region: string, tx: Tx = db) {
+  const [row] = await tx
     .select({ id: u.id, kind: u.kind, email: u.email, region: u.region })
     .from(m)
     .innerJoin(u, eq(u.id, m.userId))
@@ -61,15 +61,16 @@ async function findMember(scope: OrgScope, ref: { email?: string; userId?: strin
 
 export type ExemptionRequest = { email?: string; userId?: string; region: string; reason: string; expiresAt: Date | null }
 
-export async function addExemption(scope: OrgScope, input: ExemptionRequest, actor: Actor, meta?: RequestMeta, now = new Date()) {
+/** Adds (or replaces) an exemption; pass `tx` to make it part of a larger change (the API). */
+export async function addExemption(scope: OrgScope, input: ExemptionRequest, actor: Actor, meta?: RequestMeta, now = new Date(), outer: Tx = db) {
   const field = input.userId ? 'userId' : 'email'
-  const member = await findMember(scope, input, input.region)
+  const member = await findMember(scope, input, input.region, outer)
   if (!member) throw new PolicyInputError(field, `No member of this organization with that ${input.userId ? 'id' : 'email'} in ${input.region.toUpperCase()}.`)
   if (member.kind !== 'service') {
     throw new PolicyInputError(field, 'Only service accounts can be exempted. A person signs in interactively and can set up a factor; if they need more time, extend their deadline from the members page instead.')
   }
   if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new PolicyInputError('expiresAt', 'The end date must be in the future.')
-  return db.transaction(async (tx) => {
+  return outer.transaction(async (tx) => {
     const [row] = await tx
       .insert(e)
       .values({ organizationId: scope.orgId, userId: member.id, region: input.region, reason: input.reason, expiresAt: input.expiresAt, createdBy: actor.id })

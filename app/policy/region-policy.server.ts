@@ -7,7 +7,7 @@ import { and, eq } from 'drizzle-orm'
 import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
-import { db, schema, sql as pg } from '#db/client.ts'
+import { db, schema, sql as pg, type Tx } from '#db/client.ts'
 import { ALL_METHODS, type Method } from './effective-policy.ts'
 import { asDate, hasAllowedFactor, isExempt } from './member-status.server.ts'
 import { startNotificationRun, type RunKind } from './notification-runs.server.ts'
@@ -123,7 +123,7 @@ export class StepUpRequiredError extends Error {
  * org.policy_changed with old and new values in the same transaction; `required_since` is set only
  * when the region becomes Required. Starts a notification run when it becomes Required or Disabled.
  */
-export async function updateRegionPolicy(input: {
+export type RegionPolicyChange = {
   orgId: string
   region: string
   proposed: RegionPolicyInput
@@ -131,39 +131,48 @@ export async function updateRegionPolicy(input: {
   meta?: RequestMeta
   secondFactorAt?: Date | null
   now?: Date
-}): Promise<{ changed: boolean; policy: RegionPolicy; runId: string | null } | null> {
-  const now = input.now ?? new Date()
-  const result = await db.transaction(async (tx) => {
-    const [old] = await tx
-      .select()
-      .from(schema.regionPolicies)
-      .where(and(eq(schema.regionPolicies.organizationId, input.orgId), eq(schema.regionPolicies.region, input.region)))
-      .for('update')
-    if (!old) return null
-    const next = input.proposed
-    const before = policyFields(old)
-    const after = policyFields(next)
-    if (JSON.stringify(before) === JSON.stringify(after)) return { changed: false, policy: old, kind: null as RunKind | null }
-    if (next.mode === 'disabled' && old.mode !== 'disabled' && !hasFreshSecondFactor({ secondFactorAt: input.secondFactorAt ?? null }, now.getTime())) throw new StepUpRequiredError()
-    const becomesRequired = next.mode === 'required' && old.mode !== 'required'
-    const [policy] = await tx
-      .update(schema.regionPolicies)
-      .set({ ...after, requiredSince: becomesRequired ? now : old.requiredSince, updatedBy: input.actor.id, updatedAt: now })
-      .where(and(eq(schema.regionPolicies.organizationId, input.orgId), eq(schema.regionPolicies.region, input.region)))
-      .returning()
-    await recordAudit(
-      {
-        action: 'org.policy_changed', actor: input.actor, organizationId: input.orgId, meta: input.meta,
-        details: { region: input.region, old: { ...before, requiredSince: old.requiredSince }, new: { ...after, requiredSince: policy.requiredSince } },
-      },
-      tx,
-    )
-    const kind: RunKind | null = becomesRequired ? 'policy_required' : next.mode === 'disabled' && old.mode !== 'disabled' ? 'policy_disabled' : null
-    return { changed: true, policy, kind }
-  })
+}
+
+export async function updateRegionPolicy(input: RegionPolicyChange): Promise<{ changed: boolean; policy: RegionPolicy; runId: string | null } | null> {
+  const result = await db.transaction((tx) => saveRegionPolicy(input, tx))
   if (!result) return null
-  const runId = result.kind ? await startNotificationRun(input.orgId, input.region, result.kind) : null
+  const runId = result.runKind ? await startNotificationRun(input.orgId, input.region, result.runKind) : null
   return { changed: result.changed, policy: result.policy, runId }
+}
+
+/**
+ * The save itself, inside the caller's transaction (the API saves several regions and exemptions
+ * as one). The caller starts the notification run (`runKind`) only after its transaction commits,
+ * so the worker never reads a policy that was rolled back.
+ */
+export async function saveRegionPolicy(input: RegionPolicyChange, tx: Tx): Promise<{ changed: boolean; policy: RegionPolicy; runKind: RunKind | null } | null> {
+  const now = input.now ?? new Date()
+  const [old] = await tx
+    .select()
+    .from(schema.regionPolicies)
+    .where(and(eq(schema.regionPolicies.organizationId, input.orgId), eq(schema.regionPolicies.region, input.region)))
+    .for('update')
+  if (!old) return null
+  const next = input.proposed
+  const before = policyFields(old)
+  const after = policyFields(next)
+  if (JSON.stringify(before) === JSON.stringify(after)) return { changed: false, policy: old, runKind: null }
+  if (next.mode === 'disabled' && old.mode !== 'disabled' && !hasFreshSecondFactor({ secondFactorAt: input.secondFactorAt ?? null }, now.getTime())) throw new StepUpRequiredError()
+  const becomesRequired = next.mode === 'required' && old.mode !== 'required'
+  const [policy] = await tx
+    .update(schema.regionPolicies)
+    .set({ ...after, requiredSince: becomesRequired ? now : old.requiredSince, updatedBy: input.actor.id, updatedAt: now })
+    .where(and(eq(schema.regionPolicies.organizationId, input.orgId), eq(schema.regionPolicies.region, input.region)))
+    .returning()
+  await recordAudit(
+    {
+      action: 'org.policy_changed', actor: input.actor, organizationId: input.orgId, meta: input.meta,
+      details: { region: input.region, old: { ...before, requiredSince: old.requiredSince }, new: { ...after, requiredSince: policy.requiredSince } },
+    },
+    tx,
+  )
+  const runKind: RunKind | null = becomesRequired ? 'policy_required' : next.mode === 'disabled' && old.mode !== 'disabled' ? 'policy_disabled' : null
+  return { changed: true, policy, runKind }
 }
 
 export const METHOD_LABEL: Record<Method, string> = { email: 'Email code', totp: 'Authenticator app', webauthn: 'Security key' }

@@ -5,7 +5,7 @@ import { findRegion } from '#app/config/env.server.ts'
 import { decideAfterPassword } from '../after-password.server.ts'
 import { defineEndpoint } from '../define.server.ts'
 import { ApiError, rateLimited } from '../errors.server.ts'
-import { userSchema, userView } from './views.server.ts'
+import { dateTime, userSchema, userView } from './views.server.ts'
 
 const signInBody = z
   .object({
@@ -20,6 +20,10 @@ const signInResponse = z.union([
     token: z.string().describe('API session token: send it as Authorization: Bearer <token>'),
     user: userSchema,
     enrollmentOnly: z.boolean().describe('true when the token may only set up a second factor'),
+    grace: z
+      .object({ deadline: dateTime, organizations: z.array(z.string()), allowedMethods: z.array(z.string()), daysLeft: z.number().int() })
+      .optional()
+      .describe('Present while an organization requires a second factor the member has not set up yet: the deadline to do it'),
   }),
   z.object({
     requires2FA: z.literal(true),
@@ -34,7 +38,11 @@ export const signInEndpoint = defineEndpoint({
   path: '/api/auth/signin',
   tag: 'auth',
   summary: 'Sign in with email, password and region',
-  description: 'An unknown email and a wrong password get the same answer (401 invalid_credentials); failures count toward the account lockout.',
+  description:
+    'An unknown email and a wrong password get the same answer (401 invalid_credentials); failures count toward the account lockout. ' +
+    'The organization policy applies exactly as on the web: a second factor due answers `requires2FA` with a `challengeId` (10 minutes, 5 tries; finish with POST /api/auth/2fa/verify); ' +
+    'a member held to enrollment gets an enrollment-only token (`enrollmentOnly: true`); a member whose deadline passed under a blocking policy gets 403 sign_in_blocked.',
+  errors: [401, 403],
   auth: 'none',
   body: signInBody,
   response: signInResponse,
@@ -50,9 +58,10 @@ export const signInEndpoint = defineEndpoint({
     if (next.next === 'second_factor') {
       return { requires2FA: true as const, method: next.method, methods: next.methods, challengeId: next.challengeId }
     }
+    if (next.next === 'blocked') throw new ApiError(403, 'sign_in_blocked', next.message)
     const level = next.next === 'enrollment_only' ? 'enroll_only' : 'password'
     const { token } = await completeSignIn({ user: check.user, level, meta, method: 'password', channel: 'api' })
-    return { token, user: userView(check.user), enrollmentOnly: level === 'enroll_only' }
+    return { token, user: userView(check.user), enrollmentOnly: level === 'enroll_only', ...(next.next === 'session' && next.grace ? { grace: next.grace } : {}) }
   },
 })
 

@@ -10,6 +10,14 @@ export const mfaTemplates = {
       text: `Your sign-in code is ${s.code}\n\nIt works for 10 minutes, once, in the browser where you asked for it.\n\nOr open this link in that same browser to finish signing in:\n${s.url}\n\nIf you did not try to sign in, someone knows your password: change it now.${footer}`,
     }),
   },
+  /** Sign-in through the JSON API or the CLI: the code only (the web's link needs the browser's pending cookie). */
+  email_code_api_sign_in: {
+    mints: { code: true },
+    render: (_p, s) => ({
+      subject: `Your Gatehouse sign-in code: ${s.code}`,
+      text: `Your sign-in code is ${s.code}\n\nIt works for 10 minutes, once. It was asked for by a script or the gatehouse command-line tool.\n\nIf you did not try to sign in, someone knows your password: change it now.${footer}`,
+    }),
+  },
   /** Step-up (confirming a sensitive change) for members with no app or key. */
   email_code: {
     mints: { code: true },

@@ -1,0 +1,252 @@
+/**
+ * An organization's security settings, members and audit log over the API (owners and admins with
+ * a session, or API keys with the scope). Validation, impact, audit and notification runs are the
+ * console's own (app/policy/region-policy.server.ts, exemptions.server.ts, through
+ * security-change.server.ts); the lists are the console's queries (members, audit).
+ */
+import { z } from 'zod'
+import type { Actor } from '#app/audit/record.server.ts'
+import { auditQuery, listOrgAudit } from '#app/audit/query.server.ts'
+import { listMembers, memberQuery, STATUSES } from '#app/orgs/members.server.ts'
+import { listOrgRegions } from '#app/orgs/organizations.server.ts'
+import { exemptionInput, listExemptions, PolicyInputError } from '#app/policy/exemptions.server.ts'
+import { policyFields, regionPolicyInput, StepUpRequiredError, type PolicyImpact, type RegionPolicy, type RegionPolicyInput } from '#app/policy/region-policy.server.ts'
+import { applySecurityChange, type SecurityChange } from '#app/policy/security-change.server.ts'
+import type { Caller } from '../auth.server.ts'
+import { defineEndpoint, iso, type OrgAccess } from '../define.server.ts'
+import { ApiError, notFoundError } from '../errors.server.ts'
+import { validationError } from '../handler.server.ts'
+import { dateTime } from './views.server.ts'
+
+const MODES = ['disabled', 'optional', 'required'] as const
+const METHODS = ['email', 'totp', 'webauthn'] as const
+const ON_DEADLINE = ['force_enrollment', 'block'] as const
+
+const policySchema = z.object({
+  mode: z.enum(MODES),
+  allowedMethods: z.array(z.enum(METHODS)),
+  gracePeriodDays: z.number().int(),
+  onDeadline: z.enum(ON_DEADLINE),
+  rememberDeviceDays: z.number().int(),
+})
+const regionSchema = policySchema.extend({ region: z.string(), requiredSince: dateTime.nullable(), updatedAt: dateTime })
+const exemptionSchema = z.object({ id: z.string().uuid(), userId: z.string().uuid(), email: z.string().optional(), region: z.string(), reason: z.string(), expiresAt: dateTime.nullable() })
+const impactSchema = z.object({
+  members: z.number().int(),
+  exempt: z.number().int(),
+  withoutAllowedFactor: z.number().int().describe('Non-exempt members who would hold no allowed factor'),
+  overdueAtOnce: z.number().int().describe('Of those, how many are past their deadline at once'),
+  earliestDeadline: dateTime.nullable(),
+  becomesRequired: z.boolean(),
+  becomesDisabled: z.boolean(),
+  emailOnlyWarning: z.boolean(),
+  summary: z.string(),
+})
+const changeResponse = z.object({
+  regions: z.array(z.object({ region: z.string(), changed: z.boolean(), policy: regionSchema, impact: impactSchema, notificationRunId: z.string().uuid().nullable() })),
+  exemptions: z.array(exemptionSchema),
+})
+
+const regionView = (p: RegionPolicy) => ({
+  region: p.region,
+  ...policyFields(p),
+  allowedMethods: p.allowedMethods as (typeof METHODS)[number][],
+  requiredSince: iso(p.requiredSince),
+  updatedAt: iso(p.updatedAt)!,
+})
+const impactView = ({ region: _region, ...i }: PolicyImpact) => ({ ...i, earliestDeadline: iso(i.earliestDeadline) })
+
+function actorOf(caller: Caller): Actor {
+  return caller.kind === 'api_key' ? { id: caller.user.id, label: `${caller.user.email} (API key ${caller.apiKey.prefix}…)` } : { id: caller.user.id, label: caller.user.email }
+}
+
+/** The console's validation of one region's proposal; its messages as field errors. */
+function validPolicy(raw: unknown, prefix = ''): RegionPolicyInput {
+  const parsed = regionPolicyInput.safeParse(raw)
+  if (parsed.success) return parsed.data
+  if (!prefix) throw validationError(parsed.error, 'body')
+  throw validationError(new z.ZodError(parsed.error.issues.map((i) => ({ ...i, path: [prefix, ...i.path] }))), 'body')
+}
+
+async function save(org: OrgAccess, caller: Caller, change: Omit<SecurityChange, 'scope' | 'actor' | 'secondFactorAt'>) {
+  try {
+    const result = await applySecurityChange({
+      ...change,
+      scope: org.scope,
+      actor: actorOf(caller),
+      secondFactorAt: caller.kind === 'session' ? caller.session.secondFactorAt : null,
+    })
+    return {
+      regions: result.regions.map((r) => ({ region: r.region, changed: r.changed, policy: regionView(r.policy), impact: impactView(r.impact), notificationRunId: r.notificationRunId })),
+      exemptions: result.exemptions.map((e) => ({ ...e, expiresAt: iso(e.expiresAt) })),
+    }
+  } catch (e) {
+    if (e instanceof StepUpRequiredError) {
+      throw new ApiError(
+        403,
+        'step_up_required',
+        caller.kind === 'api_key'
+          ? 'Setting a region to Disabled needs a member’s fresh second factor; an API key cannot do it. Sign in as an owner or admin with your second factor and retry.'
+          : 'Setting a region to Disabled needs a second factor within the last 5 minutes: sign in again with your second factor, then retry.',
+      )
+    }
+    if (e instanceof PolicyInputError) {
+      if (e.status === 404 && e.field === 'region') throw notFoundError(e.message)
+      throw new ApiError(e.status === 404 ? 400 : e.status, 'invalid_request', `The request body is not valid: ${e.field}: ${e.message}`, { fields: { [e.field]: e.message } })
+    }
+    throw e
+  }
+}
+
+export const getSecurityEndpoint = defineEndpoint({
+  method: 'GET',
+  path: '/api/organizations/:orgId/security',
+  tag: 'security',
+  summary: 'Every region’s MFA policy and the exemptions',
+  auth: 'session_or_key',
+  org: { role: 'admin', scopes: ['policy:read'] },
+  response: z.object({ regions: z.array(regionSchema), exemptions: z.array(exemptionSchema) }),
+  async handler({ org }) {
+    const [regions, exemptions] = await Promise.all([listOrgRegions(org.scope), listExemptions(org.scope)])
+    return {
+      regions: regions.map(regionView),
+      exemptions: exemptions.map((e) => ({ id: e.id, userId: e.userId, email: e.email, region: e.region, reason: e.reason, expiresAt: iso(e.expiresAt) })),
+    }
+  },
+})
+
+const exemptionBody = z
+  .object({
+    userId: z.string().uuid('is not a user id'),
+    reason: exemptionInput.shape.reason,
+    expiresAt: exemptionInput.shape.expiresAt.describe('A date (2026-12-31, to the end of that day UTC) or a date-time; none: until removed'),
+  })
+  .strict()
+
+export const setSecurityEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/organizations/:orgId/security',
+  tag: 'security',
+  summary: 'Require (or make optional) a second factor, in one region or all, and add exemptions',
+  description:
+    '`require2FA: true` sets Required, `false` sets Optional; `gracePeriodDays` changes the grace period; other settings are kept. ' +
+    'Without `region` every region of the organization changes. `exemptions` are added (or replace the same account’s exemption) in the named region, or in the service account’s own region. ' +
+    'Same validation, impact and audit as the console; all or nothing. The answer has each region’s impact.',
+  auth: 'session_or_key',
+  org: { role: 'admin', scopes: ['policy:write'] },
+  transaction: false,
+  body: z
+    .object({
+      require2FA: z.boolean(),
+      gracePeriodDays: z.number().int('Whole days only.').optional(),
+      exemptions: z.array(exemptionBody).max(100, 'At most 100 exemptions at once').optional(),
+      region: z.string().min(1).max(20).optional(),
+    })
+    .strict(),
+  response: changeResponse,
+  async handler({ org, caller, body, meta }) {
+    const all = await listOrgRegions(org.scope)
+    const targets = body.region ? all.filter((r) => r.region === body.region) : all
+    if (body.region && targets.length === 0) throw notFoundError(`This organization does not operate in region ${body.region.toUpperCase()}.`)
+    const regions = targets.map((r) => ({
+      region: r.region,
+      proposed: validPolicy({ ...policyFields(r), mode: body.require2FA ? 'required' : 'optional', gracePeriodDays: body.gracePeriodDays ?? r.gracePeriodDays }),
+    }))
+    return save(org, caller, { regions, exemptions: (body.exemptions ?? []).map((e) => ({ ...e, region: body.region })), meta })
+  },
+})
+
+export const putRegionEndpoint = defineEndpoint({
+  method: 'PUT',
+  path: '/api/organizations/:orgId/security/regions/:region',
+  tag: 'security',
+  summary: 'Replace one region’s whole MFA policy',
+  description: 'Disabled needs a member’s second factor within the last 5 minutes (403 step_up_required; API keys cannot disable). The answer has the impact.',
+  auth: 'session_or_key',
+  org: { role: 'admin', scopes: ['policy:write'] },
+  transaction: false,
+  params: z.object({ region: z.string().regex(/^[a-z0-9-]{1,20}$/) }),
+  body: z
+    .object({
+      mode: z.enum(MODES),
+      allowedMethods: z.array(z.enum(METHODS)).max(3),
+      gracePeriodDays: z.number().int('Whole days only.'),
+      onDeadline: z.enum(ON_DEADLINE),
+      rememberDeviceDays: z.number().int('Whole days only.'),
+    })
+    .strict(),
+  response: changeResponse,
+  async handler({ org, caller, body, params, meta }) {
+    return save(org, caller, { regions: [{ region: params.region, proposed: validPolicy(body) }], exemptions: [], meta })
+  },
+})
+
+export const listMembersEndpoint = defineEndpoint({
+  method: 'GET',
+  path: '/api/organizations/:orgId/members',
+  tag: 'organizations',
+  summary: 'Members with their factors and status under this organization’s policy, filtered and paginated like the console',
+  auth: 'session_or_key',
+  org: { role: 'admin', scopes: ['members:read'] },
+  query: memberQuery.strict(),
+  response: z.object({
+    members: z.array(
+      z.object({
+        userId: z.string().uuid(),
+        name: z.string(),
+        email: z.string(),
+        region: z.string(),
+        role: z.enum(['owner', 'admin', 'member']),
+        kind: z.enum(['human', 'service']),
+        factors: z.array(z.string()),
+        status: z.enum(STATUSES),
+        deadline: dateTime.nullable(),
+        lastSignInAt: dateTime.nullable(),
+        joinedAt: dateTime,
+      }),
+    ),
+    page: z.number().int(),
+    pageSize: z.number().int(),
+    total: z.number().int(),
+  }),
+  async handler({ org, query }) {
+    const { rows, total, query: q } = await listMembers(org.scope, query)
+    return {
+      members: rows.map((r) => ({ userId: r.userId, name: r.name, email: r.email, region: r.region, role: r.role, kind: r.kind, factors: r.factors, status: r.status, deadline: iso(r.deadline), lastSignInAt: iso(r.lastSignInAt), joinedAt: iso(r.joinedAt)! })),
+      page: q.page,
+      pageSize: q.pageSize,
+      total,
+    }
+  },
+})
+
+export const listAuditEndpoint = defineEndpoint({
+  method: 'GET',
+  path: '/api/organizations/:orgId/audit',
+  tag: 'organizations',
+  summary: 'The organization’s audit log and its members’ security events, newest first, 50 a page',
+  auth: 'session_or_key',
+  org: { role: 'admin', scopes: ['audit:read'] },
+  query: auditQuery.strict(),
+  response: z.object({
+    events: z.array(
+      z.object({
+        id: z.number().int(),
+        createdAt: dateTime,
+        action: z.string(),
+        actor: z.string(),
+        subjectEmail: z.string().nullable(),
+        ip: z.string().nullable(),
+        details: z.record(z.unknown()),
+        scope: z.string(),
+      }),
+    ),
+    page: z.number().int(),
+    pageSize: z.number().int(),
+    total: z.number().int(),
+  }),
+  async handler({ org, query }) {
+    const { events, total, pageSize } = await listOrgAudit(org.scope, query)
+    return { events: events.map((e) => ({ ...e, createdAt: iso(e.createdAt)!, details: (e.details ?? {}) as Record<string, unknown> })), page: query.page, pageSize, total }
+  },
+})

@@ -1,0 +1,271 @@
+/**
+ * The member's own second factors over the API: finishing a sign-in (/2fa/verify, /2fa/email),
+ * setting up an authenticator app, status, turning 2FA off, new recovery codes, security keys.
+ * Every rule is the web's, through the same modules: pending sign-ins (app/auth), the factor
+ * checks (app/mfa/check.server.ts), step-up (app/mfa/step-up*.server.ts), factor bookkeeping
+ * (app/mfa/factors.server.ts). A typed `code` is the step-up where the web shows a confirm page.
+ *
+ * These handlers run without the wrapper's transaction: a wrong code must stay counted (lockout,
+ * the challenge's tries) even though the request fails, and the domain functions they call are
+ * each one transaction already.
+ */
+import { z } from 'zod'
+import type { RequestMeta } from '#app/audit/record.server.ts'
+import { completePendingSignIn, failPendingAttempt, loadLoginChallenge, PENDING_TTL_SECONDS, type PendingSignIn } from '#app/auth/pending-sign-in.server.ts'
+import { verifyPassword } from '#app/auth/password.server.ts'
+import { methodAllowed } from '#app/auth/second-step.server.ts'
+import type { Session, User } from '#app/auth/session.server.ts'
+import { checkSecondFactor } from '#app/mfa/check.server.ts'
+import { EMAIL_CODE_MESSAGES, EMAIL_CODE_TTL_SECONDS, sendEmailCode } from '#app/mfa/email-code.server.ts'
+import { enrollTotp, replaceEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
+import { removalRefusal, hasAppOrKey, listFactors, regenerateRecoveryCodes, removeKey, turnOffMfa, type Method } from '#app/mfa/factors.server.ts'
+import { stepUpWithCode } from '#app/mfa/step-up-flow.server.ts'
+import { needsStepUp } from '#app/mfa/step-up.server.ts'
+import { beginTotpSetup } from '#app/mfa/totp.server.ts'
+import type { Caller } from '../auth.server.ts'
+import { defineEndpoint, iso } from '../define.server.ts'
+import { ApiError, rateLimited } from '../errors.server.ts'
+import { dateTime, userSchema, userView } from './views.server.ts'
+
+const METHODS = ['totp', 'webauthn', 'email', 'recovery_code'] as const
+const code = z.string().trim().min(1, 'Enter the code').max(64, 'is too long')
+const challengeId = z.string().min(1, 'is required').max(200, 'is not a challenge id')
+
+function sessionCaller(caller: Caller | null): { user: User; session: Session; token: string } {
+  if (!caller) throw new ApiError(401, 'unauthorized', 'Send the challengeId from sign-in, or a bearer token to confirm an app set-up.')
+  if (caller.kind !== 'session') throw new ApiError(403, 'forbidden', 'API keys cannot use this endpoint; it needs a member’s session token.')
+  return caller
+}
+
+const challengeGone = () => new ApiError(401, 'invalid_challenge', 'This sign-in has expired, was already completed or had too many wrong codes. Sign in again.')
+
+async function loadChallenge(id: string): Promise<PendingSignIn> {
+  const pending = await loadLoginChallenge(id, 'api')
+  if (!pending) throw challengeGone()
+  return pending
+}
+
+/** The typed step-up every sensitive change needs (DESIGN: removing a factor, new codes, turning 2FA off). */
+async function requireCodeStepUp(user: User, session: Session, typed: string, meta: RequestMeta) {
+  const result = await stepUpWithCode(user, session, typed, meta)
+  if (!result.ok) throw new ApiError(400, 'invalid_code', result.message, { fields: { code: result.message } })
+}
+
+const signedIn = z.object({
+  token: z.string().describe('API session token: send it as Authorization: Bearer <token>'),
+  user: userSchema,
+  enrollmentOnly: z.boolean().describe('true when the token may only set up a second factor'),
+})
+const enabled = z.object({
+  enabled: z.literal(true),
+  backupCodes: z.array(z.string()).describe('Recovery codes, shown once. Empty when the member already had a set (see backupCodesRemaining).'),
+  backupCodesRemaining: z.number().int(),
+  token: z.string().optional().describe('A fresh full session token, when an enrollment-only token just finished enrolling (the old one stops working within a minute)'),
+})
+
+export const verifyEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/auth/2fa/verify',
+  tag: '2fa',
+  summary: 'Finish a sign-in with a second factor, or confirm an authenticator app being set up',
+  description:
+    'With `challengeId` (from POST /api/auth/signin): checks `code` by `method` (default: the one sign-in named; totp, email or recovery_code — security keys need a browser) and answers the session token. ' +
+    'A wrong code counts toward the account lockout and the challenge’s 5 tries. ' +
+    'Without `challengeId`, with a bearer token: confirms the app started by POST /api/auth/2fa/setup and turns it on; the first app or key issues recovery codes.',
+  errors: [401, 403, 409],
+  auth: 'optional_session',
+  enrollmentAllowed: true,
+  transaction: false,
+  body: z.object({ challengeId: challengeId.optional(), code, method: z.enum(METHODS).optional() }).strict(),
+  response: z.union([signedIn, enabled]),
+  async handler({ body, caller, meta }) {
+    if (body.challengeId === undefined) {
+      const { user, session } = sessionCaller(caller)
+      if (body.method && body.method !== 'totp') throw new ApiError(400, 'invalid_request', 'Without a challengeId this confirms an authenticator app: method must be totp.', { fields: { method: 'must be totp' } })
+      const factors = await listFactors(user.id)
+      if (factors.totp) throw new ApiError(409, 'conflict', 'An authenticator app is already on.')
+      if (needsStepUp(session, factors)) throw stepUpRequired()
+      const result = await enrollTotp(user, body.code, meta)
+      if (!result.ok) throw new ApiError(400, 'invalid_code', result.message, { fields: { code: result.message } })
+      const token = await replaceEnrollOnlySession(session, user.id, 'totp', meta, 'api')
+      const remaining = (await listFactors(user.id)).recoveryCodesLeft
+      return { enabled: true as const, backupCodes: result.recoveryCodes ?? [], backupCodesRemaining: remaining, ...(token ? { token } : {}) }
+    }
+    const pending = await loadChallenge(body.challengeId)
+    const method: Method = body.method ?? pending.decision.preferred
+    if (!methodAllowed(pending.decision, method)) throw new ApiError(403, 'method_unavailable', `That way of verifying is not available for this account. Use one of: ${pending.decision.methods.join(', ')}.`)
+    if (method === 'webauthn') throw new ApiError(400, 'method_unavailable', 'Security keys need a browser. Use another method (a recovery code works wherever a key does), or sign in on the web.')
+    const result = await checkSecondFactor(pending.user, { method, code: body.code }, pending.verification.id, meta)
+    if (!result.ok) {
+      if (result.counted && (await failPendingAttempt(pending)).ended) {
+        throw new ApiError(401, 'invalid_challenge', 'Too many wrong attempts. For your safety this sign-in has ended: sign in again.')
+      }
+      throw new ApiError(400, 'invalid_code', result.message, { fields: { code: result.message } })
+    }
+    const done = await completePendingSignIn(pending, result.method, meta)
+    if (!done) throw challengeGone()
+    return { token: done.token, user: userView(pending.user), enrollmentOnly: done.level === 'enroll_only' }
+  },
+})
+
+export const emailCodeEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/auth/2fa/email',
+  tag: '2fa',
+  summary: 'Email a sign-in code for a pending sign-in (when email is one of its methods)',
+  description: 'At most one code a minute (429 with Retry-After); only the newest code works; it expires in 10 minutes. Then POST /api/auth/2fa/verify with method "email".',
+  errors: [401, 403, 503],
+  auth: 'none',
+  transaction: false,
+  body: z.object({ challengeId }).strict(),
+  response: z.object({ sent: z.literal(true), to: z.string(), expiresInSeconds: z.number().int() }),
+  async handler({ body }) {
+    const pending = await loadChallenge(body.challengeId)
+    if (!methodAllowed(pending.decision, 'email')) throw new ApiError(403, 'method_unavailable', 'Email codes are not available for this sign-in.')
+    const sent = await sendEmailCode(pending.user, pending.verification.id, { withLink: false, apiSignIn: true })
+    if (!sent.ok && sent.code === 'too_soon') throw rateLimited(sent.retryAfterSeconds, `A code was just sent. You can ask for a new one in ${sent.retryAfterSeconds} seconds.`)
+    if (!sent.ok) throw new ApiError(503, 'mail_unavailable', EMAIL_CODE_MESSAGES.unavailable)
+    return { sent: true as const, to: pending.user.email, expiresInSeconds: Math.min(EMAIL_CODE_TTL_SECONDS, PENDING_TTL_SECONDS) }
+  },
+})
+
+const stepUpRequired = () =>
+  new ApiError(403, 'step_up_required', 'Adding a factor when you already have one needs a second factor within the last 5 minutes: sign in again with your second factor, then retry.')
+
+export const setupEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/auth/2fa/setup',
+  tag: '2fa',
+  summary: 'Start setting up an authenticator app: a new secret, its otpauth URI and QR code',
+  description: 'Confirm with POST /api/auth/2fa/verify `{code}`. A member who already has a factor needs a second factor on this session within the last 5 minutes (403 step_up_required).',
+  errors: [409],
+  auth: 'session',
+  enrollmentAllowed: true,
+  transaction: false,
+  response: z.object({ secret: z.string().describe('Base32 secret for manual entry'), uri: z.string().describe('otpauth:// URI'), qrCode: z.string().describe('The URI as a PNG data URL') }),
+  async handler({ caller }) {
+    const { user, session } = sessionCaller(caller)
+    const factors = await listFactors(user.id)
+    if (factors.totp) throw new ApiError(409, 'conflict', 'An authenticator app is already on. Remove it first to set up another.')
+    if (needsStepUp(session, factors)) throw stepUpRequired()
+    const setup = await beginTotpSetup(user)
+    if (!setup.ok) throw new ApiError(409, 'conflict', 'An authenticator app is already on.')
+    return { secret: setup.secret, uri: setup.uri, qrCode: setup.qrDataUrl }
+  },
+})
+
+export const statusEndpoint = defineEndpoint({
+  method: 'GET',
+  path: '/api/auth/2fa/status',
+  tag: '2fa',
+  summary: 'Whether two-factor authentication is on, the preferred method, recovery codes left',
+  auth: 'session',
+  enrollmentAllowed: true,
+  response: z.object({
+    enabled: z.boolean().describe('true when the member has an authenticator app or a security key'),
+    method: z.enum(['totp', 'webauthn', 'email']).nullable().describe('The preferred method'),
+    methods: z.array(z.enum(['totp', 'webauthn'])),
+    backupCodesRemaining: z.number().int(),
+    lastUsedAt: dateTime.nullable().describe('When an app or key was last used'),
+  }),
+  async handler({ caller }) {
+    const { user } = sessionCaller(caller)
+    const f = await listFactors(user.id)
+    const used = [f.totp?.lastUsedAt, ...f.keys.map((k) => k.lastUsedAt)].filter((d): d is Date => Boolean(d)).sort((a, b) => b.getTime() - a.getTime())
+    return {
+      enabled: hasAppOrKey(f),
+      method: user.preferredMethod,
+      methods: [...(f.totp ? (['totp'] as const) : []), ...(f.keys.length ? (['webauthn'] as const) : [])],
+      backupCodesRemaining: f.recoveryCodesLeft,
+      lastUsedAt: iso(used[0]),
+    }
+  },
+})
+
+export const disableEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/auth/2fa/disable',
+  tag: '2fa',
+  summary: 'Turn two-factor authentication off: every app and key, the recovery codes and remembered devices go',
+  description: '`password` is the account password; `code` is the step-up: a current app code or a recovery code.',
+  errors: [409],
+  auth: 'session',
+  transaction: false,
+  body: z.object({ code, password: z.string().min(1, 'Enter your password').max(256, 'is too long') }).strict(),
+  response: z.object({ disabled: z.literal(true) }),
+  async handler({ caller, body, meta }) {
+    const { user, session } = sessionCaller(caller)
+    if (!hasAppOrKey(await listFactors(user.id))) throw new ApiError(409, 'conflict', 'Two-factor authentication is already off.')
+    // Said before the step-up, so nobody spends a code on a change that will be refused.
+    const refusal = await removalRefusal(user.id, { kind: 'all' })
+    if (refusal) throw new ApiError(409, 'conflict', refusal)
+    // The password first: a recovery code is not used up by a request that fails on the password.
+    if (!user.passwordHash || !(await verifyPassword(user.passwordHash, body.password))) {
+      throw new ApiError(400, 'invalid_password', 'That password is not right.', { fields: { password: 'is not right' } })
+    }
+    await requireCodeStepUp(user, session, body.code, meta)
+    const off = await turnOffMfa(user, meta)
+    if (!off.ok) throw new ApiError(409, 'conflict', off.message)
+    return { disabled: true as const }
+  },
+})
+
+export const regenerateCodesEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/auth/2fa/backup-codes/regenerate',
+  tag: '2fa',
+  summary: 'Replace the recovery codes with 10 new ones (the old ones stop working)',
+  description: '`code` is the step-up: a current app code or a recovery code.',
+  errors: [409],
+  auth: 'session',
+  transaction: false,
+  body: z.object({ code }).strict(),
+  response: z.object({ backupCodes: z.array(z.string()) }),
+  async handler({ caller, body, meta }) {
+    const { user, session } = sessionCaller(caller)
+    if (!hasAppOrKey(await listFactors(user.id))) throw new ApiError(409, 'conflict', 'Recovery codes back up an authenticator app or security key; set one up first.')
+    await requireCodeStepUp(user, session, body.code, meta)
+    return { backupCodes: await regenerateRecoveryCodes(user, meta) }
+  },
+})
+
+const credentialSchema = z.object({ id: z.string().uuid(), name: z.string(), createdAt: dateTime, lastUsedAt: dateTime.nullable() })
+
+export const listCredentialsEndpoint = defineEndpoint({
+  method: 'GET',
+  path: '/api/auth/webauthn/credentials',
+  tag: '2fa',
+  summary: 'The member’s security keys and passkeys',
+  auth: 'session',
+  response: z.object({ credentials: z.array(credentialSchema) }),
+  async handler({ caller }) {
+    const { user } = sessionCaller(caller)
+    const { keys } = await listFactors(user.id)
+    return { credentials: keys.map((k) => ({ id: k.id, name: k.label, createdAt: iso(k.createdAt)!, lastUsedAt: iso(k.lastUsedAt) })) }
+  },
+})
+
+export const removeCredentialEndpoint = defineEndpoint({
+  method: 'DELETE',
+  path: '/api/auth/webauthn/credentials/:id',
+  tag: '2fa',
+  summary: 'Remove a security key',
+  description: '`code` is the step-up: a current app code or a recovery code. Removing the last app or key turns 2FA off.',
+  errors: [409],
+  auth: 'session',
+  transaction: false,
+  params: z.object({ id: z.string().uuid() }),
+  body: z.object({ code }).strict(),
+  response: z.object({ removed: z.literal(true) }),
+  async handler({ caller, params, body, meta }) {
+    const { user, session } = sessionCaller(caller)
+    const { keys } = await listFactors(user.id)
+    if (!keys.some((k) => k.id === params.id)) throw new ApiError(404, 'not_found', 'There is no security key with that id on your account.')
+    const refusal = await removalRefusal(user.id, { kind: 'key', keyId: params.id })
+    if (refusal) throw new ApiError(409, 'conflict', refusal)
+    await requireCodeStepUp(user, session, body.code, meta)
+    const removed = await removeKey(user, params.id, meta)
+    if (!removed.ok) throw new ApiError(removed.code === 'not_found' ? 404 : 409, removed.code === 'not_found' ? 'not_found' : 'conflict', removed.message)
+    return { removed: true as const }
+  },
+})
