@@ -2,7 +2,7 @@
  * Queue names and payload schemas. Payloads carry ids only, never a secret, a code or a token:
  * BullMQ stores them in clear in Redis.
  */
-import { Queue } from 'bullmq'
+import { Queue, type JobsOptions } from 'bullmq'
 import { z } from 'zod'
 import { config } from '#app/config/env.server.ts'
 import { redisClient } from '#app/infra/redis.server.ts'
@@ -38,6 +38,24 @@ export function getQueue(name: QueueName): Queue {
     queues.set(name, q)
   }
   return q
+}
+
+/** BullMQ waits for a ready connection rather than failing: bound the wait so a Redis outage answers fast. */
+const ADD_TIMEOUT_MS = 2000
+
+/** Adds a job; rejects within two seconds when Redis does not answer (callers decide what that means). */
+export async function addJob(name: QueueName, jobName: string, payload: Record<string, unknown>, options: JobsOptions = {}): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const added = getQueue(name).add(jobName, payload, options)
+  added.catch(() => {}) // a late failure after the timeout must not surface as unhandled
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`queue ${name} did not answer within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS)
+  })
+  try {
+    await Promise.race([added, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 export async function closeQueues() {

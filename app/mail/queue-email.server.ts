@@ -4,20 +4,8 @@
  */
 import { eq } from 'drizzle-orm'
 import { db, schema, type Tx } from '#db/client.ts'
-import { getQueue, MAIL_JOB_OPTIONS, QUEUE, type MailPayload } from '#workers/queues.ts'
+import { addJob, MAIL_JOB_OPTIONS, QUEUE, type MailPayload } from '#workers/queues.ts'
 import type { TemplateName } from './templates.server.ts'
-
-/** BullMQ waits for a ready connection rather than failing: bound the wait so a Redis outage answers fast. */
-const ENQUEUE_TIMEOUT_MS = 2000
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`queue did not answer within ${ms} ms`)), ms)
-  })
-  promise.catch(() => {}) // a late failure after the timeout must not surface as unhandled
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
 
 export class MailUnavailableError extends Error {
   constructor(cause: unknown) {
@@ -57,7 +45,7 @@ export async function writeEmail(input: EmailInput, tx: Tx = db): Promise<string
 export async function enqueueEmail(emailId: string): Promise<void> {
   try {
     const payload: MailPayload = { emailId }
-    await withTimeout(getQueue(QUEUE.mail).add('send', payload, { ...MAIL_JOB_OPTIONS, jobId: emailId }), ENQUEUE_TIMEOUT_MS)
+    await addJob(QUEUE.mail, 'send', payload, { ...MAIL_JOB_OPTIONS, jobId: emailId })
   } catch (e) {
     await db.update(schema.outboundEmails).set({ status: 'not_queued', lastError: 'queue unavailable' }).where(eq(schema.outboundEmails.id, emailId))
     throw new MailUnavailableError(e)

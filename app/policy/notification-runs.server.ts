@@ -4,7 +4,7 @@
  */
 import { and, desc, eq } from 'drizzle-orm'
 import { db, schema } from '#db/client.ts'
-import { getQueue, QUEUE, type NotifyRunPayload } from '#workers/queues.ts'
+import { addJob, QUEUE, type NotifyRunPayload } from '#workers/queues.ts'
 
 export type RunKind = 'policy_required' | 'policy_disabled'
 
@@ -18,7 +18,7 @@ export async function startNotificationRun(orgId: string, region: string, kind: 
 export async function enqueueRun(runId: string): Promise<boolean> {
   try {
     const payload: NotifyRunPayload = { runId }
-    await getQueue(QUEUE.policy).add('notify-run', payload, { jobId: runId, attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 100, removeOnFail: 1000 })
+    await addJob(QUEUE.policy, 'notify-run', payload, { jobId: runId, attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 100, removeOnFail: 1000 })
     return true
   } catch (e) {
     console.warn(`[policy] notification run ${runId} not queued yet: ${(e as Error).message}`)
