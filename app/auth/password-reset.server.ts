@@ -10,8 +10,10 @@ import { hashPassword } from './password.server.ts'
 import { accountKey, normaliseEmail, throttleAttempt } from './rate-limit.server.ts'
 import { endAllSessions } from './session.server.ts'
 import { consumeVerification, countAttempt, createVerification, findByToken, revokeVerifications } from './verification.server.ts'
-import { checkSecondFactor } from '#app/mfa/check.server.ts'
-import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
+import { checkSecondFactor, type FactorInput } from '#app/mfa/check.server.ts'
+import { hasAppOrKey, listFactors, type Method } from '#app/mfa/factors.server.ts'
+import { stepUpMethods } from '#app/mfa/step-up.server.ts'
+import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
 
 export const RESET_TTL_SECONDS = 30 * 60
 export const RESET_REQUESTED_MESSAGE =
@@ -43,25 +45,49 @@ export async function findPasswordReset(token: string) {
   return user ? { verification, user } : undefined
 }
 
+/** What the reset page asks for, in the member's own methods. */
+export function resetFactorPrompt(methods: Method[]): string {
+  const ways = [methods.includes('totp') && 'a code from your authenticator app', methods.includes('webauthn') && 'your security key', methods.includes('recovery_code') && 'one of your recovery codes'].filter(Boolean)
+  return `Confirm with ${ways.length > 1 ? `${ways.slice(0, -1).join(', ')} or ${ways.at(-1)}` : ways[0]}.`
+}
+
 export type ResetResult = { ok: true; userId: string } | { ok: false; code: 'invalid_link' } | { ok: false; code: 'second_factor'; message: string }
 
-/** Whether finishing this reset needs a second factor other than email (the member has an app or key). */
-export async function resetNeedsSecondFactor(userId: string): Promise<boolean> {
-  return hasAppOrKey(await listFactors(userId))
+/**
+ * The second factors that can finish this member's reset: none when they have no app or key (the
+ * mailbox is all they have), else the step-up methods (app, key, recovery code; never email).
+ */
+export async function resetFactorMethods(userId: string): Promise<Method[]> {
+  const factors = await listFactors(userId)
+  return hasAppOrKey(factors) ? stepUpMethods(factors) : []
 }
+
+const resetTarget = (verificationId: string) => `reset:${verificationId}`
+
+/** Security-key options for a live reset link, bound to that link; undefined when the link is dead or there is no key. */
+export async function resetKeyOptions(token: string) {
+  const found = await findPasswordReset(token)
+  if (!found) return undefined
+  return webauthnAuthenticationOptions(found.user, resetTarget(found.verification.id))
+}
+
+export type ResetSecondFactor = Exclude<FactorInput, { method: 'email' }>
 
 export async function completePasswordReset(input: {
   token: string
   password: string
   meta: RequestMeta
   /** Required when the member has an app or key: the mailbox alone never opens such an account. */
-  secondFactor?: { method: 'totp' | 'recovery_code'; code: string }
+  secondFactor?: ResetSecondFactor
 }): Promise<ResetResult> {
   const found = await findPasswordReset(input.token)
   if (!found) return { ok: false, code: 'invalid_link' }
-  if (await resetNeedsSecondFactor(found.user.id)) {
-    if (!input.secondFactor?.code) return { ok: false, code: 'second_factor', message: 'Enter a code from your authenticator app or one of your recovery codes.' }
-    const check = await checkSecondFactor(found.user, input.secondFactor, `reset:${found.verification.id}`, input.meta)
+  const methods = await resetFactorMethods(found.user.id)
+  if (methods.length) {
+    if (!input.secondFactor || !methods.includes(input.secondFactor.method)) {
+      return { ok: false, code: 'second_factor', message: resetFactorPrompt(methods) }
+    }
+    const check = await checkSecondFactor(found.user, input.secondFactor, resetTarget(found.verification.id), input.meta)
     if (!check.ok) {
       if (check.counted) await countAttempt(found.verification.id)
       return { ok: false, code: 'second_factor', message: check.message }

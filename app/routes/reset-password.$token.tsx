@@ -1,43 +1,85 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { z } from 'zod'
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '#app/auth/password.server.ts'
-import { completePasswordReset, findPasswordReset, resetNeedsSecondFactor } from '#app/auth/password-reset.server.ts'
+import { completePasswordReset, findPasswordReset, resetFactorMethods, resetFactorPrompt, resetKeyOptions, type ResetSecondFactor } from '#app/auth/password-reset.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { webauthnResponse } from '#app/mfa/factor-form.server.ts'
 import { Field, FormError } from '#app/ui/form.tsx'
+import { WebAuthnButton } from '#app/ui/webauthn.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Choose a new password · Gatehouse' }]
 
-const schema = z
-  .object({
-    password: z.string().min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters`).max(PASSWORD_MAX_LENGTH, 'That password is too long'),
-    confirm: z.string(),
-    factorMethod: z.enum(['totp', 'recovery_code']).optional(),
-    factorCode: z.string().trim().max(20, 'That code is too long').optional(),
-  })
-  .refine((v) => v.password === v.confirm, { message: 'The two passwords differ', path: ['confirm'] })
+const INVALID_LINK = 'This reset link has expired or was already used. Ask for a new one.'
+
+const newPassword = {
+  password: z.string().min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters`).max(PASSWORD_MAX_LENGTH, 'That password is too long'),
+  confirm: z.string(),
+}
+
+// A post without an intent is the plain form (password, and a typed code where one is due).
+const schema = z.preprocess(
+  (v) => ({ intent: 'code', ...(v as object) }),
+  z
+    .discriminatedUnion('intent', [
+      z.object({ intent: z.literal('webauthn_options') }),
+      z.object({
+        intent: z.literal('code'),
+        ...newPassword,
+        factorMethod: z.enum(['totp', 'recovery_code']).optional(),
+        factorCode: z.string().trim().max(20, 'That code is too long').optional(),
+      }),
+      z.object({ intent: z.literal('webauthn'), ...newPassword, challengeId: z.string().uuid('This security key request has expired. Try again.'), response: webauthnResponse }),
+    ])
+    .superRefine((v, ctx) => {
+      if ('password' in v && v.password !== v.confirm) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'The two passwords differ', path: ['confirm'] })
+    }),
+)
 
 export async function loader({ params }: LoaderFunctionArgs) {
   const found = await findPasswordReset(params.token ?? '')
-  return { valid: Boolean(found), email: found?.user.email ?? null, needsFactor: found ? await resetNeedsSecondFactor(found.user.id) : false }
+  const methods = found ? await resetFactorMethods(found.user.id) : []
+  return { valid: Boolean(found), email: found?.user.email ?? null, methods, prompt: methods.length ? resetFactorPrompt(methods) : null }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
+  const token = params.token ?? ''
   const form = await parseForm(request, schema)
   if (!form.ok) return badRequest(form.errors)
-  const secondFactor = form.data.factorCode ? { method: form.data.factorMethod ?? 'totp', code: form.data.factorCode } : undefined
-  const result = await completePasswordReset({ token: params.token ?? '', password: form.data.password, meta: requestMeta(request, context), secondFactor })
-  if (!result.ok && result.code === 'second_factor') return badRequest({ factorCode: result.message })
-  if (!result.ok) return badRequest({ form: 'This reset link has expired or was already used. Ask for a new one.' })
+  if (form.data.intent === 'webauthn_options') {
+    const created = await resetKeyOptions(token)
+    if (!created) return badRequest({ form: (await findPasswordReset(token)) ? 'There is no security key on this account.' : INVALID_LINK })
+    return data({ webauthnOptions: created.options, challengeId: created.challengeId })
+  }
+  let secondFactor: ResetSecondFactor | undefined
+  if (form.data.intent === 'webauthn') secondFactor = { method: 'webauthn', challengeId: form.data.challengeId, response: form.data.response }
+  else if (form.data.factorCode) secondFactor = { method: form.data.factorMethod ?? 'totp', code: form.data.factorCode }
+  const result = await completePasswordReset({ token, password: form.data.password, meta: requestMeta(request, context), secondFactor })
+  if (!result.ok && result.code === 'second_factor') return badRequest(form.data.intent === 'webauthn' ? { form: result.message } : { factorCode: result.message })
+  if (!result.ok) return badRequest({ form: INVALID_LINK })
   throw redirectTo('/login?notice=password-reset')
 }
 
+/** The two password fields, read when the security key button is pressed (it posts outside the form). */
+function readPasswords(): Record<string, string> {
+  const value = (id: string) => (document.getElementById(id) as HTMLInputElement | null)?.value ?? ''
+  return { password: value('password'), confirm: value('confirm') }
+}
+
+function passwordProblem(): string | null {
+  const { password, confirm } = readPasswords()
+  if (password.length < 12) return 'Choose the new password first: at least 12 characters.'
+  if (password !== confirm) return 'The two passwords differ.'
+  return null
+}
+
 export default function ResetPassword() {
-  const { valid, email, needsFactor } = useLoaderData<typeof loader>()
-  const result = useActionData<typeof action>()
+  const { valid, email, methods, prompt } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>() as { errors?: Record<string, string> } | undefined
   const busy = useNavigation().state !== 'idle'
-  const errors = (result?.errors ?? {}) as Record<string, string>
+  const errors = result?.errors ?? {}
   if (!valid) {
     return (
       <section className="card narrow">
@@ -47,6 +89,8 @@ export default function ResetPassword() {
       </section>
     )
   }
+  const codeMethods = methods.filter((m): m is 'totp' | 'recovery_code' => m === 'totp' || m === 'recovery_code')
+  const hasKey = methods.includes('webauthn')
   return (
     <section className="card narrow">
       <h1>Choose a new password</h1>
@@ -56,20 +100,26 @@ export default function ResetPassword() {
         <input type="hidden" name="username" autoComplete="username" value={email ?? ''} />
         <Field label="New password" name="password" type="password" autoComplete="new-password" minLength={12} error={errors.password} required />
         <Field label="Repeat the new password" name="confirm" type="password" autoComplete="new-password" error={errors.confirm} required />
-        {needsFactor ? (
+        {prompt ? (
           <fieldset>
-            <legend>Your account has two-step sign-in: confirm with a second factor</legend>
-            <div className="field">
-              <label htmlFor="factorMethod">Verify with</label>
-              <select id="factorMethod" name="factorMethod" defaultValue="totp">
-                <option value="totp">Authenticator app code</option>
-                <option value="recovery_code">Recovery code</option>
-              </select>
-            </div>
-            <Field label="Code" name="factorCode" autoComplete="one-time-code" maxLength={20} error={errors.factorCode} required />
+            <legend>Your account has two-step sign-in: confirm it’s you</legend>
+            <p className="muted">{prompt}</p>
+            {codeMethods.length ? (
+              <>
+                <div className="field">
+                  <label htmlFor="factorMethod">Verify with</label>
+                  <select id="factorMethod" name="factorMethod" defaultValue={codeMethods[0]}>
+                    {codeMethods.includes('totp') ? <option value="totp">Authenticator app code</option> : null}
+                    {codeMethods.includes('recovery_code') ? <option value="recovery_code">Recovery code</option> : null}
+                  </select>
+                </div>
+                <Field label="Code" name="factorCode" autoComplete="one-time-code" maxLength={20} error={errors.factorCode} required />
+              </>
+            ) : null}
+            {hasKey ? <WebAuthnButton mode="authenticate" label="Use security key and change password" fieldsFn={readPasswords} validate={passwordProblem} /> : null}
           </fieldset>
         ) : null}
-        <button type="submit" disabled={busy}>{busy ? 'Saving…' : 'Change password'}</button>
+        {!prompt || codeMethods.length ? <button type="submit" disabled={busy}>{busy ? 'Saving…' : 'Change password'}</button> : null}
       </Form>
     </section>
   )
