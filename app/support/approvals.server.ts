@@ -11,6 +11,7 @@ import { alias } from 'drizzle-orm/pg-core'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, NO_REQUEST, type RequestMeta } from '#app/audit/record.server.ts'
 import { enqueueNotice } from '#app/mail/queue-email.server.ts'
+import { enqueueStaffNotices, writeStaffNotices } from './staff-notices.server.ts'
 import { approvalNeededFor, resetInputErrors, resetMfaInTx, ResetInputError, type ResetResult, type StaffRef } from './reset.server.ts'
 
 export const REQUEST_TTL_HOURS = 24
@@ -65,12 +66,25 @@ export async function supportReset(input: {
         },
         tx,
       )
-      return { status: 'pending' as const, requestId: request.id, why }
+      const [target] = await tx.select({ email: schema.users.email }).from(schema.users).where(eq(schema.users.id, input.targetUserId))
+      const notices = await writeStaffNotices(
+        {
+          template: 'support_approval_requested',
+          path: '/support/approvals',
+          except: input.actor.id,
+          params: { requesterEmail: input.actor.email, targetEmail: target?.email ?? input.targetUserId, why, ticket: request.ticket, reason: request.reason, expiresAt: request.expiresAt.toISOString(), at: request.createdAt.toISOString() },
+        },
+        tx,
+      )
+      return { status: 'pending' as const, requestId: request.id, why, notices }
     }
     const done = await resetMfaInTx({ targetUserId: input.targetUserId, by: { kind: 'support', actor: input.actor }, reason: input.reason, ticket: input.ticket, checks: input.checks, meta: input.meta }, tx)
     return { status: 'done' as const, ...done }
   })
-  if (outcome.status === 'pending') return outcome
+  if (outcome.status === 'pending') {
+    await enqueueStaffNotices(outcome.notices)
+    return { status: 'pending', requestId: outcome.requestId, why: outcome.why }
+  }
   await enqueueNotice(outcome.emailId)
   return { status: 'done', result: outcome.result }
 }

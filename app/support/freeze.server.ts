@@ -1,8 +1,9 @@
 /**
  * "Freeze my account", the link in every reset notice and every "a factor was added" notice: a
- * member who did not make the change locks the account until support lifts it (support sees the
- * lock and the auth.account_frozen event on the member's page). The GET page changes nothing (mail scanners open
- * links); the POST consumes the link once, locks, and ends every session.
+ * member who did not make the change locks the account until support lifts it. Every support
+ * person is emailed, and sees the lock and the auth.account_frozen event on the member's page.
+ * The GET page changes nothing (mail scanners open links); the POST consumes the link once,
+ * locks, and ends every session.
  */
 import { eq, sql } from 'drizzle-orm'
 import { db, schema } from '#db/client.ts'
@@ -10,6 +11,7 @@ import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { endAllSessions } from '#app/auth/session.server.ts'
 import { consumeVerification, findByToken } from '#app/auth/verification.server.ts'
 import { revokeAllDevices } from '#app/mfa/trusted-devices.server.ts'
+import { enqueueStaffNotices, writeStaffNotices } from './staff-notices.server.ts'
 
 /** A frozen account stays locked until support unlocks it (lockedUntil far in the future). */
 export const FREEZE_YEARS = 100
@@ -24,8 +26,8 @@ export async function findFreezeLink(token: string) {
 export async function freezeAccount(token: string, meta: RequestMeta): Promise<{ ok: boolean; email?: string }> {
   const found = await findFreezeLink(token)
   if (!found) return { ok: false }
-  return db.transaction(async (tx) => {
-    if (!(await consumeVerification(found.verification.id, tx))) return { ok: false }
+  const done = await db.transaction(async (tx) => {
+    if (!(await consumeVerification(found.verification.id, tx))) return undefined
     await tx
       .update(schema.users)
       .set({ lockedUntil: sql`now() + make_interval(years => ${FREEZE_YEARS})`, failedAttempts: 0 })
@@ -36,6 +38,13 @@ export async function freezeAccount(token: string, meta: RequestMeta): Promise<{
       { action: 'auth.account_frozen', actor: { id: found.user.id, label: found.user.email }, subjectId: found.user.id, meta, details: { via: found.verification.payload.via ?? 'notice', sessionsEnded: sessions, devicesRevoked: devices } },
       tx,
     )
-    return { ok: true, email: found.user.email }
+    return writeStaffNotices(
+      { template: 'support_account_frozen', path: `/support/users/${found.user.id}`, params: { memberEmail: found.user.email, memberRegion: found.user.region, at: new Date().toISOString() } },
+      tx,
+    )
   })
+  if (!done) return { ok: false }
+  // Support is told at once: a member who froze their account is waiting for a call.
+  await enqueueStaffNotices(done)
+  return { ok: true, email: found.user.email }
 }

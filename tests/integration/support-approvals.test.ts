@@ -48,6 +48,7 @@ describe('two-person rule', () => {
   it('an org admin reset waits for a second support person; the requester cannot approve it; the approver resets', async () => {
     const admin = await findDemoUser('admin@acme.test')
     await giveFactors(admin.id)
+    const askedSince = Date.now()
     const requested = await alice.client.post(`/support/users/${admin.id}`, reset())
     expect(requested.status).toBe(302)
     expect(requested.headers.get('location')).toBe(`/support/users/${admin.id}?notice=requested`)
@@ -56,6 +57,11 @@ describe('two-person rule', () => {
     expect(request).toMatchObject({ requestedBy: alice.id, action: 'reset_mfa', ticket: 'SUP-77', checks: ['video_id', 'manager'] })
     expect(request.expiresAt.getTime() - request.createdAt.getTime()).toBeCloseTo(24 * 3_600_000, -4)
     expect(await auditFor(admin.id, 'support.approval_requested')).toHaveLength(1)
+    // Every other support person is asked by email; the requester is not.
+    const asked = await smtp.waitFor('bob.support@gatehouse.test', { subject: /Approval needed: MFA reset of admin@acme\.test/, since: askedSince })
+    expect(asked.text).toContain('SUP-77')
+    expect(asked.text).toMatch(/https?:\/\/\S+\/support\/approvals/)
+    expect(smtp.received.filter((m) => m.to === 'support@gatehouse.test' && /Approval needed/.test(m.subject))).toHaveLength(0)
 
     // The requester sees it without buttons, and a forged POST is refused.
     const list = await alice.client.text('/support/approvals')

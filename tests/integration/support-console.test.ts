@@ -204,6 +204,9 @@ describe('reset', () => {
     expect((await visitor.post(`/freeze/${token}`, {})).status).toBe(400)
     const frozenEvents = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'auth.account_frozen'), eq(schema.auditEvents.subjectId, user.id)))
     expect(frozenEvents).toHaveLength(1)
+    // Support is told at once, with a link to the member's page.
+    const told = await smtp.waitFor('support@gatehouse.test', { subject: /Account frozen by its member: lost\.phone@acme\.test/, since })
+    expect(told.text).toContain(`/support/users/${user.id}`)
   })
 
   it('refuses a support person resetting their own account', async () => {

@@ -27,4 +27,24 @@ export const supportTemplates = {
         `The link works for 7 days.${footer}`,
     }),
   },
+  /** To every other support person: a reset waits for a second person (two-person rule). */
+  support_approval_requested: {
+    render: (p) => ({
+      subject: `Approval needed: MFA reset of ${p.targetEmail}`,
+      text:
+        `${p.requesterEmail} asked to reset the two-step verification of ${p.targetEmail} on ${when(p)}.\n` +
+        `Why a second person is needed: ${p.why}\nTicket: ${p.ticket}\nReason: ${p.reason}\n\n` +
+        `Review it, after checking the member's identity yourself, before it expires on ${new Date(String(p.expiresAt)).toUTCString()}:\n${p.url}${footer}`,
+    }),
+  },
+  /** To every support person: a member froze their account from a notice ("this wasn't me"). */
+  support_account_frozen: {
+    render: (p) => ({
+      subject: `Account frozen by its member: ${p.memberEmail}`,
+      text:
+        `${p.memberEmail} (${String(p.memberRegion).toUpperCase()}) froze their account on ${when(p)} from the link in a security notice: ` +
+        `they did not recognise a change to their account. Sessions and remembered devices were ended; nobody can sign in until support unlocks it.\n\n` +
+        `Contact the member, check their identity, and review the recent security events:\n${p.url}${footer}`,
+    }),
+  },
 } satisfies Record<string, Template>
