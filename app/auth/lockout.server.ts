@@ -10,6 +10,9 @@ import { recordAudit, systemActor, type RequestMeta } from '#app/audit/record.se
 
 const u = schema.users
 
+/** The longest lockout that failures cause; a longer one was set on purpose (a frozen account, see app/support/freeze). */
+export const MAX_LOCK_SECONDS = 24 * 3600
+
 export function lockRemainingSeconds(user: { lockedUntil: Date | null }, now = new Date()): number {
   if (!user.lockedUntil || user.lockedUntil <= now) return 0
   return Math.ceil((user.lockedUntil.getTime() - now.getTime()) / 1000)

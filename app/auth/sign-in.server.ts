@@ -7,14 +7,14 @@ import { db, schema } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { burnPasswordCheck, verifyPassword } from './password.server.ts'
 import { accountKey, normaliseEmail, throttleAttempt, waitInWords } from './rate-limit.server.ts'
-import { lockRemainingSeconds, recordFailure } from './lockout.server.ts'
+import { lockRemainingSeconds, MAX_LOCK_SECONDS, recordFailure } from './lockout.server.ts'
 import { createSession, endSession, type SessionLevel, type User } from './session.server.ts'
 
 export const INVALID_CREDENTIALS = 'Email or password is incorrect'
 
 export type PasswordCheck =
   | { ok: true; user: User }
-  | { ok: false; code: 'invalid_credentials' | 'throttled' | 'locked'; message: string; retryAfterSeconds?: number }
+  | { ok: false; code: 'invalid_credentials' | 'throttled' | 'locked' | 'frozen'; message: string; retryAfterSeconds?: number }
 
 export async function checkPassword(input: { region: string; email: string; password: string; meta: RequestMeta }): Promise<PasswordCheck> {
   const email = normaliseEmail(input.email)
@@ -48,6 +48,9 @@ export async function checkPassword(input: { region: string; email: string; pass
 }
 
 function lockedAnswer(seconds: number): PasswordCheck {
+  if (seconds > MAX_LOCK_SECONDS) {
+    return { ok: false, code: 'frozen', message: 'This account is frozen: it was locked after its owner reported a change they did not make. Contact support to unlock it.' }
+  }
   return {
     ok: false,
     code: 'locked',

@@ -21,7 +21,7 @@ export type BeginSignIn = { ok: true; response: Response } | { ok: false; messag
 
 export async function beginSignIn(input: { region: string; email: string; password: string; meta: RequestMeta; redirectTo: string; deviceToken?: string }): Promise<BeginSignIn> {
   const check = await checkPassword(input)
-  if (!check.ok) return { ok: false, message: check.message, status: check.code === 'invalid_credentials' ? 400 : 429 }
+  if (!check.ok) return { ok: false, message: check.message, status: check.code === 'invalid_credentials' ? 400 : check.code === 'frozen' ? 403 : 429 }
   return continueAfterPassword(check.user, input)
 }
 

@@ -66,6 +66,11 @@ describe('sign-in', () => {
     const res = await apiCall(base, '/api/auth/signin', { json: { email: 'eu.member@acme.test', password: 'correct horse battery staple', region: 'eu' } })
     expectError(res, 429, 'account_locked')
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(3000)
+    // A frozen account (the member's "freeze my account" link) is 403 with no wait to retry after.
+    await db.update(schema.users).set({ lockedUntil: new Date(Date.now() + 100 * 365 * 86_400_000) }).where(eq(schema.users.id, user.id))
+    const frozen = await apiCall(base, '/api/auth/signin', { json: { email: 'eu.member@acme.test', password: 'correct horse battery staple', region: 'eu' } })
+    expectError(frozen, 403, 'account_locked')
+    expect(frozen.headers.get('retry-after')).toBeNull()
     await db.update(schema.users).set({ lockedUntil: null }).where(eq(schema.users.id, user.id))
   })
 

@@ -52,6 +52,7 @@ export const signInEndpoint = defineEndpoint({
     const check = await checkPassword({ ...body, meta })
     if (!check.ok) {
       if (check.code === 'invalid_credentials') throw new ApiError(401, 'invalid_credentials', check.message)
+      if (check.code === 'frozen') throw new ApiError(403, 'account_locked', check.message)
       throw rateLimited(check.retryAfterSeconds ?? 60, check.message, check.code === 'locked' ? 'account_locked' : 'rate_limited')
     }
     const next = await decideAfterPassword({ user: check.user, meta, channel: 'api' })
