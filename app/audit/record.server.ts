@@ -3,7 +3,7 @@ import { db, schema, type Tx } from '#db/client.ts'
 export const AUDIT_ACTIONS = [
   'auth.login_success', 'auth.login_failed', 'auth.login_success_2fa', 'auth.login_success_backup_code',
   'auth.mfa_failed', 'auth.locked', 'auth.logout', 'auth.password_reset', 'auth.password_reset_requested',
-  'auth.totp_enabled', 'auth.totp_disabled', 'auth.totp_replay_refused', 'auth.webauthn_added',
+  'auth.totp_enabled', 'auth.totp_disabled', 'auth.totp_replaced', 'auth.totp_replay_refused', 'auth.webauthn_added',
   'auth.webauthn_removed', 'auth.webauthn_counter_regressed', 'auth.recovery_codes_generated',
   'auth.trusted_device_added', 'auth.trusted_device_revoked', 'auth.mfa_reset_by_support',
   'auth.mfa_reset_by_org_admin', 'auth.totp_disabled_by_admin', 'auth.account_frozen',

@@ -126,12 +126,13 @@ export async function removalRefusal(userId: string, removal: Removal, tx: Tx = 
 
 function refusalMessage(after: PolicyDecision, staff: boolean, turningOff: boolean): string {
   const what = turningOff ? 'Two-factor authentication cannot be turned off' : 'You cannot remove your last allowed sign-in method'
-  // Keys can always be added; a second app cannot (one per account), so an app-only policy needs a reset to move phones.
+  // Keys can always be added; a second app cannot (one per account), so under an app-only policy
+  // moving phones is a replacement (the old app works until the new one is verified).
   const next = turningOff
     ? ''
     : after.allowedMethods.includes('webauthn') || staff
       ? ' Add another one first, then remove this one.'
-      : ' To move your authenticator app to a new phone, ask your administrator or support to reset your two-step settings.'
+      : ' To move your authenticator app to a new phone, use "Replace authenticator app" instead.'
   if (staff) return `${what}: support and administrator accounts must keep an authenticator app or a security key.${next}`
   const orgs = after.pendingOrganizations.join(' and ') || 'Your organization'
   const methods = after.allowedMethods.filter((m) => m !== 'email').map((m) => LABELS[m]).join(' or ')

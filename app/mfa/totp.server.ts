@@ -104,6 +104,85 @@ export async function verifyTotp(user: User, input: string, meta: RequestMeta): 
   return { ok: false, code: 'replayed' }
 }
 
+/** How long a started replacement waits for the new app's first code. */
+export const TOTP_REPLACEMENT_SECONDS = 10 * 60
+
+export type TotpReplacementCheck = TotpCheck | { ok: false; code: 'no_pending' | 'expired' }
+
+/**
+ * Starts moving an enabled app to a new phone: a fresh secret, stored encrypted beside the current
+ * one, which keeps signing in until the new app proves it has the secret (confirmTotpReplacement).
+ * A replacement still running is shown again rather than remade (the member may have scanned it).
+ */
+export async function beginTotpReplacement(user: User) {
+  const [row] = await db.select().from(t).where(and(eq(t.userId, user.id), isNotNull(t.confirmedAt)))
+  if (!row) return { ok: false as const, code: 'no_app' as const }
+  if (row.pendingSecretCiphertext && row.pendingKeyId && row.pendingExpiresAt && row.pendingExpiresAt > new Date()) {
+    return { ok: true as const, expiresAt: row.pendingExpiresAt, ...(await describeSetup(user, decryptSecret(row.pendingSecretCiphertext, row.pendingKeyId))) }
+  }
+  const secret = generateSecret()
+  const { ciphertext, keyId } = encryptSecret(secret)
+  const [started] = await db
+    .update(t)
+    .set({ pendingSecretCiphertext: ciphertext, pendingKeyId: keyId, pendingExpiresAt: sql`now() + make_interval(secs => ${TOTP_REPLACEMENT_SECONDS})` })
+    .where(and(eq(t.id, row.id), isNotNull(t.confirmedAt)))
+    .returning({ expiresAt: t.pendingExpiresAt })
+  if (!started) return { ok: false as const, code: 'no_app' as const }
+  return { ok: true as const, expiresAt: started.expiresAt!, ...(await describeSetup(user, secret)) }
+}
+
+/**
+ * Confirms a replacement with a current code from the NEW app (inside the caller's transaction):
+ * the new secret takes the old one's place, the pending columns are cleared, and the replay guard
+ * starts from the new code's step. Conditional on the pending ciphertext read, so a replacement
+ * restarted or cancelled meanwhile is never confirmed with a code for another secret.
+ */
+export async function confirmTotpReplacement(user: User, input: string, tx: Tx): Promise<TotpReplacementCheck> {
+  const code = normaliseTotpCode(input)
+  if (!code) return { ok: false, code: 'malformed' }
+  const [row] = await tx.select().from(t).where(and(eq(t.userId, user.id), isNotNull(t.confirmedAt))).for('update')
+  if (!row) return { ok: false, code: 'no_app' }
+  if (!row.pendingSecretCiphertext || !row.pendingKeyId || !row.pendingExpiresAt) return { ok: false, code: 'no_pending' }
+  if (row.pendingExpiresAt <= new Date()) return { ok: false, code: 'expired' }
+  const step = await check(decryptSecret(row.pendingSecretCiphertext, row.pendingKeyId), code, null)
+  if (step === null) return { ok: false, code: 'invalid' }
+  const [won] = await tx
+    .update(t)
+    .set({
+      secretCiphertext: row.pendingSecretCiphertext,
+      keyId: row.pendingKeyId,
+      pendingSecretCiphertext: null,
+      pendingKeyId: null,
+      pendingExpiresAt: null,
+      confirmedAt: sql`now()`,
+      createdAt: sql`now()`,
+      lastUsedStep: step,
+      lastUsedAt: sql`now()`,
+    })
+    .where(and(eq(t.id, row.id), eq(t.pendingSecretCiphertext, row.pendingSecretCiphertext)))
+    .returning({ id: t.id })
+  return won ? { ok: true, timeStep: step } : { ok: false, code: 'no_pending' }
+}
+
+/** Drops a started replacement; the current app is untouched. Returns whether there was one. */
+export async function cancelTotpReplacement(userId: string): Promise<boolean> {
+  const rows = await db
+    .update(t)
+    .set({ pendingSecretCiphertext: null, pendingKeyId: null, pendingExpiresAt: null })
+    .where(and(eq(t.userId, userId), isNotNull(t.pendingSecretCiphertext)))
+    .returning({ id: t.id })
+  return rows.length > 0
+}
+
+export const TOTP_REPLACEMENT_MESSAGES: Record<Exclude<TotpReplacementCheck, { ok: true }>['code'], string> = {
+  malformed: 'Enter the 6-digit code from your new authenticator app.',
+  invalid: 'That code is not right. Enter the newest code from the NEW app (the one you just scanned), and check the time on that phone.',
+  replayed: 'That code was already used. Wait for the next code in your new app.',
+  no_app: 'There is no authenticator app on this account to replace.',
+  no_pending: 'There is no replacement waiting for a code. Start again with "Replace authenticator app".',
+  expired: 'This replacement expired (it lasts 10 minutes). Your current app still works. Start again to get a new QR code.',
+}
+
 export async function getTotp(userId: string) {
   const [row] = await db.select({ confirmedAt: t.confirmedAt, lastUsedAt: t.lastUsedAt }).from(t).where(and(eq(t.userId, userId), isNotNull(t.confirmedAt)))
   return row

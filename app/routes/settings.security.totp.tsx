@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
-import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { readSessionToken } from '#app/auth/session.server.ts'
@@ -10,6 +10,7 @@ import { enrollmentClosed, enrollTotp, upgradeEnrollOnlySession } from '#app/mfa
 import { listFactors, removalRefusal, removeTotp } from '#app/mfa/factors.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
 import { beginTotpSetup, getTotp, pendingTotpSetup } from '#app/mfa/totp.server.ts'
+import { cancelTotpReplacement, replaceTotp, startTotpReplacement } from '#app/mfa/totp-replacement.server.ts'
 import { CodeField, FormError } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 
@@ -18,20 +19,35 @@ export const meta: MetaFunction = () => [{ title: 'Authenticator app · Gatehous
 const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('confirm'), code: z.string().trim().min(1, 'Enter the 6-digit code from your app').max(12, 'That code is too long') }),
   z.object({ intent: z.literal('remove') }),
+  z.object({ intent: z.literal('replace_confirm'), code: z.string().trim().min(1, 'Enter the 6-digit code from your new app').max(12, 'That code is too long') }),
+  z.object({ intent: z.literal('replace_cancel') }),
 ])
+
+const REPLACE_PATH = '/settings/security/totp?replace=1'
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user, session } = await requireUser(request)
   const enabled = await getTotp(user.id)
-  if (enabled) return { enabled: { since: enabled.confirmedAt!.toISOString(), lastUsedAt: enabled.lastUsedAt?.toISOString() ?? null }, setup: null, closed: null }
+  if (enabled) {
+    const url = new URL(request.url)
+    const view = { since: enabled.confirmedAt!.toISOString(), lastUsedAt: enabled.lastUsedAt?.toISOString() ?? null, replaced: url.searchParams.has('replaced') }
+    const replaceClosed = await enrollmentClosed(user.id, 'totp')
+    if (!url.searchParams.has('replace') || replaceClosed) return { enabled: { ...view, replaceClosed }, setup: null, closed: null, replacement: null }
+    // Replacing: a fresh second factor first (as for any other change here), then the new secret.
+    await requireStepUp(user.id, session, REPLACE_PATH)
+    const started = await startTotpReplacement(user)
+    if (!started.ok) return { enabled: { ...view, replaceClosed: started.message }, setup: null, closed: null, replacement: null }
+    const replacement = { secret: started.secret, qrDataUrl: started.qrDataUrl, issuer: started.issuer, account: user.email, expiresAt: started.expiresAt.toISOString() }
+    return { enabled: { ...view, replaceClosed: null }, setup: null, closed: null, replacement }
+  }
   // Under a disabled policy, or one that does not allow an app, no set-up is offered (no secret is made).
   const closed = await enrollmentClosed(user.id, 'totp')
-  if (closed) return { enabled: null, setup: null, closed }
+  if (closed) return { enabled: null, setup: null, closed, replacement: null }
   // Adding a factor when the member already has one needs step-up.
   await requireStepUp(user.id, session, '/settings/security/totp')
   const setup = (await pendingTotpSetup(user)) ?? (await beginTotpSetup(user))
   if (!('secret' in setup)) throw redirectTo('/settings/security/totp')
-  return { enabled: null, setup: { secret: setup.secret, qrDataUrl: setup.qrDataUrl, issuer: setup.issuer, account: user.email }, closed: null }
+  return { enabled: null, setup: { secret: setup.secret, qrDataUrl: setup.qrDataUrl, issuer: setup.issuer, account: user.email }, closed: null, replacement: null }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -48,6 +64,19 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (!removed.ok) return data({ errors: { form: removed.message } }, { status: removed.code === 'not_found' ? 400 : 409 })
     throw redirectTo('/settings/security')
   }
+  if (form.data.intent === 'replace_cancel') {
+    await cancelTotpReplacement(user.id)
+    throw redirectTo('/settings/security/totp')
+  }
+  if (form.data.intent === 'replace_confirm') {
+    // Policy first, so the member does not confirm for a change that will be refused.
+    const closed = await enrollmentClosed(user.id, 'totp')
+    if (closed) return data({ errors: { form: closed } }, { status: 403 })
+    await requireStepUp(user.id, session, REPLACE_PATH)
+    const replaced = await replaceTotp(user, form.data.code, meta)
+    if (!replaced.ok) return data({ errors: { [replaced.field]: replaced.message }, expired: replaced.code === 'expired' }, { status: replaced.status })
+    throw redirectTo('/settings/security/totp?replaced=1')
+  }
   if ((await listFactors(user.id)).totp) return data({ errors: { form: 'An authenticator app is already on.' } }, { status: 409 })
   const closed = await enrollmentClosed(user.id, 'totp')
   if (closed) return data({ errors: { form: closed } }, { status: 403 })
@@ -61,8 +90,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Totp() {
-  const { enabled, setup, closed } = useLoaderData<typeof loader>()
-  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; done?: string } | undefined
+  const { enabled, setup, closed, replacement } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; done?: string; expired?: boolean } | undefined
   const errors = result?.errors ?? {}
   if (result?.recoveryCodes) {
     return (
@@ -72,12 +101,51 @@ export default function Totp() {
       </section>
     )
   }
+  if (enabled && replacement) {
+    return (
+      <section className="card narrow">
+        <h1>Replace your authenticator app</h1>
+        <FormError message={errors.form} />
+        {result?.expired ? <p><Link to="/settings/security/totp?replace=1" reloadDocument>Start again</Link></p> : null}
+        <p>Your current app keeps working until you finish here. Codes from it stop working once the new app is verified; your recovery codes stay the same.</p>
+        <ol>
+          <li>Scan this QR code with the authenticator app on your new phone.</li>
+          <li>Enter the 6-digit code the NEW app shows, within 10 minutes.</li>
+        </ol>
+        <img src={replacement.qrDataUrl} alt={`QR code for ${replacement.issuer}, ${replacement.account}`} width={220} height={220} />
+        <details>
+          <summary>Can't scan?</summary>
+          <p>Enter this secret in your app (account: {replacement.account}, issuer: {replacement.issuer}, time-based):</p>
+          <p><code className="secret" data-testid="totp-secret">{replacement.secret}</code></p>
+        </details>
+        <Form method="post" action="/settings/security/totp?replace=1" noValidate>
+          <input type="hidden" name="intent" value="replace_confirm" />
+          <CodeField label="Code from the new app" name="code" error={errors.code} />
+          <button type="submit">Verify &amp; replace</button>
+        </Form>
+        <Form method="post" action="/settings/security/totp">
+          <input type="hidden" name="intent" value="replace_cancel" />
+          <button type="submit" className="secondary">Cancel and keep the current app</button>
+        </Form>
+      </section>
+    )
+  }
   if (enabled) {
     return (
       <section className="card narrow">
         <h1>Authenticator app</h1>
+        {enabled.replaced ? <p className="banner info" role="status">Your authenticator app was replaced. Codes from the previous app no longer work.</p> : null}
         <FormError message={errors.form} />
         <p>On since {new Date(enabled.since).toUTCString()}. Last used {enabled.lastUsedAt ? new Date(enabled.lastUsedAt).toUTCString() : 'never'}.</p>
+        {enabled.replaceClosed ? (
+          <p className="banner" role="status">{enabled.replaceClosed}</p>
+        ) : (
+          <Form method="get" action="/settings/security/totp">
+            <input type="hidden" name="replace" value="1" />
+            <button type="submit">Replace authenticator app</button>
+            <span className="hint"> Moving to a new phone? Set up the new one here; the current app keeps working until the new one is verified.</span>
+          </Form>
+        )}
         <Form method="post">
           <input type="hidden" name="intent" value="remove" />
           <button type="submit" className="danger">Remove authenticator app</button>

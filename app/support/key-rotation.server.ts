@@ -1,37 +1,60 @@
 /**
- * Re-encrypts every TOTP secret under the first key of GATEHOUSE_ENCRYPTION_KEYS. Safe to rerun:
- * rows already under that key are skipped, and each update is conditional on the ciphertext it
- * read, so a factor re-enrolled meanwhile is left alone (and counted as changed).
+ * Re-encrypts every TOTP secret under the first key of GATEHOUSE_ENCRYPTION_KEYS: each app's
+ * secret, and the new secret of a replacement still waiting for its first code (an expired one
+ * too: it is a secret at rest until it is overwritten). Safe to rerun: secrets already under that
+ * key are skipped, and each update is conditional on the ciphertext it read, so a factor
+ * re-enrolled or a replacement confirmed meanwhile is left alone (and counted as changed).
  */
 import { and, eq, ne } from 'drizzle-orm'
 import { db, schema } from '#db/client.ts'
 import { currentKeyId, decryptSecret, encryptSecret } from '#app/auth/crypto.server.ts'
 
-export type RotationReport = { keyId: string; total: number; rotated: number; alreadyCurrent: number; changedMeanwhile: number; failed: { factorId: string; keyId: string; error: string }[] }
+export type RotationReport = {
+  keyId: string
+  /** Secrets seen: one per app, plus one per pending replacement (counted again in `pending`). */
+  total: number
+  pending: number
+  rotated: number
+  alreadyCurrent: number
+  changedMeanwhile: number
+  failed: { factorId: string; keyId: string; error: string; pending?: true }[]
+}
 
 export async function rotateEncryptionKey(): Promise<RotationReport> {
   const t = schema.totpFactors
   const keyId = currentKeyId()
-  const rows = await db.select({ id: t.id, ciphertext: t.secretCiphertext, keyId: t.keyId }).from(t)
-  const report: RotationReport = { keyId, total: rows.length, rotated: 0, alreadyCurrent: 0, changedMeanwhile: 0, failed: [] }
-  for (const row of rows) {
-    if (row.keyId === keyId) {
+  const rows = await db
+    .select({ id: t.id, ciphertext: t.secretCiphertext, keyId: t.keyId, pendingCiphertext: t.pendingSecretCiphertext, pendingKeyId: t.pendingKeyId })
+    .from(t)
+  const secrets = [
+    ...rows.map((r) => ({ factorId: r.id, ciphertext: r.ciphertext, keyId: r.keyId, pending: false })),
+    ...rows.flatMap((r) => (r.pendingCiphertext && r.pendingKeyId ? [{ factorId: r.id, ciphertext: r.pendingCiphertext, keyId: r.pendingKeyId, pending: true }] : [])),
+  ]
+  const report: RotationReport = { keyId, total: secrets.length, pending: secrets.filter((s) => s.pending).length, rotated: 0, alreadyCurrent: 0, changedMeanwhile: 0, failed: [] }
+  for (const secret of secrets) {
+    if (secret.keyId === keyId) {
       report.alreadyCurrent++
       continue
     }
     let plain: string
     try {
-      plain = decryptSecret(row.ciphertext, row.keyId)
+      plain = decryptSecret(secret.ciphertext, secret.keyId)
     } catch (e) {
-      report.failed.push({ factorId: row.id, keyId: row.keyId, error: e instanceof Error ? e.message : String(e) })
+      report.failed.push({ factorId: secret.factorId, keyId: secret.keyId, error: e instanceof Error ? e.message : String(e), ...(secret.pending ? { pending: true as const } : {}) })
       continue
     }
     const next = encryptSecret(plain, keyId)
-    const updated = await db
-      .update(t)
-      .set({ secretCiphertext: next.ciphertext, keyId: next.keyId })
-      .where(and(eq(t.id, row.id), eq(t.secretCiphertext, row.ciphertext), ne(t.keyId, keyId)))
-      .returning({ id: t.id })
+    const updated = secret.pending
+      ? await db
+          .update(t)
+          .set({ pendingSecretCiphertext: next.ciphertext, pendingKeyId: next.keyId })
+          .where(and(eq(t.id, secret.factorId), eq(t.pendingSecretCiphertext, secret.ciphertext), ne(t.pendingKeyId, keyId)))
+          .returning({ id: t.id })
+      : await db
+          .update(t)
+          .set({ secretCiphertext: next.ciphertext, keyId: next.keyId })
+          .where(and(eq(t.id, secret.factorId), eq(t.secretCiphertext, secret.ciphertext), ne(t.keyId, keyId)))
+          .returning({ id: t.id })
     if (updated.length) report.rotated++
     else report.changedMeanwhile++
   }

@@ -7,17 +7,18 @@ export default defineCommand({
     'To rotate: put a new key first in GATEHOUSE_ENCRYPTION_KEYS (keep the old ones after it),',
     'restart the app, run this command, and remove an old key only once it reports no secret left',
     'under it. Safe to rerun: secrets already under the first key are skipped. Exits 1 when a secret',
-    'could not be decrypted (its key is missing from the ring).',
+    'could not be decrypted (its key is missing from the ring). The new secret of an app replacement',
+    'still in progress is a TOTP secret too, and is re-encrypted with the others.',
   ].join('\n'),
   options: {},
   async run({ print }) {
     const { rotateEncryptionKey } = await import('#app/support/key-rotation.server.ts')
     const report = await rotateEncryptionKey()
     print({ ok: report.failed.length === 0, ...report }, [
-      `Key ${report.keyId}: ${report.total} TOTP secret(s); ${report.rotated} re-encrypted, ${report.alreadyCurrent} already under it` +
+      `Key ${report.keyId}: ${report.total} TOTP secret(s)${report.pending ? ` (${report.pending} of an app replacement in progress)` : ''}; ${report.rotated} re-encrypted, ${report.alreadyCurrent} already under it` +
         (report.changedMeanwhile ? `, ${report.changedMeanwhile} changed while running (rerun)` : '') +
         (report.failed.length ? `, ${report.failed.length} FAILED` : '') + '.',
-      ...report.failed.map((f) => `  factor ${f.factorId}: ${f.error}`),
+      ...report.failed.map((f) => `  factor ${f.factorId}${f.pending ? ' (pending replacement)' : ''}: ${f.error}`),
     ])
     return report.failed.length ? EXIT.failure : EXIT.ok
   },

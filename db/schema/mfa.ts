@@ -1,19 +1,36 @@
-import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
+import { bigint, boolean, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { users } from './users.ts'
 
-export const totpFactors = pgTable('totp_factors', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  userId: uuid('user_id').notNull().unique().references(() => users.id, { onDelete: 'cascade' }),
-  /** AES-256-GCM: "iv.tag.ciphertext" in base64url, under key `key_id` of the key ring. */
-  secretCiphertext: text('secret_ciphertext').notNull(),
-  keyId: text('key_id').notNull(),
-  /** Null while enrollment waits for the first code. */
-  confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
-  /** Replay guard: the last accepted 30-second time step. */
-  lastUsedStep: bigint('last_used_step', { mode: 'number' }),
-  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-})
+export const totpFactors = pgTable(
+  'totp_factors',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id').notNull().unique().references(() => users.id, { onDelete: 'cascade' }),
+    /** AES-256-GCM: "iv.tag.ciphertext" in base64url, under key `key_id` of the key ring. */
+    secretCiphertext: text('secret_ciphertext').notNull(),
+    keyId: text('key_id').notNull(),
+    /** Null while enrollment waits for the first code. */
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+    /** Replay guard: the last accepted 30-second time step. */
+    lastUsedStep: bigint('last_used_step', { mode: 'number' }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * "Replace authenticator app": the new secret waiting for its first code, encrypted like the
+     * current one (under `pending_key_id`). The current secret keeps signing in until it is confirmed.
+     */
+    pendingSecretCiphertext: text('pending_secret_ciphertext'),
+    pendingKeyId: text('pending_key_id'),
+    pendingExpiresAt: timestamp('pending_expires_at', { withTimezone: true }),
+  },
+  (t) => [
+    check(
+      'totp_factors_pending_complete',
+      sql`(${t.pendingSecretCiphertext} is null and ${t.pendingKeyId} is null and ${t.pendingExpiresAt} is null) or (${t.pendingSecretCiphertext} is not null and ${t.pendingKeyId} is not null and ${t.pendingExpiresAt} is not null)`,
+    ),
+  ],
+)
 
 export const webauthnCredentials = pgTable(
   'webauthn_credentials',

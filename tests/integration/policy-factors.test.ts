@@ -224,11 +224,11 @@ describe('required: the last allowed factor stays', () => {
     expect((await removeTotp(await userById(bot.id), NO_REQUEST)).ok).toBe(true)
   })
 
-  it('where only an app is allowed, the refusal points to a reset (a second app cannot be added first)', async () => {
+  it('where only an app is allowed, the refusal points to replacing the app (a second app cannot be added first)', async () => {
     const { member } = await requiredMember(['totp'])
     await enableTotp(member.id)
     const refused = await removeTotp(await userById(member.id), NO_REQUEST)
-    expect(refused.ok === false && refused.message).toContain('ask your administrator or support to reset your two-step settings')
+    expect(refused.ok === false && refused.message).toContain('To move your authenticator app to a new phone, use "Replace authenticator app" instead.')
   })
 
   it('staff keep their last app or key whatever the organizations say', async () => {

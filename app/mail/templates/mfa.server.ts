@@ -33,6 +33,14 @@ export const mfaTemplates = {
       text: `${String(p.factor)} was added to your account on ${when(p)}.\n\nIf this was you, there is nothing to do.\n\nThis wasn't me: open this link to lock your account at once and alert support:\n${s.url}${footer}`,
     }),
   },
+  /** The authenticator app moved to a new secret (a new phone): the old app's codes stop working. */
+  totp_replaced: {
+    mints: { link: { purpose: 'freeze', path: '/freeze/' } },
+    render: (p, s) => ({
+      subject: 'Your authenticator app was replaced on your Gatehouse account',
+      text: `Your authenticator app was replaced with a new one on ${when(p)}. Codes from the previous app no longer work; your recovery codes are unchanged.\n\nIf this was you, there is nothing to do.\n\nThis wasn't me: open this link to lock your account at once and alert support:\n${s.url}${footer}`,
+    }),
+  },
   factor_removed: {
     render: (p) => ({
       subject: 'A sign-in method was removed from your Gatehouse account',

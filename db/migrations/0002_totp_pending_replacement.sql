@@ -1,0 +1,4 @@
+ALTER TABLE "totp_factors" ADD COLUMN "pending_secret_ciphertext" text;--> statement-breakpoint
+ALTER TABLE "totp_factors" ADD COLUMN "pending_key_id" text;--> statement-breakpoint
+ALTER TABLE "totp_factors" ADD COLUMN "pending_expires_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "totp_factors" ADD CONSTRAINT "totp_factors_pending_complete" CHECK (("totp_factors"."pending_secret_ciphertext" is null and "totp_factors"."pending_key_id" is null and "totp_factors"."pending_expires_at" is null) or ("totp_factors"."pending_secret_ciphertext" is not null and "totp_factors"."pending_key_id" is not null and "totp_factors"."pending_expires_at" is not null));
