@@ -45,6 +45,10 @@ describe('audit hash chain', () => {
   it('the app cannot edit or delete events', async () => {
     await expect(sql`update audit_events set action = 'x' where seq = 1`).rejects.toThrow(/append-only/)
     await expect(sql`delete from audit_events where seq = 1`).rejects.toThrow(/append-only/)
+    await expect(sql`truncate audit_events`).rejects.toThrow(/append-only/)
+    // The retention function's own switch cannot be thrown by a session, nor by a block of its own.
+    await expect(sql.begin((tx) => [tx`select set_config('gatehouse.audit_prune', 'on', true)`, tx`delete from audit_events where seq = 1`])).rejects.toThrow(/append-only/)
+    await expect(sql.unsafe(`do $$ begin perform set_config('gatehouse.audit_prune', 'on', true); delete from audit_events where seq = 1; end $$`)).rejects.toThrow(/append-only/)
   })
 
   it('catches an edited row and names it', async () => {
