@@ -45,7 +45,8 @@ export function decideSecondStep(user: SecondStepUser, factors: Factors, policy:
   // Recovery codes stand in for the app or key they back up; they never satisfy policy alone.
   if (hasAppOrKey(factors) && factors.recoveryCodesLeft > 0 && signIn.methods.some((m) => m === 'totp' || m === 'webauthn')) methods.push('recovery_code')
   const strong = methods.filter((m) => m === 'totp' || m === 'webauthn')
-  const preferred = user.preferredMethod && user.preferredMethod !== 'email' && strong.includes(user.preferredMethod) ? user.preferredMethod : (strong[0] ?? methods[0])
+  // The member's own choice, where it is offered (email too: the page then waits for "Send the code").
+  const preferred = user.preferredMethod && methods.includes(user.preferredMethod) ? user.preferredMethod : (strong[0] ?? methods[0])
   const rememberDays = user.platformRole === 'none' ? policy.rememberDeviceDays : 0
   return { kind: 'second_factor', methods, preferred, reason: 'factor', enrollAfter: false, rememberDays }
 }

@@ -342,6 +342,10 @@ describe('security page details', () => {
     expect((await client.post('/settings/security', { intent: 'preferred', method: 'webauthn' })).status).toBe(400)
     expect((await client.post('/settings/security', { intent: 'preferred', method: 'email' })).status).toBe(200)
     expect((await userById(user.id)).preferredMethod).toBe('email')
+    // The next sign-in opens on the chosen method (the others stay one link away).
+    const next = await (await pendingClient(user.email)).text('/login/verify')
+    expect(next.html).toContain('Send the code')
+    expect(next.html).toContain('Use authenticator app')
     const all = await client.post('/settings/security/devices', { intent: 'revoke_all' })
     expect(all.status).toBe(200)
     expect(await db.select().from(schema.trustedDevices).where(eq(schema.trustedDevices.userId, user.id))).toHaveLength(0)

@@ -53,13 +53,19 @@ describe('decideSecondStep', () => {
     ['member with an app owes a second factor', member, app, { kind: 'second_factor', methods: ['totp', 'email', 'recovery_code'], preferred: 'totp' }],
     ['member with a key only (codes used up) gets key and email', member, key, { kind: 'second_factor', methods: ['webauthn', 'email'], preferred: 'webauthn' }],
     ['preferred method is honoured', { ...member, preferredMethod: 'webauthn' as const }, both, { kind: 'second_factor', preferred: 'webauthn' }],
-    ['preferred email still opens on the strong method', { ...member, preferredMethod: 'email' as const }, app, { kind: 'second_factor', preferred: 'totp' }],
+    ['preferred email is honoured where email is allowed', { ...member, preferredMethod: 'email' as const }, app, { kind: 'second_factor', preferred: 'email' }],
     ['staff without app or key prove the mailbox, then must enrol', staff, none, { kind: 'second_factor', methods: ['email'], enrollAfter: true }],
     ['staff with an app owes a second factor', staff, app, { kind: 'second_factor' }],
     ['after a reset, an email code is owed even with no factor', { ...member, mfaResetAt: new Date() }, none, { kind: 'second_factor', methods: ['email'], reason: 'reset', enrollAfter: false }],
     ['staff after a reset: email code, then enrollment', { ...staff, mfaResetAt: new Date() }, none, { kind: 'second_factor', methods: ['email'], enrollAfter: true }],
   ])('%s', (_name, user, factors, expected) => {
     expect(decide(user, factors)).toMatchObject(expected)
+  })
+
+  it('a preferred method the policy does not offer falls back to the strong one', () => {
+    const decision = decide({ ...member, preferredMethod: 'email' }, app, [org({ mode: 'required', allowedMethods: ['totp'] })])
+    expect(decision).toMatchObject({ kind: 'second_factor', preferred: 'totp' })
+    expect(decision.kind === 'second_factor' && decision.methods).not.toContain('email')
   })
 
   it('re-checks methods: a method not offered is refused', () => {
