@@ -36,7 +36,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     totp: factors.totp ? { lastUsedAt: factors.totp.lastUsedAt?.toISOString() ?? null, since: factors.totp.confirmedAt.toISOString() } : null,
     keys: factors.keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
     recoveryCodesLeft: factors.recoveryCodesLeft,
-    devices: (await listDevices(user.id)).length,
+    devices: (await listDevices(user.id)).map((x) => ({ id: x.id, label: x.label, lastUsedAt: x.lastUsedAt?.toISOString() ?? null, createdAt: x.createdAt.toISOString() })),
     notice,
   }
 }
@@ -116,8 +116,13 @@ export default function Security() {
       </section>
       <section className="card">
         <h2>Remembered devices</h2>
-        <p>{d.devices} device{d.devices === 1 ? '' : 's'} skip the second step.</p>
-        <Link to="/settings/security/devices">Manage remembered devices</Link>
+        {d.devices.length === 0 ? <p className="muted">No device skips the second step.</p> : (
+          <>
+            <p>{d.devices.length} device{d.devices.length === 1 ? '' : 's'} skip the second step:</p>
+            <ul aria-label="Remembered devices">{d.devices.map((x) => <li key={x.id}>{x.label} <span className="muted">remembered {fmt(x.createdAt)} · last used {fmt(x.lastUsedAt ?? x.createdAt)}</span></li>)}</ul>
+          </>
+        )}
+        <Link to="/settings/security/devices">{d.devices.length ? 'Forget devices' : 'Manage remembered devices'}</Link>
       </section>
       {d.mfaOn ? (
         <section className="card">

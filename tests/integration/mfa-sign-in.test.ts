@@ -336,6 +336,8 @@ describe('security page details', () => {
     const page = await client.text('/settings/security')
     expect(page.html).toContain('Running low')
     expect(page.html).toMatch(/3<!-- --> of 10 left/)
+    // The remembered device is listed at a glance, with its browser.
+    expect(page.html).toContain('Chrome on Linux')
     expect((await outboundOf(user.id)).filter((m) => m.template === 'recovery_code_used').map((m) => m.params.low)).toContain(true)
     // Recovery codes never earn a remembered device; the app did.
     expect(await db.select().from(schema.trustedDevices).where(eq(schema.trustedDevices.userId, user.id))).toHaveLength(1)
