@@ -19,11 +19,29 @@ function limiter(name: string, points: number) {
   })
 }
 
+/**
+ * The lockout's double for emails with no account: after as many failures as lock a real account,
+ * the same "locked" answer for the first lock's hour, so the lockout does not reveal which emails
+ * exist. Counted for 30 days (a real account counts until a success, which an unknown one never has).
+ */
+function unknownAccountLockout() {
+  const points = Math.max(1, config.lockoutThreshold - 1)
+  const options = { points, duration: 30 * 86_400, blockDuration: 3600 }
+  return new RateLimiterRedis({
+    storeClient: redisClient('limiter'),
+    keyPrefix: `${config.redisPrefix}:rl:unknown-lock`,
+    ...options,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: new RateLimiterMemory({ keyPrefix: 'mem:unknown-lock', ...options }),
+  })
+}
+
 const g = globalThis as unknown as { __gatehouseLimiters?: ReturnType<typeof makeLimiters> }
 function makeLimiters() {
   return {
     ip: limiter('ip', config.rateLimit.ipPerMinute),
     account: limiter('account', config.rateLimit.accountPerMinute),
+    unknownLock: unknownAccountLockout(),
   }
 }
 const limiters = (g.__gatehouseLimiters ??= makeLimiters())
@@ -37,6 +55,17 @@ export async function throttleAttempt(ip: string | null, accountKey: string): Pr
     return { allowed: true }
   } catch (e) {
     if (e instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(e.msBeforeNext / 1000)) }
+    throw e
+  }
+}
+
+/** Counts a failure for an email with no account; the seconds its mirrored lock lasts, or 0. */
+export async function recordUnknownAccountFailure(accountKey: string): Promise<number> {
+  try {
+    await limiters.unknownLock.consume(accountKey)
+    return 0
+  } catch (e) {
+    if (e instanceof RateLimiterRes) return Math.max(1, Math.ceil(e.msBeforeNext / 1000))
     throw e
   }
 }

@@ -6,7 +6,7 @@ import { and, eq, sql } from 'drizzle-orm'
 import { db, schema } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { burnPasswordCheck, verifyPassword } from './password.server.ts'
-import { accountKey, normaliseEmail, throttleAttempt, waitInWords } from './rate-limit.server.ts'
+import { accountKey, normaliseEmail, recordUnknownAccountFailure, throttleAttempt, waitInWords } from './rate-limit.server.ts'
 import { lockRemainingSeconds, MAX_LOCK_SECONDS, recordFailure } from './lockout.server.ts'
 import { createSession, endSession, type SessionLevel, type User } from './session.server.ts'
 
@@ -30,7 +30,9 @@ export async function checkPassword(input: { region: string; email: string; pass
   const [user] = await db.select().from(schema.users).where(and(eq(schema.users.region, input.region), eq(schema.users.email, email)))
   if (!user?.passwordHash) {
     await burnPasswordCheck(input.password)
+    const mirroredLock = await recordUnknownAccountFailure(accountKey(input.region, email))
     await recordAudit({ action: 'auth.login_failed', actor: { id: null, label: email }, meta: input.meta, details: { region: input.region, reason: 'unknown_email' } })
+    if (mirroredLock > 0) return lockedAnswer(mirroredLock)
     return { ok: false, code: 'invalid_credentials', message: INVALID_CREDENTIALS }
   }
   const locked = lockRemainingSeconds(user)

@@ -95,6 +95,20 @@ describe('password sign-in', () => {
     expect((await signIn(client, 'eu.member@acme.test', 'eu')).status).toBe(302)
   })
 
+  it('an email with no account answers the same lockout after as many failures (it does not reveal which emails exist)', async () => {
+    const client = new TestClient(base)
+    for (let i = 0; i < 99; i++) {
+      const res = await signIn(client, 'nobody.here@acme.test', 'eu', `wrong-${i}`)
+      expect(res.status).toBe(400)
+    }
+    const hundredth = await signIn(client, 'nobody.here@acme.test', 'eu', 'wrong-last')
+    expect(hundredth.status).toBe(429)
+    expect(await hundredth.text()).toMatch(/locked.*Try again in 60 minutes/)
+    expect((await signIn(client, 'nobody.here@acme.test', 'eu', 'another')).status).toBe(429)
+    // Only that email: another unknown one still gets the ordinary answer.
+    expect((await signIn(client, 'nobody.else@acme.test', 'eu', 'x')).status).toBe(400)
+  })
+
   it('a success resets the count of consecutive failures', async () => {
     const client = new TestClient(base)
     await signIn(client, 'owner@acme.test', 'us', 'wrong')
