@@ -1,7 +1,8 @@
 /**
- * /api/openapi.json is a structurally valid OpenAPI 3.1 document that lists every registry
+ * /api/openapi.json is a valid OpenAPI 3.1 document (the official schema, and our own checks) that lists every registry
  * route, and every registry route is really served (no route file missing).
  */
+import { Validator } from '@seriousme/openapi-schema-validator'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ENDPOINTS } from '#app/api/registry.server.ts'
 import { seedDemo } from '#db/seed.ts'
@@ -40,6 +41,18 @@ function* walk(node: unknown, path = '#'): Generator<[string, Record<string, unk
 }
 
 describe('OpenAPI document', () => {
+  it('validates against the official OpenAPI 3.1 schema', async () => {
+    const validator = new Validator()
+    const result = await validator.validate(structuredClone(doc))
+    expect(result.errors ?? []).toEqual([])
+    expect(result.valid).toBe(true)
+    expect(validator.version).toBe('3.1')
+    // The validator can fail: a document missing its info object is refused.
+    const broken = structuredClone(doc)
+    delete broken.info
+    expect((await new Validator().validate(broken)).valid).toBe(false)
+  })
+
   it('is OpenAPI 3.1 with info and paths', () => {
     expect(doc.openapi).toMatch(/^3\.1\.\d+$/)
     expect(typeof doc.info.title).toBe('string')
