@@ -90,12 +90,13 @@ async function nextLine(question: string): Promise<string> {
   return String(value)
 }
 
-/** Reads one line on a terminal without echoing it (passwords, codes). */
-function readHidden(): Promise<string> {
+/** Reads one line on a terminal without echoing it (passwords, codes). Echo is off before the question shows. */
+function readHidden(label: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin
     let answer = ''
     stdin.setRawMode(true)
+    process.stderr.write(label)
     stdin.resume()
     stdin.setEncoding('utf8')
     const done = (err?: Error) => {
@@ -124,15 +125,16 @@ function readHidden(): Promise<string> {
  */
 export async function prompt(question: string, options: { secret?: boolean; default?: string } = {}): Promise<string> {
   const label = `${question}${options.default ? ` [${options.default}]` : ''}: `
-  process.stderr.write(label)
   let answer: string
-  if (process.stdin.isTTY && options.secret) answer = await readHidden()
+  if (process.stdin.isTTY && options.secret) answer = await readHidden(label)
   else if (process.stdin.isTTY) {
+    process.stderr.write(label)
     // A one-shot reader: a lasting one would also swallow the keys of a later hidden prompt.
     const rl = createInterface({ input: process.stdin, terminal: false })
     answer = await new Promise<string>((resolve) => rl.once('line', resolve))
     rl.close()
   } else {
+    process.stderr.write(label)
     answer = await nextLine(question)
     process.stderr.write('\n')
   }
