@@ -2,12 +2,13 @@
  * Audit chain verification: walks every chain in sequence order, starting from its retention
  * anchor, and checks that each event's stored hash is what the database function
  * audit_event_hash computes (an edited row fails), that it links to the previous event's hash,
- * and that no sequence number is missing (a deleted row fails).
+ * that no sequence number is missing (a deleted row fails), and that the chain ends at its head in
+ * audit_chain_heads (removing the newest rows fails).
  */
 import { sql } from '#db/client.ts'
 
 export type ChainReport = { chain: string; events: number; firstSeq: number | null; lastSeq: number | null; anchoredAt: number | null; ok: boolean }
-export type BrokenEvent = { chain: string; id: number | null; seq: number; problem: 'edited' | 'link' | 'missing'; message: string }
+export type BrokenEvent = { chain: string; id: number | null; seq: number; problem: 'edited' | 'link' | 'missing' | 'truncated'; message: string }
 export type AuditVerification = { ok: boolean; chains: ChainReport[]; events: number; firstBroken: BrokenEvent | null; broken: BrokenEvent[] }
 
 const GENESIS = '0'.repeat(64)
@@ -17,9 +18,7 @@ type Row = { id: string; chain: string; seq: string; prev_hash: string; hash: st
 export async function verifyAuditChains(options: { maxProblems?: number } = {}): Promise<AuditVerification> {
   const maxProblems = options.maxProblems ?? 20
   const anchors = new Map<string, { seq: number; hash: string }>()
-  for (const a of await sql<{ chain: string; last_removed_seq: string; last_removed_hash: string }[]>`select chain, last_removed_seq, last_removed_hash from audit_anchors`) {
-    anchors.set(a.chain, { seq: Number(a.last_removed_seq), hash: a.last_removed_hash })
-  }
+  const heads = new Map<string, { seq: number; hash: string }>()
   const chains = new Map<string, ChainReport & { expectSeq: number; expectPrev: string }>()
   const broken: BrokenEvent[] = []
   let events = 0
@@ -30,6 +29,12 @@ export async function verifyAuditChains(options: { maxProblems?: number } = {}):
   // A cursor keeps memory flat on a long history; a repeatable-read snapshot keeps concurrent
   // writers from showing up half-way through a chain.
   await sql.begin('isolation level repeatable read read only', async (tx) => {
+    for (const a of await tx<{ chain: string; last_removed_seq: string; last_removed_hash: string }[]>`select chain, last_removed_seq, last_removed_hash from audit_anchors`) {
+      anchors.set(a.chain, { seq: Number(a.last_removed_seq), hash: a.last_removed_hash })
+    }
+    for (const h of await tx<{ chain: string; seq: string; hash: string }[]>`select chain, seq, hash from audit_chain_heads`) {
+      heads.set(h.chain, { seq: Number(h.seq), hash: h.hash })
+    }
     const cursor = tx<Row[]>`select e.id, e.chain, e.seq, e.prev_hash, e.hash, audit_event_hash(e) as computed
       from audit_events e order by e.chain, e.seq`.cursor(1000)
     for await (const rows of cursor) {
@@ -58,6 +63,24 @@ export async function verifyAuditChains(options: { maxProblems?: number } = {}):
       }
     }
   })
+  // Each chain must end where its head says; a chain pruned empty ends at its anchor.
+  for (const [chain, head] of heads) {
+    let c = chains.get(chain)
+    if (!c) {
+      const anchor = anchors.get(chain)
+      c = { chain, events: 0, firstSeq: null, lastSeq: null, anchoredAt: anchor?.seq ?? null, ok: true, expectSeq: (anchor?.seq ?? 0) + 1, expectPrev: anchor?.hash ?? GENESIS }
+      chains.set(chain, c)
+    }
+    const endSeq = c.expectSeq - 1
+    if (endSeq < head.seq) {
+      note({ chain, id: null, seq: endSeq + 1, problem: 'truncated', message: `chain ${chain}: event${head.seq > endSeq + 1 ? `s ${endSeq + 1}–${head.seq} are` : ` ${head.seq} is`} missing at the end of the chain: the newest rows were deleted` })
+    } else if (endSeq === head.seq && c.expectPrev !== head.hash) {
+      note({ chain, id: null, seq: endSeq, problem: 'truncated', message: `chain ${chain}: event ${endSeq} is not the event the chain's head recorded: the end of the chain was replaced` })
+    }
+  }
+  for (const c of chains.values()) {
+    if (!heads.has(c.chain)) note({ chain: c.chain, id: null, seq: c.lastSeq ?? 0, problem: 'truncated', message: `chain ${c.chain}: its head is missing from audit_chain_heads, so its end cannot be checked` })
+  }
   const reports = [...chains.values()].map(({ expectSeq: _s, expectPrev: _p, ...r }) => r)
   return { ok: broken.length === 0, chains: reports, events, firstBroken: broken[0] ?? null, broken }
 }

@@ -40,3 +40,15 @@ export const auditAnchors = pgTable('audit_anchors', {
   lastRemovedHash: text('last_removed_hash').notNull(),
   prunedAt: timestamp('pruned_at', { withTimezone: true }).notNull().defaultNow(),
 })
+
+/**
+ * Each chain's newest event, kept by the chain trigger in the same transaction as the event; it only
+ * moves forward (a trigger refuses anything else). verify-audit compares each chain's end with it,
+ * so removing the newest events of a chain is seen too.
+ */
+export const auditChainHeads = pgTable('audit_chain_heads', {
+  chain: text('chain').primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  hash: text('hash').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+})

@@ -100,4 +100,28 @@ describe('audit hash chain', () => {
     expect(cli.code).toBe(1)
     expect(cli.stdout).toContain('event 5 is missing before event 6')
   })
+
+  it('catches the newest events removed (a cut tail), and the head only moves forward', async () => {
+    const chain = randomUUID()
+    for (let i = 0; i < 5; i++) await recordAudit({ action: 'org.policy_changed', actor: systemActor('system'), organizationId: chain, details: { i } })
+    await expect(sql`update audit_chain_heads set seq = 3 where chain = ${chain}`).rejects.toThrow(/only moves forward/)
+    await expect(sql`delete from audit_chain_heads where chain = ${chain}`).rejects.toThrow(/only moves forward/)
+    await expect(sql`truncate audit_chain_heads`).rejects.toThrow(/only moves forward/)
+
+    await sql.unsafe('alter table audit_events disable trigger audit_events_no_delete')
+    await sql`delete from audit_events where chain = ${chain} and seq > 3`
+    await sql.unsafe('alter table audit_events enable trigger audit_events_no_delete')
+    const report = await verifyAuditChains()
+    expect(report.broken).toContainEqual(expect.objectContaining({ chain, problem: 'truncated', seq: 4 }))
+    expect(report.broken.find((b) => b.chain === chain)!.message).toContain('events 4–5 are missing at the end of the chain')
+    const cli = await verifyAuditCli()
+    expect(cli.code).toBe(1)
+    expect(cli.stdout).toContain('events 4–5 are missing at the end of the chain')
+
+    // The chain goes on from its head, so the gap stays visible after new events.
+    await recordAudit({ action: 'org.policy_changed', actor: systemActor('system'), organizationId: chain })
+    const [next] = await sql<{ seq: string }[]>`select max(seq) as seq from audit_events where chain = ${chain}`
+    expect(Number(next.seq)).toBe(6)
+    expect((await verifyAuditChains()).broken).toContainEqual(expect.objectContaining({ chain, problem: 'missing', seq: 6 }))
+  })
 })
