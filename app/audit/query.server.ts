@@ -58,9 +58,24 @@ export async function listOrgAudit(scope: OrgScope, q: AuditQuery) {
   return { events: rows.map(toEvent), total: rows[0]?.total ?? 0, pageSize: PAGE }
 }
 
-export async function exportOrgAuditCsv(scope: OrgScope, q: AuditQuery): Promise<string> {
-  const rows = (await pg<Raw[]>`select * from (${events(scope, q)}) x order by created_at desc, id desc limit 100000`).map(toEvent)
-  return toCsv(['time', 'action', 'actor', 'member', 'scope', 'ip', 'details'], rows.map((e) => [e.createdAt, e.action, e.actor, e.subjectEmail, e.scope, e.ip, JSON.stringify(e.details)]))
+/** The most events one CSV export holds (the file is built in memory). */
+export const AUDIT_CSV_MAX_ROWS = 100_000
+
+/**
+ * The filtered events as CSV, newest first, at most `maxRows` of them. When more match, the file
+ * says so instead of stopping silently: its last line is a notice naming the cap and asking for a
+ * narrower filter, and `truncated` is true (the route also sends `X-Export-Truncated: true`).
+ */
+export async function exportOrgAuditCsv(scope: OrgScope, q: AuditQuery, maxRows = AUDIT_CSV_MAX_ROWS): Promise<{ csv: string; truncated: boolean; maxRows: number }> {
+  const fetched = await pg<Raw[]>`select * from (${events(scope, q)}) x order by created_at desc, id desc limit ${maxRows + 1}`
+  const truncated = fetched.length > maxRows
+  const rows = fetched.slice(0, maxRows).map(toEvent)
+  const lines: unknown[][] = rows.map((e) => [e.createdAt, e.action, e.actor, e.subjectEmail, e.scope, e.ip, JSON.stringify(e.details)])
+  if (truncated) {
+    const oldest = rows.at(-1)?.createdAt.toISOString().slice(0, 10)
+    lines.push([`TRUNCATED: only the newest ${maxRows.toLocaleString('en-US')} matching events are in this file (back to ${oldest}). Narrow the filter (action, actor, member or dates) to export the rest.`])
+  }
+  return { csv: toCsv(['time', 'action', 'actor', 'member', 'scope', 'ip', 'details'], lines), truncated, maxRows }
 }
 
 export const retentionInput = z.object({

@@ -4,7 +4,7 @@ import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { Field } from '#app/ui/form.tsx'
 import { requireOrgRole } from '#app/auth/guards.server.ts'
-import { listOrgAudit, parseAuditQuery, retentionInput, setAuditRetention } from '#app/audit/query.server.ts'
+import { AUDIT_CSV_MAX_ROWS, listOrgAudit, parseAuditQuery, retentionInput, setAuditRetention } from '#app/audit/query.server.ts'
 import { AUDIT_ACTIONS } from '#app/audit/record.server.ts'
 import { fmtDateTime, OrgNav } from '#app/ui/org-nav.tsx'
 
@@ -20,6 +20,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     query,
     total: page.total,
     pageSize: page.pageSize,
+    exportCap: AUDIT_CSV_MAX_ROWS,
     events: page.events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString(), details: JSON.stringify(e.details) })),
   }
 }
@@ -34,7 +35,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function Audit() {
-  const { org, query, events, total, pageSize, isOwner } = useLoaderData<typeof loader>()
+  const { org, query, events, total, pageSize, isOwner, exportCap } = useLoaderData<typeof loader>()
   const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
   const [params] = useSearchParams()
   const pages = Math.max(1, Math.ceil(total / pageSize))
@@ -61,7 +62,7 @@ export default function Audit() {
           <button type="submit">Filter</button>
           <a className="button secondary" href={`/orgs/${org.slug}/audit/csv?${params}`} download>Export CSV</a>
         </Form>
-        <p className="hint">{total.toLocaleString('en-US')} events.</p>
+        <p className="hint">{total.toLocaleString('en-US')} events.{total > exportCap ? ` A CSV export holds the newest ${exportCap.toLocaleString('en-US')}: narrow the filter to export the rest.` : ''}</p>
         <table>
           <thead><tr><th>Time</th><th>Action</th><th>Actor</th><th>Member</th><th>Details</th></tr></thead>
           <tbody>

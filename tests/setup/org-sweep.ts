@@ -6,12 +6,51 @@
 import { randomUUID } from 'node:crypto'
 import { expect } from 'vitest'
 import { orgScopedEndpoints } from '#app/api/registry.server.ts'
-import { db, schema } from '#db/client.ts'
+import { sql as pg } from '#db/client.ts'
 import { apiCall, fillPath } from './api.ts'
 
-export async function snapshot() {
-  const tables = [schema.auditEvents, schema.apiKeys, schema.regionPolicies, schema.memberships, schema.exemptions, schema.deadlineExtensions, schema.organizations]
-  return Promise.all(tables.map(async (t) => (await db.select().from(t)).length))
+/**
+ * The tables a request could write, each with the columns that legitimately change on a read:
+ * using a session or an API key touches when it was last seen or used (and slides the session's
+ * idle expiry), which is not a write of the request's data.
+ */
+const WATCHED: Record<string, string[]> = {
+  organizations: [],
+  memberships: [],
+  users: [],
+  region_policies: [],
+  exemptions: [],
+  deadline_extensions: [],
+  api_keys: ['last_used_at'],
+  audit_events: [],
+  audit_anchors: [],
+  notification_runs: [],
+  outbound_emails: [],
+  grace_reminders: [],
+  support_requests: [],
+  verifications: [],
+  totp_factors: [],
+  webauthn_credentials: [],
+  recovery_codes: [],
+  trusted_devices: [],
+  sessions: ['last_seen_at', 'idle_expires_at'],
+}
+
+/**
+ * Per table: its row count and an md5 of every row's contents (minus the columns above), so an
+ * UPDATE that changes no count is still seen. Compare two snapshots with toEqual: a difference
+ * names the table.
+ */
+export async function snapshot(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const [table, ignored] of Object.entries(WATCHED)) {
+    const minus = ignored.map((c) => ` - '${c}'`).join('')
+    const [row] = await pg.unsafe<{ n: number; h: string }[]>(
+      `select count(*)::int as n, coalesce(md5(string_agg(r, ',' order by r)), '') as h from (select (to_jsonb(t)${minus})::text as r from ${table} t) x`,
+    )
+    out[table] = `${row.n} rows, md5 ${row.h}`
+  }
+  return out
 }
 
 export async function sweepOtherOrganization(input: { base: string; token: string; foreignOrg: { id: string; slug: string }; label: string }) {

@@ -2,8 +2,10 @@
  * A notification run: emails every affected (non-exempt) member of one organization's region that
  * its policy became Required (with their own deadline when they lack an allowed factor) or
  * Disabled. Keyset batches by membership id; each batch's outbox rows and the run's `done` counter
- * commit together, so a restarted job resumes after the last committed batch (found from `done`)
- * and a member is emailed once.
+ * commit together, and every outbox row records the membership it was for (`params.membershipId`),
+ * so a restarted job resumes by keyset after the highest membership id already emailed in this run.
+ * Members joining or leaving between a crash and the restart neither shift nor hide that point (an
+ * offset would: it skipped or re-emailed someone), and a member is emailed once.
  */
 import type { Job } from 'bullmq'
 import { sql as pg } from '#db/client.ts'
@@ -13,10 +15,11 @@ import { enqueueMail } from './outbox.ts'
 
 const BATCH = 1000
 
-export async function runNotification(job: Pick<Job, 'data'>, now = new Date()): Promise<{ done: number; total: number }> {
+export async function runNotification(job: Pick<Job, 'data'>, now = new Date(), options: { batchSize?: number } = {}): Promise<{ done: number; total: number }> {
+  const batchSize = options.batchSize ?? BATCH
   const { runId } = notifyRunPayload.parse(job.data)
-  const [run] = await pg<{ id: string; organization_id: string; region: string; kind: string; done: number; status: string }[]>`
-    select id, organization_id, region, kind, done, status from notification_runs where id = ${runId}`
+  const [run] = await pg<{ id: string; organization_id: string; region: string; kind: string; done: number; status: string; created_at: string }[]>`
+    select id, organization_id, region, kind, done, status, created_at from notification_runs where id = ${runId}`
   if (!run || run.status === 'done') return { done: run?.done ?? 0, total: run?.done ?? 0 }
   const template = run.kind === 'policy_disabled' ? 'policy_disabled' : 'policy_required'
   const from = pg`memberships m join users u on u.id = m.user_id
@@ -25,11 +28,21 @@ export async function runNotification(job: Pick<Job, 'data'>, now = new Date()):
     where m.organization_id = ${run.organization_id} and u.region = ${run.region} and not ${isExempt(now)}`
   const [{ total }] = await pg<{ total: number }[]>`select count(*)::int as total from ${from}`
   await pg`update notification_runs set total = ${total}, status = 'running' where id = ${runId}`
-  // Resume after the last committed batch (the same order as below).
+  // Resume after the last committed batch: the highest membership id this run has emailed (its
+  // outbox rows commit with `done`; created_at bounds the scan to this run's time on its index).
   let cursor = '00000000-0000-0000-0000-000000000000'
   if (run.done > 0) {
-    const [row] = await pg<{ id: string }[]>`select m.id::text from ${from} order by m.id offset ${run.done - 1} limit 1`
-    if (row) cursor = row.id
+    const [last] = await pg<{ id: string | null }[]>`
+      select e.params->>'membershipId' as id from outbound_emails e
+      where e.created_at >= ${run.created_at}::timestamptz and e.template = ${template}
+        and e.params->>'runId' = ${runId} and e.params->>'membershipId' is not null
+      order by (e.params->>'membershipId')::uuid desc limit 1`
+    if (last?.id) cursor = last.id
+    else {
+      // A run started before outbox rows carried the membership id: the old offset estimate.
+      const [row] = await pg<{ id: string }[]>`select m.id::text from ${from} order by m.id offset ${run.done - 1} limit 1`
+      if (row) cursor = row.id
+    }
   }
   let done = run.done
   for (;;) {
@@ -38,12 +51,12 @@ export async function runNotification(job: Pick<Job, 'data'>, now = new Date()):
         with batch as (
           select m.id, u.id as user_id, u.email, u.region, o.name as org_name, p.allowed_methods, p.on_deadline,
             case when p.mode = 'required' and not ${hasAllowedFactor} then ${deadlineExpr} end as deadline
-          from ${from} and m.id > ${cursor}::uuid order by m.id limit ${BATCH}
+          from ${from} and m.id > ${cursor}::uuid order by m.id limit ${batchSize}
         ),
         mail as (
           insert into outbound_emails (user_id, to_address, template, params)
           select user_id, email, ${template}, jsonb_build_object('organization', org_name, 'region', region, 'deadline', deadline,
-            'methods', to_jsonb(allowed_methods), 'onDeadline', on_deadline, 'runId', ${runId}::text)
+            'methods', to_jsonb(allowed_methods), 'onDeadline', on_deadline, 'runId', ${runId}::text, 'membershipId', id::text)
           from batch returning id
         )
         select (select count(*) from batch)::int as n, (select id from batch order by id desc limit 1)::text as last,
@@ -55,7 +68,7 @@ export async function runNotification(job: Pick<Job, 'data'>, now = new Date()):
     await enqueueMail(res.emails)
     done += res.n
     cursor = res.last
-    if (res.n < BATCH) break
+    if (res.n < batchSize) break
   }
   await pg`update notification_runs set status = 'done', finished_at = now(), total = greatest(total, done) where id = ${runId}`
   return { done, total }
