@@ -9,6 +9,7 @@ import { db, schema, sql as pg } from '#db/client.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
 import { asDate } from '#app/policy/member-status.server.ts'
 import { toCsv } from '#app/orgs/members.server.ts'
+import { parseSearchParams } from '#app/http/forms.server.ts'
 
 const day = z
   .string()
@@ -27,9 +28,7 @@ export const auditQuery = z.object({
 export type AuditQuery = z.infer<typeof auditQuery>
 
 export function parseAuditQuery(url: URL): AuditQuery {
-  const raw = Object.fromEntries(url.searchParams)
-  const parsed = auditQuery.safeParse(raw)
-  return parsed.success ? parsed.data : auditQuery.parse({})
+  return parseSearchParams(url, auditQuery)
 }
 
 const PAGE = 50

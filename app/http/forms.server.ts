@@ -30,3 +30,16 @@ export async function parseForm<S extends z.ZodTypeAny>(request: Request, schema
 export function badRequest(errors: FieldErrors, values: Record<string, unknown> = {}, status = 400) {
   return data({ errors, values }, { status })
 }
+
+/**
+ * Search parameters for a list page (filters, sort, page): a value that does not parse is dropped
+ * and its default used, the others kept, so one bad link never empties or widens the whole view.
+ */
+export function parseSearchParams<S extends z.AnyZodObject>(url: URL, schema: S): z.infer<S> {
+  const raw = Object.fromEntries(url.searchParams)
+  const parsed = schema.safeParse(raw)
+  if (parsed.success) return parsed.data
+  const clean: Record<string, string> = {}
+  for (const [k, v] of Object.entries(raw)) if (schema.shape[k]?.safeParse(v).success) clean[k] = v
+  return schema.parse(clean)
+}

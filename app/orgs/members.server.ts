@@ -9,6 +9,7 @@ import { eq } from 'drizzle-orm'
 import { db, schema, sql as pg } from '#db/client.ts'
 import { asDate, factorJoins, joinedPendingDeadline, joinedStatus } from '#app/policy/member-status.server.ts'
 import type { OrgRole, OrgScope } from './scope.server.ts'
+import { parseSearchParams } from '#app/http/forms.server.ts'
 
 const m = schema.memberships
 
@@ -30,12 +31,7 @@ export type MemberQuery = z.infer<typeof memberQuery>
 
 /** Reads the query from a URL; bad values fall back to defaults rather than failing the page. */
 export function parseMemberQuery(url: URL): MemberQuery {
-  const raw = Object.fromEntries(url.searchParams)
-  const parsed = memberQuery.safeParse(raw)
-  if (parsed.success) return parsed.data
-  const clean: Record<string, string> = {}
-  for (const [k, v] of Object.entries(raw)) if (memberQuery.shape[k as keyof MemberQuery]?.safeParse(v).success) clean[k] = v
-  return memberQuery.parse(clean)
+  return parseSearchParams(url, memberQuery)
 }
 
 export type MemberRow = {

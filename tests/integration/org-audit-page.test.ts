@@ -94,6 +94,13 @@ describe('audit filters', () => {
     expect(await pageRows('?to=2024-03-01')).toEqual(['2024-03-01 org.role_changed admin@aud.test mia@aud.test'])
   })
 
+  it('a malformed filter is dropped alone: the others still apply', async () => {
+    expect(await pageRows(`?actor=admin&from=not-a-day&member=${'x'.repeat(400)}`)).toEqual([
+      '2024-03-03 org.deadline_extended admin@aud.test max@aud.test',
+      '2024-03-01 org.role_changed admin@aud.test mia@aud.test',
+    ])
+  })
+
   it('combines filters, and the CSV export applies the same ones', async () => {
     expect(await pageRows('?actor=admin&member=max&from=2024-03-01&to=2024-03-31')).toEqual(['2024-03-03 org.deadline_extended admin@aud.test max@aud.test'])
     const res = await admin.get('/orgs/aud/audit/csv?actor=admin&member=max&to=2024-03-31')
