@@ -23,11 +23,14 @@ import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav } from '#app/ui/org-nav.tsx
 
 export const meta: MetaFunction = () => [{ title: 'MFA policy · Gatehouse' }]
 
-const form = regionPolicyInput.extend({
-  region: z.string().min(1).max(20),
-  intent: z.enum(['preview', 'edit', 'save']),
-  reviewToken: z.string().max(200).optional(),
-})
+// Built when called: `.server` imports are undefined in the browser bundle, so nothing at module
+// level may use them (a top-level `regionPolicyInput.extend` broke hydration of this page).
+const actionForm = () =>
+  regionPolicyInput.extend({
+    region: z.string().min(1).max(20),
+    intent: z.enum(['preview', 'edit', 'save']),
+    reviewToken: z.string().max(200).optional(),
+  })
 
 const reviewView = (r: PolicyReview) => ({ ...r, impact: { ...r.impact, earliestDeadline: r.impact.earliestDeadline?.toISOString() ?? null } })
 
@@ -70,7 +73,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
  */
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, scope, user, session } = await requireOrgRole(request, params.slug ?? '', 'admin')
-  const parsed = await parseForm(request, form)
+  const parsed = await parseForm(request, actionForm())
   if (!parsed.ok) return badRequest(parsed.errors)
   const { region, intent, reviewToken, ...proposed } = parsed.data
   const regions = await listOrgRegions(scope)
@@ -231,7 +234,7 @@ function ReviewPanel({ region, review, stepUpFresh, busy }: { region: string; re
     <div>
       <h3>Review the change to {R}</h3>
       {review.changes.length ? (
-        <table aria-label={`Changes to the ${R} policy`}>
+        <table aria-label={`Changes to the ${R} policy`} style={{ marginBottom: '0.75rem' }}>
           <thead>
             <tr><th>Setting</th><th>Now</th><th>After saving</th></tr>
           </thead>
