@@ -7,6 +7,7 @@ import { and, eq } from 'drizzle-orm'
 import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
+import { keyedHash, safeEqual } from '#app/auth/crypto.server.ts'
 import { db, schema, sql as pg, type Tx } from '#db/client.ts'
 import { ALL_METHODS, type Method } from './effective-policy.ts'
 import { asDate, hasAllowedFactor, isExempt } from './member-status.server.ts'
@@ -57,9 +58,12 @@ export type PolicyImpact = {
 
 const fmtDate = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
 
-/** What a change would do, computed from the data (one query) before anything is saved. */
-export async function previewPolicyChange(orgId: string, region: string, proposed: RegionPolicyInput, now = new Date()): Promise<PolicyImpact> {
-  const current = await getRegionPolicy(orgId, region)
+/**
+ * What a change would do, computed from the data (one query) before anything is saved. `current`
+ * is the stored policy when the caller has already read it (a review binds its token to that row).
+ */
+export async function previewPolicyChange(orgId: string, region: string, proposed: RegionPolicyInput, now = new Date(), current?: RegionPolicy): Promise<PolicyImpact> {
+  current ??= await getRegionPolicy(orgId, region)
   const becomesRequired = proposed.mode === 'required' && current?.mode !== 'required'
   const requiredSince = becomesRequired ? now : (current?.requiredSince ?? now)
   const [row] = await pg<{ members: number; exempt: number; without: number; overdue: number; earliest: Date | null }[]>`
@@ -111,6 +115,82 @@ export function describeImpact(i: PolicyImpact): string {
   return parts.join('; ')
 }
 
+/** One field that a change moves from `old` to `new`. */
+export type PolicyFieldChange = { [K in keyof ReturnType<typeof policyFields>]: { field: K; old: ReturnType<typeof policyFields>[K]; new: ReturnType<typeof policyFields>[K] } }[keyof ReturnType<typeof policyFields>]
+
+export function policyFieldChanges(before: ReturnType<typeof policyFields>, after: ReturnType<typeof policyFields>): PolicyFieldChange[] {
+  return (Object.keys(before) as (keyof typeof before)[])
+    .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+    .map((k) => ({ field: k, old: before[k], new: after[k] }) as PolicyFieldChange)
+}
+
+/*
+ * A review token binds a console save to the exact change the admin reviewed: the organization,
+ * the region, the exact new values, and the stored policy they were compared with (its values,
+ * required_since and updated_at). It is "<updatedAt ms>.<keyed hash>": the version in clear only
+ * tells a stale review (someone saved in between) from a token for other values; the keyed hash
+ * covers it too, so it cannot be edited.
+ */
+const reviewPayload = (orgId: string, region: string, stored: RegionPolicy, next: RegionPolicyInput) =>
+  JSON.stringify({
+    orgId,
+    region,
+    new: policyFields(next),
+    old: { ...policyFields(stored), requiredSince: stored.requiredSince?.toISOString() ?? null },
+    updatedAt: stored.updatedAt.toISOString(),
+  })
+
+export function policyReviewToken(orgId: string, region: string, stored: RegionPolicy, next: RegionPolicyInput): string {
+  return `${stored.updatedAt.getTime()}.${keyedHash('policy-review', reviewPayload(orgId, region, stored, next))}`
+}
+
+/** The save was not bound to a review of these values against the policy as it is now. */
+export class PolicyReviewError extends Error {
+  constructor(readonly reason: 'missing' | 'stale' | 'mismatch') {
+    super(
+      reason === 'missing'
+        ? 'Review the change first: nothing was saved.'
+        : reason === 'stale'
+          ? 'The policy changed since you reviewed it (someone else saved it): review the change again. Nothing was saved.'
+          : 'These are not the values you reviewed: review the change first. Nothing was saved.',
+    )
+  }
+}
+
+export function checkPolicyReviewToken(orgId: string, region: string, stored: RegionPolicy, next: RegionPolicyInput, token: string | null | undefined): void {
+  if (!token) throw new PolicyReviewError('missing')
+  const expected = policyReviewToken(orgId, region, stored, next)
+  if (safeEqual(token, expected)) return
+  const version = token.split('.', 1)[0]
+  throw new PolicyReviewError(version !== String(stored.updatedAt.getTime()) ? 'stale' : 'mismatch')
+}
+
+export type PolicyReview = {
+  region: string
+  /** The stored values and the proposed ones, with the fields that differ. */
+  old: ReturnType<typeof policyFields>
+  new: ReturnType<typeof policyFields>
+  changes: PolicyFieldChange[]
+  impact: PolicyImpact
+  /** Null when nothing would change ("Nothing to save"). */
+  token: string | null
+}
+
+/**
+ * The console's review of a change before it is saved: the impact computed from the data, the old
+ * and new values, and the token a save must carry (see `requireReview` on RegionPolicyChange).
+ * Null when the organization has no policy in that region.
+ */
+export async function reviewPolicyChange(orgId: string, region: string, proposed: RegionPolicyInput, now = new Date()): Promise<PolicyReview | null> {
+  const stored = await getRegionPolicy(orgId, region)
+  if (!stored) return null
+  const impact = await previewPolicyChange(orgId, region, proposed, now, stored)
+  const old = policyFields(stored)
+  const next = policyFields(proposed)
+  const changes = policyFieldChanges(old, next)
+  return { region, old, new: next, changes, impact, token: changes.length ? policyReviewToken(orgId, region, stored, proposed) : null }
+}
+
 export class StepUpRequiredError extends Error {
   constructor() {
     super('Setting a region to Disabled needs a fresh second factor.')
@@ -131,6 +211,12 @@ export type RegionPolicyChange = {
   meta?: RequestMeta
   secondFactorAt?: Date | null
   now?: Date
+  /**
+   * The console saves only a change the admin reviewed: the token from reviewPolicyChange, checked
+   * against the row locked for the update (so a review that another save overtook is refused with
+   * PolicyReviewError). The API does not ask for one (scripts); its answer carries the impact.
+   */
+  review?: { token: string | null | undefined }
 }
 
 export async function updateRegionPolicy(input: RegionPolicyChange): Promise<{ changed: boolean; policy: RegionPolicy; runId: string | null } | null> {
@@ -157,6 +243,7 @@ export async function saveRegionPolicy(input: RegionPolicyChange, tx: Tx): Promi
   const before = policyFields(old)
   const after = policyFields(next)
   if (JSON.stringify(before) === JSON.stringify(after)) return { changed: false, policy: old, runKind: null }
+  if (input.review) checkPolicyReviewToken(input.orgId, input.region, old, next, input.review.token)
   if (next.mode === 'disabled' && old.mode !== 'disabled' && !hasFreshSecondFactor({ secondFactorAt: input.secondFactorAt ?? null }, now.getTime())) throw new StepUpRequiredError()
   const becomesRequired = next.mode === 'required' && old.mode !== 'required'
   const [policy] = await tx

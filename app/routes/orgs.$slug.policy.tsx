@@ -1,4 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
 import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react'
 import { useEffect } from 'react'
@@ -8,55 +9,117 @@ import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { listRecentRuns } from '#app/policy/notification-runs.server.ts'
-import { previewPolicyChange, regionPolicyInput, StepUpRequiredError, updateRegionPolicy } from '#app/policy/region-policy.server.ts'
+import {
+  PolicyReviewError,
+  regionPolicyInput,
+  reviewPolicyChange,
+  StepUpRequiredError,
+  updateRegionPolicy,
+  type PolicyReview,
+  type RegionPolicyInput,
+} from '#app/policy/region-policy.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav } from '#app/ui/org-nav.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'MFA policy · Gatehouse' }]
 
-const form = regionPolicyInput.extend({ region: z.string().min(1).max(20), intent: z.enum(['preview', 'save']) })
+// Built when called: `.server` imports are undefined in the browser bundle, so nothing at module
+// level may use them (a top-level `regionPolicyInput.extend` broke hydration of this page).
+const actionForm = () =>
+  regionPolicyInput.extend({
+    region: z.string().min(1).max(20),
+    intent: z.enum(['preview', 'edit', 'save']),
+    reviewToken: z.string().max(200).optional(),
+  })
+
+const reviewView = (r: PolicyReview) => ({ ...r, impact: { ...r.impact, earliestDeadline: r.impact.earliestDeadline?.toISOString() ?? null } })
+
+/** The values of a change as query parameters: the step-up page sends the admin back to its review. */
+function reviewQuery(region: string, v: RegionPolicyInput) {
+  const q = new URLSearchParams({ review: region, mode: v.mode, gracePeriodDays: String(v.gracePeriodDays), onDeadline: v.onDeadline, rememberDeviceDays: String(v.rememberDeviceDays) })
+  v.allowedMethods.forEach((m) => q.append('allowedMethods', m))
+  return q.toString()
+}
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { org, scope, session } = await requireOrgRole(request, params.slug ?? '', 'admin')
   const [regions, runs] = await Promise.all([listOrgRegions(scope), listRecentRuns(org.id)])
   const url = new URL(request.url)
+  // Back from step-up (?review=eu&mode=...): the same change, reviewed afresh against the stored policy.
+  const sp = url.searchParams
+  const reviewRegion = sp.get('review')
+  let review: ReturnType<typeof reviewView> | null = null
+  if (reviewRegion && regions.some((r) => r.region === reviewRegion)) {
+    const values = regionPolicyInput.safeParse({
+      mode: sp.get('mode'), allowedMethods: sp.getAll('allowedMethods'), gracePeriodDays: sp.get('gracePeriodDays'), onDeadline: sp.get('onDeadline'), rememberDeviceDays: sp.get('rememberDeviceDays'),
+    })
+    const r = values.success ? await reviewPolicyChange(org.id, reviewRegion, values.data) : null
+    review = r ? reviewView(r) : null
+  }
   return {
     org: { name: org.name, slug: org.slug },
-    saved: url.searchParams.get('saved'),
+    saved: sp.get('saved'),
+    unchanged: sp.get('unchanged'),
     stepUpFresh: hasFreshSecondFactor(session),
+    review,
     regions: regions.map((r) => ({ ...r, requiredSince: r.requiredSince?.toISOString() ?? null, updatedAt: r.updatedAt.toISOString() })),
     runs: runs.map((r) => ({ id: r.id, region: r.region, kind: r.kind, total: r.total, done: r.done, status: r.status, createdAt: r.createdAt.toISOString() })),
   }
 }
 
+/**
+ * "Review changes" (intent preview) shows the impact and old → new values with a token bound to
+ * them; "Save" saves only with that token, against the policy as it still is (409 otherwise).
+ */
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, scope, user, session } = await requireOrgRole(request, params.slug ?? '', 'admin')
-  const parsed = await parseForm(request, form)
+  const parsed = await parseForm(request, actionForm())
   if (!parsed.ok) return badRequest(parsed.errors)
-  const { region, intent, ...proposed } = parsed.data
+  const { region, intent, reviewToken, ...proposed } = parsed.data
   const regions = await listOrgRegions(scope)
   if (!regions.some((r) => r.region === region)) throw notFound()
-  const impact = await previewPolicyChange(org.id, region, proposed)
-  const preview = { ...impact, earliestDeadline: impact.earliestDeadline?.toISOString() ?? null }
-  if (intent === 'preview') return { region, preview, values: proposed }
+  if (intent === 'edit') return { region, values: proposed, review: null, error: null }
+  if (intent === 'preview') {
+    const review = await reviewPolicyChange(org.id, region, proposed)
+    if (!review) throw notFound()
+    return { region, values: proposed, review: reviewView(review), error: null }
+  }
+  let result
   try {
-    await updateRegionPolicy({ orgId: org.id, region, proposed, actor: { id: user.id, label: user.email }, meta: requestMeta(request, context), secondFactorAt: session.secondFactorAt })
+    result = await updateRegionPolicy({
+      orgId: org.id, region, proposed, actor: { id: user.id, label: user.email }, meta: requestMeta(request, context), secondFactorAt: session.secondFactorAt, review: { token: reviewToken },
+    })
   } catch (e) {
+    if (e instanceof PolicyReviewError) return data({ region, values: proposed, review: null, error: e.message }, { status: 409 })
     if (e instanceof StepUpRequiredError) {
-      // The step-up page (MFA area) sends the admin back here to save again.
-      throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(`/orgs/${org.slug}/policy?stepup=${region}`)}`)
+      // The step-up page (MFA area) sends the admin back to this change's review, to save it.
+      throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(`/orgs/${org.slug}/policy?${reviewQuery(region, proposed)}`)}`)
     }
     throw e
   }
-  throw redirectTo(`/orgs/${org.slug}/policy?saved=${encodeURIComponent(region)}`)
+  if (!result) throw notFound()
+  throw redirectTo(`/orgs/${org.slug}/policy?${result.changed ? 'saved' : 'unchanged'}=${encodeURIComponent(region)}`)
 }
 
 type Values = { mode: string; allowedMethods: string[]; gracePeriodDays: number; onDeadline: string; rememberDeviceDays: number }
+type Review = ReturnType<typeof reviewView>
+
+const FIELD_LABELS: Record<keyof Values, string> = {
+  mode: 'Mode', allowedMethods: 'Allowed methods', gracePeriodDays: 'Grace period', onDeadline: 'At the deadline', rememberDeviceDays: 'Remember device',
+}
+const MODE_LABELS: Record<string, string> = { disabled: 'Disabled', optional: 'Optional', required: 'Required' }
+const DEADLINE_LABELS: Record<string, string> = { force_enrollment: 'Force enrollment at next sign-in', block: 'Block sign-in' }
+function fieldValue(field: keyof Values, v: unknown): string {
+  if (field === 'mode') return MODE_LABELS[String(v)] ?? String(v)
+  if (field === 'allowedMethods') return (v as string[]).map((m) => METHOD_LABELS[m] ?? m).join(', ')
+  if (field === 'onDeadline') return DEADLINE_LABELS[String(v)] ?? String(v)
+  return `${v} ${v === 1 ? 'day' : 'days'}`
+}
 
 export default function PolicyPage() {
-  const { org, regions, runs, saved } = useLoaderData<typeof loader>()
+  const { org, regions, runs, saved, unchanged, stepUpFresh, review: loaderReview } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>() as
-    | { region: string; preview: { summary: string; emailOnlyWarning: boolean; becomesDisabled: boolean; becomesRequired: boolean }; values: Values }
+    | { region: string; values: Values; review: Review | null; error: string | null }
     | { errors: Record<string, string> }
     | undefined
   const nav = useNavigation()
@@ -75,70 +138,67 @@ export default function PolicyPage() {
       <OrgNav slug={org.slug} name={org.name} />
       <section className="card">
         <h1>MFA policy</h1>
-        <p className="hint">One policy per region. Members of several organizations in a region get the strictest combination. Preview a change to see its impact before saving.</p>
+        <p className="hint">One policy per region. Members of several organizations in a region get the strictest combination. Review a change to see its impact before saving it.</p>
         {saved ? <Notice>Policy for {saved.toUpperCase()} saved.</Notice> : null}
+        {unchanged ? <Notice>Nothing to save: the {unchanged.toUpperCase()} policy already has these values.</Notice> : null}
         {actionData && 'errors' in actionData ? <FormError message={Object.values(actionData.errors).join(' ')} /> : null}
       </section>
       {regions.map((r) => {
-        const mine = actionData && 'preview' in actionData && actionData.region === r.region ? actionData : null
+        const mine = actionData && 'region' in actionData && actionData.region === r.region ? actionData : null
+        const review = mine ? mine.review : !actionData && loaderReview?.region === r.region ? loaderReview : null
         const v: Values = mine?.values ?? r
+        const R = r.region.toUpperCase()
         return (
           <section className="card" key={r.region} aria-labelledby={`region-${r.region}`}>
-            <h2 id={`region-${r.region}`}>Region {r.region.toUpperCase()}</h2>
+            <h2 id={`region-${r.region}`}>Region {R}</h2>
             <p className="hint">
               Currently <strong>{r.mode}</strong>
               {r.mode === 'required' && r.requiredSince ? `, required since ${fmtDate(r.requiredSince)}` : ''}. Last changed {fmtDateTime(r.updatedAt)}.
             </p>
-            <Form method="post" key={JSON.stringify(v)}>
-              <input type="hidden" name="region" value={r.region} />
-              <div className="field">
-                <label htmlFor={`mode-${r.region}`}>Mode</label>
-                <select id={`mode-${r.region}`} name="mode" defaultValue={v.mode}>
-                  <option value="disabled">Disabled — no second factor asked, no enrollment offered</option>
-                  <option value="optional">Optional — members with a factor are asked for it</option>
-                  <option value="required">Required — every member needs an allowed factor</option>
-                </select>
-              </div>
-              <fieldset className="field">
-                <legend>Allowed methods (at least one)</legend>
-                {(['email', 'totp', 'webauthn'] as const).map((m) => (
-                  <label key={m} style={{ fontWeight: 400 }}>
-                    <input type="checkbox" name="allowedMethods" value={m} defaultChecked={v.allowedMethods.includes(m)} /> {METHOD_LABELS[m]}
-                  </label>
-                ))}
-              </fieldset>
-              <div className="row">
+            {mine?.error ? <FormError message={mine.error} /> : null}
+            {review ? (
+              <ReviewPanel region={r.region} review={review} stepUpFresh={stepUpFresh} busy={nav.state !== 'idle'} />
+            ) : (
+              <Form method="post" key={JSON.stringify(v)}>
+                <input type="hidden" name="region" value={r.region} />
                 <div className="field">
-                  <label htmlFor={`grace-${r.region}`}>Grace period (days, 0–90)</label>
-                  <input id={`grace-${r.region}`} name="gracePeriodDays" type="number" min={0} max={90} required defaultValue={v.gracePeriodDays} />
-                </div>
-                <div className="field">
-                  <label htmlFor={`deadline-${r.region}`}>At the deadline</label>
-                  <select id={`deadline-${r.region}`} name="onDeadline" defaultValue={v.onDeadline}>
-                    <option value="force_enrollment">Force enrollment at next sign-in</option>
-                    <option value="block">Block sign-in</option>
+                  <label htmlFor={`mode-${r.region}`}>Mode</label>
+                  <select id={`mode-${r.region}`} name="mode" defaultValue={v.mode}>
+                    <option value="disabled">Disabled — no second factor asked, no enrollment offered</option>
+                    <option value="optional">Optional — members with a factor are asked for it</option>
+                    <option value="required">Required — every member needs an allowed factor</option>
                   </select>
                 </div>
-                <div className="field">
-                  <label htmlFor={`remember-${r.region}`}>Remember device (days, 0–30)</label>
-                  <input id={`remember-${r.region}`} name="rememberDeviceDays" type="number" min={0} max={30} required defaultValue={v.rememberDeviceDays} />
+                <fieldset className="field">
+                  <legend>Allowed methods (at least one)</legend>
+                  {(['email', 'totp', 'webauthn'] as const).map((m) => (
+                    <label key={m} style={{ fontWeight: 400 }}>
+                      <input type="checkbox" name="allowedMethods" value={m} defaultChecked={v.allowedMethods.includes(m)} /> {METHOD_LABELS[m]}
+                    </label>
+                  ))}
+                </fieldset>
+                <div className="row">
+                  <div className="field">
+                    <label htmlFor={`grace-${r.region}`}>Grace period (days, 0–90)</label>
+                    <input id={`grace-${r.region}`} name="gracePeriodDays" type="number" min={0} max={90} required defaultValue={v.gracePeriodDays} />
+                  </div>
+                  <div className="field">
+                    <label htmlFor={`deadline-${r.region}`}>At the deadline</label>
+                    <select id={`deadline-${r.region}`} name="onDeadline" defaultValue={v.onDeadline}>
+                      <option value="force_enrollment">Force enrollment at next sign-in</option>
+                      <option value="block">Block sign-in</option>
+                    </select>
+                  </div>
+                  <div className="field">
+                    <label htmlFor={`remember-${r.region}`}>Remember device (days, 0–30)</label>
+                    <input id={`remember-${r.region}`} name="rememberDeviceDays" type="number" min={0} max={30} required defaultValue={v.rememberDeviceDays} />
+                  </div>
                 </div>
-              </div>
-              {mine ? (
-                <div role="status" aria-live="polite">
-                  <div className="banner info"><strong>Impact:</strong> {mine.preview.summary}.</div>
-                  {mine.preview.emailOnlyWarning ? (
-                    <div className="banner warn">Email code would be the only allowed factor, and password reset also goes by email: whoever controls a member's mailbox could take over the account. Consider allowing an authenticator app or a security key.</div>
-                  ) : null}
-                  {mine.preview.becomesDisabled ? <div className="banner warn">Disabling needs a fresh second factor; affected members will be emailed.</div> : null}
-                  {mine.preview.becomesRequired ? <div className="banner info">Every affected member will be emailed their deadline.</div> : null}
+                <div className="row">
+                  <button type="submit" name="intent" value="preview" disabled={nav.state !== 'idle'}>Review changes</button>
                 </div>
-              ) : null}
-              <div className="row">
-                <button type="submit" name="intent" value="preview" className="secondary" disabled={nav.state !== 'idle'}>Preview impact</button>
-                <button type="submit" name="intent" value="save" disabled={nav.state !== 'idle'}>Save {r.region.toUpperCase()} policy</button>
-              </div>
-            </Form>
+              </Form>
+            )}
           </section>
         )
       })}
@@ -163,5 +223,58 @@ export default function PolicyPage() {
         </section>
       ) : null}
     </>
+  )
+}
+
+/** The reviewed change: old → new values, its impact and warnings; Save carries the review's token. */
+function ReviewPanel({ region, review, stepUpFresh, busy }: { region: string; review: Review; stepUpFresh: boolean; busy: boolean }) {
+  const R = region.toUpperCase()
+  const { impact } = review
+  return (
+    <div>
+      <h3>Review the change to {R}</h3>
+      {review.changes.length ? (
+        <table aria-label={`Changes to the ${R} policy`} style={{ marginBottom: '0.75rem' }}>
+          <thead>
+            <tr><th>Setting</th><th>Now</th><th>After saving</th></tr>
+          </thead>
+          <tbody>
+            {review.changes.map((c) => (
+              <tr key={c.field}>
+                <th scope="row">{FIELD_LABELS[c.field]}</th>
+                <td>{fieldValue(c.field, c.old)}</td>
+                <td><strong>{fieldValue(c.field, c.new)}</strong></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <div role="status" aria-live="polite">
+        {review.changes.length ? null : <div className="banner info">Nothing to save: these are the current values.</div>}
+        <div className="banner info"><strong>Impact:</strong> {impact.summary}.</div>
+        {impact.emailOnlyWarning ? (
+          <div className="banner warn">Email code would be the only allowed factor, and password reset also goes by email: whoever controls a member's mailbox could take over the account. Consider allowing an authenticator app or a security key.</div>
+        ) : null}
+        {impact.becomesDisabled ? (
+          <div className="banner warn">
+            Disabling needs a fresh second factor{stepUpFresh ? '' : ': saving asks for it first, then brings you back to this review'}; affected members will be emailed.
+          </div>
+        ) : null}
+        {impact.becomesRequired ? <div className="banner info">Every affected member will be emailed their deadline.</div> : null}
+      </div>
+      <Form method="post">
+        <input type="hidden" name="region" value={region} />
+        <input type="hidden" name="mode" value={review.new.mode} />
+        {review.new.allowedMethods.map((m) => <input key={m} type="hidden" name="allowedMethods" value={m} />)}
+        <input type="hidden" name="gracePeriodDays" value={review.new.gracePeriodDays} />
+        <input type="hidden" name="onDeadline" value={review.new.onDeadline} />
+        <input type="hidden" name="rememberDeviceDays" value={review.new.rememberDeviceDays} />
+        {review.token ? <input type="hidden" name="reviewToken" value={review.token} /> : null}
+        <div className="row">
+          {review.token ? <button type="submit" name="intent" value="save" disabled={busy}>Save {R} policy</button> : null}
+          <button type="submit" name="intent" value="edit" className="secondary" disabled={busy}>Back to edit</button>
+        </div>
+      </Form>
+    </div>
   )
 }

@@ -1,7 +1,9 @@
 /**
  * "Admin sets Required with grace, member sees the reminder, time moves past the deadline, member
  * is forced to enrol", in Chromium: the admin sets EU to Required (app or key, email NOT allowed)
- * with 10 days of grace, sees the impact, saves, and sees the compliance chart; the EU member then
+ * with 10 days of grace, reviews the impact and the old → new values (Save is bound to that review:
+ * values edited afterwards, or a review that another admin's save overtook, are refused), saves,
+ * and sees the compliance chart; the EU member then
  * sees the grace prompt (deadline, organization) and continues with "Remind me later"; the deadline
  * passes (by data: required_since and joined_at moved back); the member proves the mailbox with an
  * emailed code, is held on /enroll, enrols an authenticator app and reaches the app.
@@ -11,9 +13,10 @@ import { generate } from 'otplib'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
-import { seedDemo } from '#db/seed.ts'
+import { findDemoUser, seedDemo } from '#db/seed.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { launchBrowser, screenshot, signInWithForm } from '#tests/setup/browser.ts'
+import { signIn, TestClient } from '#tests/setup/http.ts'
 import type { TestSmtp } from '#tests/setup/smtp.ts'
 
 let browser: Browser
@@ -28,30 +31,87 @@ beforeAll(async () => {
 })
 afterAll(async () => browser?.close())
 
-it('admin sets Required with a grace period, sees the impact, saves', async () => {
+it('admin sets Required with a grace period, reviews the impact and old → new values, saves only what was reviewed', async () => {
   const page = await browser.newPage()
+  const browserErrors: string[] = []
+  page.on('pageerror', (e) => browserErrors.push(e.message))
   await signInWithForm(page, base, 'admin@acme.test')
   await page.getByRole('heading', { name: /Welcome/ }).waitFor()
   await page.goto(`${base}/orgs/acme/policy`)
   const eu = page.getByRole('region', { name: 'Region EU' })
+  const euPolicy = async () => (await db.select().from(schema.regionPolicies).where(and(eq(schema.regionPolicies.organizationId, acmeId), eq(schema.regionPolicies.region, 'eu'))))[0]
+  // Only a reviewed change can be saved: the form itself has no Save button.
+  expect(await eu.getByRole('button', { name: 'Save EU policy' }).count()).toBe(0)
   await eu.getByLabel('Mode').selectOption('required')
   await eu.getByLabel('Email code').uncheck()
   await eu.getByLabel('Grace period (days, 0–90)').fill('10')
-  await eu.getByRole('button', { name: 'Preview impact' }).click()
-  const impact = page.getByRole('region', { name: 'Region EU' }).getByRole('status')
+  await eu.getByRole('button', { name: 'Review changes' }).click()
+  const impact = eu.getByRole('status')
   await expect.poll(() => impact.textContent()).toMatch(/1 member in EU has no allowed factor; they will have until \d+ \w+ \d{4} to enrol; 0 are exempt/)
+  const changes = eu.getByRole('table', { name: 'Changes to the EU policy' })
+  expect(await changes.getByRole('row', { name: /^Mode/ }).textContent()).toBe('ModeOptionalRequired')
+  expect(await changes.getByRole('row', { name: /^Grace period/ }).textContent()).toBe('Grace period7 days10 days')
+  expect(await changes.getByRole('row', { name: /^Allowed methods/ }).textContent()).toBe('Allowed methodsEmail code, Authenticator app, Security keyAuthenticator app, Security key')
   await screenshot(page, 'policy-impact-preview')
-  // The preview kept the admin's choices in the form.
-  expect(await page.getByRole('region', { name: 'Region EU' }).getByLabel('Grace period (days, 0–90)').inputValue()).toBe('10')
-  await page.getByRole('region', { name: 'Region EU' }).getByRole('button', { name: 'Save EU policy' }).click()
+  expect((await euPolicy()).mode).toBe('optional') // a review saves nothing
+
+  // "Back to edit" keeps the admin's choices in the form.
+  await eu.getByRole('button', { name: 'Back to edit' }).click()
+  await eu.getByRole('button', { name: 'Review changes' }).waitFor()
+  expect(await eu.getByLabel('Grace period (days, 0–90)').inputValue()).toBe('10')
+  expect(await eu.getByLabel('Email code').isChecked()).toBe(false)
+  await eu.getByRole('button', { name: 'Review changes' }).click()
+  await eu.getByRole('button', { name: 'Save EU policy' }).waitFor()
+
+  // Values edited after the review (here in the page's hidden fields) are refused; nothing is written.
+  // (After the page settles: a re-render while Remix still revalidates would put the value back.)
+  await expect.poll(() => eu.getByRole('button', { name: 'Save EU policy' }).isEnabled()).toBe(true)
+  const hiddenGrace = eu.locator('input[type=hidden][name=gracePeriodDays]')
+  await hiddenGrace.evaluate((el) => ((el as HTMLInputElement).value = '90'))
+  expect(await hiddenGrace.inputValue()).toBe('90')
+  await eu.getByRole('button', { name: 'Save EU policy' }).click()
+  await eu.getByRole('alert').getByText('These are not the values you reviewed').waitFor()
+  expect(await euPolicy()).toMatchObject({ mode: 'optional', gracePeriodDays: 7 })
+  await eu.getByLabel('Grace period (days, 0–90)').fill('10')
+  await eu.getByRole('button', { name: 'Review changes' }).click()
+  await eu.getByRole('button', { name: 'Save EU policy' }).waitFor()
+
+  // Someone else saves EU after this review: Save is refused, and a new review shows what changed.
+  const owner = new TestClient(base)
+  expect((await signIn(owner, 'owner@acme.test')).status).toBe(302)
+  const theirs = { region: 'eu', mode: 'optional', allowedMethods: ['email', 'totp', 'webauthn'], gracePeriodDays: '7', onDeadline: 'force_enrollment', rememberDeviceDays: '20' }
+  const reviewed = await owner.post('/orgs/acme/policy', { ...theirs, intent: 'preview' })
+  const reviewToken = /name="reviewToken" value="([^"]+)"/.exec(await reviewed.text())![1]
+  expect((await owner.post('/orgs/acme/policy', { ...theirs, intent: 'save', reviewToken })).status).toBe(302)
+  await eu.getByRole('button', { name: 'Save EU policy' }).click()
+  await eu.getByRole('alert').getByText('The policy changed since you reviewed it').waitFor()
+  expect(await euPolicy()).toMatchObject({ mode: 'optional', rememberDeviceDays: 20 })
+  await eu.getByRole('button', { name: 'Review changes' }).click()
+  // The admin's form still said 14 days: the review shows it would undo the other change.
+  expect(await changes.getByRole('row', { name: /^Remember device/ }).textContent()).toBe('Remember device20 days14 days')
+  await eu.getByRole('button', { name: 'Back to edit' }).click()
+  await eu.getByLabel('Remember device (days, 0–30)').fill('20')
+  await eu.getByRole('button', { name: 'Review changes' }).click()
+  await eu.getByRole('button', { name: 'Save EU policy' }).waitFor()
+  expect(await changes.getByRole('row', { name: /^Remember device/ }).count()).toBe(0)
+
+  const admin = await findDemoUser('admin@acme.test')
+  await eu.getByRole('button', { name: 'Save EU policy' }).click()
   await page.getByText('Policy for EU saved.').waitFor()
-  const [p] = await db.select().from(schema.regionPolicies).where(and(eq(schema.regionPolicies.organizationId, acmeId), eq(schema.regionPolicies.region, 'eu')))
-  expect(p).toMatchObject({ mode: 'required', allowedMethods: ['totp', 'webauthn'], gracePeriodDays: 10 })
+  const p = await euPolicy()
+  expect(p).toMatchObject({ mode: 'required', allowedMethods: ['totp', 'webauthn'], gracePeriodDays: 10, rememberDeviceDays: 20 })
   expect(p.requiredSince).not.toBeNull()
+  const [event] = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'org.policy_changed'), eq(schema.auditEvents.actorId, admin.id)))
+  expect(event.details).toMatchObject({
+    region: 'eu',
+    old: { mode: 'optional', allowedMethods: ['email', 'totp', 'webauthn'], gracePeriodDays: 7, rememberDeviceDays: 20 },
+    new: { mode: 'required', allowedMethods: ['totp', 'webauthn'], gracePeriodDays: 10, rememberDeviceDays: 20 },
+  })
 
   await page.goto(`${base}/orgs/acme`)
   await page.getByRole('figure', { name: 'Compliance in EU' }).getByText('In grace: 1').waitFor()
   await screenshot(page, 'org-overview-compliance')
+  expect(browserErrors).toEqual([])
 })
 
 it('the member sees the grace prompt, continues; after the deadline proves the mailbox, is held on /enroll, enrols an app', async () => {

@@ -1,6 +1,7 @@
 /**
- * The organization admin console over real HTTP: scoping (404 elsewhere), the policy page (impact
- * preview, warnings, validation, audit, required_since, step-up for disabled, member emails),
+ * The organization admin console over real HTTP: scoping (404 elsewhere), the policy page (review
+ * of impact and old → new values, saves bound to the review: none without one, none when stale or
+ * for other values; warnings, validation, audit, required_since, step-up for disabled, member emails),
  * exemptions, members (filters, CSV, invite, roles, the last owner), extensions, audit page.
  */
 import { and, desc, eq } from 'drizzle-orm'
@@ -44,25 +45,52 @@ describe('scoping', () => {
   })
 })
 
+/** "Review changes": the page's review of a change, with the token its Save button carries. */
+async function review(client: TestClient, over: Record<string, string | string[]> = {}, path = '/orgs/acme/policy') {
+  const res = await client.post(path, policyForm({ ...over, intent: 'preview' }))
+  expect(res.status).toBe(200)
+  const html = (await res.text()).replaceAll('<!-- -->', '')
+  const token = /name="reviewToken" value="([^"]+)"/.exec(html)?.[1]
+  return { html, token }
+}
+const policyEvents = async () =>
+  (await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.organizationId, acmeId), eq(schema.auditEvents.action, 'org.policy_changed')))).length
+
 describe('policy console', () => {
-  it('previews the impact, then saves with audit, required_since and member emails', async () => {
-    const preview = await admin.post('/orgs/acme/policy', policyForm())
-    expect(preview.status).toBe(200)
-    const html = await preview.text()
+  it('reviews the impact and old → new values, then saves with audit, required_since and member emails', async () => {
+    const { html, token } = await review(admin)
     expect(html).toMatch(/1 member in EU has no allowed factor; they will have until \d+ \w+ \d{4} to enrol; 0 are exempt/)
     expect(html).not.toContain('only allowed factor')
-    expect((await euPolicy()).mode).toBe('optional') // nothing saved by a preview
+    // Old → new values, only the fields that change.
+    expect(html).toContain('Changes to the EU policy')
+    expect(html).toMatch(/<th scope="row">Mode<\/th><td>Optional<\/td><td><strong>Required<\/strong><\/td>/)
+    expect(html).toMatch(/<th scope="row">Allowed methods<\/th><td>Email code, Authenticator app, Security key<\/td><td><strong>Authenticator app, Security key<\/strong><\/td>/)
+    expect(html).toMatch(/<th scope="row">Grace period<\/th><td>7 days<\/td><td><strong>14 days<\/strong><\/td>/)
+    expect(html).not.toContain('<th scope="row">Remember device</th>')
+    expect(html).toContain('Save EU policy')
+    expect(html).toContain('Back to edit')
+    expect(token).toMatch(/^\d+\.[\w-]+$/)
+    expect((await euPolicy()).mode).toBe('optional') // nothing saved by a review
+
+    // "Back to edit" keeps the reviewed values in the form.
+    const back = await admin.post('/orgs/acme/policy', policyForm({ intent: 'edit' }))
+    expect(back.status).toBe(200)
+    const form = await back.text()
+    expect(form).toMatch(/name="gracePeriodDays"[^>]*value="14"/)
+    expect(form).toContain('Review changes')
+    expect(form).not.toContain('Save EU policy')
 
     const since = Date.now()
-    const saved = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save' }))
+    const saved = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', reviewToken: token! }))
     expect(saved.status).toBe(302)
+    expect(saved.headers.get('location')).toBe('/orgs/acme/policy?saved=eu')
     const p = await euPolicy()
     expect(p.mode).toBe('required')
     expect(p.requiredSince).not.toBeNull()
     const [event] = await db.select().from(schema.auditEvents).where(eq(schema.auditEvents.action, 'org.policy_changed')).orderBy(desc(schema.auditEvents.id))
     expect(event.organizationId).toBe(acmeId)
     expect(event.actorLabel).toBe('admin@acme.test')
-    expect(event.details).toMatchObject({ region: 'eu', old: { mode: 'optional', allowedMethods: ['email', 'totp', 'webauthn'] }, new: { mode: 'required', allowedMethods: ['totp', 'webauthn'], gracePeriodDays: 14 } })
+    expect(event.details).toMatchObject({ region: 'eu', old: { mode: 'optional', allowedMethods: ['email', 'totp', 'webauthn'], gracePeriodDays: 7 }, new: { mode: 'required', allowedMethods: ['totp', 'webauthn'], gracePeriodDays: 14 } })
 
     const mail = await smtp.waitFor('eu.member@acme.test', { subject: /now requires two-factor/, since })
     expect(mail.text).toMatch(/You have until \d+ \w+ \d{4}/)
@@ -75,36 +103,129 @@ describe('policy console', () => {
     }
     expect(page).toContain('1 / 1 (done)')
 
+    // The token was for that change only: replaying it now is refused, nothing written.
+    const events = await policyEvents()
+    const replay = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', gracePeriodDays: '30', reviewToken: token! }))
+    expect(replay.status).toBe(409)
+    expect(await policyEvents()).toBe(events)
+
     // A later change keeps required_since.
-    expect((await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', gracePeriodDays: '30' }))).status).toBe(302)
+    const later = await review(admin, { gracePeriodDays: '30' })
+    expect((await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', gracePeriodDays: '30', reviewToken: later.token! }))).status).toBe(302)
     expect((await euPolicy()).requiredSince?.getTime()).toBe(p.requiredSince!.getTime())
+    expect((await euPolicy()).gracePeriodDays).toBe(30)
+  })
+
+  it('refuses a save without a review (409): no write, no audit event', async () => {
+    const before = await euPolicy()
+    const events = await policyEvents()
+    for (const token of [undefined, '']) {
+      const res = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', gracePeriodDays: '45', ...(token === undefined ? {} : { reviewToken: token }) }))
+      expect(res.status).toBe(409)
+      expect((await res.text()).replaceAll('<!-- -->', '')).toContain('Review the change first: nothing was saved.')
+    }
+    expect(await euPolicy()).toEqual(before)
+    expect(await policyEvents()).toBe(events)
+  })
+
+  it('refuses a stale review: another save came in between', async () => {
+    const mine = await review(admin, { gracePeriodDays: '20' })
+    // The owner reviews and saves another change meanwhile.
+    const theirs = await review(owner, { gracePeriodDays: '25' })
+    expect((await owner.post('/orgs/acme/policy', policyForm({ intent: 'save', gracePeriodDays: '25', reviewToken: theirs.token! }))).status).toBe(302)
+    const events = await policyEvents()
+    const res = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', gracePeriodDays: '20', reviewToken: mine.token! }))
+    expect(res.status).toBe(409)
+    const html = (await res.text()).replaceAll('<!-- -->', '')
+    expect(html).toContain('The policy changed since you reviewed it')
+    // The admin's values stay in the form, to review again.
+    expect(html).toMatch(/name="gracePeriodDays"[^>]*value="20"/)
+    expect((await euPolicy()).gracePeriodDays).toBe(25)
+    expect(await policyEvents()).toBe(events)
+    // Reviewed afresh, it saves.
+    const again = await review(admin, { gracePeriodDays: '20' })
+    expect(again.html).toMatch(/<th scope="row">Grace period<\/th><td>25 days<\/td><td><strong>20 days<\/strong><\/td>/)
+    expect((await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', gracePeriodDays: '20', reviewToken: again.token! }))).status).toBe(302)
+    expect((await euPolicy()).gracePeriodDays).toBe(20)
+    expect(await policyEvents()).toBe(events + 1)
+  })
+
+  it('refuses values other than the reviewed ones, a token of another region, and a forged token', async () => {
+    const before = await euPolicy()
+    const events = await policyEvents()
+    const { token } = await review(admin, { gracePeriodDays: '40' })
+    const us = await review(admin, { region: 'us', gracePeriodDays: '40' })
+    const attempts: Record<string, string | string[]>[] = [
+      { gracePeriodDays: '90', reviewToken: token! },
+      { gracePeriodDays: '40', allowedMethods: ['email', 'totp', 'webauthn'], reviewToken: token! },
+      { gracePeriodDays: '40', onDeadline: 'block', reviewToken: token! },
+      { gracePeriodDays: '40', reviewToken: us.token! }, // reviewed for US, sent for EU
+      { gracePeriodDays: '40', reviewToken: `${before.updatedAt.getTime()}.${'A'.repeat(43)}` },
+    ]
+    for (const over of attempts) {
+      const res = await admin.post('/orgs/acme/policy', policyForm({ ...over, intent: 'save' }))
+      expect(res.status, JSON.stringify(over)).toBe(409)
+      const text = await res.text()
+      expect(text).toContain('Nothing was saved.')
+      // The same version with other values (not a stale review): says so.
+      if (over.reviewToken === token) expect(text).toContain('These are not the values you reviewed')
+    }
+    expect(await euPolicy()).toEqual(before)
+    expect(await policyEvents()).toBe(events)
+  })
+
+  it('says "Nothing to save" for a change that changes nothing', async () => {
+    const p = await euPolicy()
+    const same = { mode: p.mode, allowedMethods: p.allowedMethods, gracePeriodDays: String(p.gracePeriodDays), onDeadline: p.onDeadline, rememberDeviceDays: String(p.rememberDeviceDays) }
+    const { html, token } = await review(admin, same)
+    expect(html).toContain('Nothing to save: these are the current values.')
+    expect(html).not.toContain('Save EU policy')
+    expect(token).toBeUndefined()
+    const events = await policyEvents()
+    const res = await admin.post('/orgs/acme/policy', policyForm({ ...same, intent: 'save' }))
+    expect(res.headers.get('location')).toBe('/orgs/acme/policy?unchanged=eu')
+    expect(await policyEvents()).toBe(events)
   })
 
   it('warns (without refusing) when email would be the only factor', async () => {
-    const res = await admin.post('/orgs/acme/policy', policyForm({ allowedMethods: 'email', region: 'us' }))
-    expect(res.status).toBe(200)
-    expect(await res.text()).toContain('Email code would be the only allowed factor')
+    const { html, token } = await review(admin, { allowedMethods: 'email', region: 'us' })
+    expect(html).toContain('Email code would be the only allowed factor')
+    expect(token).toBeDefined()
   })
 
   it('refuses bad input with a 400 and saves nothing', async () => {
     for (const bad of [{ gracePeriodDays: '91' }, { allowedMethods: [] as string[] }, { rememberDeviceDays: '31' }, { mode: 'sometimes' }, { allowedMethods: 'sms' }] as Record<string, string | string[]>[]) {
-      const res = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', region: 'us', ...bad }))
-      expect(res.status, JSON.stringify(bad)).toBe(400)
+      for (const intent of ['preview', 'save']) {
+        const res = await admin.post('/orgs/acme/policy', policyForm({ intent, region: 'us', ...bad }))
+        expect(res.status, JSON.stringify(bad)).toBe(400)
+      }
     }
     const [us] = await db.select().from(schema.regionPolicies).where(and(eq(schema.regionPolicies.organizationId, acmeId), eq(schema.regionPolicies.region, 'us')))
     expect(us.mode).toBe('optional')
   })
 
-  it('disabling needs a fresh second factor, then emails the members', async () => {
-    const stale = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', mode: 'disabled' }))
+  it('disabling needs a fresh second factor, comes back to the review, then emails the members', async () => {
+    const adminUser = await findDemoUser('admin@acme.test')
+    await db.update(schema.sessions).set({ secondFactorAt: null }).where(eq(schema.sessions.userId, adminUser.id))
+    const { html, token } = await review(admin, { mode: 'disabled' })
+    expect(html).toContain('will no longer be asked for a second factor')
+    expect(html).toContain('saving asks for it first')
+    const stale = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', mode: 'disabled', reviewToken: token! }))
     expect(stale.status).toBe(302)
-    expect(stale.headers.get('location')).toMatch(/^\/settings\/security\/confirm\?redirectTo=%2Forgs%2Facme%2Fpolicy/)
+    const location = stale.headers.get('location')!
+    expect(location).toMatch(/^\/settings\/security\/confirm\?redirectTo=%2Forgs%2Facme%2Fpolicy/)
     expect((await euPolicy()).mode).toBe('required')
 
-    const adminUser = await findDemoUser('admin@acme.test')
+    // Step-up sends the admin back to the same review, with a Save that still holds.
     await db.update(schema.sessions).set({ secondFactorAt: new Date() }).where(eq(schema.sessions.userId, adminUser.id))
+    const back = decodeURIComponent(new URL(location, base).searchParams.get('redirectTo')!)
+    const again = (await admin.text(back)).html.replaceAll('<!-- -->', '')
+    expect(again).toContain('Review the change to EU')
+    expect(again).toMatch(/<th scope="row">Mode<\/th><td>Required<\/td><td><strong>Disabled<\/strong><\/td>/)
+    const backToken = /name="reviewToken" value="([^"]+)"/.exec(again)?.[1]
+    expect(backToken).toBe(token)
     const since = Date.now()
-    expect((await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', mode: 'disabled' }))).status).toBe(302)
+    expect((await admin.post(back, policyForm({ intent: 'save', mode: 'disabled', reviewToken: backToken! }))).status).toBe(302)
     expect((await euPolicy()).mode).toBe('disabled')
     await smtp.waitFor('eu.member@acme.test', { subject: /turned off two-factor/, since })
   })

@@ -69,14 +69,17 @@ describe('setting a region to disabled', () => {
     const form = { region: 'us', intent: 'save', mode: 'disabled', allowedMethods: ['email', 'totp', 'webauthn'], gracePeriodDays: '7', onDeadline: 'force_enrollment', rememberDeviceDays: '14' }
     // A stale second factor: sent to step-up, nothing changes.
     await db.update(schema.sessions).set({ secondFactorAt: new Date(Date.now() - 3_600_000) }).where(eq(schema.sessions.id, session.id))
-    const stale = await client.post(`/orgs/${org.slug}/policy`, form)
+    // The change is reviewed first; Save carries the review's token.
+    const reviewed = await client.post(`/orgs/${org.slug}/policy`, { ...form, intent: 'preview' })
+    const reviewToken = /name="reviewToken" value="([^"]+)"/.exec(await reviewed.text())![1]
+    const stale = await client.post(`/orgs/${org.slug}/policy`, { ...form, reviewToken })
     expect(stale.headers.get('location')).toMatch(/^\/settings\/security\/confirm/)
     const policy = async () => (await db.select().from(schema.regionPolicies).where(and(eq(schema.regionPolicies.organizationId, org.id), eq(schema.regionPolicies.region, 'us'))))[0]
     expect((await policy()).mode).toBe('required')
 
     await db.update(schema.sessions).set({ secondFactorAt: new Date() }).where(eq(schema.sessions.id, session.id))
     const since = Date.now()
-    expect((await client.post(`/orgs/${org.slug}/policy`, form)).status).toBe(302)
+    expect((await client.post(`/orgs/${org.slug}/policy`, { ...form, reviewToken })).status).toBe(302)
     expect((await policy()).mode).toBe('disabled')
     for (const email of ['us.one@massive.test', 'admin@massive.test']) {
       const mail = await smtp.waitFor(email, { subject: /Massive Dynamic turned off two-factor authentication/, since })
