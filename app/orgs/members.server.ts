@@ -10,11 +10,11 @@ import { db, schema, sql as pg } from '#db/client.ts'
 import { asDate, factorJoins, joinedPendingDeadline, joinedStatus } from '#app/policy/member-status.server.ts'
 import type { OrgRole, OrgScope } from './scope.server.ts'
 import { parseSearchParams } from '#app/http/forms.server.ts'
+import { SORTS, STATUSES } from './member-fields.ts'
 
 const m = schema.memberships
 
-export const SORTS = ['name', 'email', 'region', 'role', 'kind', 'status', 'lastSignIn', 'joined'] as const
-export const STATUSES = ['compliant', 'in_grace', 'overdue', 'exempt'] as const
+export { SORTS, STATUSES }
 
 export const memberQuery = z.object({
   q: z.string().trim().max(200).optional().default(''),

@@ -22,7 +22,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = await parseForm(request, schema)
   if (!form.ok) return badRequest(form.errors)
   await requestPasswordReset({ ...form.data, meta: requestMeta(request, context) })
-  return { sent: true as const, errors: {} as Record<string, string> }
+  return { sent: true as const, message: RESET_REQUESTED_MESSAGE, errors: {} as Record<string, string> }
 }
 
 export default function ForgotPassword() {
@@ -34,7 +34,7 @@ export default function ForgotPassword() {
     return (
       <section className="card narrow">
         <h1>Check your email</h1>
-        <Notice>{RESET_REQUESTED_MESSAGE}</Notice>
+        <Notice>{result.message}</Notice>
         <Link to="/login">Back to sign in</Link>
       </section>
     )

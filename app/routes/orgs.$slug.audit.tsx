@@ -21,6 +21,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     total: page.total,
     pageSize: page.pageSize,
     exportCap: AUDIT_CSV_MAX_ROWS,
+    actions: [...AUDIT_ACTIONS],
     events: page.events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString(), details: JSON.stringify(e.details) })),
   }
 }
@@ -35,7 +36,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function Audit() {
-  const { org, query, events, total, pageSize, isOwner, exportCap } = useLoaderData<typeof loader>()
+  const { org, query, events, total, pageSize, isOwner, exportCap, actions } = useLoaderData<typeof loader>()
   const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
   const [params] = useSearchParams()
   const pages = Math.max(1, Math.ceil(total / pageSize))
@@ -53,7 +54,7 @@ export default function Audit() {
         <Form method="get" className="row" role="search">
           <div className="field">
             <label htmlFor="action">Action</label>
-            <select id="action" name="action" defaultValue={query.action}><option value="">All</option>{AUDIT_ACTIONS.map((a) => <option key={a} value={a}>{a}</option>)}</select>
+            <select id="action" name="action" defaultValue={query.action}><option value="">All</option>{actions.map((a) => <option key={a} value={a}>{a}</option>)}</select>
           </div>
           <div className="field"><label htmlFor="actor">Actor</label><input id="actor" name="actor" defaultValue={query.actor} /></div>
           <div className="field"><label htmlFor="member">Member email</label><input id="member" name="member" defaultValue={query.member} /></div>

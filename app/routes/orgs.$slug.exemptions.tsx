@@ -11,7 +11,8 @@ import { fmtDate, OrgNav } from '#app/ui/org-nav.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Exemptions · Gatehouse' }]
 
-const form = z.discriminatedUnion('intent', [
+// Built when an action runs: its parts come from .server modules, which the browser bundle does not have.
+const formSchema = () => z.discriminatedUnion('intent', [
   exemptionInput.extend({ intent: z.literal('add') }),
   z.object({ intent: z.literal('remove'), id: z.string().uuid() }),
 ])
@@ -30,7 +31,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
-  const parsed = await parseForm(request, form)
+  const parsed = await parseForm(request, formSchema())
   if (!parsed.ok) return badRequest(parsed.errors)
   const actor = { id: user.id, label: user.email }
   try {

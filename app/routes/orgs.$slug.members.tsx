@@ -7,7 +7,8 @@ import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
 import { inviteInput, inviteMember } from '#app/orgs/invites.server.ts'
-import { changeRole, listMembers, MemberChangeError, parseMemberQuery, removeMember, SORTS, STATUSES } from '#app/orgs/members.server.ts'
+import { SORTS, STATUSES } from '#app/orgs/member-fields.ts'
+import { changeRole, listMembers, MemberChangeError, parseMemberQuery, removeMember } from '#app/orgs/members.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { extendDeadline, extensionInput, PolicyInputError } from '#app/policy/exemptions.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
@@ -15,7 +16,8 @@ import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABEL
 
 export const meta: MetaFunction = () => [{ title: 'Members · Gatehouse' }]
 
-const form = z.discriminatedUnion('intent', [
+// Built when an action runs: its parts come from .server modules, which the browser bundle does not have.
+const formSchema = () => z.discriminatedUnion('intent', [
   inviteInput.extend({ intent: z.literal('invite') }),
   z.object({ intent: z.literal('role'), userId: z.string().uuid(), role: z.enum(['member', 'admin', 'owner']) }),
   z.object({ intent: z.literal('remove'), userId: z.string().uuid() }),
@@ -40,7 +42,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, scope, user, membership } = await requireOrgRole(request, params.slug ?? '', 'admin')
-  const parsed = await parseForm(request, form)
+  const parsed = await parseForm(request, formSchema())
   if (!parsed.ok) return badRequest(parsed.errors)
   const d = parsed.data
   const actor = { id: user.id, label: user.email }

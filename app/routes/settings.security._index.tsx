@@ -36,6 +36,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     totp: factors.totp ? { lastUsedAt: factors.totp.lastUsedAt?.toISOString() ?? null, since: factors.totp.confirmedAt.toISOString() } : null,
     keys: factors.keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
     recoveryCodesLeft: factors.recoveryCodesLeft,
+    recoveryCodesLow: factors.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK,
     devices: (await listDevices(user.id)).map((x) => ({ id: x.id, label: x.label, lastUsedAt: x.lastUsedAt?.toISOString() ?? null, createdAt: x.createdAt.toISOString() })),
     notice,
   }
@@ -109,7 +110,7 @@ export default function Security() {
         {d.mfaOn ? (
           <p>
             {d.recoveryCodesLeft} of 10 left{' '}
-            {d.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK ? <span className="badge bad">Running low: generate new codes</span> : null}
+            {d.recoveryCodesLow ? <span className="badge bad">Running low: generate new codes</span> : null}
           </p>
         ) : <p className="muted">Recovery codes come with your first authenticator app or key.</p>}
         {d.mfaOn ? <Link to="/settings/security/recovery-codes">Manage recovery codes</Link> : null}

@@ -52,6 +52,7 @@ it('a member with only a security key finishes a password reset with the key', a
   await page.goto(`${base}/forgot-password`)
   await page.getByLabel('Email').fill(user.email)
   await page.getByRole('button', { name: 'Send reset link' }).click()
+  await page.getByText('If an account with that email exists in this region').waitFor()
   const mail = await smtp.waitFor(user.email, { subject: /Reset your Gatehouse password/, since })
   const path = mail.text.match(/\/reset-password\/\S+/)![0]
 
