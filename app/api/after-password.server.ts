@@ -8,7 +8,8 @@
  *   - 'second_factor'   → a pending sign-in (the 'login' verification the web uses, on the
  *                          'api' channel); its token is the `challengeId`, completed by
  *                          POST /api/auth/2fa/verify. It carries the decision, so an overdue
- *                          member gets `enrollmentOnly: true` only after the email-code step.
+ *                          member gets `enrollmentOnly: true` only after the email-code step,
+ *                          and a reset member in grace gets `grace` with the token (`graceAfter`).
  * API clients have no trusted-device cookie, so a remembered device never stands in here.
  */
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'

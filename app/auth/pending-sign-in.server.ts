@@ -113,5 +113,10 @@ export async function finishPendingSignIn(
     const cookie = await rememberDevice(user, method as 'totp' | 'webauthn' | 'email', meta, decision.rememberDays)
     if (cookie) headers.append('Set-Cookie', cookie)
   }
-  return { headers, location: level === 'enroll_only' ? '/enroll' : pending.redirectTo }
+  return { headers, location: level === 'enroll_only' ? '/enroll' : decision.graceAfter ? graceLocation(pending.redirectTo) : pending.redirectTo }
+}
+
+/** The grace prompt, then on to `next` (the prompt re-decides from the database and skips itself when not in grace). */
+export function graceLocation(next: string) {
+  return `/login/grace?redirectTo=${encodeURIComponent(next)}`
 }

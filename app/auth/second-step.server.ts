@@ -23,6 +23,12 @@ export type SecondStep =
       reason: 'factor' | 'reset' | 'prove_email'
       /** The session that follows may reach enrollment only. */
       enrollAfter: boolean
+      /**
+       * Show the grace prompt once this step is done (a reset member whose Required policy is still
+       * in its grace period and who holds no allowed factor). Absent in pending sign-ins stored
+       * before this field existed: read as false.
+       */
+      graceAfter?: boolean
       /** How long a device remembered at this sign-in counts (0: not offered). */
       rememberDays: number
     }
@@ -32,9 +38,17 @@ export type SecondStep =
 export function decideSecondStep(user: SecondStepUser, factors: Factors, policy: PolicyDecision): SecondStep {
   const signIn = policy.signIn
   if (signIn.kind === 'blocked') return { kind: 'blocked', message: blockedMessage(policy) ?? 'Sign-in is blocked by your organization. Contact your administrator.' }
+  // Disabled asks for no second factor, not even the email code owed after a reset (issue 4 wins over
+  // the reset rule; the reset marker stays for a later sign-in where a factor can be asked). Staff
+  // never get here: their decision is always 'required'.
+  if (policy.mode === 'disabled' && signIn.kind === 'none' && user.platformRole === 'none') return { kind: 'none' }
   const enrollAfter = signIn.kind === 'enroll_only'
-  // After a support, admin or CLI reset the mailbox must confirm first, even under optional.
-  if (user.mfaResetAt) return { kind: 'second_factor', methods: ['email'], preferred: 'email', reason: 'reset', enrollAfter, rememberDays: 0 }
+  // After a support, admin or CLI reset the mailbox must confirm first, even under optional; a member
+  // in a grace period without an allowed factor then still sees the grace prompt.
+  if (user.mfaResetAt) {
+    const graceAfter = signIn.kind === 'grace_prompt' && signIn.methods.length === 0
+    return { kind: 'second_factor', methods: ['email'], preferred: 'email', reason: 'reset', enrollAfter, graceAfter, rememberDays: 0 }
+  }
   if (signIn.kind === 'none') return { kind: 'none' }
   if (signIn.kind === 'enroll_only') {
     if (signIn.proveEmailFirst) return { kind: 'second_factor', methods: ['email'], preferred: 'email', reason: 'prove_email', enrollAfter: true, rememberDays: 0 }

@@ -12,7 +12,7 @@ import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
 import { db, schema } from '#db/client.ts'
 import { eq } from 'drizzle-orm'
 import { acceptTrustedDevice } from '#app/mfa/trusted-devices.server.ts'
-import { createPendingSignIn } from './pending-sign-in.server.ts'
+import { createPendingSignIn, graceLocation } from './pending-sign-in.server.ts'
 import { decideSecondStep } from './second-step.server.ts'
 import { sessionCookie, type User } from './session.server.ts'
 import { checkPassword, completeSignIn } from './sign-in.server.ts'
@@ -48,7 +48,7 @@ async function continueAfterPassword(user: User, input: { meta: RequestMeta; red
   }
   if (decision.kind === 'grace') {
     const { token } = await completeSignIn({ user, level: 'password', meta: input.meta, method: 'password' })
-    return { ok: true, response: redirectTo(`/login/grace?redirectTo=${encodeURIComponent(input.redirectTo)}`, { 'Set-Cookie': sessionCookie(token) }) }
+    return { ok: true, response: redirectTo(graceLocation(input.redirectTo), { 'Set-Cookie': sessionCookie(token) }) }
   }
   if (decision.kind === 'none') {
     const { token } = await completeSignIn({ user, level: 'password', meta: input.meta, method: 'password' })
@@ -62,7 +62,7 @@ async function continueAfterPassword(user: User, input: { meta: RequestMeta; red
     const level = decision.enrollAfter ? 'enroll_only' : 'mfa'
     const { token } = await completeSignIn({ user, level, meta: input.meta, method: 'email' })
     if (user.mfaResetAt) await db.update(schema.users).set({ mfaResetAt: null }).where(eq(schema.users.id, user.id))
-    return { ok: true, response: redirectTo(level === 'enroll_only' ? '/enroll' : input.redirectTo, { 'Set-Cookie': sessionCookie(token) }) }
+    return { ok: true, response: redirectTo(level === 'enroll_only' ? '/enroll' : decision.graceAfter ? graceLocation(input.redirectTo) : input.redirectTo, { 'Set-Cookie': sessionCookie(token) }) }
   }
   const deviceMethods = decision.methods.filter((m): m is 'totp' | 'webauthn' | 'email' => m !== 'recovery_code')
   if (decision.reason === 'factor' && decision.rememberDays > 0 && (await acceptTrustedDevice(input.deviceToken, user, { methods: deviceMethods, rememberDays: decision.rememberDays }))) {

@@ -7,7 +7,8 @@
  * - strictest mode wins (required > optional > disabled); allowed methods intersect;
  *   the earliest deadline and the shortest remember-device period apply;
  * - an exempt service account is not asked by the organization that exempted it;
- * - the deadline is computed: an extension, or max(required_since, joined_at) + grace days;
+ * - the deadline is computed: max(required_since, joined_at) + grace days, or the member's
+ *   extension when that is later (an extension only ever lengthens: decision 025);
  * - email code is a factor every member has wherever it is allowed;
  * - a factor the policy does not allow does not satisfy it; recovery codes never count;
  * - platform staff always need an app or a key; no membership in the region means optional.
@@ -77,12 +78,18 @@ export type PolicyDecision = {
 const asMethods = (list: readonly string[]) => ALL_METHODS.filter((m) => list.includes(m))
 const intersect = (a: readonly Method[], b: readonly string[]) => a.filter((m) => b.includes(m))
 
-/** Deadline of one membership under one organization's policy (null unless required). */
+/**
+ * Deadline of one membership under one organization's policy (null unless required): the computed
+ * max(required_since, joined_at) + grace days, or the member's extension when that is LATER. An
+ * extension never shortens a deadline, so a stale one (granted in an earlier Required period, or
+ * before a longer grace period) cannot make a member overdue early. Mirrored in SQL by
+ * `deadlineExpr` / `joinedDeadline` (member-status.server.ts): keep the two in step.
+ */
 export function membershipDeadline(p: Pick<MembershipPolicy, 'mode' | 'requiredSince' | 'joinedAt' | 'gracePeriodDays'>, extension?: Date | null): Date | null {
   if (p.mode !== 'required') return null
-  if (extension) return extension
   const start = Math.max((p.requiredSince ?? p.joinedAt).getTime(), p.joinedAt.getTime())
-  return new Date(start + p.gracePeriodDays * DAY_MS)
+  const computed = new Date(start + p.gracePeriodDays * DAY_MS)
+  return extension && extension.getTime() > computed.getTime() ? extension : computed
 }
 
 /** Does an enrolled set satisfy an allowed set? Email counts wherever allowed (every member has it). */

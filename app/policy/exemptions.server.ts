@@ -8,6 +8,7 @@ import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.ser
 import { queueNotice } from '#app/mail/queue-email.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
+import { membershipDeadline } from './effective-policy.ts'
 
 export class PolicyInputError extends Error {
   constructor(readonly field: string, message: string, readonly status = 400) {
@@ -96,31 +97,50 @@ export const extensionInput = z.object({
   reason: z.string().trim().min(3, 'Give a reason (at least 3 characters).').max(500),
 })
 
-/** Extends one member's deadline in their region (replacing an earlier extension), audited. */
+const fmtDeadline = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+
+/**
+ * Extends one member's deadline in their region (replacing an earlier extension), audited. The new
+ * date must be LATER than the member's current deadline under this organization's policy (the
+ * computed one or an earlier extension, whichever is later: `membershipDeadline`), and the region
+ * must be Required here (otherwise there is no deadline to extend). A refused date writes nothing
+ * and records nothing. The membership row is locked, so two admins extending at once serialise and
+ * the second is checked against the first's date.
+ */
 export async function extendDeadline(scope: OrgScope, input: { userId: string; deadline: Date | null; reason: string }, actor: Actor, meta?: RequestMeta, now = new Date()) {
   if (!input.deadline || input.deadline.getTime() <= now.getTime()) throw new PolicyInputError('deadline', 'The new deadline must be in the future.')
   if (input.deadline.getTime() > now.getTime() + 365 * 86_400_000) throw new PolicyInputError('deadline', 'Extend by at most a year.')
-  const [member] = await db
-    .select({ id: u.id, region: u.region, email: u.email, organization: schema.organizations.name })
-    .from(m)
-    .innerJoin(schema.organizations, eq(schema.organizations.id, m.organizationId))
-    .innerJoin(u, eq(u.id, m.userId))
-    .where(scope.where(m.organizationId, eq(m.userId, input.userId)))
-  if (!member) throw new PolicyInputError('userId', 'That person is not a member of this organization.', 404)
   const deadline = input.deadline
+  const x = schema.deadlineExtensions
+  const p = schema.regionPolicies
   const result = await db.transaction(async (tx) => {
-    const x = schema.deadlineExtensions
+    const [member] = await tx
+      .select({ id: u.id, region: u.region, email: u.email, organization: schema.organizations.name, joinedAt: m.joinedAt })
+      .from(m)
+      .innerJoin(schema.organizations, eq(schema.organizations.id, m.organizationId))
+      .innerJoin(u, eq(u.id, m.userId))
+      .where(scope.where(m.organizationId, eq(m.userId, input.userId)))
+      .for('update', { of: m })
+    if (!member) throw new PolicyInputError('userId', 'That person is not a member of this organization.', 404)
+    const [policy] = await tx.select().from(p).where(scope.where(p.organizationId, eq(p.region, member.region)))
     const [old] = await tx.select().from(x).where(scope.where(x.organizationId, and(eq(x.userId, member.id), eq(x.region, member.region))))
+    const current = policy ? membershipDeadline({ ...policy, joinedAt: member.joinedAt }, old?.deadline ?? null) : null
+    if (!current) {
+      throw new PolicyInputError('deadline', `There is no deadline to extend: this organization does not require two-factor authentication in ${member.region.toUpperCase()}.`)
+    }
+    if (deadline.getTime() <= current.getTime()) {
+      throw new PolicyInputError('deadline', `The new deadline must be later than the member's current deadline (${fmtDeadline(current)}). An extension can only give more time.`)
+    }
     await tx
       .insert(x)
       .values({ organizationId: scope.orgId, userId: member.id, region: member.region, deadline, reason: input.reason, grantedBy: actor.id })
       .onConflictDoUpdate({ target: [x.organizationId, x.userId, x.region], set: { deadline, reason: input.reason, grantedBy: actor.id, createdAt: now } })
     await recordAudit(
-      { action: 'org.deadline_extended', actor, organizationId: scope.orgId, subjectId: member.id, meta, details: { region: member.region, deadline, previous: old?.deadline ?? null, reason: input.reason } },
+      { action: 'org.deadline_extended', actor, organizationId: scope.orgId, subjectId: member.id, meta, details: { region: member.region, deadline, previous: old?.deadline ?? null, previousEffective: current, reason: input.reason } },
       tx,
     )
-    return { ...member, deadline }
+    return { id: member.id, region: member.region, email: member.email, organization: member.organization, deadline }
   })
-  await queueNotice({ to: member.email, userId: member.id, template: 'deadline_extended', params: { organization: member.organization, deadline: deadline.toISOString() } })
+  await queueNotice({ to: result.email, userId: result.id, template: 'deadline_extended', params: { organization: result.organization, deadline: deadline.toISOString() } })
   return result
 }

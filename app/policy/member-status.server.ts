@@ -23,8 +23,12 @@ export const hasAllowedFactor = pg`('email' = any(p.allowed_methods)
   or ('totp' = any(p.allowed_methods) and exists (select 1 from totp_factors t where t.user_id = u.id and t.confirmed_at is not null))
   or ('webauthn' = any(p.allowed_methods) and exists (select 1 from webauthn_credentials w where w.user_id = u.id)))`
 
-/** The computed deadline: the member's extension, or max(required_since, joined_at) + grace days. */
-export const deadlineExpr = pg`coalesce(
+/**
+ * The deadline: max(required_since, joined_at) + grace days, or the member's extension when that is
+ * later (`greatest` skips a NULL, so no extension means the computed deadline). Mirrors
+ * `membershipDeadline` in effective-policy.ts: an extension never shortens a deadline.
+ */
+export const deadlineExpr = pg`greatest(
   (select x.deadline from deadline_extensions x where x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region),
   greatest(coalesce(p.required_since, m.joined_at), m.joined_at) + make_interval(days => p.grace_period_days))`
 
@@ -56,7 +60,8 @@ export const factorJoins = pg`
   left join exemptions e on e.organization_id = m.organization_id and e.user_id = m.user_id and e.region = u.region
   left join deadline_extensions x on x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region`
 
-export const joinedDeadline = pg`coalesce(x.deadline, greatest(coalesce(p.required_since, m.joined_at), m.joined_at) + make_interval(days => p.grace_period_days))`
+/** `deadlineExpr` over the joined extension `x`: the later of the extension and the computed deadline. */
+export const joinedDeadline = pg`greatest(x.deadline, greatest(coalesce(p.required_since, m.joined_at), m.joined_at) + make_interval(days => p.grace_period_days))`
 const joinedExempt = (now: Date) => pg`(u.kind = 'service' and e.id is not null and (e.expires_at is null or e.expires_at > ${now.toISOString()}::timestamptz))`
 const joinedAllowed = pg`('email' = any(p.allowed_methods) or ('totp' = any(p.allowed_methods) and t.id is not null) or ('webauthn' = any(p.allowed_methods) and w.user_id is not null))`
 

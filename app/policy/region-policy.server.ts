@@ -73,7 +73,8 @@ export async function previewPolicyChange(orgId: string, region: string, propose
         ('email' = any(p.allowed_methods)
           or ('totp' = any(p.allowed_methods) and exists (select 1 from totp_factors t where t.user_id = u.id and t.confirmed_at is not null))
           or ('webauthn' = any(p.allowed_methods) and exists (select 1 from webauthn_credentials w where w.user_id = u.id))) as ok,
-        coalesce((select x.deadline from deadline_extensions x where x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region),
+        -- The later of an existing extension and the proposal's computed deadline (as deadlineExpr).
+        greatest((select x.deadline from deadline_extensions x where x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region),
           greatest(${requiredSince.toISOString()}::timestamptz, m.joined_at) + make_interval(days => ${proposed.gracePeriodDays}::int)) as deadline
       from memberships m join users u on u.id = m.user_id, p
       where m.organization_id = ${orgId} and u.region = ${region})

@@ -162,6 +162,32 @@ describe('policy applies to API sign-in as to the web', () => {
     expect(await db.select().from(schema.sessions).where(eq(schema.sessions.userId, user.id))).toEqual([])
   })
 
+  it('a reset member in grace proves the mailbox, then gets a token and the deadline', async () => {
+    const org = await requiredOrg({ gracePeriodDays: 60, requiredSince: new Date() })
+    const user = await createUser({ org })
+    await db.update(schema.users).set({ mfaResetAt: new Date() }).where(eq(schema.users.id, user.id))
+    const res = (await signin(user.email)).body.data
+    expect(res).toMatchObject({ requires2FA: true, method: 'email', methods: ['email'] })
+    const since = Date.now()
+    await apiCall(base, '/api/auth/2fa/email', { json: { challengeId: res.challengeId } })
+    const code = (await smtp.waitFor(user.email, { since })).text.match(/code is (\d{6})/)![1]
+    const done = await verify({ challengeId: res.challengeId, code, method: 'email' })
+    expect(done.status).toBe(200)
+    expect(done.body.data).toMatchObject({ token: expect.any(String), enrollmentOnly: false, grace: { organizations: [org.name], daysLeft: 60 } })
+    expect((await userById(user.id)).mfaResetAt).toBeNull()
+  })
+
+  it('a reset member in a Disabled region gets a token at once', async () => {
+    const org = await createOrg()
+    await db.update(schema.regionPolicies).set({ mode: 'disabled' }).where(eq(schema.regionPolicies.organizationId, org.id))
+    const user = await createUser({ org })
+    await db.update(schema.users).set({ mfaResetAt: new Date() }).where(eq(schema.users.id, user.id))
+    const res = await signin(user.email)
+    expect(res.status).toBe(200)
+    expect(res.body.data).toMatchObject({ token: expect.any(String), enrollmentOnly: false })
+    expect(res.body.data.grace).toBeUndefined()
+  })
+
   it('a member in grace gets a token and the deadline', async () => {
     const org = await requiredOrg({ gracePeriodDays: 60, requiredSince: new Date() })
     const user = await createUser({ org })

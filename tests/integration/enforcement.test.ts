@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest'
 import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
 import { orgStatus } from '#app/policy/effective-policy.ts'
 import { listMembers } from '#app/orgs/members.server.ts'
+import { extendDeadline, PolicyInputError } from '#app/policy/exemptions.server.ts'
+import { updateRegionPolicy } from '#app/policy/region-policy.server.ts'
+import { sweepGrace } from '#workers/processors/sweep-grace.ts'
 import { orgScope } from '#app/orgs/scope.server.ts'
 import { db, schema } from '#db/client.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
@@ -135,30 +138,118 @@ describe('loadSignInDecision', () => {
     expect((await loadSignInDecision(member.id)).signIn.kind).toBe('none')
   })
 
-  it('the members table status (SQL) agrees with the pure function', async () => {
+  it('the members table status and deadline (SQL) agree with the pure function, extensions included', async () => {
     const org = await createOrg({ regions: ['us'] })
-    await setPolicy(org.id, 'us', { mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: ago(3), gracePeriodDays: 7 })
+    // Required since 3 days, 2 days of grace: old members are past it, new joiners are not.
+    await setPolicy(org.id, 'us', { mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: ago(3), gracePeriodDays: 2 })
     const inGrace = await createUser({ org, name: 'a-grace' })
     const compliant = await createUser({ org, name: 'b-compliant' })
     await addKey(compliant.id)
-    const late = await createUser({ org, name: 'c-late' })
-    await db.update(schema.memberships).set({ joinedAt: ago(100) }).where(eq(schema.memberships.userId, late.id))
-    await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: late.id, region: 'us', deadline: ago(1), reason: 'x' })
+    const late = await oldMember({ org, name: 'c-late' })
+    // An extension that lapsed after the computed deadline: the later one, still overdue.
+    await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: late.id, region: 'us', deadline: ago(0.5), reason: 'x' })
     const bot = await createUser({ org, kind: 'service', name: 'd-bot' })
     await db.insert(schema.exemptions).values({ organizationId: org.id, userId: bot.id, region: 'us', reason: 'CI' })
-    const page = await listMembers(orgScope(org), { sort: 'name', dir: 'asc', page: 1, pageSize: 50 })
-    const byId = new Map(page.rows.map((r) => [r.userId, r.status]))
+    // An extension later than the computed deadline: back in grace until the extension.
+    const extended = await oldMember({ org, name: 'e-extended' })
+    await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: extended.id, region: 'us', deadline: new Date(Date.now() + 3 * DAY), reason: 'travel' })
+    // A stale extension earlier than the computed deadline: ignored, still in grace.
+    const stale = await createUser({ org, name: 'f-stale' })
+    await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: stale.id, region: 'us', deadline: ago(1), reason: 'old period' })
+    const now = new Date()
+    const page = await listMembers(orgScope(org), { sort: 'name', dir: 'asc', page: 1, pageSize: 50 }, now)
+    const byId = new Map(page.rows.map((r) => [r.userId, r]))
     const [policy] = await db.select().from(schema.regionPolicies).where(eq(schema.regionPolicies.organizationId, org.id))
-    for (const u of [inGrace, compliant, late, bot]) {
+    for (const u of [inGrace, compliant, late, bot, extended, stale]) {
       const [mem] = await db.select().from(schema.memberships).where(eq(schema.memberships.userId, u.id))
       const [ext] = await db.select().from(schema.deadlineExtensions).where(eq(schema.deadlineExtensions.userId, u.id))
       const [ex] = await db.select().from(schema.exemptions).where(eq(schema.exemptions.userId, u.id))
       const expected = orgStatus({
         kind: u.kind, policy: { ...policy, joinedAt: mem.joinedAt }, exemption: ex ?? null, extension: ext?.deadline ?? null,
-        enrolled: u.id === compliant.id ? ['webauthn'] : [], now: new Date(),
+        enrolled: u.id === compliant.id ? ['webauthn'] : [], now,
       })
-      expect(byId.get(u.id), u.name).toBe(expected.status)
+      expect(byId.get(u.id)?.status, u.name).toBe(expected.status)
+      expect(byId.get(u.id)?.deadline?.getTime() ?? null, u.name).toBe(expected.deadline?.getTime() ?? null)
+      // And sign-in (the combination, here of one organization) sees the same deadline.
+      if (u.kind === 'human' && expected.deadline) expect((await loadSignInDecision(u.id, now)).deadline?.getTime(), u.name).toBe(expected.deadline.getTime())
     }
-    expect([...byId.values()].sort()).toEqual(['compliant', 'exempt', 'in_grace', 'overdue'])
+    expect(byId.get(late.id)?.status).toBe('overdue')
+    expect(byId.get(extended.id)?.status).toBe('in_grace')
+    expect(byId.get(stale.id)?.status).toBe('in_grace')
+    expect([...byId.values()].map((r) => r.status).sort()).toEqual(['compliant', 'exempt', 'in_grace', 'in_grace', 'in_grace', 'overdue'])
+  })
+})
+
+describe('deadline extensions', () => {
+  it('a stale extension from an earlier Required period does not shorten a fresh grace period', async () => {
+    const org = await createOrg({ name: 'Flipflop' })
+    const actor = { id: (await createUser({ org, role: 'owner' })).id, label: 'owner' }
+    // First Required period, long ago: the member got an extension, which has lapsed since.
+    await setPolicy(org.id, 'us', { mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: ago(40), gracePeriodDays: 7 })
+    const user = await oldMember({ org })
+    await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: user.id, region: 'us', deadline: ago(20), reason: 'first period' })
+    expect((await loadSignInDecision(user.id)).status).toBe('overdue')
+    // Optional, then Required again (through the domain, so required_since moves to now).
+    const fields = { allowedMethods: ['totp', 'webauthn'] as ('totp' | 'webauthn')[], gracePeriodDays: 7, onDeadline: 'block' as const, rememberDeviceDays: 14 }
+    await updateRegionPolicy({ orgId: org.id, region: 'us', proposed: { mode: 'optional', ...fields }, actor })
+    const since = Date.now()
+    await updateRegionPolicy({ orgId: org.id, region: 'us', proposed: { mode: 'required', ...fields }, actor })
+    const [policy] = await db.select().from(schema.regionPolicies).where(eq(schema.regionPolicies.organizationId, org.id))
+    expect(policy.requiredSince!.getTime()).toBeGreaterThanOrEqual(since)
+    const fresh = policy.requiredSince!.getTime() + 7 * DAY
+
+    // Sign-in: in grace until the fresh deadline (not blocked by the stale extension).
+    const d = await loadSignInDecision(user.id)
+    expect(d.status).toBe('in_grace')
+    expect(d.signIn.kind).toBe('grace_prompt')
+    expect(d.deadline?.getTime()).toBe(fresh)
+    // The members table says the same.
+    const page = await listMembers(orgScope(org), { sort: 'name', dir: 'asc', page: 1, pageSize: 50 })
+    const row = page.rows.find((r) => r.userId === user.id)!
+    expect(row.status).toBe('in_grace')
+    expect(row.deadline?.getTime()).toBe(fresh)
+    // The sweep records no grace_expired and sends no reminder yet (7 days out: the 7-day one only).
+    await sweepGrace()
+    const expired = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'policy.grace_expired'), eq(schema.auditEvents.subjectId, user.id)))
+    expect(expired).toHaveLength(0)
+    const keys = await db.select().from(schema.graceReminders).where(eq(schema.graceReminders.userId, user.id))
+    expect(keys.map((k) => [k.offsetDays, k.deadline.getTime()])).toEqual([[7, fresh]])
+  })
+
+  it('refuses a date not later than the current deadline: nothing written, nothing audited', async () => {
+    const org = await createOrg()
+    await setPolicy(org.id, 'us', { mode: 'required', allowedMethods: ['totp'], requiredSince: ago(1), gracePeriodDays: 7 })
+    const owner = await createUser({ org, role: 'owner' })
+    const actor = { id: owner.id, label: owner.email }
+    const user = await oldMember({ org })
+    const scope = orgScope(org)
+    const current = (await loadSignInDecision(user.id)).deadline! // about 6 days from now
+    const audits = async () => (await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'org.deadline_extended'), eq(schema.auditEvents.subjectId, user.id)))).length
+    const extensions = async () => db.select().from(schema.deadlineExtensions).where(eq(schema.deadlineExtensions.userId, user.id))
+
+    for (const earlier of [new Date(Date.now() + 3 * DAY), current]) {
+      const refused = await extendDeadline(scope, { userId: user.id, deadline: earlier, reason: 'shorter' }, actor).catch((e) => e)
+      expect(refused).toBeInstanceOf(PolicyInputError)
+      expect(refused).toMatchObject({ field: 'deadline', status: 400 })
+      expect(refused.message).toMatch(/later than the member's current deadline/)
+    }
+    expect(await extensions()).toHaveLength(0)
+    expect(await audits()).toBe(0)
+
+    // A later date is accepted; after it, the extension itself is the date to beat.
+    const later = new Date(current.getTime() + 10 * DAY)
+    await extendDeadline(scope, { userId: user.id, deadline: later, reason: 'on leave' }, actor)
+    expect((await loadSignInDecision(user.id)).deadline?.getTime()).toBe(later.getTime())
+    expect(await audits()).toBe(1)
+    const between = new Date(current.getTime() + 5 * DAY)
+    await expect(extendDeadline(scope, { userId: user.id, deadline: between, reason: 'shorter' }, actor)).rejects.toThrow(/later than the member's current deadline/)
+    const [ext] = await extensions()
+    expect(ext.deadline.getTime()).toBe(later.getTime())
+    expect(await audits()).toBe(1)
+
+    // No deadline at all where the region is not Required.
+    await setPolicy(org.id, 'us', { mode: 'optional' })
+    await expect(extendDeadline(scope, { userId: user.id, deadline: new Date(later.getTime() + DAY), reason: 'more' }, actor)).rejects.toThrow(/no deadline to extend/)
+    expect(await audits()).toBe(1)
   })
 })

@@ -3,7 +3,7 @@ import { eq, sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { seedDemo } from '#db/seed.ts'
-import { createUser } from '#tests/factories/users.ts'
+import { createOrg, createUser } from '#tests/factories/users.ts'
 import { auditOf, enableTotp, totpCode, userById } from '#tests/factories/mfa.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { signIn, TestClient } from '#tests/setup/http.ts'
@@ -111,6 +111,44 @@ describe('after a support reset', () => {
     expect((await userById(user.id)).mfaResetAt).toBeNull()
     await client.post('/logout', {})
     expect((await signIn(client, user.email)).headers.get('location')).toBe('/')
+  })
+
+  it('in a Disabled region nothing is asked, not even the reset email code; the marker waits for a later sign-in', async () => {
+    const org = await createOrg({ name: 'Offco' })
+    await db.update(schema.regionPolicies).set({ mode: 'disabled' }).where(eq(schema.regionPolicies.organizationId, org.id))
+    const user = await createUser({ org })
+    await db.update(schema.users).set({ mfaResetAt: sql`now()` }).where(eq(schema.users.id, user.id))
+    const client = new TestClient(base)
+    const res = await signIn(client, user.email)
+    expect(res.headers.get('location')).toBe('/')
+    expect(client.cookies.has('gh_session')).toBe(true)
+    expect((await userById(user.id)).mfaResetAt).toBeInstanceOf(Date)
+    // The region turns Optional: now the reset email code is owed.
+    await db.update(schema.regionPolicies).set({ mode: 'optional' }).where(eq(schema.regionPolicies.organizationId, org.id))
+    await client.post('/logout', {})
+    expect((await signIn(client, user.email)).headers.get('location')).toBe('/login/verify')
+  })
+
+  it('during a Required grace period without an allowed factor: the email code, then the grace prompt', async () => {
+    const org = await createOrg({ name: 'Graceco' })
+    await db.update(schema.regionPolicies).set({ mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: new Date(), gracePeriodDays: 7 }).where(eq(schema.regionPolicies.organizationId, org.id))
+    const user = await createUser({ org })
+    await db.update(schema.users).set({ mfaResetAt: sql`now()` }).where(eq(schema.users.id, user.id))
+    const client = await pendingClient(user.email)
+    expect((await client.text('/login/verify')).html).toContain('were reset')
+    const since = Date.now()
+    await client.post('/login/verify', { intent: 'email_send' })
+    const code = (await smtp.waitFor(user.email, { subject: /sign-in code/, since })).text.match(/code is (\d{6})/)![1]
+    const done = await client.post('/login/verify', { intent: 'email', code })
+    expect(done.status).toBe(302)
+    expect(done.headers.get('location')).toBe('/login/grace?redirectTo=%2F')
+    const prompt = await client.text('/login/grace?redirectTo=%2F')
+    expect(prompt.status).toBe(200)
+    expect(prompt.html).toContain('Graceco')
+    expect((await userById(user.id)).mfaResetAt).toBeNull()
+    // Next time, without the reset marker: password, then the grace prompt as for anyone in grace.
+    await client.post('/logout', {})
+    expect((await signIn(client, user.email)).headers.get('location')).toBe('/login/grace?redirectTo=%2F')
   })
 })
 

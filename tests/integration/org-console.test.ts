@@ -271,6 +271,16 @@ describe('members', () => {
     const [ev] = await db.select().from(schema.auditEvents).where(eq(schema.auditEvents.action, 'org.deadline_extended'))
     expect(ev.details).toMatchObject({ region: 'eu', reason: 'on leave' })
     expect((await admin.post('/orgs/acme/members', { intent: 'extend', userId: eu.id, deadline: '2001-01-01', reason: 'x y z' })).status).toBe(400)
+    // An earlier date than the current deadline (now the 40-day extension) is refused: no write, no event.
+    const events = async () => (await db.select().from(schema.auditEvents).where(eq(schema.auditEvents.action, 'org.deadline_extended'))).length
+    const before = await events()
+    const earlier = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10)
+    const refused = await admin.post('/orgs/acme/members', { intent: 'extend', userId: eu.id, deadline: earlier, reason: 'shorter' })
+    expect(refused.status).toBe(400)
+    expect((await refused.text()).replaceAll('&#x27;', "'")).toContain("The new deadline must be later than the member's current deadline")
+    expect(await events()).toBe(before)
+    const [ext] = await db.select().from(schema.deadlineExtensions).where(eq(schema.deadlineExtensions.userId, eu.id))
+    expect(ext.deadline.toISOString().slice(0, 10)).toBe(deadline)
   })
 
   it('invites a new person: the link sets a password once', async () => {

@@ -83,6 +83,20 @@ describe('grace sweep', () => {
     expect((await sweepGrace()).reminders).toBe(0)
   })
 
+  it('an extension earlier than the computed deadline neither reminds early nor expires the member', async () => {
+    const org = await createOrg({ name: 'Staleco' })
+    await requireAppOnly(org.id, ago(30))
+    const fresh = await memberDue(org, 20) // joined recently: deadline 20 days away
+    await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: fresh.id, region: 'us', deadline: ago(3), reason: 'an earlier period' })
+    const soon = await memberDue(org, 10)
+    await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: soon.id, region: 'us', deadline: new Date(Date.now() + 0.5 * DAY), reason: 'x' })
+    await sweepGrace()
+    const keys = await db.select().from(schema.graceReminders).where(eq(schema.graceReminders.organizationId, org.id))
+    expect(keys).toHaveLength(0)
+    const expired = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'policy.grace_expired'), eq(schema.auditEvents.organizationId, org.id)))
+    expect(expired).toHaveLength(0)
+  })
+
   it('a sweep that dies after committing a batch loses no reminder and sends none twice', async () => {
     const org = await createOrg({ name: 'Crashco' })
     await requireAppOnly(org.id, ago(30))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { effectivePolicy, orgStatus, type MembershipPolicy, type PolicyDecision, type PolicyInput } from '#app/policy/effective-policy.ts'
+import { effectivePolicy, membershipDeadline, orgStatus, type MembershipPolicy, type PolicyDecision, type PolicyInput } from '#app/policy/effective-policy.ts'
 
 const NOW = new Date('2026-11-20T12:00:00Z')
 const day = (n: number) => new Date(NOW.getTime() + n * 86_400_000)
@@ -73,6 +73,10 @@ const cases: Case[] = [
   // Extensions
   { name: 'extension moves an overdue member back into grace', input: input({ memberships: [org({ ...REQ_APP_ONLY, requiredSince: day(-30) })], extensions: [{ organizationId: 'a', deadline: day(4) }] }), expect: { status: 'in_grace', deadline: day(4) } },
   { name: 'lapsed extension: overdue', input: input({ memberships: [org({ ...REQ_APP_ONLY, requiredSince: day(-30) })], extensions: [{ organizationId: 'a', deadline: day(-1) }] }), expect: { status: 'overdue', deadline: day(-1) } },
+  { name: 'an extension earlier than the computed deadline does not shorten it', input: input({ memberships: [org(REQ_APP_ONLY)], extensions: [{ organizationId: 'a', deadline: day(1) }] }), expect: { status: 'in_grace', deadline: day(5) } },
+  { name: 'a stale lapsed extension does not make a fresh grace period overdue', input: input({ memberships: [org({ ...REQ_APP_ONLY, requiredSince: day(-1) })], extensions: [{ organizationId: 'a', deadline: day(-20) }] }), expect: { status: 'in_grace', deadline: day(6), signInKind: 'grace_prompt' } },
+  { name: 'a stale extension does not shorten a late joiner\'s grace', input: input({ memberships: [org({ ...REQ_APP_ONLY, requiredSince: day(-60), joinedAt: day(-1) })], extensions: [{ organizationId: 'a', deadline: day(2) }] }), expect: { status: 'in_grace', deadline: day(6) } },
+  { name: 'earliest deadline across orgs uses each org\'s later-of rule', input: input({ memberships: [org({ id: 'a', ...REQ_APP_ONLY, requiredSince: day(-1) }), org({ id: 'b', ...REQ_APP_ONLY, requiredSince: day(-3) })], extensions: [{ organizationId: 'b', deadline: day(9) }, { organizationId: 'a', deadline: day(-5) }] }), expect: { deadline: day(6), pendingOrganizations: ['Org A', 'Org B'] } },
   { name: 'extension of another org does not apply', input: input({ memberships: [org({ ...REQ_APP_ONLY, requiredSince: day(-30) })], extensions: [{ organizationId: 'z', deadline: day(4) }] }), expect: { status: 'overdue' } },
 
   // Staff
@@ -116,5 +120,29 @@ describe('orgStatus (one organization alone)', () => {
     ['optional is compliant', { kind: 'human' as const, policy: { ...policy, mode: 'optional' as const }, enrolled: [], now: NOW }, 'compliant'],
   ])('%s', (_n, i, status) => {
     expect(orgStatus(i).status).toBe(status)
+  })
+})
+
+describe('membershipDeadline: the later of the computed deadline and the extension', () => {
+  const p = { mode: 'required' as const, requiredSince: day(-2), joinedAt: day(-100), gracePeriodDays: 7 }
+  it.each([
+    ['no extension: computed', undefined, day(5)],
+    ['null extension: computed', null, day(5)],
+    ['later extension wins', day(12), day(12)],
+    ['earlier extension is ignored', day(1), day(5)],
+    ['lapsed extension is ignored', day(-30), day(5)],
+    ['equal extension: the same instant', day(5), day(5)],
+  ])('%s', (_n, extension, expected) => {
+    expect(membershipDeadline(p, extension)).toEqual(expected)
+  })
+  it('no deadline unless required, whatever the extension', () => {
+    expect(membershipDeadline({ ...p, mode: 'optional' }, day(12))).toBeNull()
+    expect(membershipDeadline({ ...p, mode: 'disabled' }, day(12))).toBeNull()
+  })
+  it('orgStatus follows the same rule', () => {
+    const policy = { ...p, allowedMethods: ['totp'] }
+    expect(orgStatus({ kind: 'human', policy, extension: day(-1), enrolled: [], now: NOW })).toEqual({ status: 'in_grace', deadline: day(5) })
+    expect(orgStatus({ kind: 'human', policy: { ...policy, requiredSince: day(-30) }, extension: day(3), enrolled: [], now: NOW })).toEqual({ status: 'in_grace', deadline: day(3) })
+    expect(orgStatus({ kind: 'human', policy: { ...policy, requiredSince: day(-30) }, extension: day(-1), enrolled: [], now: NOW })).toEqual({ status: 'overdue', deadline: day(-1) })
   })
 })

@@ -61,6 +61,26 @@ describe('decideSecondStep', () => {
   ])('%s', (_name, user, factors, expected) => {
     expect(decide(user, factors)).toMatchObject(expected)
   })
+})
+
+describe('decideSecondStep after a reset, with organization policy', () => {
+  const reset = { ...member, mfaResetAt: new Date(now.getTime() - 3600_000) }
+  const staffReset = { ...staff, mfaResetAt: reset.mfaResetAt }
+  const grace = org({ mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: now })
+  const overdue = org({ mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: new Date(now.getTime() - 30 * DAY) })
+  it.each([
+    ['disabled wins over the reset rule: nothing asked', reset, none, [org({ mode: 'disabled' })], { kind: 'none' }],
+    ['disabled wins over the reset rule even with an app enrolled since', reset, app, [org({ mode: 'disabled' })], { kind: 'none' }],
+    ['disabled + optional is optional: the reset email code is owed', reset, none, [org({ mode: 'disabled' }), org({ organizationId: 'o2', organizationName: 'Beta' })], { kind: 'second_factor', methods: ['email'], reason: 'reset' }],
+    ['no membership (optional): the reset email code is owed', reset, none, [], { kind: 'second_factor', methods: ['email'], reason: 'reset', graceAfter: false }],
+    ['staff are never under disabled: email code, then enrollment', staffReset, none, [org({ mode: 'disabled' })], { kind: 'second_factor', methods: ['email'], reason: 'reset', enrollAfter: true }],
+    ['required with email allowed: the email code, no grace prompt after', reset, none, [org({ mode: 'required', requiredSince: now })], { kind: 'second_factor', methods: ['email'], reason: 'reset', enrollAfter: false, graceAfter: false }],
+    ['required in grace without an allowed factor: the email code, then the grace prompt', reset, none, [grace], { kind: 'second_factor', methods: ['email'], reason: 'reset', enrollAfter: false, graceAfter: true }],
+    ['required and overdue (force enrollment): the email code, then enrollment only', reset, none, [overdue], { kind: 'second_factor', methods: ['email'], reason: 'reset', enrollAfter: true, graceAfter: false }],
+    ['required and overdue (block): still refused', reset, none, [org({ ...overdue, onDeadline: 'block' })], { kind: 'blocked' }],
+  ])('%s', (_name, user, factors, memberships, expected) => {
+    expect(decide(user, factors, memberships)).toMatchObject(expected)
+  })
 
   it('a preferred method the policy does not offer falls back to the strong one', () => {
     const decision = decide({ ...member, preferredMethod: 'email' }, app, [org({ mode: 'required', allowedMethods: ['totp'] })])

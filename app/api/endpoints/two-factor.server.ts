@@ -20,6 +20,7 @@ import { EMAIL_CODE_MESSAGES, EMAIL_CODE_TTL_SECONDS, sendEmailCode } from '#app
 import { enrollTotp, replaceEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
 import { removalRefusal, hasAppOrKey, listFactors, regenerateRecoveryCodes, removeKey, turnOffMfa, type Method } from '#app/mfa/factors.server.ts'
 import { stepUpWithCode } from '#app/mfa/step-up-flow.server.ts'
+import { loadGracePrompt } from '#app/policy/grace-prompt.server.ts'
 import { needsStepUp } from '#app/mfa/step-up.server.ts'
 import { beginTotpSetup } from '#app/mfa/totp.server.ts'
 import type { Caller } from '../auth.server.ts'
@@ -55,6 +56,10 @@ const signedIn = z.object({
   token: z.string().describe('API session token: send it as Authorization: Bearer <token>'),
   user: userSchema,
   enrollmentOnly: z.boolean().describe('true when the token may only set up a second factor'),
+  grace: z
+    .object({ deadline: dateTime, organizations: z.array(z.string()), allowedMethods: z.array(z.string()), daysLeft: z.number().int() })
+    .optional()
+    .describe('Present after the email code owed by an MFA reset while an organization requires a second factor the member has not set up yet: the deadline to do it (as in POST /api/auth/signin)'),
 })
 const enabled = z.object({
   enabled: z.literal(true),
@@ -104,7 +109,8 @@ export const verifyEndpoint = defineEndpoint({
     }
     const done = await completePendingSignIn(pending, result.method, meta)
     if (!done) throw challengeGone()
-    return { token: done.token, user: userView(pending.user), enrollmentOnly: done.level === 'enroll_only' }
+    const grace = pending.decision.graceAfter && done.level === 'mfa' ? await loadGracePrompt(pending.user.id) : null
+    return { token: done.token, user: userView(pending.user), enrollmentOnly: done.level === 'enroll_only', ...(grace ? { grace } : {}) }
   },
 })
 
