@@ -1,5 +1,6 @@
 /**
- * Configuration: the one place that reads process.env.
+ * Configuration: with its sibling tool-env.ts (for the preflight check and the CLI's API client,
+ * which run without a full configuration), the one place that reads process.env.
  *
  * Everything is parsed at start-up; a missing or malformed value stops the process with
  * one message that lists every problem and how to fix it (see ConfigError).
@@ -7,6 +8,7 @@
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.ts'
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from './tool-env.ts'
 
 export { ConfigError }
 
@@ -44,11 +46,11 @@ const schema = z.object({
   APP_ORIGIN: z.string().optional(),
   DATABASE_URL: z
     .string()
-    .default('postgres://postgres@127.0.0.1:5432/gatehouse')
+    .default(DEFAULT_DATABASE_URL)
     .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must start with postgres:// (e.g. postgres://postgres@127.0.0.1:5432/gatehouse)'),
   REDIS_URL: z
     .string()
-    .default('redis://127.0.0.1:6379')
+    .default(DEFAULT_REDIS_URL)
     .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// (e.g. redis://127.0.0.1:6379)'),
   REDIS_PREFIX: z.string().regex(/^[\w:.-]+$/, 'letters, digits, ":", "." and "-" only').default('gatehouse'),
   SESSION_SECRET: z
