@@ -5,13 +5,13 @@
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import postgres from 'postgres'
+import { connectionUrls } from '#app/config/tool-env.ts'
 import { describeConnectionError } from '#db/connection-error.ts'
-
-const env = (name: string, fallback: string) => process.env[name] || fallback
 
 export async function preflight(): Promise<string[]> {
   const problems: string[] = []
-  const dbUrl = new URL(env('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/gatehouse'))
+  const urls = connectionUrls()
+  const dbUrl = new URL(urls.databaseUrl)
   dbUrl.pathname = '/postgres' // the target database may not exist yet: migrations create it
   const sql = postgres(dbUrl.toString(), { max: 1, connect_timeout: 3, onnotice: () => {} })
   try {
@@ -21,7 +21,7 @@ export async function preflight(): Promise<string[]> {
   } finally {
     await sql.end({ timeout: 1 }).catch(() => {})
   }
-  const redisUrl = env('REDIS_URL', 'redis://127.0.0.1:6379')
+  const redisUrl = urls.redisUrl
   const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
   redis.on('error', () => {})
   try {

@@ -1,11 +1,16 @@
 /**
- * Configuration: the one place that reads process.env.
+ * Configuration: with its sibling tool-env.ts (for the preflight check and the CLI's API client,
+ * which run without a full configuration), the one place that reads process.env.
  *
  * Everything is parsed at start-up; a missing or malformed value stops the process with
  * one message that lists every problem and how to fix it (see ConfigError).
  */
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
+import { ConfigError } from './config-error.ts'
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from './tool-env.ts'
+
+export { ConfigError }
 
 export type Region = {
   code: string
@@ -16,17 +21,6 @@ export type Region = {
   issuer: string
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(
-      `Gatehouse cannot start: the configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
-        problems.map((p) => `  - ${p}`).join('\n') +
-        '\nSet these in the environment or in a .env file at the project root (npm run demo writes one for development).',
-    )
-    this.name = 'ConfigError'
-  }
-}
-
 const REGION_NAMES: Record<string, string> = {
   us: 'United States',
   eu: 'European Union',
@@ -34,19 +28,29 @@ const REGION_NAMES: Record<string, string> = {
   kr: 'Korea',
 }
 
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
+const positiveInt = (fallback: number) =>
+  z.coerce
+    .number({ invalid_type_error: `must be a whole number above 0 (default ${fallback})` })
+    .int(`must be a whole number above 0 (default ${fallback})`)
+    .positive(`must be a whole number above 0 (default ${fallback})`)
+    .default(fallback)
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  PORT: z.coerce
+    .number({ invalid_type_error: 'must be a port number from 1 to 65535 (default 3000)' })
+    .int('must be a port number from 1 to 65535 (default 3000)')
+    .min(1, 'must be a port number from 1 to 65535 (default 3000)')
+    .max(65535, 'must be a port number from 1 to 65535 (default 3000)')
+    .default(3000),
   APP_ORIGIN: z.string().optional(),
   DATABASE_URL: z
     .string()
-    .default('postgres://postgres@127.0.0.1:5432/gatehouse')
+    .default(DEFAULT_DATABASE_URL)
     .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must start with postgres:// (e.g. postgres://postgres@127.0.0.1:5432/gatehouse)'),
   REDIS_URL: z
     .string()
-    .default('redis://127.0.0.1:6379')
+    .default(DEFAULT_REDIS_URL)
     .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// (e.g. redis://127.0.0.1:6379)'),
   REDIS_PREFIX: z.string().regex(/^[\w:.-]+$/, 'letters, digits, ":", "." and "-" only').default('gatehouse'),
   SESSION_SECRET: z
@@ -140,8 +144,10 @@ export function parseConfig(env: Record<string, string | undefined>) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`)
   }
   const raw = parsed.success ? parsed.data : undefined
+  // The checks below read the environment itself when another value failed the schema (raw is
+  // undefined then): the one message must list every problem, not only the first batch.
   const port = raw?.PORT ?? 3000
-  let appOrigin = raw?.APP_ORIGIN ?? `http://localhost:${port}`
+  let appOrigin = raw?.APP_ORIGIN ?? env.APP_ORIGIN ?? `http://localhost:${port}`
   try {
     appOrigin = new URL(appOrigin).origin
     if (/^https?:\/\/\d+\.\d+\.\d+\.\d+/.test(appOrigin)) problems.push(`APP_ORIGIN: ${appOrigin} is an IP address; use a host name (http://localhost:${port}) so that WebAuthn works`)
@@ -149,9 +155,11 @@ export function parseConfig(env: Record<string, string | undefined>) {
     problems.push(`APP_ORIGIN: "${appOrigin}" is not a URL (e.g. http://localhost:3000)`)
   }
   const encryptionKeys = env.GATEHOUSE_ENCRYPTION_KEYS ? parseKeyRing(env.GATEHOUSE_ENCRYPTION_KEYS, problems) : []
-  const regions = parseRegions(raw?.GATEHOUSE_REGIONS ?? 'us,eu,jp,kr', appOrigin, problems)
-  if (raw?.NODE_ENV === 'production' && !raw.SMTP_URL) problems.push('SMTP_URL: is required in production (the development mailbox is off there)')
-  if (raw?.NODE_ENV === 'production' && raw.GATEHOUSE_FAST_HASH) problems.push('GATEHOUSE_FAST_HASH: is for test runs only and refused in production')
+  const regions = parseRegions(raw?.GATEHOUSE_REGIONS ?? env.GATEHOUSE_REGIONS ?? 'us,eu,jp,kr', appOrigin, problems)
+  const production = (raw?.NODE_ENV ?? env.NODE_ENV) === 'production'
+  const fastHash = raw?.GATEHOUSE_FAST_HASH ?? (env.GATEHOUSE_FAST_HASH === 'true' || env.GATEHOUSE_FAST_HASH === '1')
+  if (production && !(raw?.SMTP_URL ?? env.SMTP_URL)) problems.push('SMTP_URL: is required in production (the development mailbox is off there)')
+  if (production && fastHash) problems.push('GATEHOUSE_FAST_HASH: is for test runs only and refused in production')
   if (problems.length > 0 || !raw) throw new ConfigError(problems)
 
   return {

@@ -15,7 +15,7 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server'
 import { and, eq, sql } from 'drizzle-orm'
-import { config, findRegion } from '#app/config/env.server.ts'
+import { config, type Region } from '#app/config/env.server.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { consumeVerification, createVerification, findLive } from '#app/auth/verification.server.ts'
 import type { User } from '#app/auth/session.server.ts'
@@ -38,8 +38,9 @@ export const WEBAUTHN_MESSAGES: Record<WebAuthnError, string> = {
   user_verification_required: 'This sign-in needs your key to verify you (PIN or fingerprint), and it did not.',
 }
 
-export function relyingParty(region: string) {
-  const r = findRegion(region) ?? config.regions[0]
+/** The relying party of a region: its rpID and origin come from the configured region (`regions` for tests). */
+export function relyingParty(region: string, regions: Region[] = config.regions) {
+  const r = regions.find((x) => x.code === region) ?? regions[0]
   return { rpID: r.rpId, origin: r.origin, rpName: `Gatehouse (${r.code.toUpperCase()})` }
 }
 

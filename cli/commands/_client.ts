@@ -2,12 +2,14 @@
  * Helpers of the API client verbs (login, 2fa ..., keys ..., org security ...): where the server
  * is, the saved token, prompts, and one HTTP call with the API's errors turned into exit codes.
  * These verbs never touch the database: they talk to a running server over HTTP, so they import
- * nothing from the app.
+ * nothing from the app but their environment (app/config/tool-env.ts, which needs no server
+ * configuration).
  */
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { cliClientEnv } from '#app/config/tool-env.ts'
 import { CommandError, EXIT, NotFoundError, UsageError, type OptionSpec, type Values } from '../registry.ts'
 
 export const URL_OPTION: OptionSpec = { type: 'string', placeholder: 'url', description: 'the Gatehouse server (default: $GATEHOUSE_URL, then the server of the last login)' }
@@ -21,7 +23,7 @@ export class UnavailableError extends Error {
 
 /** $XDG_CONFIG_HOME/gatehouse, else ~/.config/gatehouse. */
 export function configDir(): string {
-  const base = process.env.XDG_CONFIG_HOME?.trim() || join(homedir(), '.config')
+  const base = cliClientEnv().configHome || join(homedir(), '.config')
   return join(base, 'gatehouse')
 }
 export const credentialsPath = () => join(configDir(), 'credentials.json')
@@ -60,7 +62,7 @@ export function forgetCredentials() {
 }
 
 export function serverUrl(values: Values): string {
-  const raw = (typeof values.url === 'string' && values.url.trim()) || process.env.GATEHOUSE_URL?.trim() || readCredentials()?.url || readSettings().url
+  const raw = (typeof values.url === 'string' && values.url.trim()) || cliClientEnv().url || readCredentials()?.url || readSettings().url
   if (!raw) throw new UsageError('which server? Pass --url https://gatehouse.example.com or set GATEHOUSE_URL')
   try {
     const url = new URL(raw)
@@ -73,7 +75,7 @@ export function serverUrl(values: Values): string {
 
 /** The bearer token: $GATEHOUSE_TOKEN (a session token or an organization API key for scripts), else the saved login. */
 export function currentToken(): string {
-  const token = process.env.GATEHOUSE_TOKEN?.trim() || readCredentials()?.token
+  const token = cliClientEnv().token || readCredentials()?.token
   if (!token) throw new CommandError('you are not signed in: run "gatehouse login" first')
   return token
 }

@@ -1,0 +1,57 @@
+/**
+ * With Redis down, sign-in with a security key still works: Chromium registers a key through the
+ * DevTools virtual authenticator while Redis is up, then this file cuts the app's own Redis clients
+ * (the rate limiter and the queue producer share this process with the test; disconnect() closes
+ * them for good, as in an outage) and the member signs in with the password and the key.
+ */
+import type { Browser, CDPSession, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { redisClient } from '#app/infra/redis.server.ts'
+import { auditOf } from '#tests/factories/mfa.ts'
+import { createUser } from '#tests/factories/users.ts'
+import { startTestApp } from '#tests/setup/app.ts'
+import { launchBrowser, signInWithForm } from '#tests/setup/browser.ts'
+
+let browser: Browser
+let base: string
+beforeAll(async () => {
+  base = (await startTestApp({ workers: false })).url
+  browser = await launchBrowser()
+})
+afterAll(async () => browser?.close())
+
+async function virtualAuthenticator(page: Page) {
+  const cdp: CDPSession = await page.context().newCDPSession(page)
+  await cdp.send('WebAuthn.enable')
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  })
+}
+
+describe('with Redis down', () => {
+  it('a security key still signs in', async () => {
+    const user = await createUser({ name: 'Rhea Redisless' })
+    const page = await browser.newPage()
+    await virtualAuthenticator(page)
+    await signInWithForm(page, base, user.email)
+    await page.getByRole('heading', { name: 'Welcome, Rhea Redisless' }).waitFor()
+    await page.goto(`${base}/settings/security/keys`)
+    await page.getByLabel('Key name').fill('YubiKey 5')
+    await page.getByRole('button', { name: 'Add security key' }).click()
+    await page.getByText('Security key “YubiKey 5” added.').waitFor()
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByText('You have signed out.').waitFor()
+
+    // The outage: the app's Redis clients are closed and do not reconnect.
+    for (const use of ['queue', 'limiter']) redisClient(use).disconnect()
+    await expect(redisClient('limiter').ping()).rejects.toThrow()
+    await expect(redisClient('queue').ping()).rejects.toThrow()
+
+    await signInWithForm(page, base, user.email)
+    await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
+    await page.getByRole('button', { name: 'Use security key' }).click()
+    await page.getByRole('heading', { name: 'Welcome, Rhea Redisless' }).waitFor()
+    expect(await auditOf(user.id)).toContainEqual(expect.objectContaining({ action: 'auth.login_success_2fa', details: expect.objectContaining({ method: 'webauthn' }) }))
+    await page.close()
+  })
+})

@@ -1,0 +1,71 @@
+/**
+ * Starts every worker and scheduler. The entry point (and what tests import) is workers/index.ts,
+ * which loads this module only after the configuration has loaded.
+ */
+import { UnrecoverableError, Worker } from 'bullmq'
+import { config } from '#app/config/env.server.ts'
+import { workerConnection } from '#app/infra/redis.server.ts'
+import { getQueue, QUEUE, SWEEP, SWEEP_EVERY_MS } from './queues.ts'
+import { createDeliver, PermanentMailError, sendMailJob, type Deliver } from './processors/send-mail.ts'
+import { sweepGrace } from './processors/sweep-grace.ts'
+import { expireExemptions } from './processors/expire-exemptions.ts'
+import { pruneAudit } from './processors/audit-retention.ts'
+import { runNotification } from './processors/notify-run.ts'
+import { requeueStalledRuns } from './processors/requeue-runs.ts'
+
+export type WorkerHandle = { close: () => Promise<void>; workers: Worker[] }
+
+/** Installs the repeating sweeps (idempotent: upsertJobScheduler replaces a scheduler of the same id). */
+export async function scheduleSweeps() {
+  const q = getQueue(QUEUE.sweeps)
+  await q.upsertJobScheduler(SWEEP.grace, { every: SWEEP_EVERY_MS.grace }, { name: SWEEP.grace, data: {} })
+  await q.upsertJobScheduler(SWEEP.exemptions, { every: SWEEP_EVERY_MS.exemptions }, { name: SWEEP.exemptions, data: {} })
+  await q.upsertJobScheduler(SWEEP.retention, { every: SWEEP_EVERY_MS.retention }, { name: SWEEP.retention, data: {} })
+}
+
+export async function startWorkers(options: { deliver?: Deliver; schedule?: boolean } = {}): Promise<WorkerHandle> {
+  const deliver = options.deliver ?? createDeliver()
+  const mail = new Worker(
+    QUEUE.mail,
+    async (job) => {
+      try {
+        return await sendMailJob(job, deliver)
+      } catch (e) {
+        if (e instanceof PermanentMailError) throw new UnrecoverableError(e.message)
+        throw e
+      }
+    },
+    { connection: workerConnection(), prefix: config.redisPrefix, concurrency: 8 },
+  )
+  mail.on('failed', (job, err) => {
+    console.warn(`[worker] mail job ${job?.id} attempt ${job?.attemptsMade} failed: ${err.message}`)
+  })
+  // Sweeps: one at a time (concurrency 1); each is idempotent, so an overlap elsewhere is harmless.
+  const sweeps = new Worker(
+    QUEUE.sweeps,
+    async (job) => {
+      if (job.name === SWEEP.grace) {
+        const runs = await requeueStalledRuns()
+        return { ...(await sweepGrace()), runs }
+      }
+      if (job.name === SWEEP.exemptions) return { expired: await expireExemptions() }
+      if (job.name === SWEEP.retention) return await pruneAudit()
+      throw new UnrecoverableError(`unknown sweep "${job.name}"`)
+    },
+    { connection: workerConnection(), prefix: config.redisPrefix, concurrency: 1 },
+  )
+  sweeps.on('failed', (job, err) => console.warn(`[worker] sweep ${job?.name} failed: ${err.message}`))
+  const policy = new Worker(QUEUE.policy, async (job) => runNotification(job), { connection: workerConnection(), prefix: config.redisPrefix, concurrency: 2 })
+  policy.on('failed', (job, err) => console.warn(`[worker] notification run ${job?.id} failed: ${err.message}`))
+  const workers = [mail, sweeps, policy]
+  // Tests schedule explicitly (scheduleSweeps): a sweep firing on its own in another test's
+  // database would send reminders that test did not ask for.
+  if (options.schedule ?? config.env !== 'test') await scheduleSweeps()
+  await Promise.all(workers.map((w) => w.waitUntilReady()))
+  return {
+    workers,
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close()))
+    },
+  }
+}
