@@ -1,6 +1,6 @@
 /**
  * The /orgs/:slug overview's "Next deadlines" (nextDeadlines): the soonest pending deadlines first,
- * at most ten, each with the member, region and date; an extension counts as the deadline; members
+ * at most ten, each with the member, region and date; an extension counts when it gives more time; members
  * who are compliant, exempt, overdue or under a policy that is not Required are not listed.
  * Deadlines are placed by data (required_since, joined_at, extensions), never by the clock.
  */
@@ -42,12 +42,15 @@ beforeAll(async () => {
     await db.update(schema.memberships).set({ joinedAt: new Date(noon - (20 - k) * DAY) }).where(eq(schema.memberships.userId, u.id))
     expected.push({ name, email, region: 'US', deadline: noon + (10 + k) * DAY })
   }
-  // An extension moves one member to the front (3 days left), another's extension has passed (overdue).
+  // Extensions only ever give more time: one earlier than the computed deadline changes nothing
+  // (Ezra keeps 14.75 days), one later moves the member back (Lou, 40 days: off the list).
   const ext = await createUser({ email: 'extended@dl.test', name: 'Ezra Extended', org })
+  await db.update(schema.memberships).set({ joinedAt: new Date(noon - 15.25 * DAY) }).where(eq(schema.memberships.userId, ext.id))
   await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: ext.id, region: 'us', deadline: new Date(noon + 3 * DAY), reason: 'on leave' })
-  expected.push({ name: 'Ezra Extended', email: 'extended@dl.test', region: 'US', deadline: noon + 3 * DAY })
+  expected.push({ name: 'Ezra Extended', email: 'extended@dl.test', region: 'US', deadline: noon + 14.75 * DAY })
   const late = await createUser({ email: 'late@dl.test', name: 'Lou Late', org })
-  await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: late.id, region: 'us', deadline: new Date(noon - 2 * DAY), reason: 'was on leave' })
+  await db.update(schema.memberships).set({ joinedAt: new Date(noon - 19 * DAY) }).where(eq(schema.memberships.userId, late.id))
+  await db.insert(schema.deadlineExtensions).values({ organizationId: org.id, userId: late.id, region: 'us', deadline: new Date(noon + 40 * DAY), reason: 'on leave' })
   // An exempt service account and a member in the optional region: no deadline.
   const bot = await createUser({ email: 'bot@dl.test', name: 'Build Bot', kind: 'service', org })
   await db.insert(schema.exemptions).values({ organizationId: org.id, userId: bot.id, region: 'us', reason: 'CI' })
@@ -76,9 +79,9 @@ describe('overview: next deadlines', () => {
     const html = await res.text()
     const rows = deadlineRows(html)
     expect(rows).toEqual(expected.slice(0, 10).map((e) => ({ name: e.name, email: e.email, region: e.region, date: fmt(e.deadline) })))
-    expect(rows[0]).toMatchObject({ name: 'Ezra Extended', date: fmt(noon + 3 * DAY) })
-    expect(rows[1]).toMatchObject({ name: 'Member A', date: fmt(noon + 10 * DAY) })
-    // The two latest of the thirteen pending members are left off; the others never appear.
+    expect(rows[0]).toMatchObject({ name: 'Member A', date: fmt(noon + 10 * DAY) })
+    expect(rows[5]).toMatchObject({ name: 'Ezra Extended', date: fmt(noon + 14.75 * DAY) })
+    // The latest pending members are left off (Lou's extension puts him last); the others never appear.
     for (const absent of ['m10@dl.test', 'm11@dl.test', 'late@dl.test', 'bot@dl.test', 'eu@dl.test', 'admin@dl.test']) expect(rows.map((r) => r.email)).not.toContain(absent)
   })
 
