@@ -48,6 +48,8 @@ async function loadChallenge(id: string): Promise<PendingSignIn> {
 /** The typed step-up every sensitive change needs (DESIGN: removing a factor, new codes, turning 2FA off). */
 async function requireCodeStepUp(user: User, session: Session, typed: string, meta: RequestMeta) {
   const result = await stepUpWithCode(user, session, typed, meta)
+  // The fifth wrong code on this token signed it out (as five end a pending sign-in).
+  if (!result.ok && result.reason === 'ended') throw new ApiError(401, 'unauthorized', `${result.message} Sign in again.`)
   if (!result.ok) throw new ApiError(400, 'invalid_code', result.message, { fields: { code: result.message } })
 }
 
