@@ -5,7 +5,9 @@
  */
 import { authenticateApiKey, type ApiKey, type ApiScope } from '#app/orgs/api-keys.server.ts'
 import type { Organization } from '#app/orgs/scope.server.ts'
-import { loadSession, type Session, type User } from '#app/auth/session.server.ts'
+import type { Session, User } from '#app/auth/session.server.ts'
+import { loadLiveSession } from '#app/auth/live-session.server.ts'
+import type { RequestMeta } from '#app/audit/record.server.ts'
 import { API_KEY_PREFIX } from '#app/orgs/api-keys.server.ts'
 import { ApiError } from './errors.server.ts'
 import { loadPolicyInput } from '#app/policy/enforcement.server.ts'
@@ -26,15 +28,22 @@ export function readBearer(request: Request): string | null {
   return match[1]
 }
 
-export async function authenticate(request: Request): Promise<Caller> {
+/**
+ * The caller behind the bearer token. A session token gets the organization policy enforced on
+ * it now, as the web guard does (decision 025): one the policy now blocks is ended (403
+ * sign_in_blocked; afterwards the token is simply invalid), one held to enrollment becomes
+ * enrollment-only (the wrapper then answers 403 enrollment_required outside enrollment).
+ */
+export async function authenticate(request: Request, meta?: RequestMeta): Promise<Caller> {
   const token = readBearer(request)
   if (!token) throw new ApiError(401, 'unauthorized', 'This endpoint needs a bearer token: Authorization: Bearer <token>. Cookies are not accepted under /api.')
   if (token.startsWith(API_KEY_PREFIX)) {
     const found = await authenticateApiKey(token)
     if (found) return { kind: 'api_key', ...found }
   }
-  const signedIn = await loadSession(token, 'api')
-  if (signedIn) return { kind: 'session', ...signedIn, token }
+  const live = await loadLiveSession(token, 'api', { apply: true, meta })
+  if (live.kind === 'signed_in') return { kind: 'session', user: live.user, session: live.session, token }
+  if (live.kind === 'blocked') throw new ApiError(403, 'sign_in_blocked', `${live.message} This token has been signed out.`)
   throw new ApiError(401, 'unauthorized', 'The token is invalid, expired or revoked. Sign in again or use a current API key.')
 }
 

@@ -58,7 +58,7 @@ async function dispatch(path: string, { request, params, context }: RouteArgs): 
   await limitAddress(meta.ip)
 
   const tokenSent = request.headers.has('authorization')
-  const caller = endpoint.auth === 'none' || (endpoint.auth === 'optional_session' && !tokenSent) ? null : await authenticate(request)
+  const caller = endpoint.auth === 'none' || (endpoint.auth === 'optional_session' && !tokenSent) ? null : await authenticate(request, meta)
   // Right after authentication, so no later refusal lets a token go unmetered.
   if (caller) await limitToken(callerTokenId(caller))
   // A key acts as its service account: the organization's MFA policy must not ask that account

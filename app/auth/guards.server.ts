@@ -5,23 +5,38 @@
 import { findMembership, orgScope, roleAtLeast, type OrgRole } from '#app/orgs/scope.server.ts'
 import { isUuid } from './verification.server.ts'
 import { notFound, redirectTo } from '#app/http/request.server.ts'
-import { clearSessionCookie, loadSession, readSessionToken } from './session.server.ts'
+import { loadLiveSession } from './live-session.server.ts'
+import { clearSessionCookie, readSessionToken, type Session, type User } from './session.server.ts'
 
-export type SignedIn = NonNullable<Awaited<ReturnType<typeof loadSession>>>
+export type SignedIn = { session: Session; user: User }
 
 /** Paths an enrollment-only session may reach. */
 const ENROLLMENT_PATHS = [/^\/enroll(\/|$)/, /^\/settings\/security\/(totp|keys|recovery-codes)(\/|$)/, /^\/logout$/]
 
+/**
+ * Who is signed in, for pages that only read it (the layout, the sign-in page). The policy is
+ * decided on a password-level session as in `requireUser`, but nothing is written: a session the
+ * policy now blocks reads as signed out, one held to enrollment as enrollment-only.
+ */
 export async function getSignedIn(request: Request): Promise<SignedIn | null> {
-  return loadSession(readSessionToken(request))
+  const live = await loadLiveSession(readSessionToken(request), 'web', { apply: false })
+  return live.kind === 'signed_in' ? { session: live.session, user: live.user } : null
 }
 
+/**
+ * A signed-in member, with the organization policy enforced on the session now (decision 025):
+ * a session the policy blocks ends here (to /login with the reason), one held to enrollment
+ * reaches only the enrollment pages.
+ */
 export async function requireUser(request: Request): Promise<SignedIn> {
-  const signedIn = await getSignedIn(request)
+  const token = readSessionToken(request)
+  const live = await loadLiveSession(token, 'web', { apply: true, meta: { ip: null, userAgent: request.headers.get('user-agent') } })
   const url = new URL(request.url)
+  if (live.kind === 'blocked') throw redirectTo('/login?notice=blocked', { 'Set-Cookie': clearSessionCookie() })
+  const signedIn = live.kind === 'signed_in' ? { session: live.session, user: live.user } : null
   if (!signedIn) {
     const redirectToPath = url.pathname + url.search
-    throw redirectTo(`/login?redirectTo=${encodeURIComponent(redirectToPath)}`, readSessionToken(request) ? { 'Set-Cookie': clearSessionCookie() } : {})
+    throw redirectTo(`/login?redirectTo=${encodeURIComponent(redirectToPath)}`, token ? { 'Set-Cookie': clearSessionCookie() } : {})
   }
   if (signedIn.session.level === 'enroll_only' && !ENROLLMENT_PATHS.some((p) => p.test(url.pathname))) {
     throw redirectTo('/enroll')

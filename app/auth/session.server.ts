@@ -17,7 +17,7 @@ const s = schema.sessions
 const hashToken = (token: string) => keyedHash('session', token)
 
 /** Enrollment-only sessions reach enrollment and sign-out only, for 15 minutes. */
-const ENROLL_ONLY_MINUTES = 15
+export const ENROLL_ONLY_MINUTES = 15
 
 export async function createSession(
   input: { userId: string; level: SessionLevel; meta: RequestMeta; secondFactorMethod?: string; channel?: 'web' | 'api' },
@@ -66,6 +66,12 @@ export async function endSession(token: string | undefined): Promise<Session | u
   if (!token) return undefined
   const [row] = await db.delete(s).where(eq(s.tokenHash, hashToken(token))).returning()
   return row
+}
+
+/** Ends one session by id; true when this call ended it (false when it was already gone). */
+export async function endSessionById(sessionId: string): Promise<boolean> {
+  const rows = await db.delete(s).where(eq(s.id, sessionId)).returning({ id: s.id })
+  return rows.length > 0
 }
 
 export async function endAllSessions(userId: string, tx: Tx = db): Promise<number> {

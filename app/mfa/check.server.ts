@@ -26,8 +26,12 @@ export type FactorInput =
 
 export type FactorCheck = { ok: true; method: Method; recoveryCodesLeft?: number } | { ok: false; method: Method; code: string; message: string; counted: boolean }
 
-/** Checks one second factor; a wrong answer is audited and counted toward the account's lockout. */
-export async function checkSecondFactor(user: User, input: FactorInput, target: string, meta: RequestMeta): Promise<FactorCheck> {
+/**
+ * Checks one second factor; a wrong answer is audited and counted toward the account's lockout.
+ * `auditDetails` go on the `auth.mfa_failed` event (step-up puts its session id there, to count
+ * wrong answers per session).
+ */
+export async function checkSecondFactor(user: User, input: FactorInput, target: string, meta: RequestMeta, auditDetails: Record<string, unknown> = {}): Promise<FactorCheck> {
   let failure: { code: string; message: string; counted: boolean } | undefined
   let recoveryCodesLeft: number | undefined
   switch (input.method) {
@@ -60,13 +64,13 @@ export async function checkSecondFactor(user: User, input: FactorInput, target: 
     if (input.method === 'recovery_code') await noticeRecoveryCodeUsed(user, recoveryCodesLeft ?? 0)
     return { ok: true, method: input.method, recoveryCodesLeft }
   }
-  if (failure.counted) await countSecondFactorFailure(user, input.method, failure.code, meta)
+  if (failure.counted) await countSecondFactorFailure(user, input.method, failure.code, meta, auditDetails)
   return { ok: false, method: input.method, ...failure }
 }
 
 /** A failed second factor: audited, toward the lockout, and at 10 in an hour the member is told. */
-export async function countSecondFactorFailure(user: User, method: Method, reason: string, meta: RequestMeta) {
-  await recordAudit({ action: 'auth.mfa_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { method, reason } })
+export async function countSecondFactorFailure(user: User, method: Method, reason: string, meta: RequestMeta, auditDetails: Record<string, unknown> = {}) {
+  await recordAudit({ action: 'auth.mfa_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { ...auditDetails, method, reason } })
   await recordFailure(user.id, meta)
   const [row] = await db
     .select({ n: count() })

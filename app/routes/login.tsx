@@ -36,6 +36,8 @@ const NOTICES: Record<string, string> = {
   'signed-out': 'You have signed out.',
   'password-reset': 'Your password has been changed. Sign in with the new one.',
   expired: 'Your session has ended. Sign in again.',
+  blocked: 'Your organization requires two-factor authentication and your deadline to set it up has passed, so you have been signed out. Sign in again to see whom to contact.',
+  'too-many-codes': 'Too many wrong codes: you have been signed out. Sign in again.',
 }
 
 export default function Login() {

@@ -2,6 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { data } from '@remix-run/node'
 import { useActionData, useLoaderData } from '@remix-run/react'
 import { requireUser } from '#app/auth/guards.server.ts'
+import { clearSessionCookie } from '#app/auth/session.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta, safeRedirectPath } from '#app/http/request.server.ts'
 import { factorFormSchema } from '#app/mfa/factor-form.server.ts'
@@ -23,6 +24,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const back = safeRedirectPath(new URL(request.url).searchParams.get('redirectTo'), '/settings/security')
   const outcome = await handleStepUpForm(user, session, form.data, requestMeta(request, context))
   if (outcome.kind === 'done') throw redirectTo(back)
+  if (outcome.kind === 'ended') throw redirectTo('/login?notice=too-many-codes', { 'Set-Cookie': clearSessionCookie() })
   return data(outcome.body, { status: outcome.status })
 }
 

@@ -118,6 +118,9 @@ describe('PUT /security/regions/:region', () => {
 
   it('replaces one region’s policy and answers the impact', async () => {
     const s = await setup()
+    // Required, block, no grace: a password-level session of a member without a factor ends at its
+    // next request (decision 025), the admin's own included, so this admin's session passed a second factor.
+    await db.update(schema.sessions).set({ level: 'mfa' }).where(eq(schema.sessions.userId, s.admin.id))
     const res = await apiCall(base, `/api/organizations/${s.org.slug}/security/regions/us`, { method: 'PUT', json: full, token: s.adminToken })
     expect(res.status, JSON.stringify(res.body)).toBe(200)
     expect(res.body.data.regions[0]).toMatchObject({ region: 'us', changed: true, policy: full, impact: { members: 4, withoutAllowedFactor: 4, overdueAtOnce: 4, becomesRequired: true } })
@@ -127,6 +130,8 @@ describe('PUT /security/regions/:region', () => {
     const again = await apiCall(base, `/api/organizations/${s.org.slug}/security/regions/us`, { method: 'PUT', json: full, token: s.adminToken })
     expect(again.body.data.regions[0].changed).toBe(false)
     expect(await orgAudit(s.org.id, 'org.policy_changed')).toHaveLength(1)
+    // The member's password-only token is blocked by the new policy at once.
+    expectError(await apiCall(base, '/api/me', { token: s.memberToken }), 403, 'sign_in_blocked')
   })
 
   it('disabling needs a fresh second factor (keys never have one); nothing is written without it', async () => {

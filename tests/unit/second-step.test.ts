@@ -114,3 +114,20 @@ describe('recovery code format', () => {
     for (const bad of ['abcd-efg', 'abcd-efgh-2', 'abc0-efgh', 'x'.repeat(1000)]) expect(normaliseRecoveryCode(bad)).toBeNull()
   })
 })
+
+describe('passwordSessionVerdict: what a live password-level session becomes (decision 025)', () => {
+  const overdue = new Date(now.getTime() - 30 * DAY)
+  it.each([
+    ['optional, no factor: continues', member, none, [org()], { kind: 'continue' }],
+    ['in grace: continues', member, none, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: now })], { kind: 'continue' }],
+    ['overdue, force enrollment: enrollment only', member, none, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: overdue })], { kind: 'enroll_only' }],
+    ['overdue, block: blocked, with whom to contact', member, none, [org({ mode: 'required', allowedMethods: ['totp'], onDeadline: 'block', requiredSince: overdue })], { kind: 'blocked', message: expect.stringContaining('owner@acme.test') }],
+    ['now owes a factor they have (enrolled meanwhile): continues', member, app, [org({ mode: 'required', allowedMethods: ['totp'], onDeadline: 'block', requiredSince: overdue })], { kind: 'continue' }],
+    ['required with email allowed: continues', member, none, [org({ mode: 'required', requiredSince: overdue })], { kind: 'continue' }],
+    ['after a reset, held to enrollment: enrollment only', { ...member, mfaResetAt: now }, none, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: overdue })], { kind: 'enroll_only' }],
+    ['staff without an app or key: enrollment only', staff, none, [], { kind: 'enroll_only' }],
+  ])('%s', async (_name, user, factors, memberships, expected) => {
+    const { passwordSessionVerdict } = await import('#app/auth/live-session.server.ts')
+    expect(passwordSessionVerdict(decide(user, factors, memberships))).toEqual(expected)
+  })
+})

@@ -49,6 +49,8 @@ async function loadChallenge(id: string): Promise<PendingSignIn> {
 /** The typed step-up every sensitive change needs (DESIGN: removing a factor, new codes, turning 2FA off). */
 async function requireCodeStepUp(user: User, session: Session, typed: string, meta: RequestMeta) {
   const result = await stepUpWithCode(user, session, typed, meta)
+  // The fifth wrong code on this token signed it out (as five end a pending sign-in).
+  if (!result.ok && result.reason === 'ended') throw new ApiError(401, 'unauthorized', `${result.message} Sign in again.`)
   if (!result.ok) throw new ApiError(400, 'invalid_code', result.message, { fields: { code: result.message } })
 }
 
@@ -193,7 +195,7 @@ export const disableEndpoint = defineEndpoint({
   path: '/api/auth/2fa/disable',
   tag: '2fa',
   summary: 'Turn two-factor authentication off: every app and key, the recovery codes and remembered devices go',
-  description: '`password` is the account password; `code` is the step-up: a current app code or a recovery code.',
+  description: '`password` is the account password; `code` is the step-up: a current app code or a recovery code. The fifth wrong code on one token signs it out (401).',
   errors: [409],
   auth: 'session',
   transaction: false,
@@ -221,7 +223,7 @@ export const regenerateCodesEndpoint = defineEndpoint({
   path: '/api/auth/2fa/backup-codes/regenerate',
   tag: '2fa',
   summary: 'Replace the recovery codes with 10 new ones (the old ones stop working)',
-  description: '`code` is the step-up: a current app code or a recovery code.',
+  description: '`code` is the step-up: a current app code or a recovery code. The fifth wrong code on one token signs it out (401).',
   errors: [409],
   auth: 'session',
   transaction: false,
@@ -256,7 +258,7 @@ export const removeCredentialEndpoint = defineEndpoint({
   path: '/api/auth/webauthn/credentials/:id',
   tag: '2fa',
   summary: 'Remove a security key',
-  description: '`code` is the step-up: a current app code or a recovery code. Removing the last app or key turns 2FA off.',
+  description: '`code` is the step-up: a current app code or a recovery code. The fifth wrong code on one token signs it out (401). Removing the last app or key turns 2FA off.',
   errors: [409],
   auth: 'session',
   transaction: false,
