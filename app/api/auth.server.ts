@@ -30,7 +30,7 @@ export function readBearer(request: Request): string | null {
 
 /**
  * The caller behind the bearer token. A session token gets the organization policy enforced on
- * it now, as the web guard does (decision 025): one the policy now blocks is ended (403
+ * it now, as the web guard does (decision 026): one the policy now blocks is ended (403
  * sign_in_blocked; afterwards the token is simply invalid), one held to enrollment becomes
  * enrollment-only (the wrapper then answers 403 enrollment_required outside enrollment).
  */

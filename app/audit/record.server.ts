@@ -7,7 +7,7 @@ export const AUDIT_ACTIONS = [
   'auth.webauthn_removed', 'auth.webauthn_counter_regressed', 'auth.recovery_codes_generated',
   'auth.trusted_device_added', 'auth.trusted_device_revoked', 'auth.mfa_reset_by_support',
   'auth.mfa_reset_by_org_admin', 'auth.totp_disabled_by_admin', 'auth.account_frozen',
-  // A live session changed by the server (decision 025): held to enrollment, or ended (policy block, too many step-up codes).
+  // A live session changed by the server (decision 026): held to enrollment, or ended (policy block, too many step-up codes).
   'auth.session_restricted', 'auth.session_ended',
   'support.unlock', 'support.approval_requested', 'support.approval_granted', 'support.approval_refused',
   'support.approval_expired', 'org.policy_changed', 'org.exemption_added', 'org.exemption_removed',

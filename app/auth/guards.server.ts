@@ -24,7 +24,7 @@ export async function getSignedIn(request: Request): Promise<SignedIn | null> {
 }
 
 /**
- * A signed-in member, with the organization policy enforced on the session now (decision 025):
+ * A signed-in member, with the organization policy enforced on the session now (decision 026):
  * a session the policy blocks ends here (to /login with the reason), one held to enrollment
  * reaches only the enrollment pages.
  */

@@ -1,5 +1,5 @@
 /**
- * THE session lookup of every request, web and API (docs/decisions/025): the session by its
+ * THE session lookup of every request, web and API (docs/decisions/026): the session by its
  * token, and, for a session signed in with the password alone (level `password`), the policy
  * decided again from the database with the same pure decision as sign-in (`decideSecondStep`
  * over `loadSignInDecision`). A grace period that ran out, or an admin's "block", so reaches
@@ -31,7 +31,7 @@ export function passwordSessionVerdict(decision: SecondStep): PasswordSessionVer
   if (decision.kind === 'enroll' || (decision.kind === 'second_factor' && decision.enrollAfter)) return { kind: 'enroll_only' }
   // 'none', 'grace', or a second factor the member holds: the password was proven when this
   // session began and the policy is satisfied (or still in grace); the next sign-in asks for the
-  // factor. Step-up still needs a fresh second factor on this session (decision 025).
+  // factor. Step-up still needs a fresh second factor on this session (decision 026).
   return { kind: 'continue' }
 }
 

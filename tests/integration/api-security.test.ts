@@ -119,7 +119,7 @@ describe('PUT /security/regions/:region', () => {
   it('replaces one region’s policy and answers the impact', async () => {
     const s = await setup()
     // Required, block, no grace: a password-level session of a member without a factor ends at its
-    // next request (decision 025), the admin's own included, so this admin's session passed a second factor.
+    // next request (decision 026), the admin's own included, so this admin's session passed a second factor.
     await db.update(schema.sessions).set({ level: 'mfa' }).where(eq(schema.sessions.userId, s.admin.id))
     const res = await apiCall(base, `/api/organizations/${s.org.slug}/security/regions/us`, { method: 'PUT', json: full, token: s.adminToken })
     expect(res.status, JSON.stringify(res.body)).toBe(200)

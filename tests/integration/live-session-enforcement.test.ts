@@ -1,5 +1,5 @@
 /**
- * Policy enforcement on sessions that already exist (docs/decisions/025), over real HTTP: a
+ * Policy enforcement on sessions that already exist (docs/decisions/026), over real HTTP: a
  * member who signed in with the password alone (during the grace period, or under Optional)
  * keeps working while the policy allows it; once the deadline passes (moved by data, never a
  * clock) the SAME session is held to enrollment (web: /enroll; API: enrollment-only answers), and
@@ -123,7 +123,7 @@ describe('web: a password-level session after the grace period', () => {
     expect(await sessionsOf(member.id)).toEqual([])
   })
 
-  it('a password session whose member now owes a factor they have may continue (decision 025); MFA sessions are not re-decided', async () => {
+  it('a password session whose member now owes a factor they have may continue (decision 026); MFA sessions are not re-decided', async () => {
     // Optional, no factor: the password alone signs in.
     const org = await createOrg()
     const member = await createUser({ org })

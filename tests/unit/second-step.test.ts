@@ -115,7 +115,7 @@ describe('recovery code format', () => {
   })
 })
 
-describe('passwordSessionVerdict: what a live password-level session becomes (decision 025)', () => {
+describe('passwordSessionVerdict: what a live password-level session becomes (decision 026)', () => {
   const overdue = new Date(now.getTime() - 30 * DAY)
   it.each([
     ['optional, no factor: continues', member, none, [org()], { kind: 'continue' }],
