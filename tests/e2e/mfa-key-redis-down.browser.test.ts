@@ -4,13 +4,13 @@
  * (the rate limiter and the queue producer share this process with the test; disconnect() closes
  * them for good, as in an outage) and the member signs in with the password and the key.
  */
-import type { Browser, CDPSession, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisClient } from '#app/infra/redis.server.ts'
 import { auditOf } from '#tests/factories/mfa.ts'
 import { createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser, signInWithForm } from '#tests/setup/browser.ts'
+import { addSecurityKey, launchBrowser, signInWithForm, virtualAuthenticator } from '#tests/setup/browser.ts'
 
 let browser: Browser
 let base: string
@@ -20,14 +20,6 @@ beforeAll(async () => {
 })
 afterAll(async () => browser?.close())
 
-async function virtualAuthenticator(page: Page) {
-  const cdp: CDPSession = await page.context().newCDPSession(page)
-  await cdp.send('WebAuthn.enable')
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-  })
-}
-
 describe('with Redis down', () => {
   it('a security key still signs in', async () => {
     const user = await createUser({ name: 'Rhea Redisless' })
@@ -35,10 +27,7 @@ describe('with Redis down', () => {
     await virtualAuthenticator(page)
     await signInWithForm(page, base, user.email)
     await page.getByRole('heading', { name: 'Welcome, Rhea Redisless' }).waitFor()
-    await page.goto(`${base}/settings/security/keys`)
-    await page.getByLabel('Key name').fill('YubiKey 5')
-    await page.getByRole('button', { name: 'Add security key' }).click()
-    await page.getByText('Security key “YubiKey 5” added.').waitFor()
+    await addSecurityKey(page, base, 'YubiKey 5')
     await page.getByRole('button', { name: 'Sign out' }).click()
     await page.getByText('You have signed out.').waitFor()
 

@@ -5,7 +5,7 @@
  * server asked for it.
  */
 import { and, desc, eq } from 'drizzle-orm'
-import type { Browser, CDPSession, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
 import { db, schema } from '#db/client.ts'
@@ -13,7 +13,7 @@ import { seedDemo } from '#db/seed.ts'
 import { auditOf, enableTotp, totpCode, userById } from '#tests/factories/mfa.ts'
 import { createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser, screenshot, signInWithForm } from '#tests/setup/browser.ts'
+import { launchBrowser, screenshot, signInWithForm, virtualAuthenticator } from '#tests/setup/browser.ts'
 import type { TestSmtp } from '#tests/setup/smtp.ts'
 
 let browser: Browser
@@ -25,15 +25,6 @@ beforeAll(async () => {
   browser = await launchBrowser()
 })
 afterAll(async () => browser?.close())
-
-async function virtualAuthenticator(page: Page, options: { isUserVerified?: boolean } = {}) {
-  const cdp: CDPSession = await page.context().newCDPSession(page)
-  await cdp.send('WebAuthn.enable')
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: options.isUserVerified ?? true, automaticPresenceSimulation: true },
-  })
-  return { cdp, authenticatorId }
-}
 
 async function signOut(page: Page) {
   await page.getByRole('button', { name: 'Sign out' }).click()

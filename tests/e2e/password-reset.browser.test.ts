@@ -4,13 +4,13 @@
  * does not open the account, the key does.
  */
 import { eq } from 'drizzle-orm'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { auditOf } from '#tests/factories/mfa.ts'
 import { createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser, screenshot, signInWithForm } from '#tests/setup/browser.ts'
+import { addSecurityKey, launchBrowser, screenshot, signInWithForm, virtualAuthenticator } from '#tests/setup/browser.ts'
 import { TestClient } from '#tests/setup/http.ts'
 import type { TestSmtp } from '#tests/setup/smtp.ts'
 
@@ -25,24 +25,13 @@ afterAll(async () => browser?.close())
 
 const NEW_PASSWORD = 'a new passphrase for the key holder'
 
-async function addVirtualKey(page: Page) {
-  const cdp = await page.context().newCDPSession(page)
-  await cdp.send('WebAuthn.enable')
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-  })
-}
-
 it('a member with only a security key finishes a password reset with the key', async () => {
   const user = await createUser({ name: 'Kai Keyonly' })
   const page = await browser.newPage()
-  await addVirtualKey(page)
+  await virtualAuthenticator(page)
   await signInWithForm(page, base, user.email)
   await page.getByRole('heading', { name: 'Welcome, Kai Keyonly' }).waitFor()
-  await page.goto(`${base}/settings/security/keys`)
-  await page.getByLabel('Key name').fill('Only key')
-  await page.getByRole('button', { name: 'Add security key' }).click()
-  await page.getByText('Security key “Only key” added.').waitFor()
+  await addSecurityKey(page, base, 'Only key')
   // All ten recovery codes used up: the key is the only second factor left.
   await db.update(schema.recoveryCodes).set({ usedAt: new Date() }).where(eq(schema.recoveryCodes.userId, user.id))
   await page.getByRole('button', { name: 'Sign out' }).click()

@@ -1,6 +1,6 @@
 /** Real Chromium (Debian's /usr/bin/chromium) driven by playwright-core. */
 import { mkdirSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core'
 
 export const ARTIFACTS = 'tests/artifacts'
 
@@ -26,4 +26,22 @@ export async function signInWithForm(page: Page, base: string, email: string, re
   await page.getByLabel('Email').fill(email)
   await page.getByLabel('Password').fill(password)
   await page.getByRole('button', { name: 'Sign in' }).click()
+}
+
+/** A DevTools virtual authenticator (CTAP2 over USB, resident keys, touch simulated) on this page. */
+export async function virtualAuthenticator(page: Page, options: { isUserVerified?: boolean } = {}) {
+  const cdp: CDPSession = await page.context().newCDPSession(page)
+  await cdp.send('WebAuthn.enable')
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: options.isUserVerified ?? true, automaticPresenceSimulation: true },
+  })
+  return { cdp, authenticatorId }
+}
+
+/** Registers the page's virtual authenticator as a security key named `label` (the member is signed in). */
+export async function addSecurityKey(page: Page, base: string, label: string) {
+  await page.goto(`${base}/settings/security/keys`)
+  await page.getByLabel('Key name').fill(label)
+  await page.getByRole('button', { name: 'Add security key' }).click()
+  await page.getByText(`Security key “${label}” added.`).waitFor()
 }
