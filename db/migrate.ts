@@ -7,7 +7,6 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
 import { config } from '#app/config/env.server.ts'
 import { schema } from './client.ts'
-import { describeConnectionError } from './connection-error.ts'
 
 export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
 
@@ -39,14 +38,4 @@ export async function syncRegions(db: typeof import('./client.ts').db) {
       .values(r)
       .onConflictDoUpdate({ target: schema.regions.code, set: { name: r.name, origin: r.origin, rpId: r.rpId, issuer: r.issuer } })
   }
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  runMigrations()
-    .then(() => import('./client.ts').then((c) => c.closeDb()))
-    .then(() => console.log(`Database migrated: ${new URL(config.databaseUrl).pathname.slice(1)}`))
-    .catch((e) => {
-      console.error(describeConnectionError(e, config.databaseUrl) ?? e)
-      process.exit(1)
-    })
 }
