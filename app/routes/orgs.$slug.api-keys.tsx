@@ -17,6 +17,7 @@ import {
 } from '#app/orgs/api-keys.server.ts'
 import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { OrgNav } from '#app/ui/org-nav.tsx'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `API keys · ${data?.org.name ?? 'Organization'} · Gatehouse` }]
 
@@ -136,10 +137,8 @@ export default function ApiKeys() {
   const values = (actionData && 'values' in actionData ? actionData.values : {}) as Record<string, string>
   return (
     <>
+      <OrgNav slug={org.slug} name={org.name} />
       <section className="card">
-        <p>
-          <Link to={`/orgs/${org.slug}`}>{org.name}</Link>
-        </p>
         <h1>API keys</h1>
         <p className="muted">
           Keys let a service account of {org.name} call the Gatehouse API with the scopes you choose. A key is shown once; Gatehouse keeps only a hash of it.

@@ -329,6 +329,8 @@ describe('overview and audit', () => {
   it('shows compliance per region with numbers, and the audit log with CSV', async () => {
     const overview = (await admin.text('/orgs/acme')).html
     expect(overview).toContain('Compliance per region')
+    // Every console page is one click away, API keys included.
+    for (const path of ['/members', '/policy', '/exemptions', '/api-keys', '/audit']) expect(overview).toContain(`href="/orgs/acme${path}"`)
     expect(overview.replaceAll('<!-- -->', '')).toMatch(/In grace: \d/)
     const audit = (await admin.text('/orgs/acme/audit?action=org.policy_changed')).html
     expect(audit).toContain('org.policy_changed')
