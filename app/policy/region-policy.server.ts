@@ -127,43 +127,55 @@ export function policyFieldChanges(before: ReturnType<typeof policyFields>, afte
 
 /*
  * A review token binds a console save to the exact change the admin reviewed: the organization,
- * the region, the exact new values, and the stored policy they were compared with (its values,
- * required_since and updated_at). It is "<updatedAt ms>.<keyed hash>": the version in clear only
- * tells a stale review (someone saved in between) from a token for other values; the keyed hash
- * covers it too, so it cannot be edited.
+ * the region, the exact new values, the stored policy they were compared with (its values,
+ * required_since and updated_at), the admin who reviewed, and when. It is
+ * "<updatedAt ms>.<reviewed at ms>.<keyed hash>": the two times in clear only tell a stale or
+ * expired review from a token for other values; the keyed hash covers them, so they cannot be edited.
+ * A review counts for 30 minutes: the impact it showed was computed from the data at that time.
  */
-const reviewPayload = (orgId: string, region: string, stored: RegionPolicy, next: RegionPolicyInput) =>
+export const REVIEW_MINUTES = 30
+
+const reviewPayload = (orgId: string, region: string, stored: RegionPolicy, next: RegionPolicyInput, reviewerId: string, reviewedAt: number) =>
   JSON.stringify({
     orgId,
     region,
     new: policyFields(next),
     old: { ...policyFields(stored), requiredSince: stored.requiredSince?.toISOString() ?? null },
     updatedAt: stored.updatedAt.toISOString(),
+    reviewerId,
+    reviewedAt,
   })
 
-export function policyReviewToken(orgId: string, region: string, stored: RegionPolicy, next: RegionPolicyInput): string {
-  return `${stored.updatedAt.getTime()}.${keyedHash('policy-review', reviewPayload(orgId, region, stored, next))}`
+export function policyReviewToken(orgId: string, region: string, stored: RegionPolicy, next: RegionPolicyInput, reviewerId: string, reviewedAt = Date.now()): string {
+  return `${stored.updatedAt.getTime()}.${reviewedAt}.${keyedHash('policy-review', reviewPayload(orgId, region, stored, next, reviewerId, reviewedAt))}`
 }
 
-/** The save was not bound to a review of these values against the policy as it is now. */
+/** The save was not bound to a recent review, by this admin, of these values against the policy as it is now. */
 export class PolicyReviewError extends Error {
-  constructor(readonly reason: 'missing' | 'stale' | 'mismatch') {
+  constructor(readonly reason: 'missing' | 'stale' | 'expired' | 'mismatch') {
     super(
       reason === 'missing'
         ? 'Review the change first: nothing was saved.'
         : reason === 'stale'
           ? 'The policy changed since you reviewed it (someone else saved it): review the change again. Nothing was saved.'
-          : 'These are not the values you reviewed: review the change first. Nothing was saved.',
+          : reason === 'expired'
+            ? `Your review is more than ${REVIEW_MINUTES} minutes old, so its impact may have changed: review the change again. Nothing was saved.`
+            : 'These are not the values you reviewed: review the change first. Nothing was saved.',
     )
   }
 }
 
-export function checkPolicyReviewToken(orgId: string, region: string, stored: RegionPolicy, next: RegionPolicyInput, token: string | null | undefined): void {
+export function checkPolicyReviewToken(
+  orgId: string, region: string, stored: RegionPolicy, next: RegionPolicyInput, reviewerId: string, token: string | null | undefined, now = Date.now(),
+): void {
   if (!token) throw new PolicyReviewError('missing')
-  const expected = policyReviewToken(orgId, region, stored, next)
-  if (safeEqual(token, expected)) return
-  const version = token.split('.', 1)[0]
-  throw new PolicyReviewError(version !== String(stored.updatedAt.getTime()) ? 'stale' : 'mismatch')
+  const [version, reviewedAtText] = token.split('.', 2)
+  const reviewedAt = Number(reviewedAtText)
+  if (!Number.isSafeInteger(reviewedAt)) throw new PolicyReviewError('mismatch')
+  if (!safeEqual(token, policyReviewToken(orgId, region, stored, next, reviewerId, reviewedAt))) {
+    throw new PolicyReviewError(version !== String(stored.updatedAt.getTime()) ? 'stale' : 'mismatch')
+  }
+  if (now - reviewedAt > REVIEW_MINUTES * 60_000) throw new PolicyReviewError('expired')
 }
 
 export type PolicyReview = {
@@ -182,14 +194,14 @@ export type PolicyReview = {
  * and new values, and the token a save must carry (see `requireReview` on RegionPolicyChange).
  * Null when the organization has no policy in that region.
  */
-export async function reviewPolicyChange(orgId: string, region: string, proposed: RegionPolicyInput, now = new Date()): Promise<PolicyReview | null> {
+export async function reviewPolicyChange(orgId: string, region: string, proposed: RegionPolicyInput, reviewerId: string, now = new Date()): Promise<PolicyReview | null> {
   const stored = await getRegionPolicy(orgId, region)
   if (!stored) return null
   const impact = await previewPolicyChange(orgId, region, proposed, now, stored)
   const old = policyFields(stored)
   const next = policyFields(proposed)
   const changes = policyFieldChanges(old, next)
-  return { region, old, new: next, changes, impact, token: changes.length ? policyReviewToken(orgId, region, stored, proposed) : null }
+  return { region, old, new: next, changes, impact, token: changes.length ? policyReviewToken(orgId, region, stored, proposed, reviewerId, now.getTime()) : null }
 }
 
 export class StepUpRequiredError extends Error {
@@ -244,7 +256,7 @@ export async function saveRegionPolicy(input: RegionPolicyChange, tx: Tx): Promi
   const before = policyFields(old)
   const after = policyFields(next)
   if (JSON.stringify(before) === JSON.stringify(after)) return { changed: false, policy: old, runKind: null }
-  if (input.review) checkPolicyReviewToken(input.orgId, input.region, old, next, input.review.token)
+  if (input.review) checkPolicyReviewToken(input.orgId, input.region, old, next, input.actor.id ?? '', input.review.token, now.getTime())
   if (next.mode === 'disabled' && old.mode !== 'disabled' && !hasFreshSecondFactor({ secondFactorAt: input.secondFactorAt ?? null }, now.getTime())) throw new StepUpRequiredError()
   const becomesRequired = next.mode === 'required' && old.mode !== 'required'
   const [policy] = await tx

@@ -42,7 +42,7 @@ function reviewQuery(region: string, v: RegionPolicyInput) {
 }
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
-  const { org, scope, session } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const { org, scope, session, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
   const [regions, runs] = await Promise.all([listOrgRegions(scope), listRecentRuns(org.id)])
   const url = new URL(request.url)
   // Back from step-up (?review=eu&mode=...): the same change, reviewed afresh against the stored policy.
@@ -53,7 +53,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     const values = regionPolicyInput.safeParse({
       mode: sp.get('mode'), allowedMethods: sp.getAll('allowedMethods'), gracePeriodDays: sp.get('gracePeriodDays'), onDeadline: sp.get('onDeadline'), rememberDeviceDays: sp.get('rememberDeviceDays'),
     })
-    const r = values.success ? await reviewPolicyChange(org.id, reviewRegion, values.data) : null
+    const r = values.success ? await reviewPolicyChange(org.id, reviewRegion, values.data, user.id) : null
     review = r ? reviewView(r) : null
   }
   return {
@@ -80,7 +80,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   if (!regions.some((r) => r.region === region)) throw notFound()
   if (intent === 'edit') return { region, values: proposed, review: null, error: null }
   if (intent === 'preview') {
-    const review = await reviewPolicyChange(org.id, region, proposed)
+    const review = await reviewPolicyChange(org.id, region, proposed, user.id)
     if (!review) throw notFound()
     return { region, values: proposed, review: reviewView(review), error: null }
   }

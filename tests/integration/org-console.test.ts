@@ -6,6 +6,7 @@
  */
 import { and, desc, eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { policyReviewToken, regionPolicyInput } from '#app/policy/region-policy.server.ts'
 import { db, schema } from '#db/client.ts'
 import { findDemoUser, seedDemo } from '#db/seed.ts'
 import { startTestApp } from '#tests/setup/app.ts'
@@ -69,7 +70,7 @@ describe('policy console', () => {
     expect(html).not.toContain('<th scope="row">Remember device</th>')
     expect(html).toContain('Save EU policy')
     expect(html).toContain('Back to edit')
-    expect(token).toMatch(/^\d+\.[\w-]+$/)
+    expect(token).toMatch(/^\d+\.\d+\.[\w-]+$/)
     expect((await euPolicy()).mode).toBe('optional') // nothing saved by a review
 
     // "Back to edit" keeps the reviewed values in the form.
@@ -174,6 +175,26 @@ describe('policy console', () => {
     expect(await policyEvents()).toBe(events)
   })
 
+  it("refuses another admin's review, and a review older than 30 minutes", async () => {
+    const before = await euPolicy()
+    const events = await policyEvents()
+    const theirs = await review(owner, { gracePeriodDays: '35' })
+    const borrowed = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', gracePeriodDays: '35', reviewToken: theirs.token! }))
+    expect(borrowed.status).toBe(409)
+    // A review made 31 minutes ago (its time is in the signed token: made here with the app's own key).
+    const adminUser = await findDemoUser('admin@acme.test')
+    const proposed = regionPolicyInput.parse(policyForm({ gracePeriodDays: '35' }))
+    const old = policyReviewToken(acmeId, 'eu', before, proposed, adminUser.id, Date.now() - 31 * 60_000)
+    const expired = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', gracePeriodDays: '35', reviewToken: old }))
+    expect(expired.status).toBe(409)
+    expect(await expired.text()).toContain('more than 30 minutes old')
+    expect(await euPolicy()).toEqual(before)
+    expect(await policyEvents()).toBe(events)
+    // The same token made now is accepted: only its age was wrong.
+    const fresh = policyReviewToken(acmeId, 'eu', before, proposed, adminUser.id)
+    expect((await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', gracePeriodDays: '35', reviewToken: fresh }))).status).toBe(302)
+  })
+
   it('says "Nothing to save" for a change that changes nothing', async () => {
     const p = await euPolicy()
     const same = { mode: p.mode, allowedMethods: p.allowedMethods, gracePeriodDays: String(p.gracePeriodDays), onDeadline: p.onDeadline, rememberDeviceDays: String(p.rememberDeviceDays) }
@@ -223,7 +244,8 @@ describe('policy console', () => {
     expect(again).toContain('Review the change to EU')
     expect(again).toMatch(/<th scope="row">Mode<\/th><td>Required<\/td><td><strong>Disabled<\/strong><\/td>/)
     const backToken = /name="reviewToken" value="([^"]+)"/.exec(again)?.[1]
-    expect(backToken).toBe(token)
+    // A fresh review of the same change against the same stored policy version.
+    expect(backToken!.split('.')[0]).toBe(token!.split('.')[0])
     const since = Date.now()
     expect((await admin.post(back, policyForm({ intent: 'save', mode: 'disabled', reviewToken: backToken! }))).status).toBe(302)
     expect((await euPolicy()).mode).toBe('disabled')
