@@ -8,15 +8,30 @@
 import { sql } from '#db/client.ts'
 
 export type ChainReport = { chain: string; events: number; firstSeq: number | null; lastSeq: number | null; anchoredAt: number | null; ok: boolean }
-export type BrokenEvent = { chain: string; id: number | null; seq: number; problem: 'edited' | 'link' | 'missing' | 'truncated'; message: string }
+export type BrokenEvent = { chain: string; id: number | null; seq: number; problem: 'edited' | 'link' | 'missing' | 'truncated' | 'rewritten'; message: string }
 export type AuditVerification = { ok: boolean; chains: ChainReport[]; events: number; firstBroken: BrokenEvent | null; broken: BrokenEvent[] }
 
 const GENESIS = '0'.repeat(64)
 
 type Row = { id: string; chain: string; seq: string; prev_hash: string; hash: string; computed: string }
 
-export async function verifyAuditChains(options: { maxProblems?: number } = {}): Promise<AuditVerification> {
+export type ChainHead = { chain: string; seq: number; hash: string }
+
+/** Every chain's head as it is now: what an operator exports and keeps outside the database. */
+export async function readChainHeads(): Promise<ChainHead[]> {
+  const rows = await sql<{ chain: string; seq: string; hash: string }[]>`select chain, seq, hash from audit_chain_heads order by chain`
+  return rows.map((r) => ({ chain: r.chain, seq: Number(r.seq), hash: r.hash }))
+}
+
+/**
+ * `knownHeads`: heads exported earlier and kept outside the database. Each must still be in its
+ * chain, unchanged (or pruned by retention): a chain rewritten together with its head, which the
+ * database alone cannot show, fails here.
+ */
+export async function verifyAuditChains(options: { maxProblems?: number; knownHeads?: ChainHead[] } = {}): Promise<AuditVerification> {
   const maxProblems = options.maxProblems ?? 20
+  const known = new Map((options.knownHeads ?? []).map((h) => [h.chain, h]))
+  const seenAtKnown = new Map<string, string>()
   const anchors = new Map<string, { seq: number; hash: string }>()
   const heads = new Map<string, { seq: number; hash: string }>()
   const chains = new Map<string, ChainReport & { expectSeq: number; expectPrev: string }>()
@@ -58,6 +73,7 @@ export async function verifyAuditChains(options: { maxProblems?: number } = {}):
         if (row.computed !== row.hash) {
           note({ chain: row.chain, id, seq, problem: 'edited', message: `chain ${row.chain}: event ${seq} (id ${id}) was edited after it was written (its hash does not match its content)` })
         }
+        if (known.get(row.chain)?.seq === seq) seenAtKnown.set(row.chain, row.hash)
         c.expectSeq = seq + 1
         c.expectPrev = row.hash
       }
@@ -77,6 +93,20 @@ export async function verifyAuditChains(options: { maxProblems?: number } = {}):
     } else if (endSeq === head.seq && c.expectPrev !== head.hash) {
       note({ chain, id: null, seq: endSeq, problem: 'truncated', message: `chain ${chain}: event ${endSeq} is not the event the chain's head recorded: the end of the chain was replaced` })
     }
+  }
+  // Heads exported earlier: the event each named must still be there with the same hash.
+  for (const [chain, k] of known) {
+    const anchor = anchors.get(chain)
+    const found = seenAtKnown.get(chain) ?? (anchor?.seq === k.seq ? anchor.hash : undefined)
+    if (found === k.hash) continue
+    if (found === undefined && anchor && anchor.seq > k.seq) continue // pruned by retention since the export
+    if (!chains.has(chain)) chains.set(chain, { chain, events: 0, firstSeq: null, lastSeq: null, anchoredAt: anchor?.seq ?? null, ok: true, expectSeq: 0, expectPrev: GENESIS })
+    note({
+      chain, id: null, seq: k.seq, problem: 'rewritten',
+      message: found === undefined
+        ? `chain ${chain}: event ${k.seq}, recorded in the exported heads, is no longer in the chain: the chain was cut and rewritten`
+        : `chain ${chain}: event ${k.seq} is not the one recorded in the exported heads: the chain was rewritten`,
+    })
   }
   for (const c of chains.values()) {
     if (!heads.has(c.chain)) note({ chain: c.chain, id: null, seq: c.lastSeq ?? 0, problem: 'truncated', message: `chain ${c.chain}: its head is missing from audit_chain_heads, so its end cannot be checked` })

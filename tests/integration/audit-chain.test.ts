@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -7,9 +10,9 @@ import { verifyAuditChains } from '#app/audit/verify.server.ts'
 import { sql } from '#db/client.ts'
 
 const run = promisify(execFile)
-async function verifyAuditCli() {
+async function verifyAuditCli(...args: string[]) {
   try {
-    const { stdout } = await run(process.execPath, ['cli/bin.js', 'verify-audit'], { env: process.env })
+    const { stdout } = await run(process.execPath, ['cli/bin.js', 'verify-audit', ...args], { env: process.env })
     return { code: 0, stdout }
   } catch (e) {
     const err = e as { code: number; stdout: string }
@@ -99,6 +102,36 @@ describe('audit hash chain', () => {
     const cli = await verifyAuditCli()
     expect(cli.code).toBe(1)
     expect(cli.stdout).toContain('event 5 is missing before event 6')
+  })
+
+  it('catches a chain rewritten together with its head, against heads exported earlier', async () => {
+    const chain = randomUUID()
+    for (let i = 0; i < 4; i++) await recordAudit({ action: 'org.policy_changed', actor: systemActor('system'), organizationId: chain, details: { i } })
+    const exported = await run(process.execPath, ['cli/bin.js', 'audit-heads', '--json'], { env: process.env })
+    const heads = JSON.parse(exported.stdout) as { chain: string; seq: number; hash: string }[]
+    expect(heads.find((h) => h.chain === chain)).toMatchObject({ seq: 4 })
+    const file = join(mkdtempSync(join(tmpdir(), 'gh-heads-')), 'heads.json')
+    writeFileSync(file, JSON.stringify(heads))
+    expect((await verifyAuditChains({ knownHeads: heads })).broken.filter((b) => b.chain === chain)).toEqual([])
+
+    // Someone able to disable the triggers rewrites event 4 and the head to match: the chain is
+    // consistent in the database, and only the exported head shows it.
+    await sql.unsafe('alter table audit_events disable trigger audit_events_no_update')
+    await sql.unsafe('alter table audit_chain_heads disable trigger audit_chain_heads_guard')
+    await sql`update audit_events e set details = '{"i": 99}'::jsonb where chain = ${chain} and seq = 4`
+    await sql`update audit_events e set hash = audit_event_hash(e) where chain = ${chain} and seq = 4`
+    await sql`update audit_chain_heads h set hash = e.hash from audit_events e where h.chain = ${chain} and e.chain = h.chain and e.seq = 4`
+    await sql.unsafe('alter table audit_chain_heads enable trigger audit_chain_heads_guard')
+    await sql.unsafe('alter table audit_events enable trigger audit_events_no_update')
+    expect((await verifyAuditChains()).broken.filter((b) => b.chain === chain)).toEqual([])
+    const against = await verifyAuditChains({ knownHeads: heads })
+    expect(against.broken).toContainEqual(expect.objectContaining({ chain, seq: 4, problem: 'rewritten' }))
+    const cli = await verifyAuditCli('--heads', file)
+    expect(cli.code).toBe(1)
+    expect(cli.stdout).toContain('event 4 is not the one recorded in the exported heads')
+    // A file that is not a heads export is a usage error (exit 2).
+    writeFileSync(file, '{"not": "heads"}')
+    expect((await verifyAuditCli('--heads', file)).code).toBe(2)
   })
 
   it('catches the newest events removed (a cut tail), and the head only moves forward', async () => {
