@@ -1,5 +1,5 @@
 /**
- * Starts every worker and scheduler. The entry point (and what tests import) is workers/index.ts,
+ * Starts every worker and scheduler (tests import this). The program is workers/index.ts,
  * which loads this module only after the configuration has loaded.
  */
 import { UnrecoverableError, Worker } from 'bullmq'

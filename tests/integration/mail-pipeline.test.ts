@@ -18,7 +18,7 @@ import { db, schema } from '#db/client.ts'
 import { createUser } from '#tests/factories/users.ts'
 import { startTestApp, testSmtp } from '#tests/setup/app.ts'
 import { TestClient } from '#tests/setup/http.ts'
-import { startWorkers, type WorkerHandle } from '#workers/index.ts'
+import { startWorkers, type WorkerHandle } from '#workers/start.ts'
 import { sendMailJob, type Deliver } from '#workers/processors/send-mail.ts'
 import { getQueue, MAIL_JOB_OPTIONS, QUEUE } from '#workers/queues.ts'
 

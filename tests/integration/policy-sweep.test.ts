@@ -6,7 +6,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
-import { scheduleSweeps, startWorkers, type WorkerHandle } from '#workers/index.ts'
+import { scheduleSweeps, startWorkers, type WorkerHandle } from '#workers/start.ts'
 import { sweepGrace } from '#workers/processors/sweep-grace.ts'
 import { expireExemptions } from '#workers/processors/expire-exemptions.ts'
 import { pruneAudit } from '#workers/processors/audit-retention.ts'

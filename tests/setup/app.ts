@@ -20,7 +20,7 @@ export async function startTestApp(options: { workers?: boolean } = {}) {
     await new Promise<void>((resolve) => server!.listen(config.port, 'localhost', resolve))
   }
   if (options.workers !== false && !workers) {
-    const { startWorkers } = await import('#workers/index.ts')
+    const { startWorkers } = await import('#workers/start.ts')
     workers = await startWorkers()
   }
   return { url: config.appOrigin, smtp: testSmtp() }

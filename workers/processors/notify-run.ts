@@ -38,11 +38,6 @@ export async function runNotification(job: Pick<Job, 'data'>, now = new Date(), 
         and e.params->>'runId' = ${runId} and e.params->>'membershipId' is not null
       order by (e.params->>'membershipId')::uuid desc limit 1`
     if (last?.id) cursor = last.id
-    else {
-      // A run started before outbox rows carried the membership id: the old offset estimate.
-      const [row] = await pg<{ id: string }[]>`select m.id::text from ${from} order by m.id offset ${run.done - 1} limit 1`
-      if (row) cursor = row.id
-    }
   }
   let done = run.done
   for (;;) {
