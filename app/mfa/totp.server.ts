@@ -107,7 +107,10 @@ export async function verifyTotp(user: User, input: string, meta: RequestMeta): 
 /** How long a started replacement waits for the new app's first code. */
 export const TOTP_REPLACEMENT_SECONDS = 10 * 60
 
-export type TotpReplacementCheck = TotpCheck | { ok: false; code: 'no_pending' | 'expired' }
+/** Wrong codes a pending replacement takes; the last one drops it (start again for a new secret). */
+export const TOTP_REPLACEMENT_MAX_WRONG = 5
+
+export type TotpReplacementCheck = TotpCheck | { ok: false; code: 'no_pending' | 'expired' | 'too_many' }
 
 /**
  * Starts moving an enabled app to a new phone: a fresh secret, stored encrypted beside the current
@@ -124,7 +127,7 @@ export async function beginTotpReplacement(user: User) {
   const { ciphertext, keyId } = encryptSecret(secret)
   const [started] = await db
     .update(t)
-    .set({ pendingSecretCiphertext: ciphertext, pendingKeyId: keyId, pendingExpiresAt: sql`now() + make_interval(secs => ${TOTP_REPLACEMENT_SECONDS})` })
+    .set({ pendingSecretCiphertext: ciphertext, pendingKeyId: keyId, pendingExpiresAt: sql`now() + make_interval(secs => ${TOTP_REPLACEMENT_SECONDS})`, pendingAttempts: 0 })
     .where(and(eq(t.id, row.id), isNotNull(t.confirmedAt)))
     .returning({ expiresAt: t.pendingExpiresAt })
   if (!started) return { ok: false as const, code: 'no_app' as const }
@@ -145,7 +148,15 @@ export async function confirmTotpReplacement(user: User, input: string, tx: Tx):
   if (!row.pendingSecretCiphertext || !row.pendingKeyId || !row.pendingExpiresAt) return { ok: false, code: 'no_pending' }
   if (row.pendingExpiresAt <= new Date()) return { ok: false, code: 'expired' }
   const step = await check(decryptSecret(row.pendingSecretCiphertext, row.pendingKeyId), code, null)
-  if (step === null) return { ok: false, code: 'invalid' }
+  if (step === null) {
+    // Counted on the row (locked above); the last allowed wrong code drops the replacement.
+    const dropped = row.pendingAttempts + 1 >= TOTP_REPLACEMENT_MAX_WRONG
+    await tx
+      .update(t)
+      .set(dropped ? { pendingSecretCiphertext: null, pendingKeyId: null, pendingExpiresAt: null, pendingAttempts: 0 } : { pendingAttempts: row.pendingAttempts + 1 })
+      .where(eq(t.id, row.id))
+    return { ok: false, code: dropped ? 'too_many' : 'invalid' }
+  }
   const [won] = await tx
     .update(t)
     .set({
@@ -154,6 +165,7 @@ export async function confirmTotpReplacement(user: User, input: string, tx: Tx):
       pendingSecretCiphertext: null,
       pendingKeyId: null,
       pendingExpiresAt: null,
+      pendingAttempts: 0,
       confirmedAt: sql`now()`,
       createdAt: sql`now()`,
       lastUsedStep: step,
@@ -181,6 +193,7 @@ export const TOTP_REPLACEMENT_MESSAGES: Record<Exclude<TotpReplacementCheck, { o
   no_app: 'There is no authenticator app on this account to replace.',
   no_pending: 'There is no replacement waiting for a code. Start again with "Replace authenticator app".',
   expired: 'This replacement expired (it lasts 10 minutes). Your current app still works. Start again to get a new QR code.',
+  too_many: `Too many wrong codes (${TOTP_REPLACEMENT_MAX_WRONG}): that QR code no longer works. Your current app still works; scan a new QR code to try again.`,
 }
 
 export async function getTotp(userId: string) {

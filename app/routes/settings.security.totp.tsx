@@ -74,7 +74,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (closed) return data({ errors: { form: closed } }, { status: 403 })
     await requireStepUp(user.id, session, REPLACE_PATH)
     const replaced = await replaceTotp(user, form.data.code, meta)
-    if (!replaced.ok) return data({ errors: { [replaced.field]: replaced.message }, expired: replaced.code === 'expired' }, { status: replaced.status })
+    if (!replaced.ok) return data({ errors: { [replaced.field]: replaced.message }, startAgain: replaced.code === 'expired' || replaced.code === 'too_many' }, { status: replaced.status })
     throw redirectTo('/settings/security/totp?replaced=1')
   }
   if ((await listFactors(user.id)).totp) return data({ errors: { form: 'An authenticator app is already on.' } }, { status: 409 })
@@ -91,7 +91,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function Totp() {
   const { enabled, setup, closed, replacement } = useLoaderData<typeof loader>()
-  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; done?: string; expired?: boolean } | undefined
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; done?: string; startAgain?: boolean } | undefined
   const errors = result?.errors ?? {}
   if (result?.recoveryCodes) {
     return (
@@ -106,7 +106,7 @@ export default function Totp() {
       <section className="card narrow">
         <h1>Replace your authenticator app</h1>
         <FormError message={errors.form} />
-        {result?.expired ? <p><Link to="/settings/security/totp?replace=1" reloadDocument>Start again</Link></p> : null}
+        {result?.startAgain ? <p><Link to="/settings/security/totp?replace=1" reloadDocument>Start again</Link></p> : null}
         <p>Your current app keeps working until you finish here. Codes from it stop working once the new app is verified; your recovery codes stay the same.</p>
         <ol>
           <li>Scan this QR code with the authenticator app on your new phone.</li>

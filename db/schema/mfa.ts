@@ -23,6 +23,8 @@ export const totpFactors = pgTable(
     pendingSecretCiphertext: text('pending_secret_ciphertext'),
     pendingKeyId: text('pending_key_id'),
     pendingExpiresAt: timestamp('pending_expires_at', { withTimezone: true }),
+    /** Wrong codes given for the pending secret; at TOTP_REPLACEMENT_MAX_WRONG the replacement is dropped. */
+    pendingAttempts: integer('pending_attempts').notNull().default(0),
   },
   (t) => [
     check(

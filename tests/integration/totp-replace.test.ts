@@ -250,6 +250,32 @@ describe('replacing the authenticator app under a Required, app-only policy', ()
     expect((await outboundOf(member.id)).map((m) => m.template)).not.toContain('totp_replaced')
   })
 
+  it('five wrong codes drop the pending secret; the current app keeps working', async () => {
+    const { member, secret: oldSecret } = await appOnlyMember()
+    const before = await factorRow(member.id)
+    const client = await steppedUp(member.id)
+    const newSecret = secretOf((await client.text(REPLACE)).html)!
+    const pending = (await factorRow(member.id)).pendingSecretCiphertext
+    for (let i = 1; i <= 4; i++) {
+      const wrong = await client.post(REPLACE, { intent: 'replace_confirm', code: '000000' })
+      expect(wrong.status).toBe(400)
+      expect(await text(wrong)).toContain('That code is not right.')
+      expect((await factorRow(member.id)).pendingAttempts).toBe(i)
+    }
+    const fifth = await client.post(REPLACE, { intent: 'replace_confirm', code: '000000' })
+    expect(fifth.status).toBe(400)
+    expect(await text(fifth)).toContain('Too many wrong codes (5): that QR code no longer works.')
+    // The page shows a new QR code at once (a new secret, counted from zero); the dropped one never confirms.
+    const after = await factorRow(member.id)
+    expect(after.pendingSecretCiphertext).not.toBe(pending)
+    expect(after.pendingAttempts).toBe(0)
+    expect(after.secretCiphertext).toBe(before.secretCiphertext)
+    const late = await client.post(REPLACE, { intent: 'replace_confirm', code: await totpCode(newSecret) })
+    expect(late.status).toBe(400)
+    expect((await factorRow(member.id)).secretCiphertext).toBe(before.secretCiphertext)
+    expect((await signInWithCode(member.email, await totpCode(oldSecret))).status).toBe(302)
+  })
+
   it('a member without an app has nothing to replace', async () => {
     const org = await createOrg()
     const member = await createUser({ org })

@@ -1,0 +1,1 @@
+ALTER TABLE "totp_factors" ADD COLUMN "pending_attempts" integer DEFAULT 0 NOT NULL;
