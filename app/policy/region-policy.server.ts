@@ -10,7 +10,7 @@ import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.ser
 import { keyedHash, safeEqual } from '#app/auth/crypto.server.ts'
 import { db, schema, sql as pg, type Tx } from '#db/client.ts'
 import { ALL_METHODS, type Method } from './effective-policy.ts'
-import { asDate, hasAllowedFactor, isExempt } from './member-status.server.ts'
+import { asDate, deadlineExpr, hasAllowedFactor, isExempt } from './member-status.server.ts'
 import { startNotificationRun, type RunKind } from './notification-runs.server.ts'
 
 
@@ -67,15 +67,11 @@ export async function previewPolicyChange(orgId: string, region: string, propose
   const becomesRequired = proposed.mode === 'required' && current?.mode !== 'required'
   const requiredSince = becomesRequired ? now : (current?.requiredSince ?? now)
   const [row] = await pg<{ members: number; exempt: number; without: number; overdue: number; earliest: Date | null }[]>`
-    with p as (select string_to_array(${proposed.allowedMethods.join(',')}::text, ',') as allowed_methods),
+    with p as (select string_to_array(${proposed.allowedMethods.join(',')}::text, ',') as allowed_methods,
+      ${requiredSince.toISOString()}::timestamptz as required_since, ${proposed.gracePeriodDays}::int as grace_period_days),
     rows as (
-      select ${isExempt(now)} as exempt,
-        ('email' = any(p.allowed_methods)
-          or ('totp' = any(p.allowed_methods) and exists (select 1 from totp_factors t where t.user_id = u.id and t.confirmed_at is not null))
-          or ('webauthn' = any(p.allowed_methods) and exists (select 1 from webauthn_credentials w where w.user_id = u.id))) as ok,
-        -- The later of an existing extension and the proposal's computed deadline (as deadlineExpr).
-        greatest((select x.deadline from deadline_extensions x where x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region),
-          greatest(${requiredSince.toISOString()}::timestamptz, m.joined_at) + make_interval(days => ${proposed.gracePeriodDays}::int)) as deadline
+      -- The proposal in place of the stored policy, through the same expressions as the members table and the sweep.
+      select ${isExempt(now)} as exempt, ${hasAllowedFactor} as ok, ${deadlineExpr} as deadline
       from memberships m join users u on u.id = m.user_id, p
       where m.organization_id = ${orgId} and u.region = ${region})
     select count(*)::int as members, count(*) filter (where exempt)::int as exempt,
