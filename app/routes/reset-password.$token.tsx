@@ -14,24 +14,25 @@ export const meta: MetaFunction = () => [{ title: 'Choose a new password · Gate
 
 const INVALID_LINK = 'This reset link has expired or was already used. Ask for a new one.'
 
-const newPassword = {
+// Built when the action runs: its parts come from .server modules, which the browser bundle does not have.
+const newPassword = () => ({
   password: z.string().min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters`).max(PASSWORD_MAX_LENGTH, 'That password is too long'),
   confirm: z.string(),
-}
+})
 
 // A post without an intent is the plain form (password, and a typed code where one is due).
-const schema = z.preprocess(
+const resetSchema = () => z.preprocess(
   (v) => ({ intent: 'code', ...(v as object) }),
   z
     .discriminatedUnion('intent', [
       z.object({ intent: z.literal('webauthn_options') }),
       z.object({
         intent: z.literal('code'),
-        ...newPassword,
+        ...newPassword(),
         factorMethod: z.enum(['totp', 'recovery_code']).optional(),
         factorCode: z.string().trim().max(20, 'That code is too long').optional(),
       }),
-      z.object({ intent: z.literal('webauthn'), ...newPassword, challengeId: z.string().uuid('This security key request has expired. Try again.'), response: webauthnResponse }),
+      z.object({ intent: z.literal('webauthn'), ...newPassword(), challengeId: z.string().uuid('This security key request has expired. Try again.'), response: webauthnResponse }),
     ])
     .superRefine((v, ctx) => {
       if ('password' in v && v.password !== v.confirm) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'The two passwords differ', path: ['confirm'] })
@@ -41,12 +42,12 @@ const schema = z.preprocess(
 export async function loader({ params }: LoaderFunctionArgs) {
   const found = await findPasswordReset(params.token ?? '')
   const methods = found ? await resetFactorMethods(found.user.id) : []
-  return { valid: Boolean(found), email: found?.user.email ?? null, methods, prompt: methods.length ? resetFactorPrompt(methods) : null }
+  return { valid: Boolean(found), email: found?.user.email ?? null, minLength: PASSWORD_MIN_LENGTH, methods, prompt: methods.length ? resetFactorPrompt(methods) : null }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const token = params.token ?? ''
-  const form = await parseForm(request, schema)
+  const form = await parseForm(request, resetSchema())
   if (!form.ok) return badRequest(form.errors)
   if (form.data.intent === 'webauthn_options') {
     const created = await resetKeyOptions(token)
@@ -68,15 +69,15 @@ function readPasswords(): Record<string, string> {
   return { password: value('password'), confirm: value('confirm') }
 }
 
-function passwordProblem(): string | null {
+function passwordProblem(minLength: number): string | null {
   const { password, confirm } = readPasswords()
-  if (password.length < 12) return 'Choose the new password first: at least 12 characters.'
+  if (password.length < minLength) return `Choose the new password first: at least ${minLength} characters.`
   if (password !== confirm) return 'The two passwords differ.'
   return null
 }
 
 export default function ResetPassword() {
-  const { valid, email, methods, prompt } = useLoaderData<typeof loader>()
+  const { valid, email, minLength, methods, prompt } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string> } | undefined
   const busy = useNavigation().state !== 'idle'
   const errors = result?.errors ?? {}
@@ -98,7 +99,7 @@ export default function ResetPassword() {
       <FormError message={errors.form} />
       <Form method="post" noValidate>
         <input type="hidden" name="username" autoComplete="username" value={email ?? ''} />
-        <Field label="New password" name="password" type="password" autoComplete="new-password" minLength={12} error={errors.password} required />
+        <Field label="New password" name="password" type="password" autoComplete="new-password" minLength={minLength} error={errors.password} required />
         <Field label="Repeat the new password" name="confirm" type="password" autoComplete="new-password" error={errors.confirm} required />
         {prompt ? (
           <fieldset>
@@ -116,7 +117,7 @@ export default function ResetPassword() {
                 <Field label="Code" name="factorCode" autoComplete="one-time-code" maxLength={20} error={errors.factorCode} required />
               </>
             ) : null}
-            {hasKey ? <WebAuthnButton mode="authenticate" label="Use security key and change password" fieldsFn={readPasswords} validate={passwordProblem} /> : null}
+            {hasKey ? <WebAuthnButton mode="authenticate" label="Use security key and change password" fieldsFn={readPasswords} validate={() => passwordProblem(minLength)} /> : null}
           </fieldset>
         ) : null}
         {!prompt || codeMethods.length ? <button type="submit" disabled={busy}>{busy ? 'Saving…' : 'Change password'}</button> : null}
