@@ -3,6 +3,8 @@
  * Handlers throw ApiError; the wrapper (handler.server.ts) turns it into the response, so a
  * thrown error also rolls back the endpoint's transaction.
  */
+import { DomainError, httpStatus, type ErrorCode } from '#app/errors.ts'
+
 export type ApiErrorCode =
   | 'invalid_json'
   | 'invalid_request'
@@ -27,6 +29,10 @@ export type ApiErrorCode =
   | 'exemption_required'
   | 'mail_unavailable'
   | 'internal_error'
+  | ErrorCode
+
+/** A domain error as the API answers it: the catalogue's status, its code, its message. */
+export const fromDomainError = (e: DomainError) => new ApiError(httpStatus(e.code), e.code, e.message, e.field ? { fields: { [e.field]: e.message } } : {})
 
 export class ApiError extends Error {
   constructor(

@@ -14,7 +14,8 @@ import { isUuid } from '#app/auth/verification.server.ts'
 import { db } from '#db/client.ts'
 import { authenticate, callerTokenId, requireKeyAllowedByPolicy, type Caller } from './auth.server.ts'
 import type { AnyEndpoint, OrgAccess } from './define.server.ts'
-import { ApiError, errorResponse, jsonResponse, notFoundError } from './errors.server.ts'
+import { DomainError } from '#app/errors.ts'
+import { ApiError, errorResponse, fromDomainError, jsonResponse, notFoundError } from './errors.server.ts'
 import { limitAddress, limitToken } from './rate-limit.server.ts'
 import { ENDPOINTS } from './registry.server.ts'
 
@@ -36,6 +37,7 @@ export function apiNotFound(): Response {
 
 function toErrorResponse(e: unknown): Response {
   if (e instanceof ApiError) return errorResponse(e)
+  if (e instanceof DomainError) return errorResponse(fromDomainError(e))
   // A Response thrown by a shared guard: keep its status, in our shape.
   if (e instanceof Response) {
     if (e.status === 404) return errorResponse(notFoundError())

@@ -1,3 +1,4 @@
+import type { DomainError } from '#app/errors.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 
 export const AUDIT_ACTIONS = [
@@ -16,6 +17,11 @@ export const AUDIT_ACTIONS = [
   // Operator CLI (grant-support).
   'platform.role_changed',
   'org.audit_retention_changed',
+  // Policy integrity (issue 10): invitations need the account's consent; organizations create their service accounts.
+  'org.invitation_accepted', 'org.invitation_declined', 'org.invitation_cancelled', 'org.service_account_created',
+  // A change refused because of who asked or how (details.code: person_required, step_up_required,
+  // mfa_required, two_person_required, forbidden; details.attempt names what was tried).
+  'security.change_refused',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
@@ -52,4 +58,20 @@ export async function recordAudit(input: AuditInput, tx: Tx = db) {
     userAgent: input.meta?.userAgent?.slice(0, 512) ?? null,
     details: input.details ?? {},
   })
+}
+
+/**
+ * Refuses a change and records who tried it (`security.change_refused`), then throws the error.
+ * The event is written on its own connection, NOT in the caller's transaction, so it stays when
+ * the caller's transaction rolls back: call it where nothing has been written yet.
+ */
+export async function refuseChange(
+  error: DomainError,
+  audit: { actor: Actor; attempt: string; organizationId?: string | null; subjectId?: string | null; meta?: RequestMeta; details?: Record<string, unknown> },
+): Promise<never> {
+  await recordAudit({
+    action: 'security.change_refused', actor: audit.actor, organizationId: audit.organizationId, subjectId: audit.subjectId, meta: audit.meta,
+    details: { code: error.code, attempt: audit.attempt, ...audit.details },
+  })
+  throw error
 }
