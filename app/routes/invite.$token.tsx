@@ -4,24 +4,29 @@ import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { data } from '@remix-run/node'
 import { requestMeta } from '#app/http/request.server.ts'
 import { beginSignInAfterInvite } from '#app/auth/web-sign-in.server.ts'
-import { acceptInvite, acceptInviteInput, findInvite } from '#app/orgs/invites.server.ts'
+import { acceptInviteInput, acceptInviteLink, findInvite } from '#app/orgs/invites.server.ts'
 import { Field, FormError } from '#app/ui/form.tsx'
+
+const ACCOUNT_EXISTS = 'This address already has a Gatehouse account. Sign in, then accept or decline the invitation under Security settings.'
 
 export const meta: MetaFunction = () => [{ title: 'Accept your invitation · Gatehouse' }]
 
 export async function loader({ params }: LoaderFunctionArgs) {
   const found = await findInvite(params.token ?? '')
-  return found ? { valid: true as const, email: found.user.email, organization: found.org.name } : { valid: false as const, email: null, organization: null }
+  if (!found) return { valid: false as const, email: null, organization: null, accountExists: false }
+  return { valid: true as const, email: found.invitation.email, organization: found.org.name, accountExists: found.accountExists }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const form = await parseForm(request, acceptInviteInput)
   if (!form.ok) return badRequest(form.errors)
-  const result = await acceptInvite(params.token ?? '', form.data.password)
-  if (!result.ok) return badRequest({ form: 'This invitation has expired or was already used. Ask your administrator for a new one.' })
+  const meta = requestMeta(request, context)
+  // Creates the account with this password (never on an existing account: decision 055) and joins.
+  const result = await acceptInviteLink(params.token ?? '', form.data.password, meta)
+  if (!result.ok) return badRequest({ form: result.reason === 'account_exists' ? ACCOUNT_EXISTS : 'This invitation has expired or was already used. Ask your administrator for a new one.' })
   // Signed in through the same policy decision as the login form: where the policy requires a
   // factor, enrollment (or the grace prompt) comes before anything else. The link proved the mailbox.
-  const signedIn = await beginSignInAfterInvite(result.userId, requestMeta(request, context))
+  const signedIn = await beginSignInAfterInvite(result.userId, meta)
   if (signedIn.ok) return signedIn.response
   return data({ refused: `Your password is set, but you cannot sign in yet. ${signedIn.message}`, errors: {} }, { status: signedIn.status })
 }
@@ -46,6 +51,15 @@ export default function AcceptInvite() {
       <section className="card narrow">
         <h1>This invitation does not work</h1>
         <p>It has expired or was already used. Ask your administrator to invite you again.</p>
+      </section>
+    )
+  }
+  if (data.accountExists) {
+    return (
+      <section className="card narrow">
+        <h1>Join {data.organization}</h1>
+        <p>{ACCOUNT_EXISTS}</p>
+        <p><a href="/login?redirectTo=%2Fsettings%2Fsecurity">Sign in</a></p>
       </section>
     )
   }

@@ -6,7 +6,8 @@ import { requireOrgRole } from '#app/auth/guards.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
-import { inviteInput, inviteMember } from '#app/orgs/invites.server.ts'
+import { cancelInvitation, createServiceAccount, inviteInput, inviteMember, listOrgInvitations, serviceAccountInput } from '#app/orgs/invites.server.ts'
+import { httpStatus, isDomainError } from '#app/errors.ts'
 import { SORTS, STATUSES } from '#app/orgs/member-fields.ts'
 import { changeRole, listMembers, MemberChangeError, parseMemberQuery, removeMember } from '#app/orgs/members.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
@@ -22,13 +23,15 @@ const formSchema = () => z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('role'), userId: z.string().uuid(), role: z.enum(['member', 'admin', 'owner']) }),
   z.object({ intent: z.literal('remove'), userId: z.string().uuid() }),
   extensionInput.extend({ intent: z.literal('extend') }),
+  z.object({ intent: z.literal('cancel_invitation'), invitationId: z.string().uuid() }),
+  serviceAccountInput.extend({ intent: z.literal('service_account') }),
 ])
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { org, scope, membership } = await requireOrgRole(request, params.slug ?? '', 'admin')
   const url = new URL(request.url)
   const query = parseMemberQuery(url)
-  const [page, regions] = await Promise.all([listMembers(scope, query), listOrgRegions(scope)])
+  const [page, regions, invitations] = await Promise.all([listMembers(scope, query), listOrgRegions(scope), listOrgInvitations(scope)])
   return {
     org: { name: org.name, slug: org.slug },
     myRole: membership.role,
@@ -36,6 +39,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     regions: regions.map((r) => r.region),
     total: page.total,
     query: page.query,
+    invitations: invitations.map((x) => ({ ...x, createdAt: x.createdAt.toISOString(), expiresAt: x.expiresAt.toISOString() })),
     rows: page.rows.map((r) => ({ ...r, deadline: r.deadline?.toISOString() ?? null, lastSignInAt: r.lastSignInAt?.toISOString() ?? null, joinedAt: r.joinedAt.toISOString() })),
   }
 }
@@ -51,8 +55,18 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   try {
     if (d.intent === 'invite') {
       const { intent: _i, ...input } = d
-      const r = await inviteMember(org, scope, input, { actor, role: membership.role, name: user.name }, meta)
-      throw back(r.existing ? 'added' : 'invited')
+      // The same answer whether or not the address has an account (decision 055).
+      await inviteMember(org, scope, input, { actor, role: membership.role, name: user.name }, meta)
+      throw back('invited')
+    }
+    if (d.intent === 'cancel_invitation') {
+      await cancelInvitation(scope, d.invitationId, actor, meta)
+      throw back('cancelled')
+    }
+    if (d.intent === 'service_account') {
+      const { intent: _i, ...input } = d
+      await createServiceAccount(scope, input, actor, meta)
+      throw back('service_account')
     }
     if (d.intent === 'role') {
       await changeRole(scope, { userId: d.userId, role: d.role, actorRole: membership.role, actor, meta })
@@ -65,9 +79,10 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     await extendDeadline(scope, d, actor, meta)
     throw back('extended')
   } catch (e) {
+    if (isDomainError(e)) return badRequest({ [d.intent === 'invite' && e.field === 'email' ? 'email' : 'form']: e.message }, {}, httpStatus(e.code))
     if (e instanceof MemberChangeError) return badRequest({ form: e.message }, {}, e.status)
     if (e instanceof PolicyInputError) return badRequest({ [e.field === 'userId' ? 'form' : e.field]: e.message }, {}, e.status)
-    if (e instanceof MailUnavailableError) return badRequest({ form: 'The invitation was saved but email cannot be sent right now. Invite the same address again in a few minutes.' }, {}, 503)
+    if (e instanceof MailUnavailableError) return badRequest({ form: 'The invitation was saved but email cannot be sent right now. Cancel it below and invite the same address again in a few minutes.' }, {}, 503)
     throw e
   }
 }
@@ -76,7 +91,7 @@ type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number]
 const col = createColumnHelper<Row>()
 
 export default function Members() {
-  const { org, rows, total, query, regions, done, myRole } = useLoaderData<typeof loader>()
+  const { org, rows, total, query, regions, done, myRole, invitations } = useLoaderData<typeof loader>()
   const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
   const [params, setParams] = useSearchParams()
   const sorting: SortingState = [{ id: query.sort, desc: query.dir === 'desc' }]
@@ -170,7 +185,7 @@ export default function Members() {
       <OrgNav slug={org.slug} name={org.name} />
       <section className="card">
         <h1>Members</h1>
-        {done ? <Notice>{{ invited: 'Invitation sent.', added: 'Existing account added to the organization.', role: 'Role changed.', removed: 'Member removed.', extended: 'Deadline extended.' }[done] ?? 'Done.'}</Notice> : null}
+        {done ? <Notice>{{ invited: 'Invited.', cancelled: 'Invitation cancelled.', service_account: 'Service account created.', role: 'Role changed.', removed: 'Member removed.', extended: 'Deadline extended.' }[done] ?? 'Done.'}</Notice> : null}
         <FormError message={errors.form ?? errors.deadline ?? errors.reason} />
         <Form method="get" className="row" role="search">
           <div className="field"><label htmlFor="q">Search name or email</label><input id="q" name="q" defaultValue={query.q} /></div>
@@ -228,6 +243,30 @@ export default function Members() {
           {query.page < pages ? <Link to={pageLink(query.page + 1)}>Next</Link> : null}
         </nav>
       </section>
+      <section className="card">
+        <h2>Pending invitations</h2>
+        {invitations.length === 0 ? <p className="muted">No pending invitations.</p> : (
+          <table aria-label="Pending invitations">
+            <thead><tr><th>Email</th><th>Region</th><th>Role</th><th>Invited</th><th>Expires</th><th>Status</th><th></th></tr></thead>
+            <tbody>
+              {invitations.map((x) => (
+                <tr key={x.id}>
+                  <td>{x.email}</td><td>{x.region.toUpperCase()}</td><td>{x.role}</td><td>{fmtDateTime(x.createdAt)}</td><td>{fmtDate(x.expiresAt)}</td>
+                  <td><span className="badge">Invited</span></td>
+                  <td>
+                    <Form method="post">
+                      <input type="hidden" name="intent" value="cancel_invitation" />
+                      <input type="hidden" name="invitationId" value={x.id} />
+                      <button type="submit" className="secondary" aria-label={`Cancel the invitation of ${x.email}`}>Cancel</button>
+                    </Form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <p className="hint">An invited person joins only when they accept. Whether or not the address already has a Gatehouse account, it shows here as invited.</p>
+      </section>
       <section className="card narrow">
         <h2>Invite a member</h2>
         <Form method="post" noValidate>
@@ -241,11 +280,25 @@ export default function Members() {
           <div className="field">
             <label htmlFor="invite-role">Role</label>
             <select id="invite-role" name="role" defaultValue="member">
-              <option value="member">Member</option><option value="admin">Admin</option>
-              {myRole === 'owner' ? <option value="owner">Owner</option> : null}
+              <option value="member">Member</option>
+              {myRole === 'owner' ? <><option value="admin">Admin</option><option value="owner">Owner</option></> : null}
             </select>
           </div>
           <button type="submit">Send invitation</button>
+        </Form>
+      </section>
+      <section className="card narrow">
+        <h2>Create service account</h2>
+        <p className="hint">A service account has no password and is never invited: it belongs to this organization and signs in with API keys.</p>
+        <Form method="post" noValidate>
+          <input type="hidden" name="intent" value="service_account" />
+          <Field label="Name" name="name" id="sa-name" required error={errors.name} />
+          <Field label="Email" name="email" id="sa-email" type="email" required />
+          <div className="field">
+            <label htmlFor="sa-region">Region</label>
+            <select id="sa-region" name="region">{regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}</select>
+          </div>
+          <button type="submit">Create service account</button>
         </Form>
       </section>
     </>

@@ -11,6 +11,8 @@ import { hasAppOrKey, listFactors, removalRefusal, setPreferredMethod, turnOffMf
 import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
 import { listDevices } from '#app/mfa/trusted-devices.server.ts'
+import { httpStatus, isDomainError } from '#app/errors.ts'
+import { answerInvitation, listMyInvitations } from '#app/orgs/invites.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Security · Gatehouse' }]
@@ -18,6 +20,8 @@ export const meta: MetaFunction = () => [{ title: 'Security · Gatehouse' }]
 const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('preferred'), method: z.enum(['totp', 'webauthn', 'email'], { message: 'Choose a method' }) }),
   z.object({ intent: z.literal('turn_off'), password: z.string().min(1, 'Enter your password').max(256, 'That password is too long') }),
+  z.object({ intent: z.literal('accept_invitation'), invitationId: z.string().uuid('Choose an invitation') }),
+  z.object({ intent: z.literal('decline_invitation'), invitationId: z.string().uuid('Choose an invitation') }),
 ])
 
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -39,6 +43,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     recoveryCodesLow: factors.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK,
     devices: (await listDevices(user.id)).map((x) => ({ id: x.id, label: x.label, lastUsedAt: x.lastUsedAt?.toISOString() ?? null, createdAt: x.createdAt.toISOString() })),
     notice,
+    invitations: (await listMyInvitations(user)).map((x) => ({ id: x.id, organization: x.organization.name, role: x.role, inviter: x.inviter, policyText: x.policyText, expiresAt: x.expiresAt.toISOString() })),
   }
 }
 
@@ -49,6 +54,18 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (form.data.intent === 'preferred') {
     if (!(await setPreferredMethod(user, form.data.method))) return data({ errors: { method: 'Set up that method first.' } }, { status: 400 })
     return { ok: 'Preferred method saved.' }
+  }
+  if (form.data.intent === 'accept_invitation' || form.data.intent === 'decline_invitation') {
+    const answer = form.data.intent === 'accept_invitation' ? 'accept' : 'decline'
+    try {
+      const row = await answerInvitation({ user, session, invitationId: form.data.invitationId, answer, meta: requestMeta(request, context) })
+      return { ok: answer === 'accept' ? `You joined the organization as ${row.role}.` : 'Invitation declined.' }
+    } catch (e) {
+      if (!isDomainError(e)) throw e
+      // An account with an app or key answers only after its second factor: confirm, then come back.
+      if (e.code === 'step_up_required') throw redirectTo('/settings/security/confirm?redirectTo=%2Fsettings%2Fsecurity')
+      return data({ errors: { form: e.message } }, { status: httpStatus(e.code) })
+    }
   }
   const refused = await removalRefusal(user.id, { kind: 'all' })
   if (refused) return data({ errors: { form: refused } }, { status: 409 })
@@ -92,6 +109,24 @@ export default function Security() {
           <button type="submit" className="secondary">Save</button>
         </Form>
       </section>
+      {d.invitations.length ? (
+        <section className="card" aria-labelledby="invitations-heading">
+          <h2 id="invitations-heading">Invitations</h2>
+          <p className="muted">You join an organization only if you accept. Its policy then applies when you sign in.</p>
+          <ul>
+            {d.invitations.map((x) => (
+              <li key={x.id} data-testid="invitation">
+                <p><strong>{x.organization}</strong> invites you as {x.role}{x.inviter ? ` (from ${x.inviter})` : ''}. {x.policyText}. <span className="muted">Open until {fmt(x.expiresAt)}.</span></p>
+                <Form method="post" className="row">
+                  <input type="hidden" name="invitationId" value={x.id} />
+                  <button type="submit" name="intent" value="accept_invitation">Accept</button>
+                  <button type="submit" name="intent" value="decline_invitation" className="secondary">Decline</button>
+                </Form>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <section className="card">
         <h2>Authenticator app</h2>
         {d.totp ? <p>On since {fmt(d.totp.since)} · last used {fmt(d.totp.lastUsedAt)}</p> : <p className="muted">Not set up.</p>}

@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm'
 import { index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { regions } from './regions.ts'
 import { users } from './users.ts'
 
 export const orgRole = pgEnum('org_role', ['owner', 'admin', 'member'])
@@ -43,4 +45,39 @@ export const apiKeys = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
   (t) => [index('api_keys_org').on(t.organizationId)],
+)
+
+export const invitationState = pgEnum('invitation_state', ['pending', 'accepted', 'declined', 'cancelled', 'expired'])
+
+/**
+ * An organization's invitation to an address in one region (decision 055). No membership exists
+ * until the holder accepts: signed in for an existing account, or by setting a password through
+ * the emailed link (a verification whose target is this row) for a new address.
+ */
+export const invitations = pgTable(
+  'invitations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+    region: text('region').notNull().references(() => regions.code),
+    /** Stored lower-cased and trimmed, as users.email. */
+    email: text('email').notNull(),
+    /** The name a new account gets when the link is accepted. */
+    name: text('name').notNull().default(''),
+    /** The account the address belonged to when invited, or the one that accepted; null for a new address until then. */
+    invitedUserId: uuid('invited_user_id').references(() => users.id, { onDelete: 'set null' }),
+    role: orgRole('role').notNull().default('member'),
+    invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    state: invitationState('state').notNull().default('pending'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** When it was accepted, declined, cancelled or marked expired, and by whom. */
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    closedBy: uuid('closed_by').references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [
+    // One open invitation per address and organization: a second invite is a 409, not a second row.
+    uniqueIndex('invitations_one_pending').on(t.organizationId, t.region, t.email).where(sql`${t.state} = 'pending'`),
+    index('invitations_address').on(t.region, t.email),
+  ],
 )

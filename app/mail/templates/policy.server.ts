@@ -42,10 +42,11 @@ export const policyTemplates = {
       text: `${p.inviter} invited you to join ${p.organization} on Gatehouse.\n\nTo accept and choose your password, open this link within 7 days:\n${s.url}${footer}`,
     }),
   },
-  membership_added: {
+  // To an address that already has an account: no token, nothing joins until the holder accepts signed in (decision 055).
+  invitation: {
     render: (p) => ({
-      subject: `You were added to ${p.organization} on Gatehouse`,
-      text: `${p.inviter} added your existing Gatehouse account to ${p.organization}. Sign in as usual; nothing about your password changed.${footer}`,
+      subject: `You are invited to ${p.organization} on Gatehouse`,
+      text: `${p.inviter} invited your Gatehouse account (${String(p.region ?? '').toUpperCase()}) to join ${p.organization} as ${p.role === 'member' ? 'a member' : `an ${p.role}`}.\n\nNothing changes unless you accept. To see what ${p.organization} asks at sign-in and to accept or decline, sign in and open Security settings within 7 days:\n${p.signInUrl}\n\nIf you do not know ${p.organization}, decline or ignore this email.${footer}`,
     }),
   },
 } satisfies Record<string, Template>
