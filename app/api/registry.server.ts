@@ -11,6 +11,7 @@ import { defineEndpoint, type AnyEndpoint } from './define.server.ts'
 import { buildOpenApiDocument } from './openapi.server.ts'
 import { signInEndpoint, signOutEndpoint } from './endpoints/auth.server.ts'
 import { meEndpoint } from './endpoints/me.server.ts'
+import { acceptInvitationEndpoint, createServiceAccountEndpoint, declineInvitationEndpoint, listMyInvitationsEndpoint } from './endpoints/invitations.server.ts'
 import { organizationEndpoint } from './endpoints/organizations.server.ts'
 import { issueApiKeyEndpoint, listApiKeysEndpoint, revokeApiKeyEndpoint } from './endpoints/api-keys.server.ts'
 import {
@@ -35,7 +36,11 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
   signInEndpoint,
   signOutEndpoint,
   meEndpoint,
+  listMyInvitationsEndpoint,
+  acceptInvitationEndpoint,
+  declineInvitationEndpoint,
   organizationEndpoint,
+  createServiceAccountEndpoint,
   listApiKeysEndpoint,
   issueApiKeyEndpoint,
   revokeApiKeyEndpoint,
