@@ -317,22 +317,37 @@ describe('members', () => {
     expect((await signIn(new TestClient(base), 'new.person@acme.test', 'us', 'a long new passphrase')).status).toBe(302)
     expect((await new TestClient(base).post(`/invite/${token}`, { password: 'another passphrase!', confirm: 'another passphrase!' })).status).toBe(400)
     const [ev] = await db.select().from(schema.auditEvents).where(eq(schema.auditEvents.action, 'org.member_invited'))
-    expect(ev.details).toMatchObject({ email: 'new.person@acme.test', existingAccount: false })
+    // The organization's event never says whether the address had an account (decision 055).
+    expect(ev.details).toMatchObject({ email: 'new.person@acme.test', region: 'us', role: 'member' })
+    expect(ev.details).not.toHaveProperty('existingAccount')
+    // The account and its membership exist only from the acceptance on.
+    const [person] = await db.select().from(schema.users).where(eq(schema.users.email, 'new.person@acme.test'))
+    expect(await db.select().from(schema.memberships).where(and(eq(schema.memberships.userId, person.id), eq(schema.memberships.organizationId, acmeId)))).toHaveLength(1)
   })
 
-  it('inviting an existing account of that region adds a membership without touching its password', async () => {
+  it('inviting an existing account of that region leaves a pending invitation: no membership until it accepts, password untouched', async () => {
     const greta = await findDemoUser('member@globex.test')
     const since = Date.now()
-    expect((await admin.post('/orgs/acme/members', { intent: 'invite', email: 'member@globex.test', region: 'eu', role: 'member' })).status).toBe(302)
+    const res = await admin.post('/orgs/acme/members', { intent: 'invite', email: 'member@globex.test', region: 'eu', role: 'member' })
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('/orgs/acme/members?done=invited')
     const [after] = await db.select().from(schema.users).where(eq(schema.users.id, greta.id))
     expect(after.passwordHash).toBe(greta.passwordHash)
-    const ms = await db.select().from(schema.memberships).where(eq(schema.memberships.userId, greta.id))
-    expect(ms.map((m) => m.organizationId)).toContain(acmeId)
-    await smtp.waitFor('member@globex.test', { subject: /added to Acme/, since })
+    const memberships = async () => (await db.select().from(schema.memberships).where(eq(schema.memberships.userId, greta.id))).map((m) => m.organizationId)
+    expect(await memberships()).not.toContain(acmeId)
+    const mail = await smtp.waitFor('member@globex.test', { subject: /invited to Acme/, since })
+    expect(mail.text).not.toContain('/invite/')
+    // Greta accepts, signed in: only now is she a member.
+    const greetClient = new TestClient(base)
+    expect((await signIn(greetClient, 'member@globex.test', 'eu')).status).toBe(302)
+    const [inv] = await db.select().from(schema.invitations).where(and(eq(schema.invitations.organizationId, acmeId), eq(schema.invitations.email, 'member@globex.test')))
+    expect((await greetClient.post('/settings/security', { intent: 'accept_invitation', invitationId: inv.id })).status).toBe(200)
+    expect(await memberships()).toContain(acmeId)
   })
 
-  it('only owners invite owners; the last owner stays; roles and removal are audited', async () => {
+  it('only owners invite admins and owners; the last owner stays; roles and removal are audited', async () => {
     expect((await admin.post('/orgs/acme/members', { intent: 'invite', email: 'boss2@acme.test', region: 'us', role: 'owner' })).status).toBe(403)
+    expect((await admin.post('/orgs/acme/members', { intent: 'invite', email: 'boss2@acme.test', region: 'us', role: 'admin' })).status).toBe(403)
     const ownerUser = await findDemoUser('owner@acme.test')
     const demote = await owner.post('/orgs/acme/members', { intent: 'role', userId: ownerUser.id, role: 'admin' })
     expect(demote.status).toBe(400)
