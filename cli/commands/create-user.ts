@@ -68,7 +68,12 @@ export default defineCommand({
         orgId = org.id
       }
       const [created] = await tx.insert(schema.users).values({ region, email, name, passwordHash, kind: service ? 'service' : 'human' }).returning()
+      // Straight into the organization: the operator creates the membership, nothing is invited (decision 055).
       if (orgId) await tx.insert(schema.memberships).values({ userId: created.id, organizationId: orgId, role: role as 'member' | 'admin' | 'owner' })
+      if (orgId && service) {
+        const { recordAudit, systemActor } = await import('#app/audit/record.server.ts')
+        await recordAudit({ action: 'org.service_account_created', actor: systemActor('cli'), organizationId: orgId, subjectId: created.id, details: { email, name, region } }, tx)
+      }
       return created
     })
     print(

@@ -280,3 +280,24 @@ describe('org security', () => {
     expect((await apiCall(base, '/api/me', { token: issued.body.data.key })).status).toBe(401)
   })
 })
+
+describe('org service-account create', () => {
+  it('creates the organization’s service account over the API; an address in use is refused and nothing is created', async () => {
+    const org = await createOrg({ regions: ['us'] })
+    const admin = await createUser({ org, role: 'admin' })
+    const outsider = await createUser({ email: 'someone-else@example.test' })
+    const home = newHome()
+    expect((await gatehouse(['login', '--region', 'us', '--email', admin.email], { home, answers: [PASSWORD] })).code).toBe(0)
+    const made = await gatehouse(['org', 'service-account', 'create', org.slug, '--email', 'ci-bot@example.test', '--name', 'CI bot', '--json'], { home })
+    expect(made.code, made.stderr).toBe(0)
+    expect(made.json().serviceAccount).toMatchObject({ email: 'ci-bot@example.test', name: 'CI bot', region: 'us' })
+    const [bot] = await db.select().from(schema.users).where(eq(schema.users.email, 'ci-bot@example.test'))
+    expect(bot).toMatchObject({ kind: 'service', passwordHash: null })
+    expect((await db.select().from(schema.memberships).where(eq(schema.memberships.userId, bot.id))).map((m) => m.organizationId)).toEqual([org.id])
+
+    const taken = await gatehouse(['org', 'service-account', 'create', org.slug, '--email', outsider.email, '--name', 'Grab'], { home })
+    expect(taken.code).toBe(1)
+    expect(taken.stderr).toContain('already exists in US')
+    expect(await db.select().from(schema.memberships).where(eq(schema.memberships.userId, outsider.id))).toEqual([])
+  })
+})

@@ -114,6 +114,15 @@ describe('operator verbs', () => {
     expect(bot.code).toBe(0)
     const [botRow] = await db.select().from(schema.users).where(eq(schema.users.email, 'deploy-bot@initech.test'))
     expect(botRow).toMatchObject({ kind: 'service', passwordHash: null })
+    // The organization's own service account: a member at once, never through an invitation (decision 055).
+    expect((await db.select().from(schema.memberships).where(eq(schema.memberships.userId, botRow.id))).map((m) => m.organizationId)).toEqual([org.json().id])
+    expect(await db.select().from(schema.invitations).where(eq(schema.invitations.email, 'deploy-bot@initech.test'))).toEqual([])
+    const [created] = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'org.service_account_created'), eq(schema.auditEvents.subjectId, botRow.id)))
+    expect(created).toMatchObject({ actorLabel: 'cli', organizationId: org.json().id })
+    // An address in use is refused: no account is pulled into the organization.
+    const taken = await gatehouse(['create-user', '--region', 'eu', '--email', 'peter@initech.test', '--service-account', '--org', 'initech'])
+    expect(taken.code).toBe(1)
+    expect(taken.stderr).toContain('already exists')
 
     const bad = await Promise.all([
       gatehouse(['create-user', '--region', 'eu', '--email', 'peter@initech.test', '--password', 'a long enough password']),
