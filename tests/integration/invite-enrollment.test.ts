@@ -104,9 +104,14 @@ describe('accepting an invitation applies the region policy', () => {
     expect(again.headers.get('location')).toBe('/login/verify')
   })
 
-  it('Optional: signed in with the password', async () => {
-    const { token } = await invited('new.optional@example.test', { mode: 'optional' })
+  it('Optional: signed in with the password; the account and its membership exist only from the acceptance on', async () => {
+    const { org, token } = await invited('new.optional@example.test', { mode: 'optional' })
+    // Decision 055: inviting creates neither an account nor a membership.
+    expect(await db.select().from(schema.users).where(eq(schema.users.email, 'new.optional@example.test'))).toEqual([])
     const { client, res } = await accept(token)
+    const user = await userOf(client)
+    const [membership] = await db.select().from(schema.memberships).where(and(eq(schema.memberships.userId, user.id), eq(schema.memberships.organizationId, org.id)))
+    expect(membership.role).toBe('member')
     expect(res.headers.get('location')).toBe('/')
     expect(await sessionLevel(client)).toBe('password')
   })
