@@ -11,7 +11,9 @@ import { defineEndpoint, type AnyEndpoint } from './define.server.ts'
 import { buildOpenApiDocument } from './openapi.server.ts'
 import { signInEndpoint, signOutEndpoint } from './endpoints/auth.server.ts'
 import { meEndpoint } from './endpoints/me.server.ts'
-import { acceptInvitationEndpoint, createServiceAccountEndpoint, declineInvitationEndpoint, listMyInvitationsEndpoint } from './endpoints/invitations.server.ts'
+import {
+  acceptInvitationEndpoint, cancelInvitationEndpoint, createServiceAccountEndpoint, declineInvitationEndpoint, inviteEndpoint, listMyInvitationsEndpoint, listOrgInvitationsEndpoint,
+} from './endpoints/invitations.server.ts'
 import { organizationEndpoint } from './endpoints/organizations.server.ts'
 import { issueApiKeyEndpoint, listApiKeysEndpoint, revokeApiKeyEndpoint } from './endpoints/api-keys.server.ts'
 import {
@@ -41,6 +43,9 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
   declineInvitationEndpoint,
   organizationEndpoint,
   createServiceAccountEndpoint,
+  listOrgInvitationsEndpoint,
+  inviteEndpoint,
+  cancelInvitationEndpoint,
   listApiKeysEndpoint,
   issueApiKeyEndpoint,
   revokeApiKeyEndpoint,

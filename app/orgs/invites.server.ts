@@ -114,8 +114,8 @@ export async function listOrgInvitations(scope: OrgScope, tx: Tx = db) {
 }
 
 /** Cancels one of THIS organization's open invitations; no account, membership or other organization's invitation is touched. */
-export async function cancelInvitation(scope: OrgScope, invitationId: string, actor: Actor, meta?: RequestMeta) {
-  return db.transaction(async (tx) => {
+export async function cancelInvitation(scope: OrgScope, invitationId: string, actor: Actor, meta?: RequestMeta, outer: Tx = db) {
+  return inTransaction(outer, async (tx) => {
     const [row] = await tx
       .update(i)
       .set({ state: 'cancelled', closedAt: sql`now()`, closedBy: actor.id })

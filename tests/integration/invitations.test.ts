@@ -156,6 +156,44 @@ describe('an admin of another organization invites an existing account', () => {
   })
 })
 
+describe('inviting over the API', () => {
+  it('answers the same for an existing account and a new address; 409 invitation_pending again; scoped list and cancel', async () => {
+    const a = await orgWithAdmins('Sierra')
+    const b = await orgWithAdmins('Tango')
+    const existing = await createUser({ org: a.org, email: 'existing@sierra.test' })
+    const token = await apiToken(b.admin.id)
+    const path = `/api/organizations/${b.org.id}/invitations`
+    const one = await apiCall(base, path, { token, json: { email: existing.email, region: 'us', role: 'member' } })
+    const two = await apiCall(base, path, { token, json: { email: 'brand-new@tango.test', region: 'us', role: 'member' } })
+    expect(one.status).toBe(201)
+    expect(two.status).toBe(one.status)
+    const shape = (body: { data: { invitation: Record<string, unknown> } }) => ({ ...body.data.invitation, id: 'ID' })
+    expect(shape(two.body)).toEqual(shape(one.body))
+    expect(Object.keys(one.body)).toEqual(Object.keys(two.body))
+    expect(await membershipsOf(existing.id)).toEqual([a.org.id])
+
+    const again = await apiCall(base, path, { token, json: { email: existing.email, region: 'us', role: 'member' } })
+    expect(again.status).toBe(409)
+    expect(again.body.error.code).toBe('invitation_pending')
+    const admin = await apiCall(base, path, { token, json: { email: 'boss@tango.test', region: 'us', role: 'admin' } })
+    expect(admin.status).toBe(403)
+    expect(await invitationsTo(b.org, 'boss@tango.test')).toEqual([])
+    expect((await apiCall(base, path, { token, json: { email: 'x@tango.test', region: 'us', role: 'member', password: 'set by the admin' } })).status).toBe(400)
+
+    const list = await apiCall(base, path, { token })
+    expect(list.body.data.invitations.map((x: { email: string }) => x.email).sort()).toEqual(['brand-new@tango.test', 'existing@sierra.test'])
+    // Sierra's admin cannot see or cancel Tango's invitations.
+    const sierraToken = await apiToken(a.admin.id)
+    expect((await apiCall(base, path, { token: sierraToken })).status).toBe(404)
+    const id = one.body.data.invitation.id
+    expect((await apiCall(base, `/api/organizations/${a.org.id}/invitations/${id}`, { method: 'DELETE', token: sierraToken })).status).toBe(404)
+    expect((await invitationsTo(b.org, existing.email))[0].state).toBe('pending')
+    expect((await apiCall(base, `${path}/${id}`, { method: 'DELETE', token })).status).toBe(200)
+    expect((await invitationsTo(b.org, existing.email))[0].state).toBe('cancelled')
+    expect((await apiCall(base, `${path}/${id}`, { method: 'DELETE', token })).status).toBe(404)
+  })
+})
+
 describe('the invited account answers', () => {
   it('sees the organization and its policy on its security page, and accepts: a member from now on', async () => {
     const b = await orgWithAdmins('Acme Echo')
@@ -258,6 +296,20 @@ describe('the invited account answers', () => {
     expect(await membershipsOf(person.id)).toEqual([c.org.id])
     expect((await apiCall(base, '/api/me/invitations', { token })).body.data.invitations).toEqual([])
     expect((await apiCall(base, `/api/me/invitations/${hotel.id}/accept`, { method: 'POST', token })).status).toBe(404)
+
+    // An organization API key is not a person: it cannot list or answer invitations.
+    const adminToken = await apiToken(b.admin.id)
+    const bot = await apiCall(base, `/api/organizations/${b.org.id}/service-accounts`, { token: adminToken, json: { name: 'Bot', email: 'bot@hotel.test', region: 'us' } })
+    expect(bot.status, JSON.stringify(bot.body)).toBe(201)
+    await db.insert(schema.exemptions).values({ organizationId: b.org.id, userId: bot.body.data.serviceAccount.id, region: 'us', reason: 'ci', createdBy: b.admin.id })
+    const key = await apiCall(base, `/api/organizations/${b.org.id}/api-keys`, { token: adminToken, json: { serviceAccountId: bot.body.data.serviceAccount.id, name: 'ci', scopes: ['policy:read'] } })
+    expect(key.status).toBe(201)
+    expect((await invite(c.adminClient, c.org, 'bot@hotel.test')).status).toBe(302)
+    const [toBot] = await invitationsTo(c.org, 'bot@hotel.test')
+    expect((await apiCall(base, '/api/me/invitations', { token: key.body.data.key })).status).toBe(403)
+    expect((await apiCall(base, `/api/me/invitations/${toBot.id}/accept`, { method: 'POST', token: key.body.data.key })).status).toBe(403)
+    expect((await invitationsTo(c.org, 'bot@hotel.test'))[0].state).toBe('pending')
+    expect(await membershipsOf(bot.body.data.serviceAccount.id)).toEqual([b.org.id])
   })
 
   it('two racing accepts: exactly one wins, one membership, one event', async () => {

@@ -1,10 +1,14 @@
 /**
  * Invitations over the API (decision 055): the member lists, accepts and declines their own
- * invitations with a session token; owners and admins create service accounts (never invited).
+ * invitations with a session token; owners and admins invite people (the answer is the same whether
+ * or not the address has an account), list and cancel their organization's invitations, and create
+ * service accounts (never invited).
  */
 import { z } from 'zod'
-import { answerInvitation, createServiceAccount, listMyInvitations, serviceAccountInput } from '#app/orgs/invites.server.ts'
+import { answerInvitation, cancelInvitation, createServiceAccount, inviteInput, inviteMember, listMyInvitations, listOrgInvitations, serviceAccountInput } from '#app/orgs/invites.server.ts'
+import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
+import { ApiError } from '../errors.server.ts'
 import { dateTime } from './views.server.ts'
 
 const role = z.enum(['owner', 'admin', 'member'])
@@ -69,5 +73,64 @@ export const createServiceAccountEndpoint = defineEndpoint({
   async handler({ org, caller, body, meta, tx }) {
     const user = await createServiceAccount(org.scope, body, { id: caller.user.id, label: caller.user.email }, meta, tx)
     return { serviceAccount: { id: user.id, email: user.email, name: user.name, region: user.region } }
+  },
+})
+
+const orgInvitationSchema = z.object({ id: z.string().uuid(), email: z.string(), region: z.string(), role, createdAt: dateTime, expiresAt: dateTime })
+type OrgInvitationRow = Awaited<ReturnType<typeof listOrgInvitations>>[number]
+const orgInvitationView = (r: OrgInvitationRow) => ({ ...r, createdAt: iso(r.createdAt)!, expiresAt: iso(r.expiresAt)! })
+
+export const listOrgInvitationsEndpoint = defineEndpoint({
+  method: 'GET',
+  path: '/api/organizations/:orgId/invitations',
+  tag: 'invitations',
+  summary: 'The organization’s pending invitations',
+  auth: 'session',
+  org: { role: 'admin', scopes: [] },
+  response: z.object({ invitations: z.array(orgInvitationSchema) }),
+  async handler({ org, tx }) {
+    return { invitations: (await listOrgInvitations(org.scope, tx)).map(orgInvitationView) }
+  },
+})
+
+export const inviteEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/organizations/:orgId/invitations',
+  tag: 'invitations',
+  summary: 'Invite a person by email; they join only when they accept',
+  description:
+    'The same answer whether or not the address has an account. Admins invite members; only owners invite admins and owners (403). 409 invitation_pending when the address already has an open invitation here, 409 conflict when it is already a member. Service accounts are created, never invited (POST /api/organizations/:orgId/service-accounts).',
+  auth: 'session',
+  org: { role: 'admin', scopes: [] },
+  body: inviteInput.strict(),
+  status: 201,
+  errors: [403, 409, 503],
+  // The email is queued after the invitation is committed, so the handler runs its own transaction.
+  transaction: false,
+  response: z.object({ invitation: z.object({ id: z.string().uuid(), state: z.literal('pending') }) }),
+  async handler({ org, caller, body, meta }) {
+    const role = org.role ?? 'member'
+    try {
+      const { invitationId } = await inviteMember(org.org, org.scope, body, { actor: { id: caller.user.id, label: caller.user.email }, role, name: caller.user.name }, meta)
+      return { invitation: { id: invitationId, state: 'pending' as const } }
+    } catch (e) {
+      if (e instanceof MailUnavailableError) throw new ApiError(503, 'mail_unavailable', 'The invitation was saved but email cannot be sent right now. Cancel it and invite the address again in a few minutes.')
+      throw e
+    }
+  },
+})
+
+export const cancelInvitationEndpoint = defineEndpoint({
+  method: 'DELETE',
+  path: '/api/organizations/:orgId/invitations/:invitationId',
+  tag: 'invitations',
+  summary: 'Cancel one of this organization’s pending invitations (nothing else is touched)',
+  auth: 'session',
+  org: { role: 'admin', scopes: [] },
+  params: z.object({ invitationId: z.string().uuid() }),
+  response: z.object({ cancelled: z.literal(true) }),
+  async handler({ org, caller, params, meta, tx }) {
+    await cancelInvitation(org.scope, params.invitationId, { id: caller.user.id, label: caller.user.email }, meta, tx)
+    return { cancelled: true as const }
   },
 })
