@@ -70,7 +70,7 @@ describe('loadSignInDecision', () => {
 
     // Time moves past the deadline (by data): force enrollment.
     await setPolicy(org.id, 'us', { requiredSince: ago(8) })
-    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'enroll_only', allowedMethods: ['totp', 'webauthn'], proveEmailFirst: true })
+    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'enroll_only', allowedMethods: ['totp', 'webauthn'], prove: ['email'] })
     await setPolicy(org.id, 'us', { onDeadline: 'block' })
     expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'blocked', organizations: ['Initech'], contacts: ['boss@initech.test'] })
     void owner
@@ -93,17 +93,21 @@ describe('loadSignInDecision', () => {
     expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'second_factor', methods: ['webauthn'] })
   })
 
-  it('two organizations: strictest mode, intersected methods', async () => {
+  it('two organizations: strictest mode; email only where every organization asking this member allows it', async () => {
     const a = await createOrg()
     const b = await createOrg()
     await setPolicy(a.id, 'us', { mode: 'optional', allowedMethods: ['totp', 'webauthn'] })
     await setPolicy(b.id, 'us', { mode: 'required', requiredSince: ago(1) })
     const user = await oldMember({ org: a })
     await db.insert(schema.memberships).values({ userId: user.id, organizationId: b.id })
+    // Optional asks nothing of a member without an app or key: B's email code stands.
     const d = await loadSignInDecision(user.id)
     expect(d.mode).toBe('required')
-    expect(d.allowedMethods).toEqual(['totp', 'webauthn'])
-    expect(d.status).toBe('in_grace')
+    expect(d.allowedMethods).toEqual(['email', 'totp', 'webauthn'])
+    expect(d.signIn).toEqual({ kind: 'second_factor', methods: ['email'] })
+    // Once the member has an app, A asks for it too, and A does not allow email.
+    await addTotp(user.id)
+    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'second_factor', methods: ['totp'] })
   })
 
   it('exempt service account is not asked; a lapsed exemption no longer protects it (without any worker)', async () => {
