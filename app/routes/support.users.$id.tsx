@@ -94,6 +94,9 @@ export default function SupportMember() {
             <tbody>{detail.organizations.map((o) => <tr key={o.slug}><td>{o.name}</td><td>{o.role}</td><td>{date(o.joinedAt)}</td></tr>)}</tbody>
           </table>
         ) : <p className="muted">No organization.</p>}
+        {user.privilegedUntil && new Date(user.privilegedUntil) > new Date() ? (
+          <p className="banner warn">An owner or admin of an organization until recently: until {date(user.privilegedUntil)}, resets and unlocks need a second support person.</p>
+        ) : null}
       </section>
 
       <section className="card">

@@ -59,7 +59,8 @@ export async function orgAdminReset(input: {
   meta: RequestMeta
 }): Promise<OrgAdminResetOutcome> {
   const outcome = await db.transaction(async (tx) => {
-    await tx.select({ id: schema.users.id }).from(schema.users).where(eq(schema.users.id, input.targetUserId)).for('update')
+    // Memberships are locked before the account row (resetMfaInTx), the order a demotion takes
+    // (its trigger updates users.privileged_until), so the two wait for each other, never deadlock.
     const found = await findResettableMember(input.scope, input.targetUserId, input.actor.id, tx)
     if (!found) return { ok: false as const, code: 'not_found' as const, message: 'No such member in this organization.' }
     if (found.refusal) return { ok: false as const, code: 'refused' as const, refusal: found.refusal }
