@@ -196,7 +196,7 @@ export const disableEndpoint = defineEndpoint({
   path: '/api/auth/2fa/disable',
   tag: '2fa',
   summary: 'Turn two-factor authentication off: every app and key, the recovery codes and remembered devices go',
-  description: '`password` is the account password; `code` is the step-up: a current app code or a recovery code. The fifth wrong code on one token signs it out (401).',
+  description: '`code` is the step-up (a current app code or a recovery code), checked first; then `password`, the account password, where a wrong one counts toward the account lockout as at sign-in. The fifth wrong code on one token signs it out (401).',
   errors: [409],
   auth: 'session',
   transaction: false,
