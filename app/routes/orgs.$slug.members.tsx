@@ -3,6 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remi
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table'
 import { z } from 'zod'
 import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { httpStatus, isDomainError } from '#app/errors.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
@@ -66,6 +67,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     throw back('extended')
   } catch (e) {
     if (e instanceof MemberChangeError) return badRequest({ form: e.message }, {}, e.status)
+    if (isDomainError(e)) return badRequest({ form: e.message }, {}, httpStatus(e.code))
     if (e instanceof PolicyInputError) return badRequest({ [e.field === 'userId' ? 'form' : e.field]: e.message }, {}, e.status)
     if (e instanceof MailUnavailableError) return badRequest({ form: 'The invitation was saved but email cannot be sent right now. Invite the same address again in a few minutes.' }, {}, 503)
     throw e
@@ -86,14 +88,15 @@ export default function Members() {
     col.accessor('region', { header: 'Region', cell: (c) => c.getValue().toUpperCase() }),
     col.accessor('role', {
       header: 'Role',
-      cell: (c) => (
+      // Only owners change roles (decision 057): admins see the role, the server refuses the rest.
+      cell: (c) => myRole !== 'owner' ? c.getValue() : (
         <Form method="post" className="row" style={{ gap: '.3rem' }}>
           <input type="hidden" name="intent" value="role" />
           <input type="hidden" name="userId" value={c.row.original.userId} />
           <select name="role" defaultValue={c.getValue()} aria-label={`Role of ${c.row.original.email}`}>
             <option value="member">member</option>
             <option value="admin">admin</option>
-            {myRole === 'owner' || c.getValue() === 'owner' ? <option value="owner">owner</option> : null}
+            <option value="owner">owner</option>
           </select>
           <button type="submit" className="secondary">Set</button>
         </Form>
@@ -129,11 +132,13 @@ export default function Members() {
             // Plain members only; the reset page re-checks "plain member in every organization" on the server.
             <p><Link to={`/orgs/${org.slug}/members/${c.row.original.userId}/reset`}>Reset two-step verification…</Link></p>
           ) : null}
-          <Form method="post">
-            <input type="hidden" name="intent" value="remove" />
-            <input type="hidden" name="userId" value={c.row.original.userId} />
-            <button type="submit" className="danger" aria-label={`Remove ${c.row.original.email}`}>Remove from organization</button>
-          </Form>
+          {myRole === 'owner' || c.row.original.role === 'member' ? (
+            <Form method="post">
+              <input type="hidden" name="intent" value="remove" />
+              <input type="hidden" name="userId" value={c.row.original.userId} />
+              <button type="submit" className="danger" aria-label={`Remove ${c.row.original.email}`}>Remove from organization</button>
+            </Form>
+          ) : null}
         </details>
       ),
     }),

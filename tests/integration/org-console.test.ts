@@ -340,8 +340,11 @@ describe('members', () => {
     expect((await owner.post('/orgs/acme/members', { intent: 'remove', userId: ownerUser.id })).status).toBe(400)
     expect((await admin.post('/orgs/acme/members', { intent: 'role', userId: ownerUser.id, role: 'member' })).status).toBe(403)
     const mia = await findDemoUser('member@acme.test')
-    expect((await admin.post('/orgs/acme/members', { intent: 'role', userId: mia.id, role: 'admin' })).status).toBe(302)
-    expect((await admin.post('/orgs/acme/members', { intent: 'remove', userId: mia.id })).status).toBe(302)
+    // Only owners make admins and remove them (decision 057).
+    expect((await admin.post('/orgs/acme/members', { intent: 'role', userId: mia.id, role: 'admin' })).status).toBe(403)
+    expect((await owner.post('/orgs/acme/members', { intent: 'role', userId: mia.id, role: 'admin' })).status).toBe(302)
+    expect((await admin.post('/orgs/acme/members', { intent: 'remove', userId: mia.id })).status).toBe(403)
+    expect((await owner.post('/orgs/acme/members', { intent: 'remove', userId: mia.id })).status).toBe(302)
     const actions = (await db.select().from(schema.auditEvents).where(eq(schema.auditEvents.subjectId, mia.id))).map((e) => e.action)
     expect(actions).toEqual(expect.arrayContaining(['org.role_changed', 'org.member_removed']))
   })
