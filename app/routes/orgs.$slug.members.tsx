@@ -2,10 +2,12 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table'
 import { z } from 'zod'
-import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { httpStatus, isDomainError } from '#app/errors.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
+import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
 import { inviteInput, inviteMember } from '#app/orgs/invites.server.ts'
 import { SORTS, STATUSES } from '#app/orgs/member-fields.ts'
@@ -13,6 +15,7 @@ import { changeRole, listMembers, MemberChangeError, parseMemberQuery, removeMem
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { extendDeadline, extensionInput, PolicyInputError } from '#app/policy/exemptions.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { ResumeChange } from '#app/ui/resume.tsx'
 import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Members · Gatehouse' }]
@@ -34,6 +37,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     org: { name: org.name, slug: org.slug },
     myRole: membership.role,
     done: url.searchParams.get('done'),
+    // A deadline extension carried back from step-up, ready to finish (decision 056).
+    resumed: readResumed(request, formSchema()),
     regions: regions.map((r) => r.region),
     total: page.total,
     query: page.query,
@@ -42,7 +47,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { org, scope, user, membership } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const { org, scope, user, membership, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
   const parsed = await parseForm(request, formSchema())
   if (!parsed.ok) return badRequest(parsed.errors)
   const d = parsed.data
@@ -63,9 +68,10 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       await removeMember(scope, { userId: d.userId, actorRole: membership.role, actor, meta })
       throw back('removed')
     }
-    await extendDeadline(scope, d, actor, meta)
+    await extendDeadline(scope, d, actor, sessionAuthority(session), meta)
     throw back('extended')
   } catch (e) {
+    if (d.intent === 'extend') stepUpToResume(e, `/orgs/${org.slug}/members`, 'extend', d)
     if (e instanceof MemberChangeError) return badRequest({ form: e.message }, {}, e.status)
     if (isDomainError(e)) return badRequest({ form: e.message }, {}, httpStatus(e.code))
     if (e instanceof PolicyInputError) return badRequest({ [e.field === 'userId' ? 'form' : e.field]: e.message }, {}, e.status)
@@ -78,7 +84,7 @@ type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number]
 const col = createColumnHelper<Row>()
 
 export default function Members() {
-  const { org, rows, total, query, regions, done, myRole } = useLoaderData<typeof loader>()
+  const { org, rows, total, query, regions, done, myRole, resumed } = useLoaderData<typeof loader>()
   const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
   const [params, setParams] = useSearchParams()
   const sorting: SortingState = [{ id: query.sort, desc: query.dir === 'desc' }]
@@ -233,6 +239,11 @@ export default function Members() {
           {query.page < pages ? <Link to={pageLink(query.page + 1)}>Next</Link> : null}
         </nav>
       </section>
+      {resumed?.intent === 'extend' ? (
+        <ResumeChange resumed={resumed} label="Extend deadline" cancelTo={`/orgs/${org.slug}/members`}>
+          Extend the deadline of {rows.find((r) => r.userId === resumed.values.userId)?.email ?? 'the member'} to {fmtDate(String(resumed.values.deadline))}: {String(resumed.values.reason)}
+        </ResumeChange>
+      ) : null}
       <section className="card narrow">
         <h2>Invite a member</h2>
         <Form method="post" noValidate>

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
-import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { isUuid } from '#app/auth/verification.server.ts'
 import { httpStatus, isDomainError } from '#app/errors.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
@@ -30,7 +30,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const { org, scope, user } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
   const targetId = params.userId ?? ''
   if (!isUuid(targetId)) throw notFound()
   const form = await parseForm(request, resetForm)

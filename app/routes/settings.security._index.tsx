@@ -78,6 +78,7 @@ export default function Security() {
         <h1>Security</h1>
         {d.enrollmentClosed ? <p className="banner" role="status">{d.enrollmentClosed}</p> : null}
         {d.notice === 'mfa-off' ? <Notice>Two-factor authentication is off.</Notice> : null}
+        {d.notice === 'mfa-required' ? <Notice>To change anything in an organization you manage, set up an authenticator app or a security key first.</Notice> : null}
         {result?.ok ? <Notice>{result.ok}</Notice> : null}
         <FormError message={errors.form} />
         <p>

@@ -15,6 +15,8 @@ import { db, schema } from '#db/client.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 
 const DAY = 86_400_000
+/** An admin who confirmed their second factor just now (lowering protection needs it: decision 056). */
+const fresh2fa = () => ({ kind: 'session' as const, secondFactorAt: new Date() })
 const ago = (days: number) => new Date(Date.now() - days * DAY)
 
 async function setPolicy(orgId: string, region: string, values: Partial<typeof schema.regionPolicies.$inferInsert>) {
@@ -195,9 +197,9 @@ describe('deadline extensions', () => {
     expect((await loadSignInDecision(user.id)).status).toBe('overdue')
     // Optional, then Required again (through the domain, so required_since moves to now).
     const fields = { allowedMethods: ['totp', 'webauthn'] as ('totp' | 'webauthn')[], gracePeriodDays: 7, onDeadline: 'block' as const, rememberDeviceDays: 14 }
-    await updateRegionPolicy({ orgId: org.id, region: 'us', proposed: { mode: 'optional', ...fields }, actor })
+    await updateRegionPolicy({ orgId: org.id, region: 'us', proposed: { mode: 'optional', ...fields }, actor, authority: fresh2fa() })
     const since = Date.now()
-    await updateRegionPolicy({ orgId: org.id, region: 'us', proposed: { mode: 'required', ...fields }, actor })
+    await updateRegionPolicy({ orgId: org.id, region: 'us', proposed: { mode: 'required', ...fields }, actor, authority: fresh2fa() })
     const [policy] = await db.select().from(schema.regionPolicies).where(eq(schema.regionPolicies.organizationId, org.id))
     expect(policy.requiredSince!.getTime()).toBeGreaterThanOrEqual(since)
     const fresh = policy.requiredSince!.getTime() + 7 * DAY
@@ -232,7 +234,7 @@ describe('deadline extensions', () => {
     const extensions = async () => db.select().from(schema.deadlineExtensions).where(eq(schema.deadlineExtensions.userId, user.id))
 
     for (const earlier of [new Date(Date.now() + 3 * DAY), current]) {
-      const refused = await extendDeadline(scope, { userId: user.id, deadline: earlier, reason: 'shorter' }, actor).catch((e) => e)
+      const refused = await extendDeadline(scope, { userId: user.id, deadline: earlier, reason: 'shorter' }, actor, fresh2fa()).catch((e) => e)
       expect(refused).toBeInstanceOf(PolicyInputError)
       expect(refused).toMatchObject({ field: 'deadline', status: 400 })
       expect(refused.message).toMatch(/later than the member's current deadline/)
@@ -242,18 +244,18 @@ describe('deadline extensions', () => {
 
     // A later date is accepted; after it, the extension itself is the date to beat.
     const later = new Date(current.getTime() + 10 * DAY)
-    await extendDeadline(scope, { userId: user.id, deadline: later, reason: 'on leave' }, actor)
+    await extendDeadline(scope, { userId: user.id, deadline: later, reason: 'on leave' }, actor, fresh2fa())
     expect((await loadSignInDecision(user.id)).deadline?.getTime()).toBe(later.getTime())
     expect(await audits()).toBe(1)
     const between = new Date(current.getTime() + 5 * DAY)
-    await expect(extendDeadline(scope, { userId: user.id, deadline: between, reason: 'shorter' }, actor)).rejects.toThrow(/later than the member's current deadline/)
+    await expect(extendDeadline(scope, { userId: user.id, deadline: between, reason: 'shorter' }, actor, fresh2fa())).rejects.toThrow(/later than the member's current deadline/)
     const [ext] = await extensions()
     expect(ext.deadline.getTime()).toBe(later.getTime())
     expect(await audits()).toBe(1)
 
     // No deadline at all where the region is not Required.
     await setPolicy(org.id, 'us', { mode: 'optional' })
-    await expect(extendDeadline(scope, { userId: user.id, deadline: new Date(later.getTime() + DAY), reason: 'more' }, actor)).rejects.toThrow(/no deadline to extend/)
+    await expect(extendDeadline(scope, { userId: user.id, deadline: new Date(later.getTime() + DAY), reason: 'more' }, actor, fresh2fa())).rejects.toThrow(/no deadline to extend/)
     expect(await audits()).toBe(1)
   })
 })

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { policyReviewToken, regionPolicyInput } from '#app/policy/region-policy.server.ts'
 import { db, schema } from '#db/client.ts'
 import { findDemoUser, seedDemo } from '#db/seed.ts'
+import { signInAs } from '#tests/factories/security.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { signIn, TestClient } from '#tests/setup/http.ts'
 import type { TestSmtp } from '#tests/setup/smtp.ts'
@@ -22,10 +23,12 @@ beforeAll(async () => {
   const { orgIds } = await seedDemo()
   acmeId = orgIds.get('acme')!
   ;({ url: base, smtp } = await startTestApp())
+  // Sessions that passed a second factor just now: owners and admins change nothing without one,
+  // and lowering protection needs it within 5 minutes (decision 056).
   admin = new TestClient(base)
-  expect((await signIn(admin, 'admin@acme.test')).status).toBe(302)
+  await signInAs(admin, (await findDemoUser('admin@acme.test')).id)
   owner = new TestClient(base)
-  expect((await signIn(owner, 'owner@acme.test')).status).toBe(302)
+  await signInAs(owner, (await findDemoUser('owner@acme.test')).id)
 })
 
 const policyForm = (over: Record<string, string | string[]> = {}) => ({
@@ -230,7 +233,8 @@ describe('policy console', () => {
     await db.update(schema.sessions).set({ secondFactorAt: null }).where(eq(schema.sessions.userId, adminUser.id))
     const { html, token } = await review(admin, { mode: 'disabled' })
     expect(html).toContain('will no longer be asked for a second factor')
-    expect(html).toContain('saving asks for it first')
+    expect(html).toContain('Lowers protection for 1 member')
+    expect(html).toContain('saving asks for a fresh second factor first')
     const stale = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', mode: 'disabled', reviewToken: token! }))
     expect(stale.status).toBe(302)
     const location = stale.headers.get('location')!
