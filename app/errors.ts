@@ -6,7 +6,7 @@
  */
 export const ERROR_STATUS = {
   invalid_request: 400,
-  /** A change that lowers protection came from an API key: a person must make it (decision 054). */
+  /** A change that lowers protection came from an API key: a person must make it (decision 056). */
   person_required: 403,
   /** The action needs a second factor on this session within the last 5 minutes. */
   step_up_required: 403,

@@ -2,7 +2,8 @@
  * The wrapper every /api route goes through. In order: route and method (404, 405), the
  * per-address limit (429), the bearer token (401), the per-token limit (429), enrollment-only
  * sessions (403), the organization (404 for anyone outside it, 403 for a too-low role or a
- * missing key scope), key-versus-session (403), path parameters (404), query (400), content type (415), body size (413),
+ * missing key scope, 403 mfa_required for a change from a session that never passed a second
+ * factor), key-versus-session (403), path parameters (404), query (400), content type (415), body size (413),
  * JSON (400) and its schema (400); then the handler, in a transaction, and `{ data }`.
  * Bad input never reaches a 500, and a failed request writes nothing.
  */
@@ -15,6 +16,8 @@ import { db } from '#db/client.ts'
 import { authenticate, callerTokenId, requireKeyAllowedByPolicy, type Caller } from './auth.server.ts'
 import type { AnyEndpoint, OrgAccess } from './define.server.ts'
 import { DomainError } from '#app/errors.ts'
+import { refuseChange } from '#app/audit/record.server.ts'
+import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
 import { ApiError, errorResponse, fromDomainError, jsonResponse, notFoundError } from './errors.server.ts'
 import { limitAddress, limitToken } from './rate-limit.server.ts'
 import { ENDPOINTS } from './registry.server.ts'
@@ -70,6 +73,14 @@ async function dispatch(path: string, { request, params, context }: RouteArgs): 
     throw new ApiError(403, 'enrollment_required', 'This token may only set up a second factor (or sign out). Finish enrollment, then sign in again.')
   }
   const org = endpoint.org ? await resolveOrg(endpoint, caller!, params.orgId) : undefined
+  // Owners and admins change nothing in an organization with a session that never passed a second
+  // factor (decision 056); reading stays open. The one place the API checks it.
+  if (org && method !== 'GET' && caller?.kind === 'session' && !sessionPassedSecondFactor(caller.session)) {
+    await refuseChange(
+      new DomainError('mfa_required', 'Owners and admins change nothing in an organization without a second factor: sign in with your second factor (set one up first if you have none), then retry.'),
+      { actor: { id: caller.user.id, label: caller.user.email }, attempt: `${method} ${path}`, organizationId: org.org.id, meta },
+    )
+  }
   if (caller?.kind === 'api_key' && endpoint.auth !== 'session_or_key') {
     throw new ApiError(403, 'forbidden', 'API keys cannot use this endpoint; it needs a member’s session token.')
   }

@@ -10,6 +10,8 @@ import type { OrgScope } from '#app/orgs/scope.server.ts'
 import { asDate } from '#app/policy/member-status.server.ts'
 import { toCsv } from '#app/orgs/members.server.ts'
 import { parseSearchParams } from '#app/http/forms.server.ts'
+import { retentionLowers } from '#app/policy/lowering.ts'
+import { requireLoweringAllowed, type ChangeAuthority } from '#app/policy/lowering.server.ts'
 
 const day = z
   .string()
@@ -81,10 +83,16 @@ export const retentionInput = z.object({
   retentionDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(30, 'Keep events at least 30 days.').max(36500, 'At most 100 years.'),
 })
 
-/** Sets how long this organization's events are kept (the retention worker prunes older ones). */
-export async function setAuditRetention(scope: OrgScope, days: number, actor: Actor, meta?: RequestMeta) {
+/**
+ * Sets how long this organization's events are kept (the retention worker prunes older ones).
+ * Shortening it lowers protection: it needs a person's fresh second factor (decision 056).
+ */
+export async function setAuditRetention(scope: OrgScope, days: number, actor: Actor, authority: ChangeAuthority, meta?: RequestMeta, now = new Date()) {
   await db.transaction(async (tx) => {
     const [old] = await tx.select({ days: schema.organizations.auditRetentionDays }).from(schema.organizations).where(eq(schema.organizations.id, scope.orgId)).for('update')
+    // Nothing is written yet, and audit events hold no reference to the locked row.
+    const lowered = old && retentionLowers(old.days, days) ? [`Audit retention ${old.days} → ${days} days`] : []
+    await requireLoweringAllowed(authority, lowered, { actor, attempt: 'org.audit_retention_changed', organizationId: scope.orgId, meta }, now)
     await tx.update(schema.organizations).set({ auditRetentionDays: days }).where(eq(schema.organizations.id, scope.orgId))
     await recordAudit({ action: 'org.audit_retention_changed', actor, organizationId: scope.orgId, meta, details: { old: old?.days ?? null, new: days } }, tx)
   })

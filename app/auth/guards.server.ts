@@ -4,7 +4,11 @@
  */
 import { findMembership, orgScope, roleAtLeast, type OrgRole } from '#app/orgs/scope.server.ts'
 import { isUuid } from './verification.server.ts'
-import { notFound, redirectTo } from '#app/http/request.server.ts'
+import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { refuseChange } from '#app/audit/record.server.ts'
+import { DomainError } from '#app/errors.ts'
+import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
+import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
 import { loadLiveSession } from './live-session.server.ts'
 import { clearSessionCookie, readSessionToken, type Session, type User } from './session.server.ts'
 
@@ -50,6 +54,26 @@ export async function requireOrgRole(request: Request, orgRef: string, role: Org
   const found = await findMembership(signedIn.user.id, isUuid(orgRef) ? { id: orgRef } : { slug: orgRef })
   if (!found || !roleAtLeast(found.membership.role, role)) throw notFound()
   return { ...signedIn, org: found.org, membership: found.membership, scope: orgScope(found.org) }
+}
+
+/**
+ * The first line of every organization ACTION (loaders use requireOrgRole): the role, and a session
+ * that passed a second factor (decision 056; ASVS 4.3.1). With a password-only session an owner or
+ * admin may look but not change: one without an app or key is sent to set one up, one with a factor
+ * goes through step-up and comes back to the page. The refusal is recorded with who tried it.
+ */
+export async function requireOrgChange(request: Request, orgRef: string, role: OrgRole = 'admin', context?: { ip?: string | null }) {
+  const found = await requireOrgRole(request, orgRef, role)
+  if (sessionPassedSecondFactor(found.session)) return found
+  const url = new URL(request.url)
+  const error = new DomainError('mfa_required', 'Owners and admins change nothing without a second factor: confirm it’s you, then try again.')
+  await refuseChange(error, {
+    actor: { id: found.user.id, label: found.user.email }, attempt: `${request.method} ${url.pathname}`, organizationId: found.org.id, meta: requestMeta(request, context),
+  }).catch((e) => {
+    if (e !== error) throw e
+  })
+  if (!hasAppOrKey(await listFactors(found.user.id))) throw redirectTo('/settings/security?notice=mfa-required')
+  throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(url.pathname + url.search)}`)
 }
 
 /** Support staff and superadmins only, and only at the MFA level; everyone else gets 404. */

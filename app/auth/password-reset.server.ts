@@ -19,22 +19,46 @@ export const RESET_TTL_SECONDS = 30 * 60
 export const RESET_REQUESTED_MESSAGE =
   'If an account with that email exists in this region, we have sent it a link to reset the password. The link works for 30 minutes.'
 
+/**
+ * The request does the same work for every address (decision 057): one outbox row (the address and
+ * region, which are what the person typed, not secrets) and one job carrying that row's id. The
+ * mail worker decides whether an account exists (preparePasswordResetEmail), so neither the answer
+ * nor its timing tells the two apart.
+ */
 export async function requestPasswordReset(input: { region: string; email: string; meta: RequestMeta }): Promise<void> {
   const email = normaliseEmail(input.email)
   const throttle = await throttleAttempt(input.meta.ip, `reset:${accountKey(input.region, email)}`)
   if (!throttle.allowed) return
-  const [user] = await db.select().from(schema.users).where(and(eq(schema.users.region, input.region), eq(schema.users.email, email)))
-  if (!user || user.kind !== 'human') return
-  await revokeVerifications(user.id, 'password_reset')
-  const { verification } = await createVerification({ purpose: 'password_reset', userId: user.id, ttlSeconds: RESET_TTL_SECONDS, maxAttempts: 5 })
-  await recordAudit({ action: 'auth.password_reset_requested', actor: { id: null, label: email }, subjectId: user.id, meta: input.meta })
   try {
-    await queueEmail({ to: user.email, userId: user.id, template: 'password_reset', verificationId: verification.id, params: { region: user.region } })
+    await queueEmail({ to: email, template: 'password_reset', params: { region: input.region, requestedFrom: { ip: input.meta.ip, userAgent: input.meta.userAgent?.slice(0, 512) ?? null } } })
   } catch (e) {
-    // The answer must not differ for existing accounts: the failure is logged and visible in outbound_emails.
+    // The failure is logged and visible in outbound_emails (not_queued); the answer stays the same.
     if (!(e instanceof MailUnavailableError)) throw e
     console.warn(`[mail] password reset email not queued: ${e.message}`)
   }
+}
+
+/**
+ * The mail worker's half of a reset request: finds the account for the row's region and address
+ * and, if there is one (a person, not a service account), replaces any earlier link with a new
+ * verification, records the request and binds the row to both. Undefined: no such account, send
+ * nothing. Idempotent: a retried job finds the row already bound.
+ */
+export async function preparePasswordResetEmail(emailId: string) {
+  const o = schema.outboundEmails
+  return db.transaction(async (tx) => {
+    const [email] = await tx.select().from(o).where(eq(o.id, emailId)).for('update')
+    if (!email) return undefined
+    if (email.verificationId) return email
+    const [user] = await tx.select().from(schema.users).where(and(eq(schema.users.region, String(email.params.region ?? '')), eq(schema.users.email, email.toAddress)))
+    if (!user || user.kind !== 'human') return undefined
+    await revokeVerifications(user.id, 'password_reset', tx)
+    const { verification } = await createVerification({ purpose: 'password_reset', userId: user.id, ttlSeconds: RESET_TTL_SECONDS, maxAttempts: 5 }, tx)
+    const from = (email.params.requestedFrom ?? {}) as Partial<RequestMeta>
+    await recordAudit({ action: 'auth.password_reset_requested', actor: { id: null, label: email.toAddress }, subjectId: user.id, meta: { ip: from.ip ?? null, userAgent: from.userAgent ?? null } }, tx)
+    const [bound] = await tx.update(o).set({ userId: user.id, verificationId: verification.id }).where(eq(o.id, emailId)).returning()
+    return bound
+  })
 }
 
 /** The member a live reset link belongs to, or undefined. */

@@ -51,18 +51,24 @@ export function decideSecondStep(user: SecondStepUser, factors: Factors, policy:
   }
   if (signIn.kind === 'none') return { kind: 'none' }
   if (signIn.kind === 'enroll_only') {
-    if (signIn.proveEmailFirst) return { kind: 'second_factor', methods: ['email'], preferred: 'email', reason: 'prove_email', enrollAfter: true, rememberDays: 0 }
-    return { kind: 'enroll', reason: user.platformRole === 'none' ? 'policy' : 'staff_without_factor' }
+    if (signIn.prove.length === 0) return { kind: 'enroll', reason: user.platformRole === 'none' ? 'policy' : 'staff_without_factor' }
+    if (signIn.prove.includes('email')) return { kind: 'second_factor', methods: ['email'], preferred: 'email', reason: 'prove_email', enrollAfter: true, rememberDays: 0 }
+    // The member's own app or key guards the account even when the policy no longer accepts it.
+    return { kind: 'second_factor', ...withRecoveryCodes(user, factors, signIn.prove), reason: 'factor', enrollAfter: true, rememberDays: 0 }
   }
   if (signIn.kind === 'grace_prompt' && signIn.methods.length === 0) return { kind: 'grace' }
-  const methods: Method[] = [...signIn.methods]
+  const rememberDays = user.platformRole === 'none' && signIn.kind === 'second_factor' ? policy.rememberDeviceDays : 0
+  return { kind: 'second_factor', ...withRecoveryCodes(user, factors, signIn.methods), reason: 'factor', enrollAfter: false, graceAfter: signIn.kind === 'grace_prompt', rememberDays }
+}
+
+function withRecoveryCodes(user: SecondStepUser, factors: Factors, offered: Method[]): { methods: Method[]; preferred: Method } {
+  const methods: Method[] = [...offered]
   // Recovery codes stand in for the app or key they back up; they never satisfy policy alone.
-  if (hasAppOrKey(factors) && factors.recoveryCodesLeft > 0 && signIn.methods.some((m) => m === 'totp' || m === 'webauthn')) methods.push('recovery_code')
+  if (hasAppOrKey(factors) && factors.recoveryCodesLeft > 0 && offered.some((m) => m === 'totp' || m === 'webauthn')) methods.push('recovery_code')
   const strong = methods.filter((m) => m === 'totp' || m === 'webauthn')
   // The member's own choice, where it is offered (email too: the page then waits for "Send the code").
   const preferred = user.preferredMethod && methods.includes(user.preferredMethod) ? user.preferredMethod : (strong[0] ?? methods[0])
-  const rememberDays = user.platformRole === 'none' ? policy.rememberDeviceDays : 0
-  return { kind: 'second_factor', methods, preferred, reason: 'factor', enrollAfter: false, rememberDays }
+  return { methods, preferred }
 }
 
 /** Server-side re-check at verify time: the method must be one the decision offered. */

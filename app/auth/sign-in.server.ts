@@ -41,12 +41,21 @@ export async function checkPassword(input: { region: string; email: string; pass
     return lockedAnswer(locked)
   }
   if (!(await verifyPassword(user.passwordHash, input.password))) {
-    const { lockedForSeconds } = await recordFailure(user.id, input.meta)
-    await recordAudit({ action: 'auth.login_failed', actor: { id: null, label: email }, subjectId: user.id, meta: input.meta, details: { region: input.region, reason: 'wrong_password' } })
+    const { lockedForSeconds } = await recordWrongPassword(user, input.meta)
     if (lockedForSeconds > 0) return lockedAnswer(lockedForSeconds)
     return { ok: false, code: 'invalid_credentials', message: INVALID_CREDENTIALS }
   }
   return { ok: true, user }
+}
+
+/**
+ * A wrong password for a known account, at sign-in or where a signed-in member confirms it (turning
+ * 2FA off): one more failure on the account's lockout counter, audited as auth.login_failed.
+ */
+export async function recordWrongPassword(user: { id: string; email: string; region: string }, meta: RequestMeta, during?: string) {
+  const failure = await recordFailure(user.id, meta)
+  await recordAudit({ action: 'auth.login_failed', actor: { id: null, label: user.email }, subjectId: user.id, meta, details: { region: user.region, reason: 'wrong_password', ...(during ? { during } : {}) } })
+  return failure
 }
 
 function lockedAnswer(seconds: number): PasswordCheck {

@@ -21,6 +21,15 @@ export function stepUpMethods(factors: Factors): Method[] {
   return methods
 }
 
+/**
+ * Whether this session passed a second factor: signed in at the MFA level (a trusted device counts,
+ * it was earned with one) or stepped up since. Owners and admins change nothing without it
+ * (decision 056); an enrollment-only session never counts.
+ */
+export function sessionPassedSecondFactor(session: Pick<Session, 'level' | 'secondFactorAt'>): boolean {
+  return session.level === 'mfa' || (session.level === 'password' && session.secondFactorAt !== null)
+}
+
 /** Whether an action needs step-up now: members with no factor at all have nothing to step up with. */
 export function needsStepUp(session: Pick<Session, 'secondFactorAt'>, factors: Factors): boolean {
   return hasAppOrKey(factors) && !hasFreshSecondFactor(session)

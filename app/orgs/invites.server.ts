@@ -20,6 +20,7 @@ import { config, findRegion } from '#app/config/env.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { enqueueEmail, writeEmail } from '#app/mail/queue-email.server.ts'
 import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
+import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import { roleAtLeast, type Organization, type OrgRole, type OrgScope } from './scope.server.ts'
 
@@ -157,19 +158,18 @@ export async function listMyInvitations(user: Pick<User, 'region' | 'email'>, tx
 
 /**
  * Accepting or declining, by the signed-in holder of the address. An account with an app or key
- * answers only from a session that passed its second factor (a trusted device or a password-only
- * session does not count). Single use: one conditional UPDATE ... RETURNING closes the invitation,
+ * answers only from a session that passed its second factor (a password-only session does not). Single use: one conditional UPDATE ... RETURNING closes the invitation,
  * so two racing answers cannot both win.
  */
 export async function answerInvitation(
-  input: { user: User; session: Pick<Session, 'level' | 'secondFactorAt' | 'secondFactorMethod'>; invitationId: string; answer: 'accept' | 'decline'; meta?: RequestMeta },
+  input: { user: User; session: Pick<Session, 'level' | 'secondFactorAt'>; invitationId: string; answer: 'accept' | 'decline'; meta?: RequestMeta },
   outer: Tx = db,
 ) {
   const { user } = input
   if (user.kind !== 'human') throw new DomainError('forbidden', 'Service accounts do not join organizations by invitation.')
-  if (hasAppOrKey(await listFactors(user.id, outer))) {
-    const passed = input.session.level === 'mfa' && input.session.secondFactorAt && input.session.secondFactorMethod !== 'email'
-    if (!passed) throw new DomainError('step_up_required', 'Confirm it is you with your authenticator app or security key, then answer the invitation again.')
+  // The same test as for owners' and admins' changes (decision 056): one definition of "passed a second factor".
+  if (hasAppOrKey(await listFactors(user.id, outer)) && !sessionPassedSecondFactor(input.session)) {
+    throw new DomainError('step_up_required', 'Confirm it is you with your authenticator app or security key, then answer the invitation again.')
   }
   return inTransaction(outer, async (tx) => {
     const [row] = await tx

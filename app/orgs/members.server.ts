@@ -4,7 +4,8 @@
  * CSV export, role changes and removal (always at least one owner), all audited.
  */
 import { z } from 'zod'
-import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
+import { recordAudit, refuseChange, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
+import { DomainError } from '#app/errors.ts'
 import { eq } from 'drizzle-orm'
 import { db, schema, sql as pg } from '#db/client.ts'
 import { asDate, factorJoins, joinedPendingDeadline, joinedStatus } from '#app/policy/member-status.server.ts'
@@ -112,25 +113,47 @@ export class MemberChangeError extends Error {
   }
 }
 
-/** Changes a role. Only owners grant or take away 'owner'; the last owner cannot be demoted. */
+const PRIVILEGED: readonly OrgRole[] = ['owner', 'admin']
+const isPrivileged = (role: OrgRole) => PRIVILEGED.includes(role)
+
+/**
+ * Only owners grant, change or take away 'owner' or 'admin' (decision 057): an admin who could
+ * demote or remove another admin could then reset them, and one who could make admins could get
+ * round "only owners invite admins". Refused before anything is written, audited with who tried.
+ */
+function ownerOnlyRefusal(input: { actorRole: OrgRole; targetRole: OrgRole; newRole?: OrgRole }): DomainError | null {
+  if (input.actorRole === 'owner') return null
+  if (isPrivileged(input.targetRole)) return new DomainError('forbidden', `Only an owner can change the role of an ${input.targetRole === 'owner' ? 'owner' : 'admin'} or remove them.`)
+  if (input.newRole && isPrivileged(input.newRole)) return new DomainError('forbidden', `Only an owner can make someone an ${input.newRole}.`)
+  return null
+}
+
+/** Changes a role. Only owners touch owners and admins; the last owner cannot be demoted. */
 export async function changeRole(scope: OrgScope, input: { userId: string; role: OrgRole; actorRole: OrgRole; actor: Actor; meta?: RequestMeta }) {
-  return db.transaction(async (tx) => {
+  const outcome = await db.transaction(async (tx) => {
     // Lock the owner rows so that two concurrent demotions cannot both pass the "one owner left" check.
     const owners = await tx.select({ userId: m.userId }).from(m).where(scope.where(m.organizationId, eq(m.role, 'owner'))).for('update')
     const [target] = await tx.select({ role: m.role }).from(m).where(scope.where(m.organizationId, eq(m.userId, input.userId))).for('update')
     if (!target) throw new MemberChangeError('That person is not a member of this organization.', 404)
-    if ((input.role === 'owner' || target.role === 'owner') && input.actorRole !== 'owner') throw new MemberChangeError('Only owners can make or unmake owners.', 403)
-    if (target.role === input.role) return false
+    const refusal = ownerOnlyRefusal({ actorRole: input.actorRole, targetRole: target.role, newRole: input.role })
+    if (refusal) return { refused: refusal, old: target.role }
+    if (target.role === input.role) return { changed: false }
     if (target.role === 'owner' && owners.length <= 1) throw new MemberChangeError('An organization keeps at least one owner: make someone else owner first.')
+    // Demoting an owner or admin also sets users.privileged_until (trigger, decision 057).
     await tx.update(m).set({ role: input.role }).where(scope.where(m.organizationId, eq(m.userId, input.userId)))
     await recordAudit({ action: 'org.role_changed', actor: input.actor, organizationId: scope.orgId, subjectId: input.userId, meta: input.meta, details: { old: target.role, new: input.role } }, tx)
-    return true
+    return { changed: true }
   })
+  // Recorded after the transaction has ended: it wrote nothing, and its row locks are released.
+  if ('refused' in outcome && outcome.refused) {
+    return refuseChange(outcome.refused, { actor: input.actor, attempt: 'org.role_change', organizationId: scope.orgId, subjectId: input.userId, meta: input.meta, details: { old: outcome.old, new: input.role, actorRole: input.actorRole } })
+  }
+  return Boolean(outcome.changed)
 }
 
-/** Removes a member (not their account), with their exemptions and extensions here. The last owner stays. */
+/** Removes a member (not their account), with their exemptions and extensions here. Only owners remove owners and admins; the last owner stays. */
 export async function removeMember(scope: OrgScope, input: { userId: string; actorRole: OrgRole; actor: Actor; meta?: RequestMeta }) {
-  return db.transaction(async (tx) => {
+  const refused = await db.transaction(async (tx) => {
     const owners = await tx.select({ userId: m.userId }).from(m).where(scope.where(m.organizationId, eq(m.role, 'owner'))).for('update')
     const [target] = await tx
       .select({ role: m.role, email: schema.users.email })
@@ -139,11 +162,17 @@ export async function removeMember(scope: OrgScope, input: { userId: string; act
       .where(scope.where(m.organizationId, eq(m.userId, input.userId)))
       .for('update', { of: m })
     if (!target) throw new MemberChangeError('That person is not a member of this organization.', 404)
-    if (target.role === 'owner' && input.actorRole !== 'owner') throw new MemberChangeError('Only owners can remove an owner.', 403)
+    const refusal = ownerOnlyRefusal({ actorRole: input.actorRole, targetRole: target.role })
+    if (refusal) return { error: refusal, role: target.role }
     if (target.role === 'owner' && owners.length <= 1) throw new MemberChangeError('An organization keeps at least one owner: make someone else owner first.')
+    // Removing an owner or admin also sets users.privileged_until (trigger, decision 057).
     await tx.delete(m).where(scope.where(m.organizationId, eq(m.userId, input.userId)))
     await tx.delete(schema.exemptions).where(scope.where(schema.exemptions.organizationId, eq(schema.exemptions.userId, input.userId)))
     await tx.delete(schema.deadlineExtensions).where(scope.where(schema.deadlineExtensions.organizationId, eq(schema.deadlineExtensions.userId, input.userId)))
     await recordAudit({ action: 'org.member_removed', actor: input.actor, organizationId: scope.orgId, subjectId: input.userId, meta: input.meta, details: { email: target.email, role: target.role } }, tx)
+    return null
   })
+  if (refused) {
+    await refuseChange(refused.error, { actor: input.actor, attempt: 'org.member_remove', organizationId: scope.orgId, subjectId: input.userId, meta: input.meta, details: { role: refused.role, actorRole: input.actorRole } })
+  }
 }

@@ -1,6 +1,8 @@
 /**
  * Exemptions (service accounts only, per region, reason, optional end date) and one member's
- * deadline extension. Audited; the web pages and the JSON API call these same functions.
+ * deadline extension. Audited; the web pages and the JSON API call these same functions. Adding
+ * or lengthening an exemption and extending a deadline lower protection: they need a person's
+ * fresh second factor (decision 056).
  */
 import { and, asc, eq } from 'drizzle-orm'
 import { z } from 'zod'
@@ -9,6 +11,8 @@ import { queueNotice } from '#app/mail/queue-email.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
 import { membershipDeadline } from './effective-policy.ts'
+import { exemptionLowers, extensionLowers } from './lowering.ts'
+import { requireLoweringAllowed, type ChangeAuthority } from './lowering.server.ts'
 
 export class PolicyInputError extends Error {
   constructor(readonly field: string, message: string, readonly status = 400) {
@@ -62,15 +66,34 @@ async function findMember(scope: OrgScope, ref: { email?: string; userId?: strin
 
 export type ExemptionRequest = { email?: string; userId?: string; region: string; reason: string; expiresAt: Date | null }
 
-/** Adds (or replaces) an exemption; pass `tx` to make it part of a larger change (the API). */
-export async function addExemption(scope: OrgScope, input: ExemptionRequest, actor: Actor, meta?: RequestMeta, now = new Date(), outer: Tx = db) {
+/** What adding this exemption lowers, in words, or null (it shortens or keeps an exemption, or names nobody). */
+export async function exemptionLowering(scope: OrgScope, input: ExemptionRequest, now = new Date(), tx: Tx = db): Promise<{ member: NonNullable<Awaited<ReturnType<typeof findMember>>>; lowered: string | null } | null> {
+  const member = await findMember(scope, input, input.region, tx)
+  if (!member) return null
+  const [existing] = await tx.select({ expiresAt: e.expiresAt }).from(e).where(scope.where(e.organizationId, and(eq(e.userId, member.id), eq(e.region, input.region))))
+  if (!exemptionLowers(existing, input, now)) return { member, lowered: null }
+  const until = input.expiresAt ? `until ${fmtDeadline(input.expiresAt)}` : 'with no end date'
+  return { member, lowered: `Exemption of ${member.email} in ${input.region.toUpperCase()} ${existing ? 'lengthened' : 'added'}, ${until}` }
+}
+
+/**
+ * Adds (or replaces) an exemption; pass `tx` to make it part of a larger change (the API), with
+ * `loweringChecked` when that change already checked and recorded the lowering before it began.
+ */
+export async function addExemption(
+  scope: OrgScope, input: ExemptionRequest, actor: Actor, authority: ChangeAuthority, meta?: RequestMeta, now = new Date(), outer: Tx = db, loweringChecked = false,
+) {
   const field = input.userId ? 'userId' : 'email'
-  const member = await findMember(scope, input, input.region, outer)
-  if (!member) throw new PolicyInputError(field, `No member of this organization with that ${input.userId ? 'id' : 'email'} in ${input.region.toUpperCase()}.`)
+  const found = await exemptionLowering(scope, input, now, outer)
+  if (!found) throw new PolicyInputError(field, `No member of this organization with that ${input.userId ? 'id' : 'email'} in ${input.region.toUpperCase()}.`)
+  const { member } = found
   if (member.kind !== 'service') {
     throw new PolicyInputError(field, 'Only service accounts can be exempted. A person signs in interactively and can set up a factor; if they need more time, extend their deadline from the members page instead.')
   }
   if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new PolicyInputError('expiresAt', 'The end date must be in the future.')
+  await requireLoweringAllowed(
+    authority, found.lowered ? [found.lowered] : [], { actor, attempt: 'org.exemption_added', organizationId: scope.orgId, subjectId: member.id, meta, details: { region: input.region } }, now, { record: !loweringChecked },
+  )
   return outer.transaction(async (tx) => {
     const [row] = await tx
       .insert(e)
@@ -107,7 +130,7 @@ const fmtDeadline = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric',
  * and records nothing. The membership row is locked, so two admins extending at once serialise and
  * the second is checked against the first's date.
  */
-export async function extendDeadline(scope: OrgScope, input: { userId: string; deadline: Date | null; reason: string }, actor: Actor, meta?: RequestMeta, now = new Date()) {
+export async function extendDeadline(scope: OrgScope, input: { userId: string; deadline: Date | null; reason: string }, actor: Actor, authority: ChangeAuthority, meta?: RequestMeta, now = new Date()) {
   if (!input.deadline || input.deadline.getTime() <= now.getTime()) throw new PolicyInputError('deadline', 'The new deadline must be in the future.')
   if (input.deadline.getTime() > now.getTime() + 365 * 86_400_000) throw new PolicyInputError('deadline', 'Extend by at most a year.')
   const deadline = input.deadline
@@ -131,6 +154,9 @@ export async function extendDeadline(scope: OrgScope, input: { userId: string; d
     if (deadline.getTime() <= current.getTime()) {
       throw new PolicyInputError('deadline', `The new deadline must be later than the member's current deadline (${fmtDeadline(current)}). An extension can only give more time.`)
     }
+    // Nothing is written yet (the lock is on the membership, which the refusal record does not touch).
+    const lowered = extensionLowers(current, deadline) ? [`Deadline of ${member.email} in ${member.region.toUpperCase()} extended from ${fmtDeadline(current)} to ${fmtDeadline(deadline)}`] : []
+    await requireLoweringAllowed(authority, lowered, { actor, attempt: 'org.deadline_extended', organizationId: scope.orgId, subjectId: member.id, meta, details: { region: member.region } }, now)
     await tx
       .insert(x)
       .values({ organizationId: scope.orgId, userId: member.id, region: member.region, deadline, reason: input.reason, grantedBy: actor.id })

@@ -1,15 +1,17 @@
 /**
- * The region policy console's domain: validation, impact preview, save (with audit, step-up for
- * `disabled`, `required_since` only when a region becomes Required, and the notification run).
+ * The region policy console's domain: validation, impact preview, save (with audit, a person's
+ * fresh second factor for any lowering (decision 056), `required_since` only when a region becomes
+ * Required, and the notification run).
  * The web page and the JSON API (/api/organizations/:orgId/security) call these same functions.
  */
 import { and, eq } from 'drizzle-orm'
-import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { keyedHash, safeEqual } from '#app/auth/crypto.server.ts'
 import { db, schema, sql as pg, type Tx } from '#db/client.ts'
-import { ALL_METHODS, type Method } from './effective-policy.ts'
+import { ALL_METHODS } from './effective-policy.ts'
+import { policyLowerings } from './lowering.ts'
+import { requireLoweringAllowed, type ChangeAuthority } from './lowering.server.ts'
 import { asDate, deadlineExpr, hasAllowedFactor, isExempt } from './member-status.server.ts'
 import { startNotificationRun, type RunKind } from './notification-runs.server.ts'
 
@@ -53,6 +55,10 @@ export type PolicyImpact = {
   becomesDisabled: boolean
   /** Email code would be the only allowed factor while password reset also goes by email. */
   emailOnlyWarning: boolean
+  /** What the change lowers, in words ([] when it lowers nothing): saving it needs a person's fresh second factor. */
+  lowered: string[]
+  /** The members whose protection it lowers: the non-exempt members in the region (0 when nothing is lowered). */
+  lowersProtectionFor: number
   summary: string
 }
 
@@ -91,7 +97,13 @@ export async function previewPolicyChange(orgId: string, region: string, propose
     becomesRequired,
     becomesDisabled: proposed.mode === 'disabled' && current?.mode !== 'disabled',
     emailOnlyWarning: proposed.mode !== 'disabled' && proposed.allowedMethods.length === 1 && proposed.allowedMethods[0] === 'email',
+    lowered: [],
+    lowersProtectionFor: 0,
     summary: '',
+  }
+  if (current) {
+    impact.lowered = policyLowerings(current, proposed).map((l) => l.description)
+    impact.lowersProtectionFor = impact.lowered.length ? row.members - row.exempt : 0
   }
   impact.summary = describeImpact(impact)
   return impact
@@ -101,6 +113,7 @@ export function describeImpact(i: PolicyImpact): string {
   const R = i.region.toUpperCase()
   const num = (k: number) => k.toLocaleString('en-US')
   const parts: string[] = []
+  if (i.lowered.length) parts.push(`${loweringHeadline(i)}: ${i.lowered.join('; ')}`)
   if (i.becomesDisabled) parts.push(`${num(i.members)} ${i.members === 1 ? 'member' : 'members'} in ${R} will no longer be asked for a second factor; enrolled factors are kept`)
   else if (i.withoutAllowedFactor > 0) {
     let s = `${num(i.withoutAllowedFactor)} ${i.withoutAllowedFactor === 1 ? 'member' : 'members'} in ${R} ${i.withoutAllowedFactor === 1 ? 'has' : 'have'} no allowed factor`
@@ -111,6 +124,10 @@ export function describeImpact(i: PolicyImpact): string {
   parts.push(`${num(i.exempt)} ${i.exempt === 1 ? 'is' : 'are'} exempt`)
   return parts.join('; ')
 }
+
+/** "Lowers protection for 12 members" (the review's plain statement of a lowering). */
+export const loweringHeadline = (i: Pick<PolicyImpact, 'lowersProtectionFor'>) =>
+  `Lowers protection for ${i.lowersProtectionFor.toLocaleString('en-US')} ${i.lowersProtectionFor === 1 ? 'member' : 'members'}`
 
 /** One field that a change moves from `old` to `new`. */
 export type PolicyFieldChange = { [K in keyof ReturnType<typeof policyFields>]: { field: K; old: ReturnType<typeof policyFields>[K]; new: ReturnType<typeof policyFields>[K] } }[keyof ReturnType<typeof policyFields>]
@@ -200,15 +217,9 @@ export async function reviewPolicyChange(orgId: string, region: string, proposed
   return { region, old, new: next, changes, impact, token: changes.length ? policyReviewToken(orgId, region, stored, proposed, reviewerId, now.getTime()) : null }
 }
 
-export class StepUpRequiredError extends Error {
-  constructor() {
-    super('Setting a region to Disabled needs a fresh second factor.')
-  }
-}
-
-
 /**
- * Saves one region's policy. Disabling needs step-up (throws StepUpRequiredError). Records
+ * Saves one region's policy. A lowering needs a person's fresh second factor (decision 056:
+ * DomainError person_required or step_up_required, audited, nothing written). Records
  * org.policy_changed with old and new values in the same transaction; `required_since` is set only
  * when the region becomes Required. Starts a notification run when it becomes Required or Disabled.
  */
@@ -218,7 +229,15 @@ export type RegionPolicyChange = {
   proposed: RegionPolicyInput
   actor: Actor
   meta?: RequestMeta
-  secondFactorAt?: Date | null
+  /** Who saves: a session (with its last second factor) or an API key; only a fresh session may lower. */
+  authority: ChangeAuthority
+  /**
+   * Set by a caller that already checked (and audited) the lowering before its transaction began
+   * (the API's multi-region change): the check here, under the row lock, then only catches a policy
+   * that changed in between, and throws without recording, because this transaction may already
+   * hold the audit chain's lock that a separate refusal record would wait for.
+   */
+  loweringChecked?: boolean
   now?: Date
   /**
    * The console saves only a change the admin reviewed: the token from reviewPolicyChange, checked
@@ -253,7 +272,8 @@ export async function saveRegionPolicy(input: RegionPolicyChange, tx: Tx): Promi
   const after = policyFields(next)
   if (JSON.stringify(before) === JSON.stringify(after)) return { changed: false, policy: old, runKind: null }
   if (input.review) checkPolicyReviewToken(input.orgId, input.region, old, next, input.actor.id ?? '', input.review.token, now.getTime())
-  if (next.mode === 'disabled' && old.mode !== 'disabled' && !hasFreshSecondFactor({ secondFactorAt: input.secondFactorAt ?? null }, now.getTime())) throw new StepUpRequiredError()
+  const lowered = policyLowerings(old, next).map((l) => l.description)
+  await requireLoweringAllowed(input.authority, lowered, { actor: input.actor, attempt: 'org.policy_changed', organizationId: input.orgId, meta: input.meta, details: { region: input.region } }, now, { record: !input.loweringChecked })
   const becomesRequired = next.mode === 'required' && old.mode !== 'required'
   const [policy] = await tx
     .update(schema.regionPolicies)
@@ -271,5 +291,4 @@ export async function saveRegionPolicy(input: RegionPolicyChange, tx: Tx): Promi
   return { changed: true, policy, runKind }
 }
 
-export const METHOD_LABEL: Record<Method, string> = { email: 'Email code', totp: 'Authenticator app', webauthn: 'Security key' }
 export { hasAllowedFactor }

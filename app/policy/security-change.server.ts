@@ -3,14 +3,17 @@
  * (one or several) and exemptions, validated, previewed and saved by the console's own functions
  * (region-policy.server.ts, exemptions.server.ts), all in ONE transaction: an error anywhere
  * (a bad exemption, a missing step-up) leaves nothing written. Notification runs start after the
- * commit, exactly as a console save does.
+ * commit, exactly as a console save does. A change that lowers protection anywhere is refused (and
+ * the refusal recorded) before the transaction begins, unless a person with a fresh second factor
+ * makes it (decision 056).
  */
 import { and, eq } from 'drizzle-orm'
 import type { Actor, RequestMeta } from '#app/audit/record.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
-import { db, schema } from '#db/client.ts'
-import { addExemption, PolicyInputError } from './exemptions.server.ts'
+import { db, schema, type Tx } from '#db/client.ts'
+import { addExemption, exemptionLowering, PolicyInputError } from './exemptions.server.ts'
+import { requireLoweringAllowed, type ChangeAuthority } from './lowering.server.ts'
 import { startNotificationRun } from './notification-runs.server.ts'
 import { previewPolicyChange, saveRegionPolicy, type PolicyImpact, type RegionPolicy, type RegionPolicyInput } from './region-policy.server.ts'
 
@@ -23,8 +26,8 @@ export type SecurityChange = {
   exemptions: ExemptionChange[]
   actor: Actor
   meta?: RequestMeta
-  /** The caller's last second factor (step-up for Disabled); null for API keys. */
-  secondFactorAt: Date | null
+  /** A session (with its last second factor) or an API key: only a fresh session may lower protection. */
+  authority: ChangeAuthority
 }
 
 export type SecurityChangeResult = {
@@ -43,11 +46,20 @@ export async function applySecurityChange(change: SecurityChange, now = new Date
   })
   // The impact of each change, computed from the data before anything is saved (as the console's preview).
   const impacts = await Promise.all(change.regions.map((r) => previewPolicyChange(orgId, r.region, r.proposed, now)))
+  // Every lowering of the whole change, checked (and a refusal recorded) before anything is written.
+  const exemptionsLowered = await Promise.all(
+    change.exemptions.map(async (e) => {
+      const region = e.region ?? (await memberRegion(change.scope, e.userId, db))
+      return region ? (await exemptionLowering(change.scope, { userId: e.userId, region, reason: e.reason, expiresAt: e.expiresAt }, now))?.lowered ?? null : null
+    }),
+  )
+  const lowered = [...impacts.flatMap((i) => i.lowered.map((l) => `${i.region.toUpperCase()}: ${l}`)), ...exemptionsLowered.filter((l): l is string => l !== null)]
+  await requireLoweringAllowed(change.authority, lowered, { actor: change.actor, attempt: 'org.security_changed', organizationId: orgId, meta: change.meta }, now)
 
   const saved = await db.transaction(async (tx) => {
     const regions = []
     for (const [i, r] of change.regions.entries()) {
-      const result = await saveRegionPolicy({ orgId, region: r.region, proposed: r.proposed, actor: change.actor, meta: change.meta, secondFactorAt: change.secondFactorAt, now }, tx)
+      const result = await saveRegionPolicy({ orgId, region: r.region, proposed: r.proposed, actor: change.actor, meta: change.meta, authority: change.authority, loweringChecked: true, now }, tx)
       if (!result) throw new PolicyInputError('region', `This organization does not operate in region ${r.region.toUpperCase()}.`, 404)
       regions.push({ region: r.region, changed: result.changed, policy: result.policy, runKind: result.runKind, impact: impacts[i] })
     }
@@ -56,7 +68,7 @@ export async function applySecurityChange(change: SecurityChange, now = new Date
       try {
         const region = e.region ?? (await memberRegion(change.scope, e.userId, tx))
         if (!region) throw new PolicyInputError('userId', 'No member of this organization has that id.')
-        const row = await addExemption(change.scope, { userId: e.userId, region, reason: e.reason, expiresAt: e.expiresAt }, change.actor, change.meta, now, tx)
+        const row = await addExemption(change.scope, { userId: e.userId, region, reason: e.reason, expiresAt: e.expiresAt }, change.actor, change.authority, change.meta, now, tx, true)
         exemptions.push({ id: row.id, userId: row.userId, region: row.region, reason: row.reason, expiresAt: row.expiresAt })
       } catch (err) {
         // Name the exemption in the field, so a script knows which entry to fix.
@@ -75,7 +87,7 @@ export async function applySecurityChange(change: SecurityChange, now = new Date
   return { regions, exemptions: saved.exemptions }
 }
 
-async function memberRegion(scope: OrgScope, userId: string, tx: Parameters<Parameters<typeof db.transaction>[0]>[0]) {
+async function memberRegion(scope: OrgScope, userId: string, tx: Tx = db) {
   const m = schema.memberships
   const [row] = await tx
     .select({ region: schema.users.region })

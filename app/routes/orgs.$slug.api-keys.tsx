@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { useState } from 'react'
 import { z } from 'zod'
-import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import {
@@ -63,7 +63,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { org, scope, user, session } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const { org, scope, user, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
   const here = `/orgs/${org.slug}/api-keys`
   const form = await parseForm(request, schema)
   if (!form.ok) return badRequest(form.errors)

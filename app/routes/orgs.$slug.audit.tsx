@@ -2,8 +2,11 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
+import { sessionAuthority } from '#app/policy/lowering.server.ts'
+import { ResumeChange } from '#app/ui/resume.tsx'
 import { Field } from '#app/ui/form.tsx'
-import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { AUDIT_CSV_MAX_ROWS, listOrgAudit, parseAuditQuery, retentionInput, setAuditRetention } from '#app/audit/query.server.ts'
 import { AUDIT_ACTIONS } from '#app/audit/record.server.ts'
 import { fmtDateTime, OrgNav } from '#app/ui/org-nav.tsx'
@@ -22,21 +25,28 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     pageSize: page.pageSize,
     exportCap: AUDIT_CSV_MAX_ROWS,
     actions: [...AUDIT_ACTIONS],
+    resumed: membership.role === 'owner' ? readResumed(request, retentionInput) : null,
     events: page.events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString(), details: JSON.stringify(e.details) })),
   }
 }
 
 /** Owners set the retention period; the retention worker prunes older events. */
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'owner')
+  const { org, scope, user, session } = await requireOrgChange(request, params.slug ?? '', 'owner', context)
   const parsed = await parseForm(request, retentionInput)
   if (!parsed.ok) return badRequest(parsed.errors)
-  await setAuditRetention(scope, parsed.data.retentionDays, { id: user.id, label: user.email }, requestMeta(request, context))
+  try {
+    await setAuditRetention(scope, parsed.data.retentionDays, { id: user.id, label: user.email }, sessionAuthority(session), requestMeta(request, context))
+  } catch (e) {
+    // Shortening without a fresh second factor: through step-up and back, ready to save (decision 056).
+    stepUpToResume(e, `/orgs/${org.slug}/audit`, 'retention', parsed.data)
+    throw e
+  }
   throw redirectTo(`/orgs/${org.slug}/audit`)
 }
 
 export default function Audit() {
-  const { org, query, events, total, pageSize, isOwner, exportCap, actions } = useLoaderData<typeof loader>()
+  const { org, query, events, total, pageSize, isOwner, exportCap, actions, resumed } = useLoaderData<typeof loader>()
   const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
   const [params] = useSearchParams()
   const pages = Math.max(1, Math.ceil(total / pageSize))
@@ -81,6 +91,11 @@ export default function Audit() {
           {query.page < pages ? <Link to={link(query.page + 1)}>Older</Link> : null}
         </nav>
       </section>
+      {resumed ? (
+        <ResumeChange resumed={resumed} label="Save retention" cancelTo={`/orgs/${org.slug}/audit`}>
+          Keep this organization’s events for {String(resumed.values.retentionDays)} days instead of {org.retentionDays}.
+        </ResumeChange>
+      ) : null}
       {isOwner ? (
         <section className="card narrow">
           <h2>Retention</h2>

@@ -1,13 +1,16 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
-import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
+import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { addExemption, exemptionInput, listExemptions, PolicyInputError, removeExemption } from '#app/policy/exemptions.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { fmtDate, OrgNav } from '#app/ui/org-nav.tsx'
+import { ResumeChange } from '#app/ui/resume.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Exemptions · Gatehouse' }]
 
@@ -25,24 +28,27 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     org: { name: org.name, slug: org.slug },
     regions: regions.map((r) => r.region),
     done: new URL(request.url).searchParams.get('done'),
+    // An exemption carried back from step-up, ready to add (decision 056).
+    resumed: readResumed(request, formSchema()),
     exemptions: rows.map((r) => ({ ...r, expiresAt: r.expiresAt?.toISOString() ?? null, lapsed: Boolean(r.expiresAt && r.expiresAt.getTime() <= now), createdAt: r.createdAt.toISOString() })),
   }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const { org, scope, user, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
   const parsed = await parseForm(request, formSchema())
   if (!parsed.ok) return badRequest(parsed.errors)
   const actor = { id: user.id, label: user.email }
   try {
     if (parsed.data.intent === 'add') {
       const { intent: _i, ...input } = parsed.data
-      await addExemption(scope, input, actor, requestMeta(request, context))
+      await addExemption(scope, input, actor, sessionAuthority(session), requestMeta(request, context))
       throw redirectTo(`/orgs/${org.slug}/exemptions?done=added`)
     }
     await removeExemption(scope, parsed.data.id, actor, requestMeta(request, context))
     throw redirectTo(`/orgs/${org.slug}/exemptions?done=removed`)
   } catch (e) {
+    if (parsed.data.intent === 'add') stepUpToResume(e, `/orgs/${org.slug}/exemptions`, 'add', parsed.data)
     if (e instanceof PolicyInputError) {
       const { intent: _i, ...values } = parsed.data
       return badRequest({ [e.field]: e.message }, values, e.status)
@@ -52,7 +58,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function Exemptions() {
-  const { org, exemptions, regions, done } = useLoaderData<typeof loader>()
+  const { org, exemptions, regions, done, resumed } = useLoaderData<typeof loader>()
   const a = useActionData<typeof action>() as { errors: Record<string, string>; values?: Record<string, string> } | undefined
   const errors = a?.errors ?? {}
   return (
@@ -85,6 +91,12 @@ export default function Exemptions() {
           </table>
         )}
       </section>
+      {resumed ? (
+        <ResumeChange resumed={resumed} label="Add exemption" cancelTo={`/orgs/${org.slug}/exemptions`}>
+          Exempt {String(resumed.values.email)} in {String(resumed.values.region).toUpperCase()}{' '}
+          {resumed.values.expiresAt ? `until ${fmtDate(String(resumed.values.expiresAt))}` : 'with no end date'}: {String(resumed.values.reason)}
+        </ResumeChange>
+      ) : null}
       <section className="card narrow">
         <h2>Exempt a service account</h2>
         <FormError message={errors.form ?? errors.id} />

@@ -2,17 +2,20 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table'
 import { z } from 'zod'
-import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
+import { httpStatus, isDomainError } from '#app/errors.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
+import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
 import { cancelInvitation, createServiceAccount, inviteInput, inviteMember, listOrgInvitations, serviceAccountInput } from '#app/orgs/invites.server.ts'
-import { httpStatus, isDomainError } from '#app/errors.ts'
 import { SORTS, STATUSES } from '#app/orgs/member-fields.ts'
 import { changeRole, listMembers, MemberChangeError, parseMemberQuery, removeMember } from '#app/orgs/members.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { extendDeadline, extensionInput, PolicyInputError } from '#app/policy/exemptions.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { ResumeChange } from '#app/ui/resume.tsx'
 import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Members · Gatehouse' }]
@@ -36,6 +39,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     org: { name: org.name, slug: org.slug },
     myRole: membership.role,
     done: url.searchParams.get('done'),
+    // A deadline extension carried back from step-up, ready to finish (decision 056).
+    resumed: readResumed(request, formSchema()),
     regions: regions.map((r) => r.region),
     total: page.total,
     query: page.query,
@@ -45,7 +50,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { org, scope, user, membership } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const { org, scope, user, membership, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
   const parsed = await parseForm(request, formSchema())
   if (!parsed.ok) return badRequest(parsed.errors)
   const d = parsed.data
@@ -76,11 +81,12 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       await removeMember(scope, { userId: d.userId, actorRole: membership.role, actor, meta })
       throw back('removed')
     }
-    await extendDeadline(scope, d, actor, meta)
+    await extendDeadline(scope, d, actor, sessionAuthority(session), meta)
     throw back('extended')
   } catch (e) {
-    if (isDomainError(e)) return badRequest({ [d.intent === 'invite' && e.field === 'email' ? 'email' : 'form']: e.message }, {}, httpStatus(e.code))
+    if (d.intent === 'extend') stepUpToResume(e, `/orgs/${org.slug}/members`, 'extend', d)
     if (e instanceof MemberChangeError) return badRequest({ form: e.message }, {}, e.status)
+    if (isDomainError(e)) return badRequest({ [d.intent === 'invite' && e.field === 'email' ? 'email' : 'form']: e.message }, {}, httpStatus(e.code))
     if (e instanceof PolicyInputError) return badRequest({ [e.field === 'userId' ? 'form' : e.field]: e.message }, {}, e.status)
     if (e instanceof MailUnavailableError) return badRequest({ form: 'The invitation was saved but email cannot be sent right now. Cancel it below and invite the same address again in a few minutes.' }, {}, 503)
     throw e
@@ -91,7 +97,7 @@ type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number]
 const col = createColumnHelper<Row>()
 
 export default function Members() {
-  const { org, rows, total, query, regions, done, myRole, invitations } = useLoaderData<typeof loader>()
+  const { org, rows, total, query, regions, done, myRole, resumed, invitations } = useLoaderData<typeof loader>()
   const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
   const [params, setParams] = useSearchParams()
   const sorting: SortingState = [{ id: query.sort, desc: query.dir === 'desc' }]
@@ -101,14 +107,15 @@ export default function Members() {
     col.accessor('region', { header: 'Region', cell: (c) => c.getValue().toUpperCase() }),
     col.accessor('role', {
       header: 'Role',
-      cell: (c) => (
+      // Only owners change roles (decision 057): admins see the role, the server refuses the rest.
+      cell: (c) => myRole !== 'owner' ? c.getValue() : (
         <Form method="post" className="row" style={{ gap: '.3rem' }}>
           <input type="hidden" name="intent" value="role" />
           <input type="hidden" name="userId" value={c.row.original.userId} />
           <select name="role" defaultValue={c.getValue()} aria-label={`Role of ${c.row.original.email}`}>
             <option value="member">member</option>
             <option value="admin">admin</option>
-            {myRole === 'owner' || c.getValue() === 'owner' ? <option value="owner">owner</option> : null}
+            <option value="owner">owner</option>
           </select>
           <button type="submit" className="secondary">Set</button>
         </Form>
@@ -144,11 +151,13 @@ export default function Members() {
             // Plain members only; the reset page re-checks "plain member in every organization" on the server.
             <p><Link to={`/orgs/${org.slug}/members/${c.row.original.userId}/reset`}>Reset two-step verification…</Link></p>
           ) : null}
-          <Form method="post">
-            <input type="hidden" name="intent" value="remove" />
-            <input type="hidden" name="userId" value={c.row.original.userId} />
-            <button type="submit" className="danger" aria-label={`Remove ${c.row.original.email}`}>Remove from organization</button>
-          </Form>
+          {myRole === 'owner' || c.row.original.role === 'member' ? (
+            <Form method="post">
+              <input type="hidden" name="intent" value="remove" />
+              <input type="hidden" name="userId" value={c.row.original.userId} />
+              <button type="submit" className="danger" aria-label={`Remove ${c.row.original.email}`}>Remove from organization</button>
+            </Form>
+          ) : null}
         </details>
       ),
     }),
@@ -243,6 +252,11 @@ export default function Members() {
           {query.page < pages ? <Link to={pageLink(query.page + 1)}>Next</Link> : null}
         </nav>
       </section>
+      {resumed?.intent === 'extend' ? (
+        <ResumeChange resumed={resumed} label="Extend deadline" cancelTo={`/orgs/${org.slug}/members`}>
+          Extend the deadline of {rows.find((r) => r.userId === resumed.values.userId)?.email ?? 'the member'} to {fmtDate(String(resumed.values.deadline))}: {String(resumed.values.reason)}
+        </ResumeChange>
+      ) : null}
       <section className="card">
         <h2>Pending invitations</h2>
         {invitations.length === 0 ? <p className="muted">No pending invitations.</p> : (

@@ -1,7 +1,8 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
-import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { isUuid } from '#app/auth/verification.server.ts'
+import { httpStatus, isDomainError } from '#app/errors.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { resetForm } from '#app/support/forms.server.ts'
@@ -29,7 +30,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const { org, scope, user } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
   const targetId = params.userId ?? ''
   if (!isUuid(targetId)) throw notFound()
   const form = await parseForm(request, resetForm)
@@ -38,10 +39,12 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const values = { reason, ticket, checks }
   const errors = resetInputErrors('org_admin', { reason, ticket, checks })
   if (Object.keys(errors).length) return badRequest(errors, values)
-  const outcome = await orgAdminReset({ actor: { id: user.id, email: user.email }, org, scope, targetUserId: targetId, reason, ticket, checks, meta: requestMeta(request, context) })
-  if (!outcome.ok) {
-    if (outcome.code === 'not_found') throw notFound()
-    return badRequest({ form: outcome.message }, values, 403)
+  try {
+    const outcome = await orgAdminReset({ actor: { id: user.id, email: user.email }, org, scope, targetUserId: targetId, reason, ticket, checks, meta: requestMeta(request, context) })
+    if (!outcome.ok) throw notFound()
+  } catch (e) {
+    if (isDomainError(e)) return badRequest({ form: e.message }, values, httpStatus(e.code))
+    throw e
   }
   throw redirectTo(`/orgs/${org.slug}/members/${targetId}/reset?done=1`)
 }

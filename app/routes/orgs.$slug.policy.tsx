@@ -4,19 +4,20 @@ import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react'
 import { useEffect } from 'react'
 import { z } from 'zod'
-import { requireOrgRole } from '#app/auth/guards.server.ts'
+import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
+import { isDomainError, httpStatus } from '#app/errors.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
+import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { listRecentRuns } from '#app/policy/notification-runs.server.ts'
 import {
   PolicyReviewError,
   regionPolicyInput,
   reviewPolicyChange,
-  StepUpRequiredError,
   updateRegionPolicy,
   type PolicyReview,
-  type RegionPolicyInput,
 } from '#app/policy/region-policy.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav } from '#app/ui/org-nav.tsx'
@@ -34,26 +35,16 @@ const actionForm = () =>
 
 const reviewView = (r: PolicyReview) => ({ ...r, impact: { ...r.impact, earliestDeadline: r.impact.earliestDeadline?.toISOString() ?? null } })
 
-/** The values of a change as query parameters: the step-up page sends the admin back to its review. */
-function reviewQuery(region: string, v: RegionPolicyInput) {
-  const q = new URLSearchParams({ review: region, mode: v.mode, gracePeriodDays: String(v.gracePeriodDays), onDeadline: v.onDeadline, rememberDeviceDays: String(v.rememberDeviceDays) })
-  v.allowedMethods.forEach((m) => q.append('allowedMethods', m))
-  return q.toString()
-}
-
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { org, scope, session, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
   const [regions, runs] = await Promise.all([listOrgRegions(scope), listRecentRuns(org.id)])
-  const url = new URL(request.url)
-  // Back from step-up (?review=eu&mode=...): the same change, reviewed afresh against the stored policy.
-  const sp = url.searchParams
-  const reviewRegion = sp.get('review')
+  const sp = new URL(request.url).searchParams
+  // Back from step-up (?resume=...): the same change, reviewed afresh against the stored policy, ready to save.
+  const resumed = readResumed(request, actionForm())
   let review: ReturnType<typeof reviewView> | null = null
-  if (reviewRegion && regions.some((r) => r.region === reviewRegion)) {
-    const values = regionPolicyInput.safeParse({
-      mode: sp.get('mode'), allowedMethods: sp.getAll('allowedMethods'), gracePeriodDays: sp.get('gracePeriodDays'), onDeadline: sp.get('onDeadline'), rememberDeviceDays: sp.get('rememberDeviceDays'),
-    })
-    const r = values.success ? await reviewPolicyChange(org.id, reviewRegion, values.data, user.id) : null
+  if (resumed && regions.some((r) => r.region === resumed.data.region)) {
+    const { region, intent: _i, reviewToken: _t, ...values } = resumed.data
+    const r = await reviewPolicyChange(org.id, region, values, user.id)
     review = r ? reviewView(r) : null
   }
   return {
@@ -72,7 +63,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
  * them; "Save" saves only with that token, against the policy as it still is (409 otherwise).
  */
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { org, scope, user, session } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const { org, scope, user, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
   const parsed = await parseForm(request, actionForm())
   if (!parsed.ok) return badRequest(parsed.errors)
   const { region, intent, reviewToken, ...proposed } = parsed.data
@@ -87,14 +78,13 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   let result
   try {
     result = await updateRegionPolicy({
-      orgId: org.id, region, proposed, actor: { id: user.id, label: user.email }, meta: requestMeta(request, context), secondFactorAt: session.secondFactorAt, review: { token: reviewToken },
+      orgId: org.id, region, proposed, actor: { id: user.id, label: user.email }, meta: requestMeta(request, context), authority: sessionAuthority(session), review: { token: reviewToken },
     })
   } catch (e) {
     if (e instanceof PolicyReviewError) return data({ region, values: proposed, review: null, error: e.message }, { status: 409 })
-    if (e instanceof StepUpRequiredError) {
-      // The step-up page (MFA area) sends the admin back to this change's review, to save it.
-      throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(`/orgs/${org.slug}/policy?${reviewQuery(region, proposed)}`)}`)
-    }
+    // A lowering without a fresh second factor: through step-up and back to this change's review, to save it.
+    stepUpToResume(e, `/orgs/${org.slug}/policy`, 'preview', { region, ...proposed })
+    if (isDomainError(e)) return data({ region, values: proposed, review: null, error: e.message }, { status: httpStatus(e.code) })
     throw e
   }
   if (!result) throw notFound()
@@ -251,15 +241,18 @@ function ReviewPanel({ region, review, stepUpFresh, busy }: { region: string; re
       ) : null}
       <div role="status" aria-live="polite">
         {review.changes.length ? null : <div className="banner info">Nothing to save: these are the current values.</div>}
+        {impact.lowered.length ? (
+          <div className="banner warn">
+            <strong>Lowers protection for {impact.lowersProtectionFor.toLocaleString('en-US')} {impact.lowersProtectionFor === 1 ? 'member' : 'members'}</strong>
+            {stepUpFresh ? '' : ' — saving asks for a fresh second factor first, then brings you back to this review'}:
+            <ul aria-label={`What the change to ${R} lowers`}>{impact.lowered.map((l) => <li key={l}>{l}</li>)}</ul>
+          </div>
+        ) : null}
         <div className="banner info"><strong>Impact:</strong> {impact.summary}.</div>
         {impact.emailOnlyWarning ? (
           <div className="banner warn">Email code would be the only allowed factor, and password reset also goes by email: whoever controls a member's mailbox could take over the account. Consider allowing an authenticator app or a security key.</div>
         ) : null}
-        {impact.becomesDisabled ? (
-          <div className="banner warn">
-            Disabling needs a fresh second factor{stepUpFresh ? '' : ': saving asks for it first, then brings you back to this review'}; affected members will be emailed.
-          </div>
-        ) : null}
+        {impact.becomesDisabled ? <div className="banner warn">Members affected by disabling will be emailed.</div> : null}
         {impact.becomesRequired ? <div className="banner info">Every affected member will be emailed their deadline.</div> : null}
       </div>
       <Form method="post">

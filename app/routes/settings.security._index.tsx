@@ -4,6 +4,7 @@ import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { verifyPassword } from '#app/auth/password.server.ts'
+import { recordWrongPassword } from '#app/auth/sign-in.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { enrollmentClosed } from '#app/mfa/enrollment.server.ts'
@@ -71,8 +72,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (refused) return data({ errors: { form: refused } }, { status: 409 })
   const factors = await requireStepUp(user.id, session, '/settings/security')
   if (!hasAppOrKey(factors)) return data({ errors: { form: 'Two-factor authentication is already off.' } }, { status: 400 })
-  if (!user.passwordHash || !(await verifyPassword(user.passwordHash, form.data.password))) return data({ errors: { password: 'That password is not right.' } }, { status: 400 })
-  const off = await turnOffMfa(user, requestMeta(request, context))
+  const meta = requestMeta(request, context)
+  // After the step-up; a wrong password counts toward the lockout, as at sign-in (decision 057).
+  if (!user.passwordHash || !(await verifyPassword(user.passwordHash, form.data.password))) {
+    await recordWrongPassword(user, meta, '2fa_disable')
+    return data({ errors: { password: 'That password is not right.' } }, { status: 400 })
+  }
+  const off = await turnOffMfa(user, meta)
   if (!off.ok) return data({ errors: { form: off.message } }, { status: 409 })
   throw redirectTo('/settings/security?notice=mfa-off')
 }
@@ -89,6 +95,7 @@ export default function Security() {
         <h1>Security</h1>
         {d.enrollmentClosed ? <p className="banner" role="status">{d.enrollmentClosed}</p> : null}
         {d.notice === 'mfa-off' ? <Notice>Two-factor authentication is off.</Notice> : null}
+        {d.notice === 'mfa-required' ? <Notice>To change anything in an organization you manage, set up an authenticator app or a security key first.</Notice> : null}
         {result?.ok ? <Notice>{result.ok}</Notice> : null}
         <FormError message={errors.form} />
         <p>

@@ -4,7 +4,8 @@ import { z } from 'zod'
 import { requireSupport } from '#app/auth/guards.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
-import { decideRequest, isSteppedUp, listRequests } from '#app/support/approvals.server.ts'
+import { httpStatus, isDomainError } from '#app/errors.ts'
+import { decideRequest, isSteppedUp, listRequests, UNLOCK_ACTION } from '#app/support/approvals.server.ts'
 import { IDENTITY_CHECKS } from '#app/support/reset.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
 
@@ -36,21 +37,28 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = await parseForm(request, schema)
   if (!form.ok) return badRequest(form.errors)
   const { intent, requestId, targetUserId, requestAction, reason, note } = form.data
-  const outcome = await decideRequest({
-    approver: { id: user.id, email: user.email },
-    approverSession: session,
-    requestId,
-    expect: { targetUserId, action: requestAction, reason },
-    decision: intent,
-    note,
-    meta: requestMeta(request, context),
-  })
+  let outcome
+  try {
+    outcome = await decideRequest({
+      approver: { id: user.id, email: user.email },
+      approverSession: session,
+      requestId,
+      expect: { targetUserId, action: requestAction, reason },
+      decision: intent,
+      note,
+      meta: requestMeta(request, context),
+    })
+  } catch (e) {
+    // Their own request, or one about their own account: refused and audited by the domain.
+    if (isDomainError(e)) return badRequest({ form: e.message, requestId }, {}, httpStatus(e.code))
+    throw e
+  }
   if (!outcome.ok) {
     if (outcome.code === 'step_up') throw redirectTo(STEP_UP_PATH)
-    const status = outcome.code === 'self' || outcome.code === 'self_target' ? 403 : outcome.code === 'not_found' ? 404 : 409
-    return badRequest({ form: outcome.message, requestId }, {}, status)
+    return badRequest({ form: outcome.message, requestId }, {}, outcome.code === 'not_found' ? 404 : 409)
   }
-  throw redirectTo(`${PATH}?notice=${outcome.decision}`)
+  const notice = outcome.decision === 'approved' && outcome.action === UNLOCK_ACTION ? (outcome.unlocked ? 'unlocked' : 'not_locked') : outcome.decision
+  throw redirectTo(`${PATH}?notice=${notice}`)
 }
 
 const date = (d: string | Date | null) => (d ? new Date(d).toUTCString().replace(' GMT', ' UTC') : '—')
@@ -68,27 +76,34 @@ export default function Approvals() {
       <p><Link to="/support">← Search</Link></p>
       {notice === 'approved' ? <Notice>Approved: the reset has been carried out and the member emailed.</Notice> : null}
       {notice === 'refused' ? <Notice>Refused: nothing was changed.</Notice> : null}
+      {notice === 'unlocked' ? <Notice>Approved: the account is unlocked.</Notice> : null}
+      {notice === 'not_locked' ? <Notice>Approved, but the account was no longer locked: nothing else was changed.</Notice> : null}
       <FormError message={errors.form} />
       <section className="card">
         <h1>Approvals</h1>
         <p className="muted">
-          Resets of organization owners and admins, and of platform accounts, need a second support person. You cannot decide your own requests.
+          Resets and unlocks of organization owners and admins (now or in the last 30 days) and of platform accounts, and unlocks of frozen
+          accounts, need a second support person. You cannot decide your own requests, or requests about your own account.
           Requests expire after 24 hours.
         </p>
         {!steppedUp ? <div className="banner warn">Deciding needs a second factor from the last 5 minutes: you will be asked to confirm it first.</div> : null}
         {pending.length === 0 ? <p>No request is waiting.</p> : null}
         {pending.map((r) => (
           <article key={r.id} className="card" aria-label={`Request for ${r.targetEmail}`}>
-            <h2>Reset two-step verification of {r.targetEmail}</h2>
+            <h2>{r.action === 'unlock' ? 'Unlock the account of' : 'Reset two-step verification of'} {r.targetEmail}</h2>
             <p>
               <Link to={`/support/users/${r.targetUserId}`}>{r.targetName}</Link> · region {r.targetRegion.toUpperCase()} · asked by {r.requesterEmail} on {date(r.createdAt)} · expires in {hoursLeft(r.expiresAt)} h
             </p>
             <p><strong>Reason:</strong> {r.reason}</p>
-            <p><strong>Ticket:</strong> {r.ticket}</p>
-            <p><strong>Identity checks:</strong></p>
-            <ul>{r.checks.map((c) => <li key={c}>{checkLabels[c] ?? c}</li>)}</ul>
-            {r.requestedBy === me ? (
-              <p className="muted">You asked for this reset: another support person decides it.</p>
+            {r.ticket ? <p><strong>Ticket:</strong> {r.ticket}</p> : null}
+            {r.checks.length ? (
+              <>
+                <p><strong>Identity checks:</strong></p>
+                <ul>{r.checks.map((c) => <li key={c}>{checkLabels[c] ?? c}</li>)}</ul>
+              </>
+            ) : null}
+            {r.requestedBy === me || r.targetUserId === me ? (
+              <p className="muted">{r.requestedBy === me ? `You asked for this ${r.action === 'unlock' ? 'unlock' : 'reset'}` : 'This is about your own account'}: another support person decides it.</p>
             ) : (
               <Form method="post" className="row" aria-label="Decide">
                 <input type="hidden" name="requestId" value={r.id} />
@@ -99,7 +114,7 @@ export default function Approvals() {
                   <label htmlFor={`note-${r.id}`}>Note (optional)</label>
                   <input id={`note-${r.id}`} name="note" />
                 </div>
-                <button type="submit" name="intent" value="approve" className="danger" disabled={busy}>Approve and reset</button>
+                <button type="submit" name="intent" value="approve" className="danger" disabled={busy}>{r.action === 'unlock' ? 'Approve and unlock' : 'Approve and reset'}</button>
                 <button type="submit" name="intent" value="refuse" className="secondary" disabled={busy}>Refuse</button>
               </Form>
             )}

@@ -2,13 +2,13 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
 import { requireSupport } from '#app/auth/guards.server.ts'
 import { isUuid } from '#app/auth/verification.server.ts'
+import { httpStatus, isDomainError } from '#app/errors.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
-import { listRequests, supportReset } from '#app/support/approvals.server.ts'
+import { listRequests, supportReset, supportUnlock } from '#app/support/approvals.server.ts'
 import { supportMemberForm } from '#app/support/forms.server.ts'
 import { memberDetail } from '#app/support/members.server.ts'
 import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
-import { unlockAccount } from '#app/support/unlock.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
 
@@ -33,23 +33,35 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const actor = { id: me.id, email: me.email }
   const meta = requestMeta(request, context)
   if (form.data.intent === 'unlock') {
-    const done = await unlockAccount({ actor: { id: me.id, label: me.email }, targetUserId: id, reason: form.data.reason, meta })
-    if (!done.ok) return badRequest(done.code === 'reason' ? { unlockReason: done.message } : { unlockForm: done.message }, { intent: 'unlock', reason: form.data.reason })
+    const values = { intent: 'unlock', reason: form.data.reason }
+    try {
+      const done = await supportUnlock({ actor, targetUserId: id, reason: form.data.reason, meta })
+      if (done.ok === 'pending') throw redirectTo(`/support/users/${id}?notice=unlock_requested`)
+      if (!done.ok) return badRequest(done.code === 'reason' ? { unlockReason: done.message } : { unlockForm: done.message }, values)
+    } catch (e) {
+      if (isDomainError(e)) return badRequest({ unlockForm: e.message }, values, httpStatus(e.code))
+      throw e
+    }
     throw redirectTo(`/support/users/${id}?notice=unlocked`)
   }
   const { reason, ticket, checks } = form.data
   const values = { intent: 'reset', reason, ticket, checks }
   const errors = resetInputErrors('support', { reason, ticket, checks })
   if (Object.keys(errors).length) return badRequest(errors, values)
-  const outcome = await supportReset({ actor, targetUserId: id, reason, ticket, checks, meta })
-  if (outcome.status === 'refused') return badRequest({ form: outcome.message }, values, 403)
-  throw redirectTo(`/support/users/${id}?notice=${outcome.status === 'done' ? 'reset' : 'requested'}`)
+  try {
+    const outcome = await supportReset({ actor, targetUserId: id, reason, ticket, checks, meta })
+    throw redirectTo(`/support/users/${id}?notice=${outcome.status === 'done' ? 'reset' : 'requested'}`)
+  } catch (e) {
+    if (isDomainError(e)) return badRequest({ form: e.message }, values, httpStatus(e.code))
+    throw e
+  }
 }
 
 const NOTICES: Record<string, string> = {
   unlocked: 'The account is unlocked. The member can sign in again.',
   reset: 'Two-step verification was reset: every factor, recovery code and remembered device is gone, every session ended, and the member has been emailed.',
-  requested: 'This person is an organization owner or admin, or a platform account: the reset waits for a second support person at Approvals.',
+  requested: 'This person is an organization owner or admin (now or in the last 30 days), or a platform account: the reset waits for a second support person at Approvals.',
+  unlock_requested: 'This account was frozen by its member, or belongs to an owner or admin (now or in the last 30 days) or a platform account: the unlock waits for a second support person at Approvals.',
 }
 
 const date = (d: string | Date | null | undefined) => (d ? new Date(d).toUTCString().replace(' GMT', ' UTC') : '—')
@@ -82,6 +94,9 @@ export default function SupportMember() {
             <tbody>{detail.organizations.map((o) => <tr key={o.slug}><td>{o.name}</td><td>{o.role}</td><td>{date(o.joinedAt)}</td></tr>)}</tbody>
           </table>
         ) : <p className="muted">No organization.</p>}
+        {user.privilegedUntil && new Date(user.privilegedUntil) > new Date() ? (
+          <p className="banner warn">An owner or admin of an organization until recently: until {date(user.privilegedUntil)}, resets and unlocks need a second support person.</p>
+        ) : null}
       </section>
 
       <section className="card">
@@ -128,7 +143,7 @@ export default function SupportMember() {
 
       <section className="card">
         <h2>Reset two-step verification</h2>
-        {pending.length ? <div className="banner warn">A reset of this account is waiting for approval (asked by {pending[0].requesterEmail}). <Link to="/support/approvals">Approvals</Link></div> : null}
+        {pending.length ? <div className="banner warn">{pending[0].action === 'unlock' ? 'An unlock' : 'A reset'} of this account is waiting for approval (asked by {pending[0].requesterEmail}). <Link to="/support/approvals">Approvals</Link></div> : null}
         {isSelf ? (
           <p className="muted">You cannot reset your own account. Ask another support person.</p>
         ) : (

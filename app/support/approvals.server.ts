@@ -1,33 +1,88 @@
 /**
- * Support resets, and the two-person rule: resetting an organization owner or admin, or a
- * platform account, waits in support_requests for a second support person. An approval is bound
+ * Support resets and unlocks, and the two-person rule: resetting or unlocking an organization
+ * owner or admin (now or in the last 30 days), or a platform account, and unlocking an account
+ * its member froze, waits in support_requests for a second support person. An approval is bound
  * to the exact request (target, action, reason), needs the approver's fresh second factor, and
- * executes the reset in the same transaction. Requests expire after 24 hours: computed when read,
- * and recorded (status 'expired' and an audit event) the first time someone looks.
+ * carries out the action in the same transaction. Nobody decides their own request or one about
+ * themselves, and nobody asks for anything about their own account (refused and audited).
+ * Requests expire after 24 hours: computed when read, and recorded (status 'expired' and an
+ * audit event) the first time someone looks. Decisions 031 and 057.
  */
 import { and, desc, eq, gt, lte, or, sql } from 'drizzle-orm'
 import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { alias } from 'drizzle-orm/pg-core'
 import { db, schema, type Tx } from '#db/client.ts'
-import { recordAudit, NO_REQUEST, type RequestMeta } from '#app/audit/record.server.ts'
+import { recordAudit, refuseChange, NO_REQUEST, type RequestMeta } from '#app/audit/record.server.ts'
+import { DomainError } from '#app/errors.ts'
 import { enqueueNotice } from '#app/mail/queue-email.server.ts'
 import { enqueueStaffNotices, writeStaffNotices } from './staff-notices.server.ts'
 import { approvalNeededFor, resetInputErrors, resetMfaInTx, ResetInputError, type ResetResult, type StaffRef } from './reset.server.ts'
+import { isFrozen, lockTarget, NOT_LOCKED, unlockInTx, unlockReasonError, type UnlockOutcome } from './unlock.server.ts'
 
 export const REQUEST_TTL_HOURS = 24
 export const RESET_ACTION = 'reset_mfa'
+export const UNLOCK_ACTION = 'unlock'
+export type RequestAction = typeof RESET_ACTION | typeof UNLOCK_ACTION
 
 const r = schema.supportRequests
 
 /** The approver's step-up: a second factor within the last 5 minutes (the one rule in app/mfa/step-up). */
 export const isSteppedUp = hasFreshSecondFactor
 
-export type SupportResetOutcome =
-  | { status: 'done'; result: ResetResult }
-  | { status: 'pending'; requestId: string; why: string }
-  | { status: 'refused'; code: 'self'; message: string }
+const staffActor = (s: StaffRef) => ({ id: s.id, label: s.email })
 
-/** A support person's reset: done at once for a plain member, or a request for a second person. */
+/** Nobody acts on their own account in the support console: a colleague does (decision 057). */
+async function refuseOwnAccount(actor: StaffRef, targetUserId: string, attempt: string, message: string, meta?: RequestMeta) {
+  if (actor.id !== targetUserId) return
+  await refuseChange(new DomainError('forbidden', message), { actor: staffActor(actor), attempt, subjectId: targetUserId, meta })
+}
+
+/** Writes a pending request, its audit event and the emails to every other support person; queue the emails after the commit. */
+async function createRequest(
+  input: { actor: StaffRef; targetUserId: string; action: RequestAction; reason: string; ticket: string; checks: readonly string[]; why: string; meta?: RequestMeta },
+  tx: Tx,
+) {
+  const [request] = await tx
+    .insert(r)
+    .values({
+      action: input.action,
+      targetUserId: input.targetUserId,
+      requestedBy: input.actor.id,
+      reason: input.reason.trim(),
+      ticket: input.ticket.trim(),
+      checks: [...new Set(input.checks)],
+      expiresAt: sql`now() + make_interval(hours => ${REQUEST_TTL_HOURS})`,
+    })
+    .returning()
+  await recordAudit(
+    {
+      action: 'support.approval_requested',
+      actor: staffActor(input.actor),
+      subjectId: input.targetUserId,
+      meta: input.meta ?? NO_REQUEST,
+      details: { requestId: request.id, requestAction: input.action, reason: request.reason, ticket: request.ticket, checks: request.checks, why: input.why },
+    },
+    tx,
+  )
+  const [target] = await tx.select({ email: schema.users.email }).from(schema.users).where(eq(schema.users.id, input.targetUserId))
+  const notices = await writeStaffNotices(
+    {
+      template: 'support_approval_requested',
+      path: '/support/approvals',
+      except: input.actor.id,
+      params: { action: input.action, requesterEmail: input.actor.email, targetEmail: target?.email ?? input.targetUserId, why: input.why, ticket: request.ticket, reason: request.reason, expiresAt: request.expiresAt.toISOString(), at: request.createdAt.toISOString() },
+    },
+    tx,
+  )
+  return { requestId: request.id, notices }
+}
+
+export type SupportResetOutcome = { status: 'done'; result: ResetResult } | { status: 'pending'; requestId: string; why: string }
+
+/**
+ * A support person's reset: done at once for a plain member, or a request for a second person.
+ * Their own account: DomainError('forbidden'), audited.
+ */
 export async function supportReset(input: {
   actor: StaffRef
   targetUserId: string
@@ -36,47 +91,14 @@ export async function supportReset(input: {
   checks: readonly string[]
   meta?: RequestMeta
 }): Promise<SupportResetOutcome> {
-  if (input.actor.id === input.targetUserId) {
-    return { status: 'refused', code: 'self', message: 'You cannot reset your own account. Ask another support person.' }
-  }
+  await refuseOwnAccount(input.actor, input.targetUserId, 'auth.mfa_reset_by_support', 'You cannot reset your own account. Ask another support person.', input.meta)
   const errors = resetInputErrors('support', input)
   if (Object.keys(errors).length) throw new ResetInputError(errors)
   const outcome = await db.transaction(async (tx) => {
-    const why = await approvalNeededFor(input.targetUserId, tx)
-    if (why) {
-      const [request] = await tx
-        .insert(r)
-        .values({
-          action: RESET_ACTION,
-          targetUserId: input.targetUserId,
-          requestedBy: input.actor.id,
-          reason: input.reason.trim(),
-          ticket: input.ticket.trim(),
-          checks: [...new Set(input.checks)],
-          expiresAt: sql`now() + make_interval(hours => ${REQUEST_TTL_HOURS})`,
-        })
-        .returning()
-      await recordAudit(
-        {
-          action: 'support.approval_requested',
-          actor: { id: input.actor.id, label: input.actor.email },
-          subjectId: input.targetUserId,
-          meta: input.meta ?? NO_REQUEST,
-          details: { requestId: request.id, requestAction: RESET_ACTION, reason: request.reason, ticket: request.ticket, checks: request.checks, why },
-        },
-        tx,
-      )
-      const [target] = await tx.select({ email: schema.users.email }).from(schema.users).where(eq(schema.users.id, input.targetUserId))
-      const notices = await writeStaffNotices(
-        {
-          template: 'support_approval_requested',
-          path: '/support/approvals',
-          except: input.actor.id,
-          params: { requesterEmail: input.actor.email, targetEmail: target?.email ?? input.targetUserId, why, ticket: request.ticket, reason: request.reason, expiresAt: request.expiresAt.toISOString(), at: request.createdAt.toISOString() },
-        },
-        tx,
-      )
-      return { status: 'pending' as const, requestId: request.id, why, notices }
+    const privilege = await approvalNeededFor(input.targetUserId, tx)
+    if (privilege) {
+      const request = await createRequest({ ...input, action: RESET_ACTION, why: privilege.why }, tx)
+      return { status: 'pending' as const, why: privilege.why, ...request }
     }
     const done = await resetMfaInTx({ targetUserId: input.targetUserId, by: { kind: 'support', actor: input.actor }, reason: input.reason, ticket: input.ticket, checks: input.checks, meta: input.meta }, tx)
     return { status: 'done' as const, ...done }
@@ -87,6 +109,35 @@ export async function supportReset(input: {
   }
   await enqueueNotice(outcome.emailId)
   return { status: 'done', result: outcome.result }
+}
+
+export type SupportUnlockOutcome = UnlockOutcome | { ok: 'pending'; requestId: string; why: string }
+
+/**
+ * A support person's unlock: at once for a plain member's failure lockout; a request for a second
+ * person when the member froze the account, or it is privileged (as for resets). Their own
+ * account: DomainError('forbidden'), audited.
+ */
+export async function supportUnlock(input: { actor: StaffRef; targetUserId: string; reason: string; ticket?: string | null; meta?: RequestMeta }): Promise<SupportUnlockOutcome> {
+  await refuseOwnAccount(input.actor, input.targetUserId, 'support.unlock', 'You cannot unlock your own account. Ask another support person.', input.meta)
+  const error = unlockReasonError(input.reason)
+  if (error) return { ok: false, code: 'reason', message: error }
+  const outcome = await db.transaction(async (tx): Promise<SupportUnlockOutcome & { notices?: string[] }> => {
+    const target = await lockTarget(input.targetUserId, tx)
+    if (!target.lockedUntil || target.lockedUntil <= new Date()) return { ok: false, code: 'not_locked', message: NOT_LOCKED }
+    const why = isFrozen(target) ? 'an account its member froze ("this wasn\'t me")' : (await approvalNeededFor(target.id, tx))?.why
+    if (why) {
+      const request = await createRequest({ actor: input.actor, targetUserId: target.id, action: UNLOCK_ACTION, reason: input.reason, ticket: input.ticket ?? '', checks: [], why, meta: input.meta }, tx)
+      return { ok: 'pending', why, ...request }
+    }
+    const wasLockedUntil = await unlockInTx({ actor: staffActor(input.actor), targetUserId: target.id, reason: input.reason, meta: input.meta }, tx)
+    return wasLockedUntil ? { ok: true, wasLockedUntil } : { ok: false, code: 'not_locked', message: NOT_LOCKED }
+  })
+  if (outcome.ok === 'pending') {
+    await enqueueStaffNotices(outcome.notices ?? [])
+    return { ok: 'pending', requestId: outcome.requestId, why: outcome.why }
+  }
+  return outcome
 }
 
 /** Records every pending request past its expiry as expired (status and audit). Idempotent. */
@@ -144,18 +195,20 @@ export async function listRequests(options: { targetUserId?: string } = {}) {
   return { pending: rows.filter((x) => x.status === 'pending'), decided: rows.filter((x) => x.status !== 'pending') }
 }
 
-export type DecideFailure = 'not_found' | 'already_decided' | 'expired' | 'self' | 'self_target' | 'mismatch' | 'step_up'
-export const DECIDE_MESSAGES: Record<DecideFailure, string> = {
+export type DecideFailure = 'not_found' | 'already_decided' | 'expired' | 'mismatch' | 'step_up'
+export const DECIDE_MESSAGES: Record<DecideFailure | 'self' | 'self_target', string> = {
   not_found: 'That request does not exist.',
   already_decided: 'That request was already decided.',
   expired: 'That request has expired (requests live 24 hours). Ask for a new one.',
-  self: 'You asked for this reset, so another support person must approve or refuse it.',
+  self: 'You made this request, so another support person must approve or refuse it.',
   self_target: 'This request is about your own account: another support person must decide it.',
   mismatch: 'The request changed since you opened the page. Reload and check it again.',
   step_up: 'Confirm your second factor first.',
 }
 
-export type DecideOutcome = { ok: true; decision: 'approved' | 'refused'; result?: ResetResult } | { ok: false; code: DecideFailure; message: string }
+export type DecideOutcome =
+  | { ok: true; decision: 'approved' | 'refused'; action: string; result?: ResetResult; unlocked?: boolean }
+  | { ok: false; code: DecideFailure; message: string }
 
 /**
  * Approves or refuses one exact request. The form echoes what the approver saw (target, action,
@@ -172,6 +225,16 @@ export async function decideRequest(input: {
 }): Promise<DecideOutcome> {
   const fail = (code: DecideFailure): DecideOutcome => ({ ok: false, code, message: DECIDE_MESSAGES[code] })
   if (!isSteppedUp(input.approverSession)) return fail('step_up')
+  // Who asked and about whom never change: checked (and refused, audited) before the transaction.
+  const [asked] = await db.select({ requestedBy: r.requestedBy, targetUserId: r.targetUserId, action: r.action }).from(r).where(eq(r.id, input.requestId))
+  if (!asked) return fail('not_found')
+  const refusal = asked.requestedBy === input.approver.id ? 'self' : asked.targetUserId === input.approver.id ? 'self_target' : null
+  if (refusal) {
+    await refuseChange(new DomainError('forbidden', DECIDE_MESSAGES[refusal]), {
+      actor: staffActor(input.approver), attempt: `support.approval_${input.decision === 'approve' ? 'granted' : 'refused'}`, subjectId: asked.targetUserId, meta: input.meta,
+      details: { requestId: input.requestId, requestAction: asked.action, why: refusal },
+    })
+  }
   const outcome = await db.transaction(async (tx): Promise<DecideOutcome & { emailId?: string }> => {
     const [row] = await tx
       .select({ request: r, expired: sql<boolean>`${r.expiresAt} <= now()` })
@@ -186,8 +249,6 @@ export async function decideRequest(input: {
       return fail('expired')
     }
     if (req.targetUserId !== input.expect.targetUserId || req.action !== input.expect.action || req.reason !== input.expect.reason.trim()) return fail('mismatch')
-    if (req.requestedBy === input.approver.id) return fail('self')
-    if (req.targetUserId === input.approver.id) return fail('self_target')
     const decision: 'approved' | 'refused' = input.decision === 'approve' ? 'approved' : 'refused'
     await tx.update(r).set({ status: decision, decidedBy: input.approver.id, decidedAt: sql`now()`, decisionNote: input.note?.trim() || null }).where(eq(r.id, req.id))
     await recordAudit(
@@ -200,8 +261,16 @@ export async function decideRequest(input: {
       },
       tx,
     )
-    if (decision === 'refused') return { ok: true as const, decision }
+    if (decision === 'refused') return { ok: true as const, decision, action: req.action }
     const [requester] = await tx.select({ id: schema.users.id, email: schema.users.email }).from(schema.users).where(eq(schema.users.id, req.requestedBy))
+    if (req.action === UNLOCK_ACTION) {
+      // Unlocked only if still locked: a lock that has run out or was lifted leaves nothing to do.
+      const unlocked = await unlockInTx(
+        { actor: staffActor(requester), targetUserId: req.targetUserId, reason: req.reason, meta: input.meta, details: { requestId: req.id, approvedBy: input.approver.email } },
+        tx,
+      )
+      return { ok: true as const, decision, action: req.action, unlocked: Boolean(unlocked) }
+    }
     const done = await resetMfaInTx(
       {
         targetUserId: req.targetUserId,
@@ -213,13 +282,12 @@ export async function decideRequest(input: {
       },
       tx,
     )
-    return { ok: true as const, decision, result: done.result, emailId: done.emailId }
+    return { ok: true as const, decision, action: req.action, result: done.result, emailId: done.emailId }
   })
   if (outcome.ok && 'emailId' in outcome && outcome.emailId) {
-    await enqueueNotice(outcome.emailId)
-    return { ok: true, decision: outcome.decision, result: outcome.result }
+    const { emailId, ...rest } = outcome
+    await enqueueNotice(emailId)
+    return rest
   }
   return outcome
 }
-
-

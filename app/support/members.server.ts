@@ -79,6 +79,7 @@ export async function memberDetail(userId: string) {
       lockedUntil: u.lockedUntil,
       lockCount: u.lockCount,
       lastSignInAt: u.lastSignInAt,
+      privilegedUntil: u.privilegedUntil,
       createdAt: u.createdAt,
     })
     .from(u)

@@ -159,14 +159,21 @@ export async function resetMfa(input: ResetInput): Promise<ResetResult & { notic
   return { ...result, noticeQueued }
 }
 
+/** The window after losing an owner or admin role during which the two-person rule still applies (decision 057). */
+export const PRIVILEGE_MEMORY_DAYS = 30
+
 /**
- * Why resetting this account needs a second support person, or null: an owner or admin of any
- * organization, or a platform account (support, superadmin).
+ * Why this account may be reset or unlocked only under the two-person rule, or null: a platform
+ * account (support, superadmin), an owner or admin of any organization now, or one in the last 30
+ * days (users.privileged_until, kept by a trigger on memberships, decision 057).
  */
-export async function approvalNeededFor(targetUserId: string, tx: Tx = db): Promise<string | null> {
-  const [target] = await tx.select({ platformRole: schema.users.platformRole }).from(schema.users).where(eq(schema.users.id, targetUserId))
+export async function approvalNeededFor(targetUserId: string, tx: Tx = db): Promise<{ kind: 'platform' | 'current' | 'recent'; why: string } | null> {
+  const [target] = await tx
+    .select({ platformRole: schema.users.platformRole, recent: sql<boolean>`coalesce(${schema.users.privilegedUntil} > now(), false)` })
+    .from(schema.users)
+    .where(eq(schema.users.id, targetUserId))
   if (!target) throw new UnknownUserError()
-  if (target.platformRole !== 'none') return `a ${target.platformRole} account`
+  if (target.platformRole !== 'none') return { kind: 'platform', why: `a ${target.platformRole} account` }
   const m = schema.memberships
   const o = schema.organizations
   const [privileged] = await tx
@@ -175,5 +182,6 @@ export async function approvalNeededFor(targetUserId: string, tx: Tx = db): Prom
     .innerJoin(o, eq(o.id, m.organizationId))
     .where(and(eq(m.userId, targetUserId), inArray(m.role, ['owner', 'admin'])))
     .limit(1)
-  return privileged ? `${privileged.role} of ${privileged.org}` : null
+  if (privileged) return { kind: 'current', why: `${privileged.role} of ${privileged.org}` }
+  return target.recent ? { kind: 'recent', why: `an owner or admin of an organization in the last ${PRIVILEGE_MEMORY_DAYS} days` } : null
 }

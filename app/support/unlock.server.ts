@@ -1,23 +1,55 @@
-/** Lifting a lockout early (support console and CLI), with a reason, audited as support.unlock. */
+/**
+ * Lifting a lockout early, with a reason, audited as support.unlock. Support's console goes
+ * through supportUnlock (app/support/approvals.server.ts): a frozen or privileged account waits
+ * for a second support person. `unlockAccount` is the operator CLI's break-glass path (the
+ * operator is already at the database) and does it at once (decision 057).
+ */
 import { eq } from 'drizzle-orm'
-import { db, schema } from '#db/client.ts'
+import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, NO_REQUEST, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
-import { unlockUser } from '#app/auth/lockout.server.ts'
+import { lockRemainingSeconds, MAX_LOCK_SECONDS, unlockUser } from '#app/auth/lockout.server.ts'
 import { UnknownUserError } from './reset.server.ts'
 
 export const UNLOCK_REASON_MIN = 5
+export const UNLOCK_REASON_MAX = 500
 
 export type UnlockOutcome = { ok: true; wasLockedUntil: Date } | { ok: false; code: 'not_locked' | 'reason'; message: string }
 
+export const NOT_LOCKED = 'This account is not locked.'
+
+export function unlockReasonError(reason: string): string | null {
+  const r = reason.trim()
+  if (r.length < UNLOCK_REASON_MIN) return `Give a reason of at least ${UNLOCK_REASON_MIN} characters`
+  if (r.length > UNLOCK_REASON_MAX) return `Keep the reason under ${UNLOCK_REASON_MAX} characters`
+  return null
+}
+
+/** A lock longer than any failure lockout was set on purpose: the member froze the account (decision 032). */
+export const isFrozen = (user: { lockedUntil: Date | null }) => lockRemainingSeconds(user) > MAX_LOCK_SECONDS
+
+/** Locks the account row and reads it. */
+export async function lockTarget(targetUserId: string, tx: Tx) {
+  const [target] = await tx.select().from(schema.users).where(eq(schema.users.id, targetUserId)).for('update')
+  if (!target) throw new UnknownUserError()
+  return target
+}
+
+/** The unlock inside the caller's transaction (the target row locked); null when it was not locked. */
+export async function unlockInTx(input: { actor: Actor; targetUserId: string; reason: string; meta?: RequestMeta; details?: Record<string, unknown> }, tx: Tx): Promise<Date | null> {
+  const target = await lockTarget(input.targetUserId, tx)
+  const wasLockedUntil = target.lockedUntil
+  if (!(await unlockUser(target.id, tx)) || !wasLockedUntil) return null
+  await recordAudit(
+    { action: 'support.unlock', actor: input.actor, subjectId: target.id, meta: input.meta ?? NO_REQUEST, details: { reason: input.reason.trim(), wasLockedUntil: wasLockedUntil.toISOString(), ...input.details } },
+    tx,
+  )
+  return wasLockedUntil
+}
+
+/** The operator CLI's unlock: at once, whoever the account is (break-glass, decision 057). */
 export async function unlockAccount(input: { actor: Actor; targetUserId: string; reason: string; meta?: RequestMeta }): Promise<UnlockOutcome> {
-  const reason = input.reason.trim()
-  if (reason.length < UNLOCK_REASON_MIN) return { ok: false, code: 'reason', message: `Give a reason of at least ${UNLOCK_REASON_MIN} characters` }
-  return db.transaction(async (tx) => {
-    const [target] = await tx.select().from(schema.users).where(eq(schema.users.id, input.targetUserId)).for('update')
-    if (!target) throw new UnknownUserError()
-    const wasLockedUntil = target.lockedUntil
-    if (!(await unlockUser(target.id, tx)) || !wasLockedUntil) return { ok: false as const, code: 'not_locked' as const, message: 'This account is not locked.' }
-    await recordAudit({ action: 'support.unlock', actor: input.actor, subjectId: target.id, meta: input.meta ?? NO_REQUEST, details: { reason, wasLockedUntil: wasLockedUntil.toISOString() } }, tx)
-    return { ok: true as const, wasLockedUntil }
-  })
+  const error = unlockReasonError(input.reason)
+  if (error) return { ok: false, code: 'reason', message: error }
+  const wasLockedUntil = await db.transaction((tx) => unlockInTx(input, tx))
+  return wasLockedUntil ? { ok: true, wasLockedUntil } : { ok: false, code: 'not_locked', message: NOT_LOCKED }
 }

@@ -20,7 +20,7 @@ export default defineCommand({
   description:
     'With --require or --optional: every region of the organization (or only --region) becomes Required or Optional, keeping its other settings. ' +
     'With --mode, --methods, --on-deadline or --remember-days: one region’s policy is replaced (the rest kept as it is now). ' +
-    'Prints what the change does (members without an allowed factor, their deadline). Setting a region to disabled needs a fresh second factor: sign in again first.',
+    'Prints what the change does (members without an allowed factor, their deadline, what it lowers). A change that lowers protection (a mode down, a method added, longer grace or remember-device periods, block → force_enrollment, an exemption) needs a second factor in the last 5 minutes: sign in again with it first.',
   positionals: [{ name: 'org', description: 'the organization’s slug or id' }],
   options: {
     url: URL_OPTION,

@@ -29,6 +29,12 @@ export const users = pgTable(
     /** Set by a support, admin or CLI reset: the next sign-in asks for an email code. */
     mfaResetAt: timestamp('mfa_reset_at', { withTimezone: true }),
     lastSignInAt: timestamp('last_sign_in_at', { withTimezone: true }),
+    /**
+     * Until when this account counts as an organization owner or admin after losing that role
+     * (demoted or removed: now + 30 days, set by a trigger on memberships). Until then it is
+     * reset and unlocked only under support's two-person rule (decision 057).
+     */
+    privilegedUntil: timestamp('privileged_until', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('users_region_email').on(t.region, t.email), index('users_email').on(t.email)],

@@ -1,7 +1,8 @@
 /** The API keys page in Chromium: issue a key, copy it with the button, use it, revoke it after confirming. */
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { seedDemo } from '#db/seed.ts'
+import { findDemoUser, seedDemo } from '#db/seed.ts'
+import { enableTotp, totpCode } from '#tests/factories/mfa.ts'
 import { apiCall } from '#tests/setup/api.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { launchBrowser, screenshot, signInWithForm } from '#tests/setup/browser.ts'
@@ -24,7 +25,11 @@ it('an admin issues a key, copies it, and revokes it after confirming', async ()
   page.on('console', (m) => {
     if (m.type() === 'error') pageErrors.push(m.text())
   })
+  // Owners and admins change nothing without a second factor (decision 056): the admin signs in with an app.
+  const { secret } = await enableTotp((await findDemoUser('admin@acme.test')).id)
   await signInWithForm(page, base, 'admin@acme.test')
+  await page.getByLabel('Authentication code').fill(await totpCode(secret, 1))
+  await page.getByRole('button', { name: 'Verify' }).click()
   await page.getByRole('heading', { name: 'Welcome, Adam Admin' }).waitFor()
   await page.goto(`${base}/orgs/acme/api-keys`)
   await page.getByRole('heading', { name: 'API keys' }).waitFor()

@@ -14,9 +14,11 @@ import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { findDemoUser, seedDemo } from '#db/seed.ts'
+import { enableTotp, totpCode } from '#tests/factories/mfa.ts'
+import { signInAs } from '#tests/factories/security.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { launchBrowser, screenshot, signInWithForm } from '#tests/setup/browser.ts'
-import { signIn, TestClient } from '#tests/setup/http.ts'
+import { TestClient } from '#tests/setup/http.ts'
 import type { TestSmtp } from '#tests/setup/smtp.ts'
 
 let browser: Browser
@@ -35,7 +37,12 @@ it('admin sets Required with a grace period, reviews the impact and old → new 
   const page = await browser.newPage()
   const browserErrors: string[] = []
   page.on('pageerror', (e) => browserErrors.push(e.message))
+  // Owners and admins change nothing without a second factor, and a longer grace period needs it
+  // within the last 5 minutes (decision 056): the admin signs in with an authenticator app.
+  const { secret } = await enableTotp((await findDemoUser('admin@acme.test')).id)
   await signInWithForm(page, base, 'admin@acme.test')
+  await page.getByLabel('Authentication code').fill(await totpCode(secret, 1))
+  await page.getByRole('button', { name: 'Verify' }).click()
   await page.getByRole('heading', { name: /Welcome/ }).waitFor()
   await page.goto(`${base}/orgs/acme/policy`)
   const eu = page.getByRole('region', { name: 'Region EU' })
@@ -78,7 +85,7 @@ it('admin sets Required with a grace period, reviews the impact and old → new 
 
   // Someone else saves EU after this review: Save is refused, and a new review shows what changed.
   const owner = new TestClient(base)
-  expect((await signIn(owner, 'owner@acme.test')).status).toBe(302)
+  await signInAs(owner, (await findDemoUser('owner@acme.test')).id)
   const theirs = { region: 'eu', mode: 'optional', allowedMethods: ['email', 'totp', 'webauthn'], gracePeriodDays: '7', onDeadline: 'force_enrollment', rememberDeviceDays: '20' }
   const reviewed = await owner.post('/orgs/acme/policy', { ...theirs, intent: 'preview' })
   const reviewToken = /name="reviewToken" value="([^"]+)"/.exec(await reviewed.text())![1]

@@ -23,6 +23,16 @@ export async function signInAs(client: TestClient, userId: string, options: { le
   return { token, session }
 }
 
+/**
+ * Marks the user's current sessions as having passed a second factor at sign-in, but not within
+ * the last 5 minutes (as a trusted-device sign-in does): owners and admins may change things with
+ * them, but not lower protection (decision 056).
+ */
+export async function passedSecondFactorAtSignIn(userId: string) {
+  const { eq } = await import('drizzle-orm')
+  await db.update(schema.sessions).set({ level: 'mfa', secondFactorAt: null }).where(eq(schema.sessions.userId, userId))
+}
+
 /** An app, two keys, ten recovery codes (one used), two trusted devices. Returns the TOTP secret. */
 export async function giveFactors(userId: string) {
   const secret = generateSecret()

@@ -7,6 +7,7 @@
 import { and, eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { keyedHash, randomToken } from '#app/auth/crypto.server.ts'
+import { config } from '#app/config/env.server.ts'
 import { db, schema } from '#db/client.ts'
 import { seedDemo } from '#db/seed.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
@@ -232,6 +233,7 @@ describe('the member’s factors', () => {
     await forgetTotpStep(user.id)
     const disable = (json: unknown) => apiCall(base, '/api/auth/2fa/disable', { json, token })
     expectError(await disable({ code: await totpCode(secret), password: 'wrong' }), 400, 'invalid_password')
+    await forgetTotpStep(user.id)
     expectError(await disable({ code: '000000', password: PASSWORD }), 400, 'invalid_code')
     expect((await apiCall(base, '/api/auth/2fa/status', { token })).body.data.enabled).toBe(true)
     expectError(await disable({ code: await totpCode(secret) }), 400, 'invalid_request')
@@ -239,6 +241,36 @@ describe('the member’s factors', () => {
     expect(ok.body).toEqual({ data: { disabled: true } })
     expect((await apiCall(base, '/api/auth/2fa/status', { token })).body.data).toMatchObject({ enabled: false, backupCodesRemaining: 0 })
     expectError(await disable({ code: await totpCode(secret), password: PASSWORD }), 409, 'conflict')
+  })
+
+  it('disable checks the password only after the code, so a stolen token cannot test passwords; wrong passwords count toward the lockout', async () => {
+    const { user, secret } = await memberWithApp()
+    const token = await apiSignIn2fa(user.email, secret)
+    await forgetTotpStep(user.id)
+    const disable = (json: unknown) => apiCall(base, '/api/auth/2fa/disable', { json, token })
+    const failures = async () => (await userById(user.id)).failedAttempts
+    // Without the second factor, the right and a wrong password get the same answer.
+    const right = await disable({ code: '000000', password: PASSWORD })
+    const wrong = await disable({ code: '000001', password: 'not the password' })
+    expectError(right, 400, 'invalid_code')
+    expect(wrong.status).toBe(right.status)
+    expect(wrong.body.error.code).toBe(right.body.error.code)
+    expect(JSON.stringify(right.body)).not.toMatch(/password/i)
+    const before = await failures()
+    const wrongPasswords = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.subjectId, user.id), eq(schema.auditEvents.action, 'auth.login_failed')))
+    expect(wrongPasswords).toHaveLength(0)
+    // With the right code, a wrong password is one more failure on the account's lockout counter, audited.
+    expectError(await disable({ code: await totpCode(secret), password: 'not the password' }), 400, 'invalid_password')
+    expect(await failures()).toBe(before + 1)
+    const [event] = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.subjectId, user.id), eq(schema.auditEvents.action, 'auth.login_failed')))
+    expect(event.details).toMatchObject({ reason: 'wrong_password', during: '2fa_disable' })
+    // The same counter as sign-in: at the threshold, the account locks.
+    await db.update(schema.users).set({ failedAttempts: config.lockoutThreshold - 1 }).where(eq(schema.users.id, user.id))
+    await forgetTotpStep(user.id)
+    expectError(await disable({ code: await totpCode(secret), password: 'not the password' }), 400, 'invalid_password')
+    expect((await userById(user.id)).lockedUntil!.getTime()).toBeGreaterThan(Date.now())
+    expectError(await signin(user.email), 429, 'account_locked')
+    expect((await apiCall(base, '/api/auth/2fa/status', { token })).body.data.enabled).toBe(true)
   })
 
   it('regenerates recovery codes with a recovery code as the step-up; old codes stop working', async () => {

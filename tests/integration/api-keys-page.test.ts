@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { findDemoUser, seedDemo } from '#db/seed.ts'
+import { passedSecondFactorAtSignIn } from '#tests/factories/security.ts'
 import { apiCall } from '#tests/setup/api.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { signIn, TestClient } from '#tests/setup/http.ts'
@@ -16,6 +17,7 @@ beforeAll(async () => {
 async function adminClient() {
   const client = new TestClient(base)
   expect((await signIn(client, 'admin@acme.test')).status).toBe(302)
+  await passedSecondFactorAtSignIn((await findDemoUser('admin@acme.test')).id)
   return client
 }
 

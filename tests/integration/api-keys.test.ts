@@ -6,6 +6,7 @@ import { and, eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { findDemoUser, seedDemo } from '#db/seed.ts'
+import { passedSecondFactorAtSignIn } from '#tests/factories/security.ts'
 import { createUser } from '#tests/factories/users.ts'
 import { apiCall, apiSignIn, type ApiAnswer } from '#tests/setup/api.ts'
 import { startTestApp } from '#tests/setup/app.ts'
@@ -24,6 +25,7 @@ beforeAll(async () => {
   acme = orgs.find((o) => o.slug === 'acme')!
   globex = orgs.find((o) => o.slug === 'globex')!
   adminToken = await apiSignIn(base, 'admin@acme.test')
+  await passedSecondFactorAtSignIn((await findDemoUser('admin@acme.test')).id)
   ciBot = await findDemoUser('ci-bot@acme.test')
 })
 
@@ -94,6 +96,7 @@ describe('issuing and using API keys', () => {
 
   it('a write scope needs the issuer’s step-up; without it nothing is written', async () => {
     const token = await apiSignIn(base, 'owner@acme.test')
+    await passedSecondFactorAtSignIn((await findDemoUser('owner@acme.test')).id)
     const before = (await db.select().from(schema.apiKeys)).length
     const auditBefore = (await auditOf('org.api_key_issued')).length
     const refused = await issue(token, { serviceAccountId: ciBot.id, name: 'policy bot', scopes: ['policy:read', 'policy:write'] })

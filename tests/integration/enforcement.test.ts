@@ -15,6 +15,8 @@ import { db, schema } from '#db/client.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 
 const DAY = 86_400_000
+/** An admin who confirmed their second factor just now (lowering protection needs it: decision 056). */
+const fresh2fa = () => ({ kind: 'session' as const, secondFactorAt: new Date() })
 const ago = (days: number) => new Date(Date.now() - days * DAY)
 
 async function setPolicy(orgId: string, region: string, values: Partial<typeof schema.regionPolicies.$inferInsert>) {
@@ -70,7 +72,7 @@ describe('loadSignInDecision', () => {
 
     // Time moves past the deadline (by data): force enrollment.
     await setPolicy(org.id, 'us', { requiredSince: ago(8) })
-    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'enroll_only', allowedMethods: ['totp', 'webauthn'], proveEmailFirst: true })
+    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'enroll_only', allowedMethods: ['totp', 'webauthn'], prove: ['email'] })
     await setPolicy(org.id, 'us', { onDeadline: 'block' })
     expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'blocked', organizations: ['Initech'], contacts: ['boss@initech.test'] })
     void owner
@@ -93,17 +95,21 @@ describe('loadSignInDecision', () => {
     expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'second_factor', methods: ['webauthn'] })
   })
 
-  it('two organizations: strictest mode, intersected methods', async () => {
+  it('two organizations: strictest mode; email only where every organization asking this member allows it', async () => {
     const a = await createOrg()
     const b = await createOrg()
     await setPolicy(a.id, 'us', { mode: 'optional', allowedMethods: ['totp', 'webauthn'] })
     await setPolicy(b.id, 'us', { mode: 'required', requiredSince: ago(1) })
     const user = await oldMember({ org: a })
     await db.insert(schema.memberships).values({ userId: user.id, organizationId: b.id })
+    // Optional asks nothing of a member without an app or key: B's email code stands.
     const d = await loadSignInDecision(user.id)
     expect(d.mode).toBe('required')
-    expect(d.allowedMethods).toEqual(['totp', 'webauthn'])
-    expect(d.status).toBe('in_grace')
+    expect(d.allowedMethods).toEqual(['email', 'totp', 'webauthn'])
+    expect(d.signIn).toEqual({ kind: 'second_factor', methods: ['email'] })
+    // Once the member has an app, A asks for it too, and A does not allow email.
+    await addTotp(user.id)
+    expect((await loadSignInDecision(user.id)).signIn).toEqual({ kind: 'second_factor', methods: ['totp'] })
   })
 
   it('exempt service account is not asked; a lapsed exemption no longer protects it (without any worker)', async () => {
@@ -191,9 +197,9 @@ describe('deadline extensions', () => {
     expect((await loadSignInDecision(user.id)).status).toBe('overdue')
     // Optional, then Required again (through the domain, so required_since moves to now).
     const fields = { allowedMethods: ['totp', 'webauthn'] as ('totp' | 'webauthn')[], gracePeriodDays: 7, onDeadline: 'block' as const, rememberDeviceDays: 14 }
-    await updateRegionPolicy({ orgId: org.id, region: 'us', proposed: { mode: 'optional', ...fields }, actor })
+    await updateRegionPolicy({ orgId: org.id, region: 'us', proposed: { mode: 'optional', ...fields }, actor, authority: fresh2fa() })
     const since = Date.now()
-    await updateRegionPolicy({ orgId: org.id, region: 'us', proposed: { mode: 'required', ...fields }, actor })
+    await updateRegionPolicy({ orgId: org.id, region: 'us', proposed: { mode: 'required', ...fields }, actor, authority: fresh2fa() })
     const [policy] = await db.select().from(schema.regionPolicies).where(eq(schema.regionPolicies.organizationId, org.id))
     expect(policy.requiredSince!.getTime()).toBeGreaterThanOrEqual(since)
     const fresh = policy.requiredSince!.getTime() + 7 * DAY
@@ -228,7 +234,7 @@ describe('deadline extensions', () => {
     const extensions = async () => db.select().from(schema.deadlineExtensions).where(eq(schema.deadlineExtensions.userId, user.id))
 
     for (const earlier of [new Date(Date.now() + 3 * DAY), current]) {
-      const refused = await extendDeadline(scope, { userId: user.id, deadline: earlier, reason: 'shorter' }, actor).catch((e) => e)
+      const refused = await extendDeadline(scope, { userId: user.id, deadline: earlier, reason: 'shorter' }, actor, fresh2fa()).catch((e) => e)
       expect(refused).toBeInstanceOf(PolicyInputError)
       expect(refused).toMatchObject({ field: 'deadline', status: 400 })
       expect(refused.message).toMatch(/later than the member's current deadline/)
@@ -238,18 +244,18 @@ describe('deadline extensions', () => {
 
     // A later date is accepted; after it, the extension itself is the date to beat.
     const later = new Date(current.getTime() + 10 * DAY)
-    await extendDeadline(scope, { userId: user.id, deadline: later, reason: 'on leave' }, actor)
+    await extendDeadline(scope, { userId: user.id, deadline: later, reason: 'on leave' }, actor, fresh2fa())
     expect((await loadSignInDecision(user.id)).deadline?.getTime()).toBe(later.getTime())
     expect(await audits()).toBe(1)
     const between = new Date(current.getTime() + 5 * DAY)
-    await expect(extendDeadline(scope, { userId: user.id, deadline: between, reason: 'shorter' }, actor)).rejects.toThrow(/later than the member's current deadline/)
+    await expect(extendDeadline(scope, { userId: user.id, deadline: between, reason: 'shorter' }, actor, fresh2fa())).rejects.toThrow(/later than the member's current deadline/)
     const [ext] = await extensions()
     expect(ext.deadline.getTime()).toBe(later.getTime())
     expect(await audits()).toBe(1)
 
     // No deadline at all where the region is not Required.
     await setPolicy(org.id, 'us', { mode: 'optional' })
-    await expect(extendDeadline(scope, { userId: user.id, deadline: new Date(later.getTime() + DAY), reason: 'more' }, actor)).rejects.toThrow(/no deadline to extend/)
+    await expect(extendDeadline(scope, { userId: user.id, deadline: new Date(later.getTime() + DAY), reason: 'more' }, actor, fresh2fa())).rejects.toThrow(/no deadline to extend/)
     expect(await audits()).toBe(1)
   })
 })

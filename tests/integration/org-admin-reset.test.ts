@@ -68,6 +68,10 @@ describe('org admin resets', () => {
       expect(res.status).toBe(403)
       expect(await res.text()).toContain('Only Gatehouse support can reset this person')
       expect((await securityCounts(target.id)).totp).toBe(1)
+      // Refused and recorded with who tried (decision 057).
+      const [refused] = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'security.change_refused'), eq(schema.auditEvents.subjectId, target.id)))
+      expect(refused).toMatchObject({ actorLabel: 'admin@acme.test', organizationId: acmeId })
+      expect(refused.details).toMatchObject({ code: 'two_person_required', attempt: 'auth.mfa_reset_by_org_admin' })
     }
   })
 

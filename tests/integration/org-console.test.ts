@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { policyReviewToken, regionPolicyInput } from '#app/policy/region-policy.server.ts'
 import { db, schema } from '#db/client.ts'
 import { findDemoUser, seedDemo } from '#db/seed.ts'
+import { signInAs } from '#tests/factories/security.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { signIn, TestClient } from '#tests/setup/http.ts'
 import type { TestSmtp } from '#tests/setup/smtp.ts'
@@ -22,10 +23,12 @@ beforeAll(async () => {
   const { orgIds } = await seedDemo()
   acmeId = orgIds.get('acme')!
   ;({ url: base, smtp } = await startTestApp())
+  // Sessions that passed a second factor just now: owners and admins change nothing without one,
+  // and lowering protection needs it within 5 minutes (decision 056).
   admin = new TestClient(base)
-  expect((await signIn(admin, 'admin@acme.test')).status).toBe(302)
+  await signInAs(admin, (await findDemoUser('admin@acme.test')).id)
   owner = new TestClient(base)
-  expect((await signIn(owner, 'owner@acme.test')).status).toBe(302)
+  await signInAs(owner, (await findDemoUser('owner@acme.test')).id)
 })
 
 const policyForm = (over: Record<string, string | string[]> = {}) => ({
@@ -230,7 +233,8 @@ describe('policy console', () => {
     await db.update(schema.sessions).set({ secondFactorAt: null }).where(eq(schema.sessions.userId, adminUser.id))
     const { html, token } = await review(admin, { mode: 'disabled' })
     expect(html).toContain('will no longer be asked for a second factor')
-    expect(html).toContain('saving asks for it first')
+    expect(html).toContain('Lowers protection for 1 member')
+    expect(html).toContain('saving asks for a fresh second factor first')
     const stale = await admin.post('/orgs/acme/policy', policyForm({ intent: 'save', mode: 'disabled', reviewToken: token! }))
     expect(stale.status).toBe(302)
     const location = stale.headers.get('location')!
@@ -355,8 +359,11 @@ describe('members', () => {
     expect((await owner.post('/orgs/acme/members', { intent: 'remove', userId: ownerUser.id })).status).toBe(400)
     expect((await admin.post('/orgs/acme/members', { intent: 'role', userId: ownerUser.id, role: 'member' })).status).toBe(403)
     const mia = await findDemoUser('member@acme.test')
-    expect((await admin.post('/orgs/acme/members', { intent: 'role', userId: mia.id, role: 'admin' })).status).toBe(302)
-    expect((await admin.post('/orgs/acme/members', { intent: 'remove', userId: mia.id })).status).toBe(302)
+    // Only owners make admins and remove them (decision 057).
+    expect((await admin.post('/orgs/acme/members', { intent: 'role', userId: mia.id, role: 'admin' })).status).toBe(403)
+    expect((await owner.post('/orgs/acme/members', { intent: 'role', userId: mia.id, role: 'admin' })).status).toBe(302)
+    expect((await admin.post('/orgs/acme/members', { intent: 'remove', userId: mia.id })).status).toBe(403)
+    expect((await owner.post('/orgs/acme/members', { intent: 'remove', userId: mia.id })).status).toBe(302)
     const actions = (await db.select().from(schema.auditEvents).where(eq(schema.auditEvents.subjectId, mia.id))).map((e) => e.action)
     expect(actions).toEqual(expect.arrayContaining(['org.role_changed', 'org.member_removed']))
   })

@@ -1,7 +1,8 @@
-import { eq } from 'drizzle-orm'
+import { and, eq, gte } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { seedDemo } from '#db/seed.ts'
+import { getQueue, QUEUE } from '#workers/queues.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { signIn, TestClient } from '#tests/setup/http.ts'
 import type { TestSmtp } from '#tests/setup/smtp.ts'
@@ -65,6 +66,35 @@ describe('forgot password', () => {
     expect(await res.text()).toContain('If an account with that email exists')
     await new Promise((r) => setTimeout(r, 500))
     expect(smtp.received.filter((m) => m.to === 'nobody@acme.test' && m.receivedAt >= since)).toHaveLength(0)
+  })
+
+  it('does the same work for a known and an unknown address: one outbox row and one queued job each, and the worker decides', async () => {
+    const since = new Date()
+    const answers: string[] = []
+    for (const email of ['eu.member@acme.test', 'nobody-here@acme.test']) {
+      const res = await new TestClient(base).post('/forgot-password', { region: 'eu', email })
+      expect(res.status).toBe(200)
+      answers.push(await res.text())
+    }
+    expect(answers[0]).toBe(answers[1])
+    const rows = (await db.select().from(schema.outboundEmails).where(and(eq(schema.outboundEmails.template, 'password_reset'), gte(schema.outboundEmails.createdAt, since))))
+    expect(rows.map((r) => r.toAddress).sort()).toEqual(['eu.member@acme.test', 'nobody-here@acme.test'])
+    // The job carries the row's id only, for both addresses.
+    const queue = getQueue(QUEUE.mail)
+    for (const row of rows) expect((await queue.getJob(row.id))?.data).toEqual({ emailId: row.id })
+    // The worker sends to the account and skips the unknown address.
+    await smtp.waitFor('eu.member@acme.test', { subject: /Reset your Gatehouse password/, since: since.getTime() })
+    const byAddress = async (to: string) => {
+      for (let i = 0; i < 50; i++) {
+        const [row] = await db.select().from(schema.outboundEmails).where(and(eq(schema.outboundEmails.toAddress, to), gte(schema.outboundEmails.createdAt, since)))
+        if (row.status !== 'queued') return row
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      throw new Error(`${to} was never processed`)
+    }
+    expect(await byAddress('nobody-here@acme.test')).toMatchObject({ status: 'skipped', userId: null, verificationId: null })
+    expect(await byAddress('eu.member@acme.test')).toMatchObject({ status: 'sent', userId: expect.any(String), verificationId: expect.any(String) })
+    expect(smtp.received.filter((m) => m.to === 'nobody-here@acme.test')).toHaveLength(0)
   })
 
   it('refuses an expired link', async () => {

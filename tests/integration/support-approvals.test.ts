@@ -70,6 +70,9 @@ describe('two-person rule', () => {
     expect(self.status).toBe(403)
     expect(await self.text()).toContain('another support person must approve')
     expect((await pendingRequestFor(admin.id))?.id).toBe(request.id)
+    const [refused] = await auditFor(admin.id, 'security.change_refused')
+    expect(refused).toMatchObject({ actorId: alice.id })
+    expect(refused.details).toMatchObject({ code: 'forbidden', why: 'self', requestId: request.id })
 
     // The approval is bound to the exact request: a different reason (or target) changes nothing.
     const other = await findDemoUser('owner@acme.test')

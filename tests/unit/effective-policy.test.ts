@@ -39,7 +39,7 @@ const cases: Case[] = [
   { name: 'disabled: nothing asked even with an app enrolled', input: input({ memberships: [org({ mode: 'disabled' })], enrolled: ['totp'] }), expect: { mode: 'disabled', status: 'compliant', signInKind: 'none' } },
   { name: 'optional without factor: password only', input: input({ memberships: [org()] }), expect: { mode: 'optional', signInKind: 'none' } },
   { name: 'optional with a key: asked, key + email offered', input: input({ memberships: [org()], enrolled: ['webauthn'] }), expect: { signInKind: 'second_factor', methods: ['webauthn', 'email'] } },
-  { name: 'optional with app not allowed: not asked', input: input({ memberships: [org({ allowedMethods: ['email', 'webauthn'] })], enrolled: ['totp'] }), expect: { signInKind: 'none' } },
+  { name: 'optional with an app the org does not list: still asked for it (own factors are always asked)', input: input({ memberships: [org({ allowedMethods: ['email', 'webauthn'] })], enrolled: ['totp'] }), expect: { signInKind: 'second_factor', methods: ['totp', 'email'] } },
   { name: 'required with email allowed: compliant, asked for email code', input: input({ memberships: [org({ mode: 'required', requiredSince: day(-30) })] }), expect: { status: 'compliant', signInKind: 'second_factor', methods: ['email'] } },
   { name: 'required app/key only, no factor, in grace', input: input({ memberships: [org(REQ_APP_ONLY)] }), expect: { status: 'in_grace', deadline: day(5), deadlineAction: 'force_enrollment', signInKind: 'grace_prompt' } },
   { name: 'required app/key only, app enrolled: compliant', input: input({ memberships: [org(REQ_APP_ONLY)], enrolled: ['totp'] }), expect: { status: 'compliant', signInKind: 'second_factor', methods: ['totp'] } },
@@ -54,9 +54,12 @@ const cases: Case[] = [
   // Several organizations
   { name: 'strictest mode wins: optional + required', input: input({ memberships: [org({ id: 'a' }), org({ id: 'b', ...REQ_APP_ONLY })] }), expect: { mode: 'required', status: 'in_grace', pendingOrganizations: ['Org B'] } },
   { name: 'disabled + optional = optional', input: input({ memberships: [org({ id: 'a', mode: 'disabled' }), org({ id: 'b' })], enrolled: ['totp'] }), expect: { mode: 'optional', signInKind: 'second_factor' } },
-  { name: 'allowed methods intersect: email dropped by one org', input: input({ memberships: [org({ id: 'a', mode: 'required', requiredSince: day(-1) }), org({ id: 'b', allowedMethods: ['totp', 'webauthn'] })] }), expect: { allowedMethods: ['totp', 'webauthn'], status: 'in_grace' } },
-  { name: 'intersection: key only ∩ all = key only; app does not satisfy', input: input({ memberships: [org({ id: 'a', ...REQ_APP_ONLY }), org({ id: 'b', allowedMethods: ['webauthn'] })], enrolled: ['totp'] }), expect: { allowedMethods: ['webauthn'], hasAllowedFactor: false } },
-  { name: 'disjoint allowed sets fall back to app or key allowed by either', input: input({ memberships: [org({ id: 'a', mode: 'required', allowedMethods: ['totp'], requiredSince: day(-1) }), org({ id: 'b', mode: 'required', allowedMethods: ['webauthn'], requiredSince: day(-1) })], enrolled: ['webauthn'] }), expect: { allowedMethods: ['totp', 'webauthn'], status: 'compliant' } },
+  { name: 'an Optional org asks nothing of a member without an app or key, so its list does not drop email', input: input({ memberships: [org({ id: 'a', mode: 'required', requiredSince: day(-1) }), org({ id: 'b', allowedMethods: ['totp', 'webauthn'] })] }), expect: { allowedMethods: ['email', 'totp', 'webauthn'], status: 'compliant', methods: ['email'] } },
+  { name: 'email dropped by an Optional org once it asks (the member has an app)', input: input({ memberships: [org({ id: 'a', mode: 'required', requiredSince: day(-1) }), org({ id: 'b', allowedMethods: ['totp', 'webauthn'] })], enrolled: ['totp'] }), expect: { status: 'compliant', methods: ['totp'] } },
+  { name: 'email dropped by a Required org: the member proves the mailbox before the grace prompt, not a password alone', input: input({ memberships: [org({ id: 'a', mode: 'required', requiredSince: day(-30) }), org({ id: 'b', ...REQ_APP_ONLY })] }), expect: { allowedMethods: ['totp', 'webauthn'], status: 'in_grace', signInKind: 'grace_prompt', methods: ['email'], pendingOrganizations: ['Org B'] } },
+  { name: 'an optional org\'s narrower list does not change what a Required org accepts', input: input({ memberships: [org({ id: 'a', ...REQ_APP_ONLY }), org({ id: 'b', allowedMethods: ['webauthn'] })], enrolled: ['totp'] }), expect: { allowedMethods: ['totp', 'webauthn'], hasAllowedFactor: true, signInKind: 'second_factor', methods: ['totp'] } },
+  { name: 'two Required orgs: only a factor both allow is accepted', input: input({ memberships: [org({ id: 'a', ...REQ_APP_ONLY }), org({ id: 'b', ...REQ_APP_ONLY, allowedMethods: ['webauthn'] })], enrolled: ['totp', 'webauthn'] }), expect: { status: 'compliant', methods: ['webauthn'] } },
+  { name: 'disjoint Required sets: nothing is accepted, non-compliant, own factor still asked in grace', input: input({ memberships: [org({ id: 'a', mode: 'required', allowedMethods: ['totp'], requiredSince: day(-1) }), org({ id: 'b', mode: 'required', allowedMethods: ['webauthn'], requiredSince: day(-3) })], enrolled: ['webauthn'] }), expect: { allowedMethods: ['totp', 'webauthn'], status: 'in_grace', hasAllowedFactor: false, deadline: day(6), pendingOrganizations: ['Org A'], signInKind: 'grace_prompt', methods: ['webauthn'] } },
   { name: 'disabled org does not narrow the allowed methods', input: input({ memberships: [org({ id: 'a', mode: 'disabled', allowedMethods: ['webauthn'] }), org({ id: 'b', mode: 'required', requiredSince: day(-1) })] }), expect: { allowedMethods: ['email', 'totp', 'webauthn'], status: 'compliant' } },
   { name: 'earliest deadline applies', input: input({ memberships: [org({ id: 'a', ...REQ_APP_ONLY, requiredSince: day(-1) }), org({ id: 'b', ...REQ_APP_ONLY, requiredSince: day(-5) })] }), expect: { deadline: day(2) } },
   { name: 'shortest remember-device period applies', input: input({ memberships: [org({ id: 'a', rememberDeviceDays: 14 }), org({ id: 'b', rememberDeviceDays: 3 })] }), expect: { rememberDeviceDays: 3 } },
@@ -106,7 +109,12 @@ describe('effectivePolicy', () => {
 
   it('overdue without email allowed: enrolment proves the mailbox first and offers app or key', () => {
     const d = effectivePolicy(input({ memberships: [org({ ...REQ_APP_ONLY, requiredSince: day(-30) })] }))
-    expect(d.signIn).toEqual({ kind: 'enroll_only', allowedMethods: ['totp', 'webauthn'], proveEmailFirst: true })
+    expect(d.signIn).toEqual({ kind: 'enroll_only', allowedMethods: ['totp', 'webauthn'], prove: ['email'] })
+  })
+
+  it('overdue with an own factor the policy does not accept: that factor is proven, not the mailbox', () => {
+    const d = effectivePolicy(input({ memberships: [org({ ...REQ_APP_ONLY, allowedMethods: ['webauthn'], requiredSince: day(-30) })], enrolled: ['totp'] }))
+    expect(d.signIn).toEqual({ kind: 'enroll_only', allowedMethods: ['webauthn'], prove: ['totp'] })
   })
 })
 

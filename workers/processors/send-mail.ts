@@ -8,6 +8,7 @@ import { eq, sql } from 'drizzle-orm'
 import nodemailer, { type Transporter } from 'nodemailer'
 import { config, findRegion } from '#app/config/env.server.ts'
 import { mintCode, mintToken } from '#app/auth/verification.server.ts'
+import { preparePasswordResetEmail } from '#app/auth/password-reset.server.ts'
 import { getTemplate, type Secret } from '#app/mail/templates.server.ts'
 import { db, schema } from '#db/client.ts'
 import { mailPayload } from '../queues.ts'
@@ -32,8 +33,14 @@ export class PermanentMailError extends Error {}
 
 export async function sendMailJob(job: Pick<Job, 'data' | 'attemptsMade' | 'opts'>, deliver: Deliver): Promise<'sent' | 'skipped'> {
   const { emailId } = mailPayload.parse(job.data)
-  const [email] = await db.select().from(schema.outboundEmails).where(eq(schema.outboundEmails.id, emailId))
+  let [email] = await db.select().from(schema.outboundEmails).where(eq(schema.outboundEmails.id, emailId))
   if (!email || email.status === 'sent') return 'skipped'
+  // A reset request is queued for every address; here it is decided whether an account exists (decision 057).
+  if (email.template === 'password_reset' && !email.verificationId) {
+    const prepared = await preparePasswordResetEmail(emailId)
+    if (!prepared) return markSkipped(emailId, 'no account for this address')
+    email = prepared
+  }
   try {
     const template = getTemplate(email.template)
     if (!template) throw new PermanentMailError(`unknown template "${email.template}"`)

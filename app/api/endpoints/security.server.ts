@@ -10,7 +10,8 @@ import { auditQuery, listOrgAudit } from '#app/audit/query.server.ts'
 import { listMembers, memberQuery, STATUSES } from '#app/orgs/members.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { exemptionInput, listExemptions, PolicyInputError } from '#app/policy/exemptions.server.ts'
-import { policyFields, regionPolicyInput, StepUpRequiredError, type PolicyImpact, type RegionPolicy, type RegionPolicyInput } from '#app/policy/region-policy.server.ts'
+import { sessionAuthority } from '#app/policy/lowering.server.ts'
+import { policyFields, regionPolicyInput, type PolicyImpact, type RegionPolicy, type RegionPolicyInput } from '#app/policy/region-policy.server.ts'
 import { applySecurityChange, type SecurityChange } from '#app/policy/security-change.server.ts'
 import type { Caller } from '../auth.server.ts'
 import { defineEndpoint, iso, type OrgAccess } from '../define.server.ts'
@@ -40,6 +41,8 @@ const impactSchema = z.object({
   becomesRequired: z.boolean(),
   becomesDisabled: z.boolean(),
   emailOnlyWarning: z.boolean(),
+  lowered: z.array(z.string()).describe('What the change lowers, in words (a lowering needs an owner or admin with a second factor in the last 5 minutes; never an API key)'),
+  lowersProtectionFor: z.number().int().describe('Non-exempt members in the region whose protection the change lowers (0 when it lowers nothing)'),
   summary: z.string(),
 })
 const changeResponse = z.object({
@@ -68,28 +71,20 @@ function validPolicy(raw: unknown, prefix = ''): RegionPolicyInput {
   throw validationError(new z.ZodError(parsed.error.issues.map((i) => ({ ...i, path: [prefix, ...i.path] }))), 'body')
 }
 
-async function save(org: OrgAccess, caller: Caller, change: Omit<SecurityChange, 'scope' | 'actor' | 'secondFactorAt'>) {
+async function save(org: OrgAccess, caller: Caller, change: Omit<SecurityChange, 'scope' | 'actor' | 'authority'>) {
   try {
     const result = await applySecurityChange({
       ...change,
       scope: org.scope,
       actor: actorOf(caller),
-      secondFactorAt: caller.kind === 'session' ? caller.session.secondFactorAt : null,
+      // A lowering is refused with person_required (API key) or step_up_required (decision 056).
+      authority: caller.kind === 'session' ? sessionAuthority(caller.session) : { kind: 'api_key' },
     })
     return {
       regions: result.regions.map((r) => ({ region: r.region, changed: r.changed, policy: regionView(r.policy), impact: impactView(r.impact), notificationRunId: r.notificationRunId })),
       exemptions: result.exemptions.map((e) => ({ ...e, expiresAt: iso(e.expiresAt) })),
     }
   } catch (e) {
-    if (e instanceof StepUpRequiredError) {
-      throw new ApiError(
-        403,
-        'step_up_required',
-        caller.kind === 'api_key'
-          ? 'Setting a region to Disabled needs a member’s fresh second factor; an API key cannot do it. Sign in as an owner or admin with your second factor and retry.'
-          : 'Setting a region to Disabled needs a second factor within the last 5 minutes: sign in again with your second factor, then retry.',
-      )
-    }
     if (e instanceof PolicyInputError) {
       if (e.status === 404 && e.field === 'region') throw notFoundError(e.message)
       throw new ApiError(e.status === 404 ? 400 : e.status, 'invalid_request', `The request body is not valid: ${e.field}: ${e.message}`, { fields: { [e.field]: e.message } })
@@ -131,7 +126,8 @@ export const setSecurityEndpoint = defineEndpoint({
   description:
     '`require2FA: true` sets Required, `false` sets Optional; `gracePeriodDays` changes the grace period; other settings are kept. ' +
     'Without `region` every region of the organization changes. `exemptions` are added (or replace the same account’s exemption) in the named region, or in the service account’s own region. ' +
-    'Same validation, impact and audit as the console; all or nothing. The answer has each region’s impact.',
+    'Same validation, impact and audit as the console; all or nothing. The answer has each region’s impact. ' +
+    'Lowering protection (Optional from Required, a longer grace period, an exemption added or lengthened) needs an owner or admin whose session passed a second factor within the last 5 minutes (403 step_up_required); API keys may only raise protection (403 person_required).',
   auth: 'session_or_key',
   org: { role: 'admin', scopes: ['policy:write'] },
   transaction: false,
@@ -161,7 +157,8 @@ export const putRegionEndpoint = defineEndpoint({
   path: '/api/organizations/:orgId/security/regions/:region',
   tag: 'security',
   summary: 'Replace one region’s whole MFA policy',
-  description: 'Disabled needs a member’s second factor within the last 5 minutes (403 step_up_required; API keys cannot disable). The answer has the impact.',
+  description:
+    'A change that lowers protection (a mode down, an allowed method added, a longer grace period, block → force_enrollment, more remember-device days) needs an owner or admin whose session passed a second factor within the last 5 minutes (403 step_up_required); API keys may only raise protection (403 person_required). The answer has the impact.',
   auth: 'session_or_key',
   org: { role: 'admin', scopes: ['policy:write'] },
   transaction: false,

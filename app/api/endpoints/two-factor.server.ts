@@ -13,6 +13,7 @@ import { z } from 'zod'
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import { completePendingSignIn, failPendingAttempt, loadLoginChallenge, PENDING_TTL_SECONDS, type PendingSignIn } from '#app/auth/pending-sign-in.server.ts'
 import { verifyPassword } from '#app/auth/password.server.ts'
+import { recordWrongPassword } from '#app/auth/sign-in.server.ts'
 import { methodAllowed } from '#app/auth/second-step.server.ts'
 import type { Session, User } from '#app/auth/session.server.ts'
 import { checkSecondFactor } from '#app/mfa/check.server.ts'
@@ -195,7 +196,7 @@ export const disableEndpoint = defineEndpoint({
   path: '/api/auth/2fa/disable',
   tag: '2fa',
   summary: 'Turn two-factor authentication off: every app and key, the recovery codes and remembered devices go',
-  description: '`password` is the account password; `code` is the step-up: a current app code or a recovery code. The fifth wrong code on one token signs it out (401).',
+  description: '`code` is the step-up (a current app code or a recovery code), checked first; then `password`, the account password, where a wrong one counts toward the account lockout as at sign-in. The fifth wrong code on one token signs it out (401).',
   errors: [409],
   auth: 'session',
   transaction: false,
@@ -207,11 +208,14 @@ export const disableEndpoint = defineEndpoint({
     // Said before the step-up, so nobody spends a code on a change that will be refused.
     const refusal = await removalRefusal(user.id, { kind: 'all' })
     if (refusal) throw new ApiError(409, 'conflict', refusal)
-    // The password first: a recovery code is not used up by a request that fails on the password.
+    // The second factor first, then the password (decision 057): a stolen session token without
+    // the factor learns nothing about the password here. A wrong password counts toward the
+    // account's lockout, as at sign-in. (A recovery code spent on a wrong password stays spent.)
+    await requireCodeStepUp(user, session, body.code, meta)
     if (!user.passwordHash || !(await verifyPassword(user.passwordHash, body.password))) {
+      await recordWrongPassword(user, meta, '2fa_disable')
       throw new ApiError(400, 'invalid_password', 'That password is not right.', { fields: { password: 'is not right' } })
     }
-    await requireCodeStepUp(user, session, body.code, meta)
     const off = await turnOffMfa(user, meta)
     if (!off.ok) throw new ApiError(409, 'conflict', off.message)
     return { disabled: true as const }

@@ -27,13 +27,13 @@ export const supportTemplates = {
         `The link works for 7 days.${footer}`,
     }),
   },
-  /** To every other support person: a reset waits for a second person (two-person rule). */
+  /** To every other support person: a reset or an unlock waits for a second person (two-person rule). */
   support_approval_requested: {
     render: (p) => ({
-      subject: `Approval needed: MFA reset of ${p.targetEmail}`,
+      subject: `Approval needed: ${p.action === 'unlock' ? 'unlock' : 'MFA reset'} of ${p.targetEmail}`,
       text:
-        `${p.requesterEmail} asked to reset the two-step verification of ${p.targetEmail} on ${when(p)}.\n` +
-        `Why a second person is needed: ${p.why}\nTicket: ${p.ticket}\nReason: ${p.reason}\n\n` +
+        `${p.requesterEmail} asked to ${p.action === 'unlock' ? 'unlock the account of' : 'reset the two-step verification of'} ${p.targetEmail} on ${when(p)}.\n` +
+        `Why a second person is needed: ${p.why}\nTicket: ${p.ticket || '-'}\nReason: ${p.reason}\n\n` +
         `Review it, after checking the member's identity yourself, before it expires on ${new Date(String(p.expiresAt)).toUTCString()}:\n${p.url}${footer}`,
     }),
   },

@@ -1,0 +1,23 @@
+import { Form, Link } from '@remix-run/react'
+import type { ReactNode } from 'react'
+
+/**
+ * A change brought back from step-up (decision 056): what it does, and one button that posts the
+ * same values to the same action, where they are validated and checked again.
+ */
+export function ResumeChange({ resumed, label, cancelTo, children }: { resumed: { intent: string; values: Record<string, string | string[]> }; label: string; cancelTo: string; children: ReactNode }) {
+  return (
+    <section className="card narrow" aria-labelledby="resume-title">
+      <h2 id="resume-title">Finish your change</h2>
+      <div className="banner warn" role="status">You confirmed it’s you. {children}</div>
+      <Form method="post">
+        <input type="hidden" name="intent" value={resumed.intent} />
+        {Object.entries(resumed.values).flatMap(([name, v]) => [v].flat().map((value, i) => <input key={`${name}-${i}`} type="hidden" name={name} value={value} />))}
+        <div className="row">
+          <button type="submit">{label}</button>
+          <Link to={cancelTo} className="button secondary">Cancel</Link>
+        </div>
+      </Form>
+    </section>
+  )
+}
