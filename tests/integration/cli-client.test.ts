@@ -289,7 +289,9 @@ describe('org service-account create', () => {
     const admin = await createUser({ org, role: 'admin' })
     const outsider = await createUser({ email: 'someone-else@example.test' })
     const home = newHome()
-    expect((await gatehouse(['login', '--region', 'us', '--email', admin.email], { home, answers: [PASSWORD] })).code).toBe(0)
+    // Owners and admins change nothing without a second factor (decision 056).
+    const { secret } = await enableTotp(admin.id)
+    expect((await gatehouse(['login', '--region', 'us', '--email', admin.email], { home, answers: [PASSWORD, await totpCode(secret)] })).code).toBe(0)
     const made = await gatehouse(['org', 'service-account', 'create', org.slug, '--email', 'ci-bot@example.test', '--name', 'CI bot', '--json'], { home })
     expect(made.code, made.stderr).toBe(0)
     expect(made.json().serviceAccount).toMatchObject({ email: 'ci-bot@example.test', name: 'CI bot', region: 'us' })
