@@ -442,5 +442,12 @@ describe('service accounts', () => {
     const [after] = await db.select().from(schema.users).where(eq(schema.users.id, bot.id))
     expect(after.passwordHash).toBeNull()
     expect(await membershipsOf(bot.id)).toEqual([a.id])
+    // Invited is not a member: Romeo can neither exempt it nor issue it a key.
+    const exempt = await b.adminClient.post(`/orgs/${b.org.slug}/exemptions`, { intent: 'add', email: bot.email, region: 'us', reason: 'our robot now' })
+    expect(exempt.status).toBe(400)
+    expect(await exempt.text()).toContain('No member of this organization')
+    const key = await apiCall(base, `/api/organizations/${b.org.id}/api-keys`, { token: await apiToken(b.admin.id), json: { serviceAccountId: bot.id, name: 'grab', scopes: ['policy:read'] } })
+    expect(key.status).toBe(400)
+    for (const table of [schema.exemptions, schema.apiKeys]) expect(await db.select().from(table).where(eq(table.userId, bot.id))).toEqual([])
   })
 })
