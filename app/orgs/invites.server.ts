@@ -22,6 +22,7 @@ import { enqueueEmail, writeEmail } from '#app/mail/queue-email.server.ts'
 import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
 import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
+import { describePolicy, type PolicyWords } from './invitation-words.ts'
 import { roleAtLeast, type Organization, type OrgRole, type OrgScope } from './scope.server.ts'
 
 export const INVITE_TTL_SECONDS = 7 * 86_400
@@ -126,19 +127,6 @@ export async function cancelInvitation(scope: OrgScope, invitationId: string, ac
     await recordAudit({ action: 'org.invitation_cancelled', actor, organizationId: scope.orgId, meta, details: { invitationId: row.id, email: row.email, region: row.region, role: row.role } }, tx)
     return row
   })
-}
-
-export type PolicyWords = { mode: 'disabled' | 'optional' | 'required'; allowedMethods: string[]; gracePeriodDays: number }
-const METHOD_WORDS: Record<string, string> = { email: 'an email code', totp: 'an authenticator app', webauthn: 'a security key' }
-const orList = (words: string[]) => (words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : (words[0] ?? 'a second factor'))
-
-/** What joining means for the member's sign-in, in words ("Acme requires an authenticator app or a security key within 7 days"). */
-export function describePolicy(organization: string, policy: PolicyWords | null): string {
-  if (!policy || policy.mode === 'disabled') return `${organization} does not ask for a second factor`
-  if (policy.mode === 'optional') return `${organization} asks for a second factor if you set one up (optional)`
-  const methods = orList(['totp', 'webauthn', 'email'].filter((x) => policy.allowedMethods.includes(x)).map((x) => METHOD_WORDS[x]))
-  const days = policy.gracePeriodDays
-  return `${organization} requires ${methods} ${days > 0 ? `within ${days} day${days === 1 ? '' : 's'}` : 'from your next sign-in'}`
 }
 
 /** The signed-in account's open invitations, with each organization's policy in the account's region. */
