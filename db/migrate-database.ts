@@ -68,13 +68,16 @@ export async function migrateDatabase(input: { ownerUrl: string; appUrl: string;
  * no creating databases or roles, no bypassing row security), with the password of DATABASE_URL if
  * it has one. The role is cluster-wide and several databases may be migrated at once (the tests do),
  * so a concurrent creation is not an error. An existing role is kept as it is, unless it could
- * reach past its grants (a superuser, or a member of the owner role): then migrating stops.
+ * reach past its grants (a superuser, a role that may create roles, or a member of the owner role): then migrating stops.
  */
 async function ensureAppRole(sql: postgres.Sql, role: string, password: string) {
-  const [found] = await sql<{ rolsuper: boolean; member: boolean }[]>`
-    select rolsuper, pg_has_role(rolname, current_user, 'MEMBER') as member from pg_roles where rolname = ${role}`
-  if (found?.rolsuper) throw new Error(`The application role "${role}" (DATABASE_URL) is a superuser: it would bypass every grant. Use a role that is not (npm run db:migrate creates one when it is missing).`)
-  if (found?.member) throw new Error(`The application role "${role}" (DATABASE_URL) is a member of the owner role, so it could act as the owner. Use a role that is not.`)
+  const [found] = await sql<{ rolsuper: boolean; rolcreaterole: boolean; member: boolean }[]>`
+    select rolsuper, rolcreaterole, pg_has_role(rolname, current_user, 'MEMBER') as member from pg_roles where rolname = ${role}`
+  const reach = found?.rolsuper ? 'is a superuser: it would bypass every grant'
+    : found?.rolcreaterole ? 'may create roles: it could grant itself the owner role'
+    : found?.member ? 'is a member of the owner role, so it could act as the owner'
+    : null
+  if (reach) throw new Error(`The application role "${role}" (DATABASE_URL) ${reach}. Use a role that may only log in (npm run db:migrate creates one when it is missing).`)
   if (found) return
   const [{ statement }] = await sql<{ statement: string }[]>`
     select format('create role %I login nosuperuser nocreatedb nocreaterole noreplication nobypassrls', ${role}::text)

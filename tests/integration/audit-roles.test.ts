@@ -110,6 +110,24 @@ describe('the application role', () => {
     expect((await verifyAuditChains()).broken).toEqual([])
   })
 
+  it('migrating refuses an application role that could reach past its grants', async () => {
+    const ownerUrl = config.databaseOwnerUrl
+    const as = (user: string) => Object.assign(new URL(ownerUrl), { username: user }).toString()
+    const ownerName = new URL(ownerUrl).username
+    await expect(migrateDatabase({ ownerUrl, appUrl: as(ownerName) })).rejects.toThrow(/must connect as its own role, not as the owner/)
+    const creator = `gh_creator_${randomBytes(3).toString('hex')}`
+    const member = `gh_member_${randomBytes(3).toString('hex')}`
+    await owner.unsafe(`create role ${creator} login createrole`)
+    await owner.unsafe(`create role ${member} login in role ${ownerName}`)
+    try {
+      await expect(migrateDatabase({ ownerUrl, appUrl: as(creator) })).rejects.toThrow(/may create roles/)
+      await expect(migrateDatabase({ ownerUrl, appUrl: as(member) })).rejects.toThrow(/member of the owner role/)
+    } finally {
+      await owner.unsafe(`drop role ${creator}`)
+      await owner.unsafe(`drop role ${member}`)
+    }
+  })
+
   it('gets read and write on tables a later migration adds, through default privileges', async () => {
     const table = `later_${randomBytes(3).toString('hex')}`
     await owner.unsafe(`create table ${table} (id bigserial primary key, note text)`)
