@@ -242,7 +242,8 @@ describe('the hash encoding', () => {
     expect((await verifyAuditChains()).broken).toContainEqual(expect.objectContaining({ chain, seq: 1, problem: 'edited' }))
   })
 
-  it('chains written before the JSON encoding still verify after the migration', async () => {
+  // Migrates a database of its own twice and runs the CLI twice: generous time on a loaded machine.
+  it('chains written before the JSON encoding still verify after the migration', { timeout: 120_000 }, async () => {
     const name = `gh_v1_${process.pid}_${randomBytes(3).toString('hex')}`
     const { ownerUrl, appUrl } = databaseUrls(name)
     const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
