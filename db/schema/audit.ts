@@ -1,8 +1,8 @@
 import { bigint, bigserial, index, integer, jsonb, pgTable, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 /**
- * Append-only (UPDATE, DELETE and TRUNCATE are refused by triggers; see the hand-written
- * migration). Each event carries the hash of the previous one in its chain: the
+ * Append-only (UPDATE, DELETE and TRUNCATE are refused by triggers, and the application role has
+ * only SELECT and INSERT; see the hand-written migrations and decision 058). Each event carries the hash of the previous one in its chain: the
  * organization's id, or 'platform'.
  */
 export const auditEvents = pgTable(
