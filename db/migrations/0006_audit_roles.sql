@@ -10,7 +10,7 @@ ALTER TABLE "audit_events" ALTER COLUMN "hash_version" SET DEFAULT 2;--> stateme
 -- NULL stays apart from ''. Version 1 is the '|'-joined text of migration 0001, unchanged, so chains
 -- written before still verify. Any other version has no hash, which verify-audit reports as an edit.
 CREATE OR REPLACE FUNCTION audit_event_hash(e audit_events) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, public AS $$
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, public, pg_temp AS $$
   SELECT CASE e.hash_version
     WHEN 2 THEN encode(sha256(convert_to(jsonb_build_array(
       e.hash_version, e.prev_hash, e.chain, e.seq, e.organization_id, e.actor_id, e.actor_label, e.subject_id,
@@ -25,9 +25,11 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, public AS $$
 $$;
 --> statement-breakpoint
 -- The chain trigger runs as the owner: the application role may only read audit_chain_heads, so
--- the head moves only here. It always writes version 2, whatever the insert asked for.
+-- the head moves only here. It always writes version 2, whatever the insert asked for. Like every
+-- function here its search_path is pinned, with pg_temp last: otherwise a session's temporary
+-- table named audit_chain_heads would be found first.
 CREATE OR REPLACE FUNCTION audit_events_chain() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   last_seq bigint;
   last_hash text;
@@ -52,7 +54,7 @@ $$;
 DROP FUNCTION IF EXISTS audit_prune(text, timestamptz);
 --> statement-breakpoint
 CREATE FUNCTION audit_prune(p_chain text) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   min_days constant integer := 30;
   days integer;
@@ -100,7 +102,7 @@ REVOKE ALL ON FUNCTION audit_prune(text) FROM PUBLIC;
 --> statement-breakpoint
 -- The delete guard follows the new signature: a DELETE passes only when its immediate caller is audit_prune(text).
 CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   stack text;
 BEGIN

@@ -102,6 +102,29 @@ describe('the application role', () => {
     expect((await verifyAuditChains()).broken).toEqual([])
   })
 
+  it('cannot steer the definer functions with temporary tables of the same names', async () => {
+    const org = await createOrg()
+    await db.update(schema.organizations).set({ auditRetentionDays: 30 }).where(eq(schema.organizations.id, org.id))
+    await db.insert(schema.auditEvents).values({ chain: org.id, organizationId: org.id, actorLabel: 'system', action: 'org.policy_changed', createdAt: ago(40) })
+    await recordAudit({ action: 'org.policy_changed', actor: systemActor('system'), organizationId: org.id })
+    await sql.begin(async (tx) => {
+      await tx.unsafe('create temporary table audit_chain_heads (chain text primary key, seq bigint, hash text, updated_at timestamptz) on commit drop')
+      await tx.unsafe('create temporary table audit_events (like public.audit_events including defaults) on commit drop')
+      await tx.unsafe('create temporary table audit_anchors (like public.audit_anchors including defaults) on commit drop')
+      await tx`insert into pg_temp.audit_chain_heads values (${org.id}, 1000, repeat('f', 64), now())`
+      // Written through the real table: the chain trigger must read and move the real head.
+      await tx`insert into public.audit_events (chain, organization_id, actor_label, action) values (${org.id}, ${org.id}, 'system', 'org.policy_changed')`
+      // The prune must remove the real old event and write the real anchor.
+      await tx`select audit_prune(${org.id})`
+    })
+    expect((await eventsOf(org.id)).map((e) => e.seq)).toEqual([2, 3])
+    const [head] = await db.select().from(schema.auditChainHeads).where(eq(schema.auditChainHeads.chain, org.id))
+    expect(head.seq).toBe(3)
+    const [anchor] = await db.select().from(schema.auditAnchors).where(eq(schema.auditAnchors.chain, org.id))
+    expect(anchor).toMatchObject({ lastRemovedSeq: 1, retentionDays: 30 })
+    expect((await verifyAuditChains()).broken).toEqual([])
+  })
+
   it('appends events, always with the current hash encoding', async () => {
     const chain = (await createOrg()).id
     await db.insert(schema.auditEvents).values({ chain, organizationId: chain, actorLabel: 'system', action: 'org.policy_changed', hashVersion: 1 })
