@@ -68,7 +68,8 @@ export async function migrateDatabase(input: { ownerUrl: string; appUrl: string;
  * no creating databases or roles, no bypassing row security), with the password of DATABASE_URL if
  * it has one. The role is cluster-wide and several databases may be migrated at once (the tests do),
  * so a concurrent creation is not an error. An existing role is kept as it is, unless it could
- * reach past its grants (a superuser, a role that may create roles, or a member of the owner role): then migrating stops.
+ * reach past its grants (a superuser, a role that may create roles, or a member of the owner role):
+ * then migrating stops.
  */
 async function ensureAppRole(sql: postgres.Sql, role: string, password: string) {
   const [found] = await sql<{ rolsuper: boolean; rolcreaterole: boolean; member: boolean }[]>`
@@ -97,7 +98,7 @@ async function ensureAppRole(sql: postgres.Sql, role: string, password: string) 
  * the owner's new tables); on the audit tables only read and append; run audit_prune. It owns
  * nothing, so it can neither ALTER nor DISABLE TRIGGER nor TRUNCATE.
  */
-export async function grantAppRole(sql: postgres.Sql, role: string) {
+async function grantAppRole(sql: postgres.Sql, role: string) {
   const app = sql(role)
   const [{ db }] = await sql<{ db: string }[]>`select current_database() as db`
   await sql`grant connect, temporary on database ${sql(db)} to ${app}`
@@ -109,7 +110,8 @@ export async function grantAppRole(sql: postgres.Sql, role: string) {
   const audit = await sql<{ name: string }[]>`select tablename as name from pg_tables where schemaname = 'public' and tablename like ${AUDIT_TABLE_PATTERN}`
   for (const { name } of audit) {
     await sql`revoke all on table ${sql(name)} from ${app}, public`
-    await sql.unsafe(`grant ${AUDIT_READ_ONLY.includes(name) ? 'select' : 'select, insert'} on table "${name.replace(/"/g, '""')}" to "${role.replace(/"/g, '""')}"`)
+    await sql`grant select on table ${sql(name)} to ${app}`
+    if (!AUDIT_READ_ONLY.includes(name)) await sql`grant insert on table ${sql(name)} to ${app}`
   }
   await sql`grant execute on function audit_prune(text) to ${app}`
 }
