@@ -137,9 +137,10 @@ export async function verifyAuditChains(options: { maxProblems?: number; knownHe
     })
   }
   for (const a of anchorRows) {
-    if (!chains.has(a.chain)) chains.set(a.chain, { chain: a.chain, events: 0, firstSeq: null, lastSeq: null, anchoredAt: Number(a.last_removed_seq), ok: true, expectSeq: 0, expectPrev: GENESIS })
     const problem = anchorProblem(a)
-    if (problem) note({ chain: a.chain, id: null, seq: Number(a.last_removed_seq), problem: 'retention', message: `chain ${a.chain}: the retention anchor at event ${a.last_removed_seq} (pruned ${a.pruned_at}) ${problem}` })
+    if (!problem) continue
+    if (!chains.has(a.chain)) chains.set(a.chain, { chain: a.chain, events: 0, firstSeq: null, lastSeq: null, anchoredAt: Number(a.last_removed_seq), ok: true, expectSeq: 0, expectPrev: GENESIS })
+    note({ chain: a.chain, id: null, seq: Number(a.last_removed_seq), problem: 'retention', message: `chain ${a.chain}: the retention anchor at event ${a.last_removed_seq} (pruned ${a.pruned_at}) ${problem}` })
   }
   for (const c of chains.values()) {
     if (!heads.has(c.chain)) note({ chain: c.chain, id: null, seq: c.lastSeq ?? 0, problem: 'truncated', message: `chain ${c.chain}: its head is missing from audit_chain_heads, so its end cannot be checked` })
