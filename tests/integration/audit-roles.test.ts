@@ -63,6 +63,12 @@ describe('the application role', () => {
     const owned = await sql`select relname from pg_class where relowner = (select oid from pg_roles where rolname = current_user)`
     expect(owned).toEqual([])
     await expect(sql.unsafe(`set role ${ownerName.user}`)).rejects.toThrow(/permission denied/)
+    // Pruning is granted to this role alone, not to every role (PUBLIC).
+    const [prune] = await owner<{ grantees: string[] }[]>`
+      select array_agg(coalesce(r.rolname, 'PUBLIC')) as grantees
+      from pg_proc p, aclexplode(p.proacl) a left join pg_roles r on r.oid = a.grantee
+      where p.oid = 'audit_prune(text)'::regprocedure and a.privilege_type = 'EXECUTE'`
+    expect(prune.grantees.sort()).toEqual([me.user, ownerName.user].sort())
   })
 
   it('cannot update, delete, truncate, alter or disable the triggers of the audit tables', async () => {
