@@ -11,8 +11,9 @@ import { describeConnectionError } from '#db/connection-error.ts'
 export async function preflight(): Promise<string[]> {
   const problems: string[] = []
   const urls = connectionUrls()
-  const dbUrl = new URL(urls.databaseUrl)
-  dbUrl.pathname = '/postgres' // the target database may not exist yet: migrations create it
+  // As the owner: the target database and the application role may not exist yet (migrate creates them).
+  const dbUrl = new URL(urls.databaseOwnerUrl)
+  dbUrl.pathname = '/postgres'
   const sql = postgres(dbUrl.toString(), { max: 1, connect_timeout: 3, onnotice: () => {} })
   try {
     await sql`select 1`

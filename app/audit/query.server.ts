@@ -79,8 +79,11 @@ export async function exportOrgAuditCsv(scope: OrgScope, q: AuditQuery, maxRows 
   return { csv: toCsv(['time', 'action', 'actor', 'member', 'scope', 'ip', 'details'], lines), truncated, maxRows }
 }
 
+/** The shortest audit retention; the database function audit_prune refuses anything shorter too. */
+export const AUDIT_RETENTION_MIN_DAYS = 30
+
 export const retentionInput = z.object({
-  retentionDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(30, 'Keep events at least 30 days.').max(36500, 'At most 100 years.'),
+  retentionDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(AUDIT_RETENTION_MIN_DAYS, `Keep events at least ${AUDIT_RETENTION_MIN_DAYS} days.`).max(36500, 'At most 100 years.'),
 })
 
 /**

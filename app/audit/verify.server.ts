@@ -3,15 +3,37 @@
  * anchor, and checks that each event's stored hash is what the database function
  * audit_event_hash computes (an edited row fails), that it links to the previous event's hash,
  * that no sequence number is missing (a deleted row fails), and that the chain ends at its head in
- * audit_chain_heads (removing the newest rows fails).
+ * audit_chain_heads (removing the newest rows fails). Each retention anchor is checked against the
+ * retention that was in force when it was written (decision 058).
  */
+import { AUDIT_RETENTION_MIN_DAYS } from './query.server.ts'
 import { sql } from '#db/client.ts'
 
 export type ChainReport = { chain: string; events: number; firstSeq: number | null; lastSeq: number | null; anchoredAt: number | null; ok: boolean }
-export type BrokenEvent = { chain: string; id: number | null; seq: number; problem: 'edited' | 'link' | 'missing' | 'truncated' | 'rewritten'; message: string }
+export type BrokenEvent = { chain: string; id: number | null; seq: number; problem: 'edited' | 'link' | 'missing' | 'truncated' | 'rewritten' | 'retention'; message: string }
 export type AuditVerification = { ok: boolean; chains: ChainReport[]; events: number; firstBroken: BrokenEvent | null; broken: BrokenEvent[] }
 
 const GENESIS = '0'.repeat(64)
+
+type AnchorRow = {
+  chain: string; last_removed_seq: string; last_removed_hash: string; retention_days: number | null; pruned_at: string; cut_off: string | null; removed_until: string | null
+  cut_too_late: boolean | null; removed_too_new: boolean | null; from_the_future: boolean
+}
+
+/**
+ * What is wrong with a retention anchor, if anything: audit_prune records the retention it read,
+ * the cut-off it used (pruned_at − retention) and the newest event it removed. Anchors written
+ * before it recorded them (retention_days null) have nothing to check.
+ */
+function anchorProblem(a: AnchorRow): string | null {
+  if (a.from_the_future) return 'is dated in the future'
+  if (a.retention_days === null && a.cut_off === null && a.removed_until === null) return null
+  if (a.retention_days === null || a.cut_off === null || a.removed_until === null) return 'does not record the retention it was written under'
+  if (a.retention_days < AUDIT_RETENTION_MIN_DAYS) return `was written under a retention of ${a.retention_days} days, below the minimum of ${AUDIT_RETENTION_MIN_DAYS}`
+  if (a.cut_too_late) return `removed events up to ${a.cut_off}, later than its retention of ${a.retention_days} days allows`
+  if (a.removed_too_new) return `removed an event of ${a.removed_until}, not older than its cut-off ${a.cut_off}`
+  return null
+}
 
 type Row = { id: string; chain: string; seq: string; prev_hash: string; hash: string; computed: string }
 
@@ -33,6 +55,7 @@ export async function verifyAuditChains(options: { maxProblems?: number; knownHe
   const known = new Map((options.knownHeads ?? []).map((h) => [h.chain, h]))
   const seenAtKnown = new Map<string, string>()
   const anchors = new Map<string, { seq: number; hash: string }>()
+  const anchorRows: AnchorRow[] = []
   const heads = new Map<string, { seq: number; hash: string }>()
   const chains = new Map<string, ChainReport & { expectSeq: number; expectPrev: string }>()
   const broken: BrokenEvent[] = []
@@ -44,8 +67,13 @@ export async function verifyAuditChains(options: { maxProblems?: number; knownHe
   // A cursor keeps memory flat on a long history; a repeatable-read snapshot keeps concurrent
   // writers from showing up half-way through a chain.
   await sql.begin('isolation level repeatable read read only', async (tx) => {
-    for (const a of await tx<{ chain: string; last_removed_seq: string; last_removed_hash: string }[]>`select chain, last_removed_seq, last_removed_hash from audit_anchors`) {
+    for (const a of await tx<AnchorRow[]>`
+      select chain, last_removed_seq, last_removed_hash, retention_days, pruned_at::text, cut_off::text, removed_until::text,
+        cut_off > pruned_at - make_interval(hours => retention_days * 24) as cut_too_late,
+        removed_until >= cut_off as removed_too_new, pruned_at > now() as from_the_future
+      from audit_anchors order by chain`) {
       anchors.set(a.chain, { seq: Number(a.last_removed_seq), hash: a.last_removed_hash })
+      anchorRows.push(a)
     }
     for (const h of await tx<{ chain: string; seq: string; hash: string }[]>`select chain, seq, hash from audit_chain_heads`) {
       heads.set(h.chain, { seq: Number(h.seq), hash: h.hash })
@@ -107,6 +135,12 @@ export async function verifyAuditChains(options: { maxProblems?: number; knownHe
         ? `chain ${chain}: event ${k.seq}, recorded in the exported heads, is no longer in the chain: the chain was cut and rewritten`
         : `chain ${chain}: event ${k.seq} is not the one recorded in the exported heads: the chain was rewritten`,
     })
+  }
+  for (const a of anchorRows) {
+    const problem = anchorProblem(a)
+    if (!problem) continue
+    if (!chains.has(a.chain)) chains.set(a.chain, { chain: a.chain, events: 0, firstSeq: null, lastSeq: null, anchoredAt: Number(a.last_removed_seq), ok: true, expectSeq: 0, expectPrev: GENESIS })
+    note({ chain: a.chain, id: null, seq: Number(a.last_removed_seq), problem: 'retention', message: `chain ${a.chain}: the retention anchor at event ${a.last_removed_seq} (pruned ${a.pruned_at}) ${problem}` })
   }
   for (const c of chains.values()) {
     if (!heads.has(c.chain)) note({ chain: c.chain, id: null, seq: c.lastSeq ?? 0, problem: 'truncated', message: `chain ${c.chain}: its head is missing from audit_chain_heads, so its end cannot be checked` })

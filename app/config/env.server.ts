@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.ts'
-import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from './tool-env.ts'
+import { DEFAULT_DATABASE_OWNER_URL, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from './tool-env.ts'
 
 export { ConfigError }
 
@@ -47,6 +47,11 @@ const schema = z.object({
   DATABASE_URL: z
     .string()
     .default(DEFAULT_DATABASE_URL)
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must start with postgres:// (e.g. postgres://gatehouse_app@127.0.0.1:5432/gatehouse)'),
+  /** The role that owns the tables: used only by migrations (npm run db:migrate), never by the app (decision 058). */
+  DATABASE_OWNER_URL: z
+    .string()
+    .default(DEFAULT_DATABASE_OWNER_URL)
     .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must start with postgres:// (e.g. postgres://postgres@127.0.0.1:5432/gatehouse)'),
   REDIS_URL: z
     .string()
@@ -169,6 +174,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
     appOrigin,
     secureCookies: appOrigin.startsWith('https://'),
     databaseUrl: raw.DATABASE_URL,
+    databaseOwnerUrl: raw.DATABASE_OWNER_URL,
     redisUrl: raw.REDIS_URL,
     redisPrefix: raw.REDIS_PREFIX,
     sessionSecret: raw.SESSION_SECRET,

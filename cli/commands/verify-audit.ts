@@ -8,7 +8,8 @@ export default defineCommand({
     'Recomputes every event\'s hash with the database function audit_event_hash, checks each link to',
     'the previous event and that no sequence number is missing, per chain (one per organization and',
     'one for platform events), starting from the retention anchor, and that each chain ends at its',
-    'head. With --heads, also that every event named in heads exported earlier (gatehouse',
+    'head; that each anchor was written under a retention of at least 30 days and removed only events',
+    'older than its cut-off. With --heads, also that every event named in heads exported earlier (gatehouse',
     'audit-heads) is still in its chain, unchanged. Exits 1 when a chain is broken.',
   ].join('\n'),
   options: {

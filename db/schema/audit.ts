@@ -1,8 +1,8 @@
-import { bigint, bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, index, integer, jsonb, pgTable, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 /**
- * Append-only (UPDATE, DELETE and TRUNCATE are refused by triggers; see the hand-written
- * migration). Each event carries the hash of the previous one in its chain: the
+ * Append-only (UPDATE, DELETE and TRUNCATE are refused by triggers, and the application role has
+ * only SELECT and INSERT; see the hand-written migrations and decision 058). Each event carries the hash of the previous one in its chain: the
  * organization's id, or 'platform'.
  */
 export const auditEvents = pgTable(
@@ -24,6 +24,11 @@ export const auditEvents = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     prevHash: text('prev_hash').notNull().default(''),
     hash: text('hash').notNull().default(''),
+    /**
+     * How audit_event_hash encodes this event: 1 = fields joined with '|' (events written before
+     * decision 058), 2 = a JSON array. The chain trigger sets 2 on every new event.
+     */
+    hashVersion: smallint('hash_version').notNull().default(2),
   },
   (t) => [
     uniqueIndex('audit_events_chain_seq').on(t.chain, t.seq),
@@ -39,6 +44,11 @@ export const auditAnchors = pgTable('audit_anchors', {
   lastRemovedSeq: bigint('last_removed_seq', { mode: 'number' }).notNull(),
   lastRemovedHash: text('last_removed_hash').notNull(),
   prunedAt: timestamp('pruned_at', { withTimezone: true }).notNull().defaultNow(),
+  /** The retention in force when audit_prune ran, and the cut-off it used (pruned_at − retention). Null on anchors written before decision 058. */
+  retentionDays: integer('retention_days'),
+  cutOff: timestamp('cut_off', { withTimezone: true }),
+  /** The newest removed event's time: always before cut_off (verify-audit checks it). */
+  removedUntil: timestamp('removed_until', { withTimezone: true }),
 })
 
 /**

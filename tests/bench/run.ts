@@ -17,17 +17,23 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const DB = `gatehouse_bench_${process.pid}`
 const PORT = Number(process.env.BENCH_PORT ?? 4391)
 
-const adminUrl = process.env.DATABASE_URL ? new URL(process.env.DATABASE_URL) : new URL('postgres://postgres@127.0.0.1:5432/postgres')
+// The owner creates and migrates the bench database; the server connects as the application role.
+const { connectionUrls } = await import('#app/config/tool-env.ts')
+const urls = connectionUrls()
+const adminUrl = new URL(urls.databaseOwnerUrl)
 adminUrl.pathname = '/postgres'
 const admin = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} })
 await admin.unsafe(`drop database if exists ${DB} with (force)`)
 await admin.end()
-const dbUrl = new URL(adminUrl)
+const ownerUrl = new URL(urls.databaseOwnerUrl)
+ownerUrl.pathname = `/${DB}`
+const dbUrl = new URL(urls.databaseUrl)
 dbUrl.pathname = `/${DB}`
 
 Object.assign(process.env, {
   NODE_ENV: 'production',
   DATABASE_URL: dbUrl.toString(),
+  DATABASE_OWNER_URL: ownerUrl.toString(),
   REDIS_PREFIX: `ghbench:${randomBytes(3).toString('hex')}`,
   SESSION_SECRET: randomBytes(32).toString('base64url'),
   GATEHOUSE_ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,

@@ -10,6 +10,10 @@ import { describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { runNotification } from '#workers/processors/notify-run.ts'
+import { connectAsOwner } from '#tests/setup/owner-db.ts'
+
+// Only the owner may add a trigger (the app's role owns nothing, decision 058).
+const owner = connectAsOwner()
 
 const BATCH = 4
 const mid = (prefix: string, i: number) => `${prefix}-0000-4000-8000-${String(i).padStart(12, '0')}`
@@ -43,12 +47,12 @@ const runRow = async (runId: string) => (await db.select().from(schema.notificat
 
 /** Makes the outbox refuse `userId`'s row: the batch holding that member fails as if the worker died there. */
 async function crashAt(userId: string) {
-  await db.execute(sql.raw(`create or replace function test_refuse_outbox() returns trigger language plpgsql as $$
-    begin if new.user_id = '${userId}' then raise exception 'simulated crash'; end if; return new; end $$`))
-  await db.execute(sql`create trigger test_refuse_outbox before insert on outbound_emails for each row execute function test_refuse_outbox()`)
+  await owner.unsafe(`create or replace function test_refuse_outbox() returns trigger language plpgsql as $$
+    begin if new.user_id = '${userId}' then raise exception 'simulated crash'; end if; return new; end $$`)
+  await owner.unsafe('create trigger test_refuse_outbox before insert on outbound_emails for each row execute function test_refuse_outbox()')
 }
 async function recover() {
-  await db.execute(sql`drop trigger if exists test_refuse_outbox on outbound_emails`)
+  await owner.unsafe('drop trigger if exists test_refuse_outbox on outbound_emails')
 }
 
 describe('notification run', () => {

@@ -7,9 +7,8 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import postgres from 'postgres'
 import { afterAll, afterEach, beforeEach, expect, inject, vi } from 'vitest'
+import { ADMIN_URL, databaseUrls } from './database-urls.ts'
 import { startSmtp } from './smtp.ts'
-
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,14 +25,16 @@ async function freePort(): Promise<number> {
 const name = `gh_t_${process.pid}_${randomBytes(4).toString('hex')}`
 const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
 await admin.unsafe(`create database ${name} template ${inject('templateDatabase')}`)
-const dbUrl = new URL(ADMIN_URL)
-dbUrl.pathname = `/${name}`
+// The app (and every test) connects as the application role; the owner is there for the few tests
+// that must tamper with the audit log as only the owner can.
+const { ownerUrl, appUrl } = databaseUrls(name)
 const port = await freePort()
 const smtp = await startSmtp()
 
 Object.assign(process.env, {
   NODE_ENV: 'test',
-  DATABASE_URL: dbUrl.toString(),
+  DATABASE_URL: appUrl,
+  DATABASE_OWNER_URL: ownerUrl,
   REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
   REDIS_PREFIX: `ghtest:${name}`,
   SESSION_SECRET: randomBytes(32).toString('base64url'),

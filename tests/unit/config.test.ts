@@ -19,7 +19,9 @@ function problems(env: Record<string, string | undefined>): string[] {
 describe('configuration', () => {
   it('has working defaults for everything but the secrets', () => {
     const config = parseConfig(good)
-    expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/gatehouse')
+    // The app connects as a role that owns nothing; migrations run as the owner (decision 058).
+    expect(config.databaseUrl).toBe('postgres://gatehouse_app@127.0.0.1:5432/gatehouse')
+    expect(config.databaseOwnerUrl).toBe('postgres://postgres@127.0.0.1:5432/gatehouse')
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379')
     expect(config.appOrigin).toBe('http://localhost:3000')
     expect(config.regions.map((r) => r.code)).toEqual(['us', 'eu', 'jp', 'kr'])
