@@ -27,7 +27,8 @@ const formSchema = () => z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('remove'), userId: z.string().uuid() }),
   extensionInput.extend({ intent: z.literal('extend') }),
   z.object({ intent: z.literal('cancel_invitation'), invitationId: z.string().uuid() }),
-  serviceAccountInput.extend({ intent: z.literal('service_account') }),
+  // Its own field names, so that its errors show on its own form, not on the invitation's.
+  z.object({ intent: z.literal('service_account'), saName: serviceAccountInput.shape.name, saEmail: serviceAccountInput.shape.email, saRegion: serviceAccountInput.shape.region }),
 ])
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
@@ -69,8 +70,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       throw back('cancelled')
     }
     if (d.intent === 'service_account') {
-      const { intent: _i, ...input } = d
-      await createServiceAccount(scope, input, actor, meta)
+      await createServiceAccount(scope, { name: d.saName, email: d.saEmail, region: d.saRegion }, actor, meta)
       throw back('service_account')
     }
     if (d.intent === 'role') {
@@ -86,7 +86,10 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   } catch (e) {
     if (d.intent === 'extend') stepUpToResume(e, `/orgs/${org.slug}/members`, 'extend', d)
     if (e instanceof MemberChangeError) return badRequest({ form: e.message }, {}, e.status)
-    if (isDomainError(e)) return badRequest({ [d.intent === 'invite' && e.field === 'email' ? 'email' : 'form']: e.message }, {}, httpStatus(e.code))
+    if (isDomainError(e)) {
+      const field = e.field !== 'email' ? 'form' : d.intent === 'invite' ? 'email' : d.intent === 'service_account' ? 'saEmail' : 'form'
+      return badRequest({ [field]: e.message }, {}, httpStatus(e.code))
+    }
     if (e instanceof PolicyInputError) return badRequest({ [e.field === 'userId' ? 'form' : e.field]: e.message }, {}, e.status)
     if (e instanceof MailUnavailableError) return badRequest({ form: 'The invitation was saved but email cannot be sent right now. Cancel it below and invite the same address again in a few minutes.' }, {}, 503)
     throw e
@@ -306,11 +309,11 @@ export default function Members() {
         <p className="hint">A service account has no password and is never invited: it belongs to this organization and signs in with API keys.</p>
         <Form method="post" noValidate>
           <input type="hidden" name="intent" value="service_account" />
-          <Field label="Name" name="name" id="sa-name" required error={errors.name} />
-          <Field label="Email" name="email" id="sa-email" type="email" required />
+          <Field label="Name" name="saName" id="sa-name" required error={errors.saName} />
+          <Field label="Email" name="saEmail" id="sa-email" type="email" required error={errors.saEmail} />
           <div className="field">
             <label htmlFor="sa-region">Region</label>
-            <select id="sa-region" name="region">{regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}</select>
+            <select id="sa-region" name="saRegion">{regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}</select>
           </div>
           <button type="submit">Create service account</button>
         </Form>

@@ -394,7 +394,7 @@ describe('service accounts', () => {
     const victim = await createUser({ org: a, email: 'victim@papa.test' })
     const foreignBot = await createUser({ org: a, email: 'bot@papa.test', kind: 'service', password: null })
 
-    const made = await b.adminClient.post(`/orgs/${b.org.slug}/members`, { intent: 'service_account', name: 'Deploy bot', email: 'Deploy-Bot@oscar.test', region: 'us' })
+    const made = await b.adminClient.post(`/orgs/${b.org.slug}/members`, { intent: 'service_account', saName: 'Deploy bot', saEmail: 'Deploy-Bot@oscar.test', saRegion: 'us' })
     expect(made.status).toBe(302)
     const [bot] = await db.select().from(schema.users).where(eq(schema.users.email, 'deploy-bot@oscar.test'))
     expect(bot).toMatchObject({ kind: 'service', passwordHash: null, name: 'Deploy bot', region: 'us' })
@@ -410,9 +410,11 @@ describe('service accounts', () => {
     // An address already used in that region (a person, another organization's service account): 409, nothing created or joined.
     const usersBefore = (await db.select().from(schema.users)).length
     for (const email of [victim.email, foreignBot.email]) {
-      const web = await b.adminClient.post(`/orgs/${b.org.slug}/members`, { intent: 'service_account', name: 'Grab', email, region: 'us' })
+      const web = await b.adminClient.post(`/orgs/${b.org.slug}/members`, { intent: 'service_account', saName: 'Grab', saEmail: email, saRegion: 'us' })
       expect(web.status, email).toBe(409)
-      expect(await web.text()).toContain('already exists in US')
+      const html = await web.text()
+      expect(html).toContain('already exists in US')
+      expect(html).toContain('id="sa-email-error"')
       const api = await apiCall(base, `/api/organizations/${b.org.id}/service-accounts`, { token, json: { name: 'Grab', email, region: 'us' } })
       expect(api.status, email).toBe(409)
       expect(api.body.error.code).toBe('conflict')
