@@ -146,8 +146,9 @@ export async function listMyInvitations(user: Pick<User, 'region' | 'email'>, tx
 
 /**
  * Accepting or declining, by the signed-in holder of the address. An account with an app or key
- * answers only from a session that passed its second factor (a password-only session does not). Single use: one conditional UPDATE ... RETURNING closes the invitation,
- * so two racing answers cannot both win.
+ * answers only from a session that passed its second factor (a password-only session does not).
+ * Single use: one conditional UPDATE ... RETURNING closes the invitation, so two racing answers
+ * cannot both win.
  */
 export async function answerInvitation(
   input: { user: User; session: Pick<Session, 'level' | 'secondFactorAt'>; invitationId: string; answer: 'accept' | 'decline'; meta?: RequestMeta },
