@@ -10,7 +10,7 @@ import { db, schema } from '#db/client.ts'
 import { enableTotp, totpCode } from '#tests/factories/mfa.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser, screenshot, signInWithForm } from '#tests/setup/browser.ts'
+import { launchBrowser, screenshot, signInWithApp } from '#tests/setup/browser.ts'
 
 vi.setConfig({ testTimeout: 90_000 })
 
@@ -21,13 +21,6 @@ beforeAll(async () => {
   browser = await launchBrowser()
 })
 afterAll(async () => browser?.close())
-
-async function signInWithApp(page: Page, email: string, secret: string) {
-  await signInWithForm(page, base, email)
-  await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
-  await page.getByLabel('Authentication code').fill(await totpCode(secret))
-  await page.getByRole('button', { name: 'Verify' }).click()
-}
 
 describe('an existing account receives an invitation', () => {
   it('sees the organization’s policy, accepts, and is then a member', async () => {
@@ -44,7 +37,7 @@ describe('an existing account receives an invitation', () => {
 
     // The admin invites the address: the page says "invited", nothing about an existing account.
     const adminPage = await (await browser.newContext()).newPage()
-    await signInWithApp(adminPage, admin.email, adminSecret)
+    await signInWithApp(adminPage, base, admin.email, await totpCode(adminSecret))
     await adminPage.getByRole('heading', { name: 'Welcome, Ada Admin' }).waitFor()
     await adminPage.goto(`${base}/orgs/${acme.slug}/members`)
     await adminPage.locator('#email').fill('ines@globex.test')
@@ -57,7 +50,7 @@ describe('an existing account receives an invitation', () => {
 
     // The member, signed in with the app, reads Acme's policy and accepts.
     const page = await (await browser.newContext()).newPage()
-    await signInWithApp(page, member.email, memberSecret)
+    await signInWithApp(page, base, member.email, await totpCode(memberSecret))
     await page.getByRole('heading', { name: 'Welcome, Ines Invited' }).waitFor()
     await page.goto(`${base}/settings/security`)
     const invitation = page.getByTestId('invitation')

@@ -10,7 +10,7 @@ import { db, schema } from '#db/client.ts'
 import { enableTotp, forgetTotpStep, totpCode } from '#tests/factories/mfa.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser, screenshot, signInWithForm } from '#tests/setup/browser.ts'
+import { launchBrowser, screenshot, signInWithApp } from '#tests/setup/browser.ts'
 
 let browser: Browser
 let base: string
@@ -19,13 +19,6 @@ beforeAll(async () => {
   browser = await launchBrowser()
 })
 afterAll(async () => browser?.close())
-
-async function signInWithApp(page: Page, email: string, code: string) {
-  await signInWithForm(page, base, email)
-  await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
-  await page.getByLabel('Authentication code').fill(code)
-  await page.getByRole('button', { name: 'Verify' }).click()
-}
 
 describe('replacing the authenticator app', () => {
   it('asks for step-up, shows the new secret, refuses a wrong code, and swaps on a code from the new app', async () => {
@@ -37,7 +30,7 @@ describe('replacing the authenticator app', () => {
     const user = await createUser({ org, name: 'Rita Replace' })
     const { secret: oldSecret } = await enableTotp(user.id)
     const page = await browser.newPage()
-    await signInWithApp(page, user.email, await totpCode(oldSecret))
+    await signInWithApp(page, base, user.email, await totpCode(oldSecret))
     await page.getByRole('heading', { name: 'Welcome, Rita Replace' }).waitFor()
     // The second factor is no longer fresh: replacing asks for step-up.
     await db.update(schema.sessions).set({ secondFactorAt: new Date(Date.now() - 30 * 60_000) }).where(eq(schema.sessions.userId, user.id))
@@ -66,7 +59,7 @@ describe('replacing the authenticator app', () => {
 
     await page.getByRole('button', { name: 'Sign out' }).click()
     await page.getByText('You have signed out.').waitFor()
-    await signInWithApp(page, user.email, await totpCode(oldSecret, 1))
+    await signInWithApp(page, base, user.email, await totpCode(oldSecret, 1))
     await page.getByText('That code is not right').waitFor()
     await page.getByLabel('Authentication code').fill(await totpCode(newSecret, 1))
     await page.getByRole('button', { name: 'Verify' }).click()

@@ -28,6 +28,14 @@ export async function signInWithForm(page: Page, base: string, email: string, re
   await page.getByRole('button', { name: 'Sign in' }).click()
 }
 
+/** Signs in through the real form, then answers the second step with an app code. */
+export async function signInWithApp(page: Page, base: string, email: string, code: string) {
+  await signInWithForm(page, base, email)
+  await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
+  await page.getByLabel('Authentication code').fill(code)
+  await page.getByRole('button', { name: 'Verify' }).click()
+}
+
 /** A DevTools virtual authenticator (CTAP2 over USB, resident keys, touch simulated) on this page. */
 export async function virtualAuthenticator(page: Page, options: { isUserVerified?: boolean } = {}) {
   const cdp: CDPSession = await page.context().newCDPSession(page)
