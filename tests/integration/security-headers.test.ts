@@ -119,6 +119,18 @@ describe('pages', () => {
     expect(scriptTags(await res.text()).filter((s) => s.nonce !== nonce)).toEqual([])
   })
 
+  it('an error Express answers itself (a path that is not URL encoding) keeps the headers', async () => {
+    const res = await fetch(`${base}/settings/%E0%A4%A`)
+    expect(res.status).toBe(400)
+    // Express's error page replaces the policy with its own stricter `default-src 'none'`.
+    expect(res.headers.get('content-security-policy')).toMatch(/^default-src 'none'$|frame-ancestors 'none'/)
+    expect(res.headers.get('x-frame-options')).toBe('DENY')
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin')
+    expect(res.headers.get('permissions-policy')).toContain('camera=()')
+    expectNoStore(res.headers, 'Express 400')
+  })
+
   it('a cross-site form post: the CSRF 403 carries every header', async () => {
     const client = new TestClient(base)
     const res = await client.post('/logout', {}, { headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })
