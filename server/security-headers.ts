@@ -47,7 +47,7 @@ export function securityHeaders(options: { https: boolean }): RequestHandler[] {
         directives: {
           defaultSrc: ["'self'"],
           // Remix's inline scripts carry the nonce; the modules they import are trusted through
-          // 'strict-dynamic', so no host list is needed (and none is honoured beside it).
+          // 'strict-dynamic' (browsers that know it ignore host lists beside it, so none is kept).
           scriptSrc: [nonceSource, "'strict-dynamic'"],
           scriptSrcAttr: ["'none'"],
           // React renders `style={{…}}` as style attributes in the server HTML: those are allowed,
