@@ -1,6 +1,7 @@
 import type { LinksFunction, LoaderFunctionArgs } from '@remix-run/node'
 import { Form, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useLoaderData, useRouteError } from '@remix-run/react'
 import { getSignedIn } from '#app/auth/guards.server.ts'
+import { useNonce } from '#app/ui/nonce.tsx'
 
 export const links: LinksFunction = () => [
   { rel: 'stylesheet', href: '/styles.css' },
@@ -15,6 +16,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 function Shell({ children, user }: { children: React.ReactNode; user?: { name: string; email: string; support: boolean } | null }) {
+  // The Content-Security-Policy lets only scripts with this request's nonce run (decision 059).
+  const nonce = useNonce()
   return (
     <html lang="en">
       <head>
@@ -38,8 +41,8 @@ function Shell({ children, user }: { children: React.ReactNode; user?: { name: s
           ) : null}
         </header>
         <main>{children}</main>
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   )

@@ -9,21 +9,20 @@ import express from 'express'
 import { config } from '#app/config/env.server.ts'
 import { csrfRefusal } from '#app/http/csrf.server.ts'
 import { apiEdgeRefusal } from '#app/api/edge.server.ts'
+import { cspNonce, securityHeaders } from './security-headers.ts'
 
 export function createApp(build: ServerBuild, options: { publicDir?: string } = {}) {
   const app = express()
   app.disable('x-powered-by')
   app.set('trust proxy', config.trustProxy)
   app.use(compression())
+  // Before express.static: static files, errors and refusals carry the headers too (decision 059).
+  app.use(securityHeaders({ https: config.secureCookies }))
   const publicDir = options.publicDir ?? 'public'
   app.use('/build', express.static(`${publicDir}/build`, { immutable: true, maxAge: '1y' }))
   app.use(express.static(publicDir, { maxAge: '1h' }))
 
   app.use((req, res, next) => {
-    res.setHeader('X-Frame-Options', 'DENY')
-    res.setHeader('X-Content-Type-Options', 'nosniff')
-    res.setHeader('Referrer-Policy', 'same-origin')
-    if (config.secureCookies) res.setHeader('Strict-Transport-Security', 'max-age=31536000')
     const refusal = csrfRefusal(req.method, req.path, {
       origin: req.get('origin'),
       referer: req.get('referer'),
@@ -41,6 +40,6 @@ export function createApp(build: ServerBuild, options: { publicDir?: string } = 
     next()
   })
 
-  app.all('*', createRequestHandler({ build, mode: config.env, getLoadContext: (req) => ({ ip: req.ip ?? null }) }))
+  app.all('*', createRequestHandler({ build, mode: config.env, getLoadContext: (req, res) => ({ ip: req.ip ?? null, cspNonce: cspNonce(res) }) }))
   return app
 }

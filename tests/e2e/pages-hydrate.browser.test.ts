@@ -2,14 +2,18 @@
  * Every page of the console loads in Chromium without a script error and becomes interactive
  * (React hydrated): a page whose module breaks in the browser still "works" as plain form posts,
  * so only a real browser shows it. Sessions are made directly; sign-in has its own tests.
+ * The Content-Security-Policy is on (decision 059): any violation on any page fails, and the
+ * pages that need more than plain scripts (the TOTP QR code, the WebAuthn ceremony, the policy
+ * review) are used, not only loaded.
  */
-import type { Browser } from 'playwright-core'
+import type { Browser, BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
 import { createSession } from '#app/auth/session.server.ts'
 import { findDemoUser, seedDemo } from '#db/seed.ts'
 import { enableTotp } from '#tests/factories/mfa.ts'
+import { createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser } from '#tests/setup/browser.ts'
+import { addSecurityKey, launchBrowser, recordCspViolations, virtualAuthenticator } from '#tests/setup/browser.ts'
 
 vi.setConfig({ testTimeout: 120_000 })
 
@@ -30,9 +34,19 @@ const PAGES: Record<string, string[]> = {
   'support@gatehouse.test': ['/support', '/support?q=acme', '/support/approvals'],
 }
 
-async function visit(path: string, cookie?: string) {
+async function sessionFor(userId: string) {
+  // A fresh second factor, so that pages behind step-up render themselves, not the confirm page.
+  return (await createSession({ userId, level: 'mfa', meta: { ip: '127.0.0.1', userAgent: 'test' }, secondFactorMethod: 'totp' })).token
+}
+
+async function newContext(cookie?: string): Promise<{ context: BrowserContext; violations: string[] }> {
   const context = await browser.newContext()
   if (cookie) await context.addCookies([{ name: 'gh_session', value: cookie, url: base }])
+  return { context, violations: await recordCspViolations(context) }
+}
+
+async function visit(path: string, cookie?: string) {
+  const { context, violations } = await newContext(cookie)
   const page = await context.newPage()
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(`${path}: ${e.message}`))
@@ -40,12 +54,13 @@ async function visit(path: string, cookie?: string) {
     if (m.type() === 'error') errors.push(`${path}: console: ${m.text()}`)
   })
   const res = await page.goto(`${base}${path}`)
+  if (!/script-src 'nonce-[^']+' 'strict-dynamic'/.test((await res?.allHeaders())?.['content-security-policy'] ?? '')) errors.push(`${path}: no nonce-based Content-Security-Policy`)
   // Remix marks the router once the client has taken over; a script error stops it before that.
   await page.waitForFunction(() => Boolean((window as unknown as { __remixRouter?: unknown }).__remixRouter), undefined, { timeout: 15_000 }).catch(() => errors.push(`${path}: never hydrated`))
   await page.waitForLoadState('networkidle')
   const status = res?.status() ?? 0
   await context.close()
-  return { status, errors }
+  return { status, errors: [...errors, ...violations] }
 }
 
 it('public pages hydrate without errors', async () => {
@@ -64,11 +79,56 @@ it('every signed-in page hydrates without errors', async () => {
   for (const [email, paths] of Object.entries(PAGES)) {
     const user = await findDemoUser(email)
     for (const path of paths) {
-      // A fresh second factor, so that pages behind step-up render themselves, not the confirm page.
-      const { token } = await createSession({ userId: user.id, level: 'mfa', meta: { ip: '127.0.0.1', userAgent: 'test' }, secondFactorMethod: 'totp' })
-      const { status, errors } = await visit(path, token)
+      const { status, errors } = await visit(path, await sessionFor(user.id))
       expect(status, path).toBe(200)
       expect(errors).toEqual([])
     }
   }
+})
+
+it('an inline script without the nonce is blocked, and the violation is seen', async () => {
+  // The watcher above must be able to fail: markup injected into the page as an XSS would put it
+  // there (the server's own answer, its headers unchanged) runs neither its script nor its handler.
+  const { context, violations } = await newContext()
+  const page = await context.newPage()
+  await page.route(`${base}/login`, async (route) => {
+    const response = await route.fetch()
+    const injected = `<script>window.__injected = 'script'</script><img src="/favicon.svg" alt="" onload="window.__injected = 'handler'">`
+    await route.fulfill({ response, body: (await response.text()).replace('<main>', `<main>${injected}`) })
+  })
+  await page.goto(`${base}/login`)
+  await page.waitForFunction(() => Boolean((window as unknown as { __remixRouter?: unknown }).__remixRouter))
+  await expect.poll(() => violations.join('\n')).toMatch(/script-src-attr/)
+  expect(violations.join('\n')).toMatch(/script-src-elem/)
+  expect(await page.evaluate(() => (window as unknown as { __injected?: string }).__injected)).toBeUndefined()
+  await context.close()
+})
+
+it('the QR code, adding a security key and reviewing a policy work under the policy', async () => {
+  const member = await createUser({ name: 'Cora Csp' })
+  const { context, violations } = await newContext(await sessionFor(member.id))
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+
+  // The QR code is a data: URL image: it must render, not be blocked.
+  await page.goto(`${base}/settings/security/totp`)
+  const qr = page.getByRole('img', { name: /QR code for/ })
+  await qr.waitFor()
+  await expect.poll(() => qr.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0)
+
+  // The WebAuthn ceremony runs in the page's scripts (@simplewebauthn/browser).
+  await virtualAuthenticator(page)
+  await addSecurityKey(page, base, 'CSP key')
+
+  // The policy page's review renders on the client after a fetch.
+  await context.addCookies([{ name: 'gh_session', value: await sessionFor((await findDemoUser('owner@acme.test')).id), url: base }])
+  await page.goto(`${base}/orgs/acme/policy`)
+  const eu = page.getByRole('region', { name: 'Region EU' })
+  await eu.getByLabel('Grace period (days, 0–90)').fill('12')
+  await eu.getByRole('button', { name: 'Review changes' }).click()
+  await eu.getByRole('button', { name: 'Save EU policy' }).waitFor()
+
+  await context.close()
+  expect([...errors, ...violations]).toEqual([])
 })

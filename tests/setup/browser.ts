@@ -1,6 +1,6 @@
 /** Real Chromium (Debian's /usr/bin/chromium) driven by playwright-core. */
 import { mkdirSync } from 'node:fs'
-import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core'
 
 export const ARTIFACTS = 'tests/artifacts'
 
@@ -52,4 +52,24 @@ export async function addSecurityKey(page: Page, base: string, label: string) {
   await page.getByLabel('Key name').fill(label)
   await page.getByRole('button', { name: 'Add security key' }).click()
   await page.getByText(`Security key “${label}” added.`).waitFor()
+}
+
+/**
+ * Collects every Content-Security-Policy violation in this browser context: the page's own
+ * `securitypolicyviolation` events (through an init script, which the policy does not govern) and
+ * any console message about the policy. Call before the first page opens.
+ */
+export async function recordCspViolations(context: BrowserContext): Promise<string[]> {
+  const violations: string[] = []
+  await context.exposeBinding('__gatehouseCspViolation', (_source, text: string) => void violations.push(text))
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const report = (window as unknown as { __gatehouseCspViolation: (text: string) => void }).__gatehouseCspViolation
+      report(`${location.pathname}: ${e.effectiveDirective} blocked ${e.blockedURI || 'an inline script or style'} (${e.sourceFile}:${e.lineNumber})`)
+    })
+  })
+  context.on('console', (m) => {
+    if (/Content.Security.Policy/i.test(m.text())) violations.push(`console: ${m.text()}`)
+  })
+  return violations
 }
