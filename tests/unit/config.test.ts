@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig } from '#app/config/env.server.ts'
 
@@ -81,6 +82,11 @@ describe('the development mailbox and the hash key ring (decision 062)', () => {
     expect(ring[0].key.equals(Buffer.alloc(32, 3))).toBe(true)
     const derived = parseConfig({ ...good, NODE_ENV: 'test' }).hashKeys
     expect(derived.map((k) => k.id)).toEqual(['session-secret'])
+    // The key the README's one-liner prints to pin it before SESSION_SECRET changes.
+    expect(derived[0].key.equals(Buffer.from(hkdfSync('sha256', good.SESSION_SECRET, 'gatehouse', 'keyed-hash v1', 32)))).toBe(true)
+    // With a ring of its own, SESSION_SECRET changes nothing about the hashes.
+    const other = parseConfig({ ...good, NODE_ENV: 'test', SESSION_SECRET: 'z'.repeat(40), GATEHOUSE_HASH_KEYS: `h2:${b},h1:${a}` }).hashKeys
+    expect(other.map((k) => k.key.toString('base64'))).toEqual(ring.map((k) => k.key.toString('base64')))
     expect(parseConfig({ ...good, NODE_ENV: 'test', SESSION_SECRET: 'y'.repeat(40) }).hashKeys[0].key.equals(derived[0].key)).toBe(false)
     expect(problems({ ...good, NODE_ENV: 'test', GATEHOUSE_HASH_KEYS: 'h1:c2hvcnQ=' })).toEqual(['GATEHOUSE_HASH_KEYS: key "h1" must be 32 bytes in base64 (openssl rand -base64 32), got 5'])
     expect(problems({ ...good, NODE_ENV: 'test', GATEHOUSE_HASH_KEYS: 'nonsense' })[0]).toMatch(/^GATEHOUSE_HASH_KEYS: "nonsense…" needs the form id:base64/)
