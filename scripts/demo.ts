@@ -13,8 +13,12 @@ if (!existsSync('.env')) {
     '.env',
     [
       '# Development settings written by `npm run demo`. Never use these secrets in production.',
+      '# NODE_ENV=development opens the development mailbox (/dev/mailbox) while no SMTP_URL is set;',
+      '# unset, NODE_ENV means production, which needs SMTP_URL (decision 062).',
+      'NODE_ENV=development',
       `SESSION_SECRET=${randomBytes(32).toString('base64url')}`,
       `GATEHOUSE_ENCRYPTION_KEYS=k1:${randomBytes(32).toString('base64')}`,
+      `GATEHOUSE_HASH_KEYS=h1:${randomBytes(32).toString('base64')}`,
       '# PostgreSQL (decision 058): the app connects as a role that owns nothing; migrations run as the',
       '# owner and create that role. These defaults suit a local PostgreSQL with trust authentication.',
       '# DATABASE_URL=postgres://gatehouse_app@127.0.0.1:5432/gatehouse',
@@ -26,6 +30,7 @@ if (!existsSync('.env')) {
   console.log('Wrote .env with fresh development secrets.')
 }
 process.loadEnvFile('.env')
+// An older .env may not say it: the demo is development (the mailbox needs it said, decision 062).
 process.env.NODE_ENV ??= 'development'
 
 const problems = await preflight()

@@ -2,12 +2,12 @@
  * Server-side sessions. The token (256 random bits) lives only in the cookie or bearer header;
  * the database keeps its keyed hash. Idle and absolute expiry are checked on every request.
  */
-import { and, eq, gt, lt, sql } from 'drizzle-orm'
+import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm'
 import { config } from '#app/config/env.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import { COOKIE, clearCookie, readCookie, setCookie } from './cookies.server.ts'
-import { keyedHash, randomToken } from './crypto.server.ts'
+import { keyedHash, keyedHashes, randomToken } from './crypto.server.ts'
 
 export type SessionLevel = (typeof schema.sessionLevel.enumValues)[number]
 export type Session = typeof schema.sessions.$inferSelect
@@ -15,6 +15,8 @@ export type User = typeof schema.users.$inferSelect
 
 const s = schema.sessions
 const hashToken = (token: string) => keyedHash('session', token)
+/** A token's hash under every key of the hash ring: lookups match any, so rotating the ring ends no session (decision 062). */
+const tokenHashes = (token: string) => keyedHashes('session', token)
 
 /** Enrollment-only sessions reach enrollment and sign-out only, for 15 minutes. */
 export const ENROLL_ONLY_MINUTES = 15
@@ -52,10 +54,12 @@ export async function loadSession(token: string | undefined, channel: 'web' | 'a
   const [row] = await db
     .update(s)
     .set({
+      // Moves a hash made under an older key to the current one.
+      tokenHash: hashToken(token),
       lastSeenAt: sql`now()`,
       idleExpiresAt: sql`least(${s.absoluteExpiresAt}, now() + make_interval(mins => (case when ${s.level} = 'enroll_only' then ${ENROLL_ONLY_MINUTES} else ${idleMinutes} end)::int))`,
     })
-    .where(and(eq(s.tokenHash, hashToken(token)), eq(s.channel, channel), gt(s.idleExpiresAt, sql`now()`), gt(s.absoluteExpiresAt, sql`now()`)))
+    .where(and(inArray(s.tokenHash, tokenHashes(token)), eq(s.channel, channel), gt(s.idleExpiresAt, sql`now()`), gt(s.absoluteExpiresAt, sql`now()`)))
     .returning()
   if (!row) return null
   const [user] = await db.select().from(schema.users).where(eq(schema.users.id, row.userId))
@@ -64,7 +68,7 @@ export async function loadSession(token: string | undefined, channel: 'web' | 'a
 
 export async function endSession(token: string | undefined): Promise<Session | undefined> {
   if (!token) return undefined
-  const [row] = await db.delete(s).where(eq(s.tokenHash, hashToken(token))).returning()
+  const [row] = await db.delete(s).where(inArray(s.tokenHash, tokenHashes(token))).returning()
   return row
 }
 

@@ -4,9 +4,9 @@
  * stored as keyed hashes, expiring, counted, and consumed once by a conditional UPDATE so that
  * two racing requests cannot both win.
  */
-import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm'
+import { and, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
 import { db, schema, type Tx } from '#db/client.ts'
-import { keyedHash, randomToken } from './crypto.server.ts'
+import { keyedHash, keyedHashes, randomToken } from './crypto.server.ts'
 
 export type Purpose =
   | 'login' | 'email_code' | 'webauthn_register' | 'webauthn_login' | 'step_up' | 'invite'
@@ -52,7 +52,8 @@ export async function findByToken(purpose: Purpose, token: string, tx: Tx = db):
   const [row] = await tx
     .select()
     .from(v)
-    .where(and(eq(v.purpose, purpose), eq(v.tokenHash, keyedHash(`verification:${purpose}`, token)), live()))
+    // Every key of the hash ring: a link mailed before a rotation still opens (decision 062).
+    .where(and(eq(v.purpose, purpose), inArray(v.tokenHash, keyedHashes(`verification:${purpose}`, token)), live()))
   return row
 }
 
@@ -97,7 +98,7 @@ export async function checkCode(id: string, code: string, tx: Tx = db): Promise<
   const [won] = await tx
     .update(v)
     .set({ consumedAt: sql`now()` })
-    .where(and(eq(v.id, id), live(), eq(v.codeHash, keyedHash(`code:${id}`, code))))
+    .where(and(eq(v.id, id), live(), inArray(v.codeHash, keyedHashes(`code:${id}`, code))))
     .returning()
   if (won) return { ok: true, verification: won }
   const [counted] = await tx

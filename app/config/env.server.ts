@@ -5,6 +5,7 @@
  * Everything is parsed at start-up; a missing or malformed value stops the process with
  * one message that lists every problem and how to fix it (see ConfigError).
  */
+import { hkdfSync } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.ts'
@@ -36,7 +37,8 @@ const positiveInt = (fallback: number) =>
     .default(fallback)
 
 const schema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Unset means production: the development mailbox needs NODE_ENV=development said explicitly (decision 062). */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   PORT: z.coerce
     .number({ invalid_type_error: 'must be a port number from 1 to 65535 (default 3000)' })
     .int('must be a port number from 1 to 65535 (default 3000)')
@@ -64,6 +66,11 @@ const schema = z.object({
   GATEHOUSE_ENCRYPTION_KEYS: z.string({
     required_error: 'is required: a key ring "id:base64-32-bytes,..." (e.g. k1:$(openssl rand -base64 32)); the first key encrypts',
   }),
+  /**
+   * Key ring for the keyed hashes of tokens and codes, "id:base64-32-bytes,..."; the first key hashes,
+   * every key is tried on lookup. Unset: one key derived from SESSION_SECRET, as before (decision 062).
+   */
+  GATEHOUSE_HASH_KEYS: z.string().optional(),
   SMTP_URL: z
     .string()
     .optional()
@@ -93,19 +100,19 @@ const schema = z.object({
 
 export type Config = ReturnType<typeof parseConfig>
 
-function parseKeyRing(raw: string, problems: string[]) {
+function parseKeyRing(raw: string, problems: string[], name = 'GATEHOUSE_ENCRYPTION_KEYS') {
   const keys: { id: string; key: Buffer }[] = []
   for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
     const i = part.indexOf(':')
     const id = i > 0 ? part.slice(0, i) : ''
     const key = i > 0 ? Buffer.from(part.slice(i + 1), 'base64') : Buffer.alloc(0)
-    if (!/^[\w-]{1,32}$/.test(id)) problems.push(`GATEHOUSE_ENCRYPTION_KEYS: "${part.slice(0, 8)}…" needs the form id:base64 (id of letters, digits, "-" or "_")`)
-    else if (key.length !== 32) problems.push(`GATEHOUSE_ENCRYPTION_KEYS: key "${id}" must be 32 bytes in base64 (openssl rand -base64 32), got ${key.length}`)
-    else if (keys.some((k) => k.id === id)) problems.push(`GATEHOUSE_ENCRYPTION_KEYS: key id "${id}" appears twice`)
+    if (!/^[\w-]{1,32}$/.test(id)) problems.push(`${name}: "${part.slice(0, 8)}…" needs the form id:base64 (id of letters, digits, "-" or "_")`)
+    else if (key.length !== 32) problems.push(`${name}: key "${id}" must be 32 bytes in base64 (openssl rand -base64 32), got ${key.length}`)
+    else if (keys.some((k) => k.id === id)) problems.push(`${name}: key id "${id}" appears twice`)
     else keys.push({ id, key })
   }
-  if (keys.length === 0 && !problems.some((p) => p.startsWith('GATEHOUSE_ENCRYPTION_KEYS'))) {
-    problems.push('GATEHOUSE_ENCRYPTION_KEYS: needs at least one key "id:base64-32-bytes"')
+  if (keys.length === 0 && !problems.some((p) => p.startsWith(name))) {
+    problems.push(`${name}: needs at least one key "id:base64-32-bytes"`)
   }
   return keys
 }
@@ -160,10 +167,17 @@ export function parseConfig(env: Record<string, string | undefined>) {
     problems.push(`APP_ORIGIN: "${appOrigin}" is not a URL (e.g. http://localhost:3000)`)
   }
   const encryptionKeys = env.GATEHOUSE_ENCRYPTION_KEYS ? parseKeyRing(env.GATEHOUSE_ENCRYPTION_KEYS, problems) : []
+  // Without a ring of its own, the one key keyed hashes always had (derived from SESSION_SECRET), so
+  // an existing installation's sessions and API keys still match; its id names where it comes from.
+  const hashKeys = env.GATEHOUSE_HASH_KEYS
+    ? parseKeyRing(env.GATEHOUSE_HASH_KEYS, problems, 'GATEHOUSE_HASH_KEYS')
+    : raw
+      ? [{ id: 'session-secret', key: Buffer.from(hkdfSync('sha256', raw.SESSION_SECRET, 'gatehouse', 'keyed-hash v1', 32)) }]
+      : []
   const regions = parseRegions(raw?.GATEHOUSE_REGIONS ?? env.GATEHOUSE_REGIONS ?? 'us,eu,jp,kr', appOrigin, problems)
-  const production = (raw?.NODE_ENV ?? env.NODE_ENV) === 'production'
+  const production = (raw?.NODE_ENV ?? env.NODE_ENV ?? 'production') === 'production'
   const fastHash = raw?.GATEHOUSE_FAST_HASH ?? (env.GATEHOUSE_FAST_HASH === 'true' || env.GATEHOUSE_FAST_HASH === '1')
-  if (production && !(raw?.SMTP_URL ?? env.SMTP_URL)) problems.push('SMTP_URL: is required in production (the development mailbox is off there)')
+  if (production && !(raw?.SMTP_URL ?? env.SMTP_URL)) problems.push(`SMTP_URL: is required in production (${env.NODE_ENV ? 'NODE_ENV=production' : 'NODE_ENV is unset, which means production'}; the development mailbox opens only with NODE_ENV=development)`)
   if (production && fastHash) problems.push('GATEHOUSE_FAST_HASH: is for test runs only and refused in production')
   if (problems.length > 0 || !raw) throw new ConfigError(problems)
 
@@ -179,10 +193,11 @@ export function parseConfig(env: Record<string, string | undefined>) {
     redisPrefix: raw.REDIS_PREFIX,
     sessionSecret: raw.SESSION_SECRET,
     encryptionKeys,
+    hashKeys,
     smtpUrl: raw.SMTP_URL || undefined,
     mailFrom: raw.MAIL_FROM,
-    /** The development mailbox stands in for SMTP when no SMTP_URL is set, outside production. */
-    devMailbox: !raw.SMTP_URL && raw.NODE_ENV !== 'production',
+    /** The development mailbox stands in for SMTP only when NODE_ENV=development is set and no SMTP_URL (decision 062). */
+    devMailbox: !raw.SMTP_URL && raw.NODE_ENV === 'development',
     regions,
     session: { idleMinutes: raw.SESSION_IDLE_MINUTES, absoluteHours: raw.SESSION_ABSOLUTE_HOURS },
     lockoutThreshold: raw.LOCKOUT_THRESHOLD,

@@ -2,7 +2,7 @@ import { desc, eq } from 'drizzle-orm'
 import { config } from '#app/config/env.server.ts'
 import { db, schema } from '#db/client.ts'
 
-/** The development mailbox and the delivery state of recent emails; undefined in production. */
+/** The development mailbox and the delivery state of recent emails; undefined unless NODE_ENV=development (decision 062). */
 export async function readDevMailbox(to?: string) {
   if (!config.devMailbox) return undefined
   const box = schema.devMailbox

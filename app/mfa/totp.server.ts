@@ -8,7 +8,7 @@ import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
 import { generateSecret, generateURI, verify } from 'otplib'
 import QRCode from 'qrcode'
 import { findRegion } from '#app/config/env.server.ts'
-import { decryptSecret, encryptSecret } from '#app/auth/crypto.server.ts'
+import { encryptSecret, readSecret, type SecretBinding } from '#app/auth/crypto.server.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { queueNotice } from '#app/mail/queue-email.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
@@ -22,6 +22,10 @@ export const TOTP_TOLERANCE_SECONDS = 30
 export type TotpCheck = { ok: true; timeStep: number } | { ok: false; code: 'malformed' | 'invalid' | 'replayed' | 'no_app' }
 
 const t = schema.totpFactors
+
+/** Each ciphertext opens only in its own column of its own member's row (decision 062). */
+const current = (userId: string): SecretBinding => ({ column: 'totp_factors.secret_ciphertext', userId })
+const pending = (userId: string): SecretBinding => ({ column: 'totp_factors.pending_secret_ciphertext', userId })
 
 /** Digits only, spaces allowed ("123 456"); anything else is malformed, never checked. */
 export function normaliseTotpCode(input: string): string | null {
@@ -38,7 +42,7 @@ export async function beginTotpSetup(user: User) {
   const [existing] = await db.select().from(t).where(eq(t.userId, user.id))
   if (existing?.confirmedAt) return { ok: false as const, code: 'already_enabled' as const }
   const secret = generateSecret()
-  const { ciphertext, keyId } = encryptSecret(secret)
+  const { ciphertext, keyId } = encryptSecret(secret, current(user.id))
   await db
     .insert(t)
     .values({ userId: user.id, secretCiphertext: ciphertext, keyId })
@@ -49,8 +53,9 @@ export async function beginTotpSetup(user: User) {
 /** The pending setup's secret, URI and QR code (to show the page again after a wrong code). */
 export async function pendingTotpSetup(user: User) {
   const [row] = await db.select().from(t).where(and(eq(t.userId, user.id), isNull(t.confirmedAt)))
-  if (!row) return undefined
-  return describeSetup(user, decryptSecret(row.secretCiphertext, row.keyId))
+  const secret = row && readSecret(row.secretCiphertext, row.keyId, current(user.id))
+  if (!secret) return undefined
+  return describeSetup(user, secret)
 }
 
 async function describeSetup(user: User, secret: string) {
@@ -70,7 +75,8 @@ export async function confirmTotpSetup(user: User, input: string, tx: Tx = db): 
   if (!code) return { ok: false, code: 'malformed' }
   const [row] = await tx.select().from(t).where(and(eq(t.userId, user.id), isNull(t.confirmedAt)))
   if (!row) return { ok: false, code: 'no_app' }
-  const step = await check(decryptSecret(row.secretCiphertext, row.keyId), code, null)
+  const secret = readSecret(row.secretCiphertext, row.keyId, current(user.id))
+  const step = secret === null ? null : await check(secret, code, null)
   if (step === null) return { ok: false, code: 'invalid' }
   const [won] = await tx
     .update(t)
@@ -90,8 +96,9 @@ export async function verifyTotp(user: User, input: string, meta: RequestMeta): 
   if (!code) return { ok: false, code: 'malformed' }
   const [row] = await db.select().from(t).where(and(eq(t.userId, user.id), isNotNull(t.confirmedAt)))
   if (!row) return { ok: false, code: 'no_app' }
-  const secret = decryptSecret(row.secretCiphertext, row.keyId)
-  const step = await check(secret, code, null)
+  // A secret that does not open here (copied from another row) accepts no code.
+  const secret = readSecret(row.secretCiphertext, row.keyId, current(user.id))
+  const step = secret === null ? null : await check(secret, code, null)
   if (step === null) return { ok: false, code: 'invalid' }
   const [won] = await db
     .update(t)
@@ -121,10 +128,11 @@ export async function beginTotpReplacement(user: User) {
   const [row] = await db.select().from(t).where(and(eq(t.userId, user.id), isNotNull(t.confirmedAt)))
   if (!row) return { ok: false as const, code: 'no_app' as const }
   if (row.pendingSecretCiphertext && row.pendingKeyId && row.pendingExpiresAt && row.pendingExpiresAt > new Date()) {
-    return { ok: true as const, expiresAt: row.pendingExpiresAt, ...(await describeSetup(user, decryptSecret(row.pendingSecretCiphertext, row.pendingKeyId))) }
+    const shown = readSecret(row.pendingSecretCiphertext, row.pendingKeyId, pending(user.id))
+    if (shown) return { ok: true as const, expiresAt: row.pendingExpiresAt, ...(await describeSetup(user, shown)) }
   }
   const secret = generateSecret()
-  const { ciphertext, keyId } = encryptSecret(secret)
+  const { ciphertext, keyId } = encryptSecret(secret, pending(user.id))
   const [started] = await db
     .update(t)
     .set({ pendingSecretCiphertext: ciphertext, pendingKeyId: keyId, pendingExpiresAt: sql`now() + make_interval(secs => ${TOTP_REPLACEMENT_SECONDS})`, pendingAttempts: 0 })
@@ -147,8 +155,9 @@ export async function confirmTotpReplacement(user: User, input: string, tx: Tx):
   if (!row) return { ok: false, code: 'no_app' }
   if (!row.pendingSecretCiphertext || !row.pendingKeyId || !row.pendingExpiresAt) return { ok: false, code: 'no_pending' }
   if (row.pendingExpiresAt <= new Date()) return { ok: false, code: 'expired' }
-  const step = await check(decryptSecret(row.pendingSecretCiphertext, row.pendingKeyId), code, null)
-  if (step === null) {
+  const newSecret = readSecret(row.pendingSecretCiphertext, row.pendingKeyId, pending(user.id))
+  const step = newSecret === null ? null : await check(newSecret, code, null)
+  if (step === null || newSecret === null) {
     // Counted on the row (locked above); the last allowed wrong code drops the replacement.
     const dropped = row.pendingAttempts + 1 >= TOTP_REPLACEMENT_MAX_WRONG
     await tx
@@ -157,11 +166,13 @@ export async function confirmTotpReplacement(user: User, input: string, tx: Tx):
       .where(eq(t.id, row.id))
     return { ok: false, code: dropped ? 'too_many' : 'invalid' }
   }
+  // Moving columns changes the binding: encrypted again for the current column, not copied.
+  const moved = encryptSecret(newSecret, current(user.id))
   const [won] = await tx
     .update(t)
     .set({
-      secretCiphertext: row.pendingSecretCiphertext,
-      keyId: row.pendingKeyId,
+      secretCiphertext: moved.ciphertext,
+      keyId: moved.keyId,
       pendingSecretCiphertext: null,
       pendingKeyId: null,
       pendingExpiresAt: null,

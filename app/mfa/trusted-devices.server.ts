@@ -3,9 +3,9 @@
  * only while younger than the remember-device days, only if the method it was earned with is
  * still one the member has, never after 2FA was turned off or reset, and never for staff.
  */
-import { and, desc, eq, gt, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, inArray, sql } from 'drizzle-orm'
 import { COOKIE, clearCookie, readCookie, setCookie } from '#app/auth/cookies.server.ts'
-import { keyedHash, randomToken } from '#app/auth/crypto.server.ts'
+import { keyedHash, keyedHashes, randomToken } from '#app/auth/crypto.server.ts'
 import type { User } from '#app/auth/session.server.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
@@ -48,12 +48,13 @@ export async function acceptTrustedDevice(
   const [row] = await db
     .select()
     .from(d)
-    .where(and(eq(d.tokenHash, hash(token)), eq(d.userId, user.id), gt(d.expiresAt, sql`now()`), gt(d.createdAt, sql`now() - make_interval(days => ${days})`)))
+    .where(and(inArray(d.tokenHash, keyedHashes('trusted-device', token)), eq(d.userId, user.id), gt(d.expiresAt, sql`now()`), gt(d.createdAt, sql`now() - make_interval(days => ${days})`)))
   if (!row) return false
   if (!input.methods.includes(row.method)) return false
   if (row.createdAt < user.mfaEnabledAt) return false
   if (user.mfaResetAt && row.createdAt < user.mfaResetAt) return false
-  await db.update(d).set({ lastUsedAt: sql`now()` }).where(eq(d.id, row.id))
+  // Any key of the hash ring matched; the hash moves to the current key (decision 062).
+  await db.update(d).set({ tokenHash: hash(token), lastUsedAt: sql`now()` }).where(eq(d.id, row.id))
   return true
 }
 

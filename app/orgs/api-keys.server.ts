@@ -3,11 +3,11 @@
  * accounts, shown once, stored as a keyed hash with a visible prefix, limited to the scopes
  * chosen at issue, revocable, audited. A key acts only inside its organization.
  */
-import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
-import { keyedHash, randomToken } from '#app/auth/crypto.server.ts'
+import { keyedHash, keyedHashes, randomToken } from '#app/auth/crypto.server.ts'
 import type { Session, User } from '#app/auth/session.server.ts'
 import type { OrgScope, Organization } from './scope.server.ts'
 
@@ -179,8 +179,10 @@ export async function authenticateApiKey(key: string) {
   const k = schema.apiKeys
   const [row] = await db
     .update(k)
-    .set({ lastUsedAt: sql`now()` })
-    .where(and(eq(k.tokenHash, hashKey(key)), isNull(k.revokedAt)))
+    // Matched under any key of the hash ring (so rotating it keeps keys working), and moved to the
+    // current key on use, so an old hash key can be retired once the keys in use have been seen (decision 062).
+    .set({ tokenHash: hashKey(key), lastUsedAt: sql`now()` })
+    .where(and(inArray(k.tokenHash, keyedHashes('api_key', key)), isNull(k.revokedAt)))
     .returning()
   if (!row) return null
   const [found] = await db

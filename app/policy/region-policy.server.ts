@@ -7,7 +7,7 @@
 import { and, eq } from 'drizzle-orm'
 import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
-import { keyedHash, safeEqual } from '#app/auth/crypto.server.ts'
+import { keyedHash, keyedHashes, safeEqual } from '#app/auth/crypto.server.ts'
 import { db, schema, sql as pg, type Tx } from '#db/client.ts'
 import { ALL_METHODS } from './effective-policy.ts'
 import { policyLowerings } from './lowering.ts'
@@ -185,7 +185,10 @@ export function checkPolicyReviewToken(
   const [version, reviewedAtText] = token.split('.', 2)
   const reviewedAt = Number(reviewedAtText)
   if (!Number.isSafeInteger(reviewedAt)) throw new PolicyReviewError('mismatch')
-  if (!safeEqual(token, policyReviewToken(orgId, region, stored, next, reviewerId, reviewedAt))) {
+  // Any key of the hash ring: a review made just before the ring was rotated still counts (decision 062).
+  const payload = reviewPayload(orgId, region, stored, next, reviewerId, reviewedAt)
+  const prefix = `${stored.updatedAt.getTime()}.${reviewedAt}.`
+  if (!keyedHashes('policy-review', payload).some((h) => safeEqual(token, prefix + h))) {
     throw new PolicyReviewError(version !== String(stored.updatedAt.getTime()) ? 'stale' : 'mismatch')
   }
   if (now - reviewedAt > REVIEW_MINUTES * 60_000) throw new PolicyReviewError('expired')

@@ -18,7 +18,7 @@ export default function DevMailbox() {
     <>
       <section className="card">
         <h1>Development mailbox</h1>
-        <p className="muted">Mail goes here because no SMTP_URL is set. This page does not exist in production. Newest first; reload to see new mail.</p>
+        <p className="muted">Mail goes here because no SMTP_URL is set. This page exists only with NODE_ENV=development. Newest first; reload to see new mail.</p>
         {messages.length === 0 ? <p>No mail yet.</p> : null}
         {messages.map((m) => (
           <article key={m.id} className="card">

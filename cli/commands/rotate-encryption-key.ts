@@ -2,12 +2,14 @@ import { defineCommand, EXIT } from '../registry.ts'
 
 export default defineCommand({
   name: 'rotate-encryption-key',
-  summary: 're-encrypt every TOTP secret under the first key of GATEHOUSE_ENCRYPTION_KEYS',
+  summary: 're-encrypt every TOTP secret under the first key of GATEHOUSE_ENCRYPTION_KEYS, bound to its row',
   description: [
     'To rotate: put a new key first in GATEHOUSE_ENCRYPTION_KEYS (keep the old ones after it),',
     'restart the app, run this command, and remove an old key only once it reports no secret left',
-    'under it. Safe to rerun: secrets already under the first key are skipped. Exits 1 when a secret',
-    'could not be decrypted (its key is missing from the ring). The new secret of an app replacement',
+    'under it. Safe to rerun: secrets already under the first key are skipped. Secrets written before',
+    'ciphertexts were bound to their column and member (decision 062) are rewritten with that binding,',
+    'under the same key too. Exits 1 when a secret could not be decrypted (its key is missing from the',
+    'ring, or it was copied from another row). The new secret of an app replacement',
     'still in progress is a TOTP secret too, and is re-encrypted with the others.',
   ].join('\n'),
   options: {},

@@ -21,7 +21,7 @@ export const bench: Bench = {
         .insert(schema.users)
         .values(emails.slice(i, i + 500).map((email) => ({ email, name: email, region: 'us', passwordHash, mfaEnabledAt: new Date(), preferredMethod: 'totp' as const })))
         .returning({ id: schema.users.id })
-      await db.insert(schema.totpFactors).values(users.map((u) => ({ userId: u.id, ...(({ ciphertext, keyId }) => ({ secretCiphertext: ciphertext, keyId }))(encryptSecret(secret)), confirmedAt: new Date() })))
+      await db.insert(schema.totpFactors).values(users.map((u) => ({ userId: u.id, ...(({ ciphertext, keyId }) => ({ secretCiphertext: ciphertext, keyId }))(encryptSecret(secret, { column: 'totp_factors.secret_ciphertext', userId: u.id })), confirmedAt: new Date() })))
     }
     let next = 0
     const signInWithTotp = async () => {

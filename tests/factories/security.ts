@@ -36,7 +36,7 @@ export async function passedSecondFactorAtSignIn(userId: string) {
 /** An app, two keys, ten recovery codes (one used), two trusted devices. Returns the TOTP secret. */
 export async function giveFactors(userId: string) {
   const secret = generateSecret()
-  const { ciphertext, keyId } = encryptSecret(secret)
+  const { ciphertext, keyId } = encryptSecret(secret, { column: 'totp_factors.secret_ciphertext', userId })
   await db.insert(schema.totpFactors).values({ userId, secretCiphertext: ciphertext, keyId, confirmedAt: new Date(), lastUsedAt: new Date() })
   for (const label of ['YubiKey 5C', 'MacBook Touch ID']) {
     await db.insert(schema.webauthnCredentials).values({ userId, credentialId: randomToken(16), publicKey: randomToken(32), label, deviceType: label.includes('Touch') ? 'multiDevice' : 'singleDevice' })

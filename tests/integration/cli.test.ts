@@ -216,10 +216,10 @@ describe('operator verbs', () => {
     // This process now runs with the operator's new ring too (new key first, old one kept).
     config.encryptionKeys.unshift({ id: 't2', key: newKey })
     try {
-      const decrypted = decryptSecret(after.secretCiphertext, after.keyId)
+      const decrypted = decryptSecret(after.secretCiphertext, after.keyId, { column: 'totp_factors.secret_ciphertext', userId: user.id })
       expect(decrypted).toBe(secret)
       expect(await generate({ secret: decrypted })).toBe(await generate({ secret }))
-      expect(encryptSecret('x').keyId).toBe('t2')
+      expect(encryptSecret('x', { column: 'totp_factors.secret_ciphertext', userId: user.id }).keyId).toBe('t2')
     } finally {
       config.encryptionKeys.shift()
     }

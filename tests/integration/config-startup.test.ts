@@ -3,7 +3,8 @@
  * the workers, the CLI) run as its own process with a missing and malformed environment stops with
  * exit code 1 and one message listing every problem and how to fix it, without a stack trace.
  * The processes run in an empty directory, so no .env file fills in what is missing.
- * Also here, since it needs a production process: the development mailbox does not exist there.
+ * Also here, since it needs processes with their own NODE_ENV: the development mailbox exists only
+ * with NODE_ENV=development said explicitly (decision 062).
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -95,15 +96,15 @@ async function freePort(): Promise<number> {
   return port
 }
 
-describe('in production', () => {
-  it('the development mailbox answers 404', async () => {
-    const port = await freePort()
-    const child = spawn(TSX, [join(ROOT, 'server.ts')], {
-      cwd: emptyDir,
-      env: {
+/** Starts server.ts with the test file's database and Redis, plus `env`; returns its port and a stop function. */
+async function startServer(env: Record<string, string | undefined>) {
+  const port = await freePort()
+  const child = spawn(TSX, [join(ROOT, 'server.ts')], {
+    cwd: emptyDir,
+    env: Object.fromEntries(
+      Object.entries({
         PATH: process.env.PATH!,
         HOME: emptyDir,
-        NODE_ENV: 'production',
         PORT: String(port),
         APP_ORIGIN: `http://localhost:${port}`,
         DATABASE_URL: process.env.DATABASE_URL!,
@@ -111,30 +112,68 @@ describe('in production', () => {
         REDIS_PREFIX: `${process.env.REDIS_PREFIX}:prod`,
         SESSION_SECRET: process.env.SESSION_SECRET!,
         GATEHOUSE_ENCRYPTION_KEYS: process.env.GATEHOUSE_ENCRYPTION_KEYS!,
-        SMTP_URL: process.env.SMTP_URL!,
-      } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', (d) => (stderr += d))
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let out = ''
-        child.stdout.on('data', (d) => {
-          out += d
-          if (out.includes('Gatehouse is listening on')) resolve()
-        })
-        child.on('close', (code) => reject(new Error(`the production server ended (${code}): ${stderr}`)))
+        ...env,
+      }).filter(([, v]) => v !== undefined),
+    ) as unknown as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const stop = async () => {
+    const closed = new Promise((resolve) => child.on('close', resolve))
+    child.kill('SIGTERM')
+    await closed
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (d) => {
+        out += d
+        if (out.includes('Gatehouse is listening on')) resolve()
       })
-      const res = await fetch(`http://localhost:${port}/dev/mailbox`, { redirect: 'manual' })
-      expect(res.status).toBe(404)
-      expect(await res.text()).not.toContain('Development mailbox')
-      // The server itself is up and serving pages.
-      expect((await fetch(`http://localhost:${port}/login`, { redirect: 'manual' })).status).toBe(200)
+      child.on('close', (code) => reject(new Error(`the server ended (${code}): ${stderr}`)))
+    })
+  } catch (e) {
+    await stop()
+    throw e
+  }
+  return { port, stop }
+}
+
+// The development mailbox opens only with NODE_ENV=development said explicitly (decision 062).
+describe('the development mailbox', () => {
+  it('NODE_ENV unset means production: without SMTP_URL the server does not start, and says why', async () => {
+    const r = await run('server.ts', [], { SESSION_SECRET: 'x'.repeat(40), GATEHOUSE_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('the configuration has 1 problem:\n  - SMTP_URL: is required in production (NODE_ENV is unset, which means production; the development mailbox opens only with NODE_ENV=development)\n')
+  })
+
+  for (const [label, env] of [
+    ['in production (with SMTP)', { NODE_ENV: 'production', SMTP_URL: process.env.SMTP_URL }],
+    ['with NODE_ENV=test and no SMTP_URL', { NODE_ENV: 'test' }],
+  ] as const) {
+    it(`${label}: /dev/mailbox answers 404`, async () => {
+      const server = await startServer(env)
+      try {
+        const res = await fetch(`http://localhost:${server.port}/dev/mailbox`, { redirect: 'manual' })
+        expect(res.status).toBe(404)
+        expect(await res.text()).not.toContain('Development mailbox')
+        // The server itself is up and serving pages.
+        expect((await fetch(`http://localhost:${server.port}/login`, { redirect: 'manual' })).status).toBe(200)
+      } finally {
+        await server.stop()
+      }
+    })
+  }
+
+  it('with NODE_ENV=development and no SMTP_URL: /dev/mailbox opens', async () => {
+    const server = await startServer({ NODE_ENV: 'development' })
+    try {
+      const res = await fetch(`http://localhost:${server.port}/dev/mailbox`, { redirect: 'manual' })
+      expect(res.status).toBe(200)
+      expect(await res.text()).toContain('Development mailbox')
     } finally {
-      const closed = new Promise((resolve) => child.on('close', resolve))
-      child.kill('SIGTERM')
-      await closed
+      await server.stop()
     }
   })
 })

@@ -14,7 +14,7 @@ import { TestClient } from '#tests/setup/http.ts'
 let admin: TestClient
 
 async function giveApp(userId: string) {
-  const { ciphertext, keyId } = encryptSecret('JBSWY3DPEHPK3PXP')
+  const { ciphertext, keyId } = encryptSecret('JBSWY3DPEHPK3PXP', { column: 'totp_factors.secret_ciphertext', userId })
   await db.insert(schema.totpFactors).values({ userId, secretCiphertext: ciphertext, keyId, confirmedAt: new Date() })
 }
 async function giveKey(userId: string) {
@@ -32,7 +32,7 @@ beforeAll(async () => {
   // Someone who matches the searches but belongs to another organization.
   await createUser({ email: 'alice.elsewhere@tbl.test', name: 'Alice Elsewhere', region: 'us', org: other })
   // An app that was never confirmed does not count as a factor.
-  const { ciphertext, keyId } = encryptSecret('JBSWY3DPEHPK3PXP')
+  const { ciphertext, keyId } = encryptSecret('JBSWY3DPEHPK3PXP', { column: 'totp_factors.secret_ciphertext', userId: zed.id })
   await db.insert(schema.totpFactors).values({ userId: zed.id, secretCiphertext: ciphertext, keyId, confirmedAt: null })
   await giveApp(alice.id)
   await giveKey(bob.id)

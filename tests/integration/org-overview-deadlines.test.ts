@@ -30,7 +30,7 @@ beforeAll(async () => {
   await db.update(schema.regionPolicies).set({ mode: 'optional' }).where(eq(schema.regionPolicies.region, 'eu'))
 
   const adminUser = await createUser({ email: 'admin@dl.test', name: 'Ada Admin', org, role: 'admin' })
-  const { ciphertext, keyId } = encryptSecret('JBSWY3DPEHPK3PXP')
+  const { ciphertext, keyId } = encryptSecret('JBSWY3DPEHPK3PXP', { column: 'totp_factors.secret_ciphertext', userId: adminUser.id })
   await db.insert(schema.totpFactors).values({ userId: adminUser.id, secretCiphertext: ciphertext, keyId, confirmedAt: new Date() }) // compliant
 
   // Twelve members whose deadlines follow their joining date: 10, 11, ... 21 days from now.

@@ -116,7 +116,7 @@ describe('replacing the authenticator app under a Required, app-only policy', ()
     const pending = await factorRow(member.id)
     expect(JSON.stringify(pending)).not.toContain(newSecret)
     expect(pending.pendingKeyId).toBe('t1')
-    expect(decryptSecret(pending.pendingSecretCiphertext!, pending.pendingKeyId!)).toBe(newSecret)
+    expect(decryptSecret(pending.pendingSecretCiphertext!, pending.pendingKeyId!, { column: 'totp_factors.pending_secret_ciphertext', userId: pending.userId })).toBe(newSecret)
     expect(pending.secretCiphertext).toBe(oldRow.secretCiphertext)
     const ttl = pending.pendingExpiresAt!.getTime() - Date.now()
     expect(ttl).toBeGreaterThan(9 * 60_000)
@@ -161,8 +161,9 @@ describe('replacing the authenticator app under a Required, app-only policy', ()
     expect(swapped.pendingSecretCiphertext).toBeNull()
     expect(swapped.pendingKeyId).toBeNull()
     expect(swapped.pendingExpiresAt).toBeNull()
-    expect(swapped.secretCiphertext).toBe(pending.pendingSecretCiphertext)
-    expect(decryptSecret(swapped.secretCiphertext, swapped.keyId)).toBe(newSecret)
+    // Encrypted again for the current column, not copied: each ciphertext opens only where it was written (decision 062).
+    expect(swapped.secretCiphertext).not.toBe(pending.pendingSecretCiphertext)
+    expect(decryptSecret(swapped.secretCiphertext, swapped.keyId, { column: 'totp_factors.secret_ciphertext', userId: swapped.userId })).toBe(newSecret)
     expect(JSON.stringify(swapped)).not.toContain(newSecret)
     expect(swapped.lastUsedStep).toBeGreaterThanOrEqual(Math.floor(since / 30_000))
 
@@ -321,7 +322,7 @@ describe('policy', () => {
     const ok = await client.post(REPLACE, { intent: 'replace_confirm', code: await totpCode(newSecret) })
     expect(ok.status).toBe(302)
     const after = await factorRow(member.id)
-    expect(decryptSecret(after.secretCiphertext, after.keyId)).toBe(newSecret)
+    expect(decryptSecret(after.secretCiphertext, after.keyId, { column: 'totp_factors.secret_ciphertext', userId: after.userId })).toBe(newSecret)
   })
 })
 
@@ -345,8 +346,8 @@ describe('key rotation', () => {
       expect(after.pendingKeyId).toBe('t2')
       expect(after.pendingSecretCiphertext).not.toBe(before.pendingSecretCiphertext)
       expect(after.pendingExpiresAt).toEqual(before.pendingExpiresAt)
-      expect(decryptSecret(after.secretCiphertext, after.keyId)).toBe(oldSecret)
-      expect(decryptSecret(after.pendingSecretCiphertext!, after.pendingKeyId!)).toBe(started.secret)
+      expect(decryptSecret(after.secretCiphertext, after.keyId, { column: 'totp_factors.secret_ciphertext', userId: after.userId })).toBe(oldSecret)
+      expect(decryptSecret(after.pendingSecretCiphertext!, after.pendingKeyId!, { column: 'totp_factors.pending_secret_ciphertext', userId: after.userId })).toBe(started.secret)
       // No secret of this member is left under the old key.
       const underOld = await db
         .select()
@@ -363,7 +364,7 @@ describe('key rotation', () => {
       expect(replaced).toEqual({ ok: true })
       const swapped = await factorRow(member.id)
       expect(swapped.keyId).toBe('t2')
-      expect(decryptSecret(swapped.secretCiphertext, swapped.keyId)).toBe(started.secret)
+      expect(decryptSecret(swapped.secretCiphertext, swapped.keyId, { column: 'totp_factors.secret_ciphertext', userId: swapped.userId })).toBe(started.secret)
       expect(await db.select().from(schema.totpFactors).where(and(eq(schema.totpFactors.userId, member.id), isNull(schema.totpFactors.pendingSecretCiphertext)))).toHaveLength(1)
     } finally {
       // Back to the file's own ring, with every secret under its key again, for any test after this one.

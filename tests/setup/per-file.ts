@@ -39,6 +39,7 @@ Object.assign(process.env, {
   REDIS_PREFIX: `ghtest:${name}`,
   SESSION_SECRET: randomBytes(32).toString('base64url'),
   GATEHOUSE_ENCRYPTION_KEYS: `t1:${randomBytes(32).toString('base64')}`,
+  GATEHOUSE_HASH_KEYS: `h1:${randomBytes(32).toString('base64')}`,
   PORT: String(port),
   APP_ORIGIN: `http://localhost:${port}`,
   SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
