@@ -78,7 +78,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     await recordWrongPassword(user, meta, '2fa_disable')
     return data({ errors: { password: 'That password is not right.' } }, { status: 400 })
   }
-  const off = await turnOffMfa(user, meta)
+  const off = await turnOffMfa(user, meta, session.id)
   if (!off.ok) return data({ errors: { form: off.message } }, { status: 409 })
   throw redirectTo('/settings/security?notice=mfa-off')
 }
