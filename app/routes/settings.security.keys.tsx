@@ -84,6 +84,7 @@ export default function Keys() {
       {result?.recoveryCodes ? <RecoveryCodesPanel codes={result.recoveryCodes} doneHref={result.done} /> : null}
       <section className="card">
         <h1>Security keys and passkeys</h1>
+        <p className="muted">Adding or removing a key signs you out everywhere else (every other browser and API session token).</p>
         {result?.added ? <Notice>Security key “{result.added}” added.</Notice> : null}
         {result?.removed ? <Notice>Security key removed.</Notice> : null}
         <FormError message={errors.form} />

@@ -107,7 +107,7 @@ export default function Totp() {
         <h1>Replace your authenticator app</h1>
         <FormError message={errors.form} />
         {result?.startAgain ? <p><Link to="/settings/security/totp?replace=1" reloadDocument>Start again</Link></p> : null}
-        <p>Your current app keeps working until you finish here. Codes from it stop working once the new app is verified; your recovery codes stay the same.</p>
+        <p>Your current app keeps working until you finish here. Codes from it stop working once the new app is verified; your recovery codes stay the same. Replacing it signs you out everywhere else.</p>
         <ol>
           <li>Scan this QR code with the authenticator app on your new phone.</li>
           <li>Enter the 6-digit code the NEW app shows, within 10 minutes.</li>
@@ -166,6 +166,7 @@ export default function Totp() {
     <section className="card narrow">
       <h1>Set up an authenticator app</h1>
       <FormError message={errors.form} />
+      <p className="muted">Adding an app signs you out everywhere else (every other browser and API session token).</p>
       <ol>
         <li>Scan this QR code with your authenticator app.</li>
         <li>Enter the 6-digit code it shows.</li>
