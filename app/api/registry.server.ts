@@ -11,6 +11,7 @@ import { defineEndpoint, type AnyEndpoint } from './define.server.ts'
 import { buildOpenApiDocument } from './openapi.server.ts'
 import { signInEndpoint, signOutEndpoint } from './endpoints/auth.server.ts'
 import { meEndpoint } from './endpoints/me.server.ts'
+import { endSessionEndpoint, listSessionsEndpoint } from './endpoints/sessions.server.ts'
 import {
   acceptInvitationEndpoint, cancelInvitationEndpoint, createServiceAccountEndpoint, declineInvitationEndpoint, inviteEndpoint, listMyInvitationsEndpoint, listOrgInvitationsEndpoint,
 } from './endpoints/invitations.server.ts'
@@ -37,6 +38,8 @@ const openApiEndpoint = defineEndpoint({
 export const ENDPOINTS: readonly AnyEndpoint[] = [
   signInEndpoint,
   signOutEndpoint,
+  listSessionsEndpoint,
+  endSessionEndpoint,
   meEndpoint,
   listMyInvitationsEndpoint,
   acceptInvitationEndpoint,

@@ -10,6 +10,8 @@ export const AUDIT_ACTIONS = [
   'auth.mfa_reset_by_org_admin', 'auth.totp_disabled_by_admin', 'auth.account_frozen',
   // A live session changed by the server (decision 026): held to enrollment, or ended (policy block, too many step-up codes).
   'auth.session_restricted', 'auth.session_ended',
+  // Sessions the member signed out from the sessions list, or ended by a factor, password or reset change (decision 061).
+  'auth.session_revoked',
   'support.unlock', 'support.approval_requested', 'support.approval_granted', 'support.approval_refused',
   'support.approval_expired', 'org.policy_changed', 'org.exemption_added', 'org.exemption_removed',
   'org.exemption_expired', 'org.deadline_extended', 'org.member_invited', 'org.member_removed',

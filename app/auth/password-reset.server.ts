@@ -8,7 +8,7 @@ import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { MailUnavailableError, queueEmail, queueNotice } from '#app/mail/queue-email.server.ts'
 import { hashPassword } from './password.server.ts'
 import { accountKey, normaliseEmail, throttleAttempt } from './rate-limit.server.ts'
-import { endAllSessions } from './session.server.ts'
+import { endOtherSessions } from './session.server.ts'
 import { consumeVerification, countAttempt, createVerification, findByToken, revokeVerifications } from './verification.server.ts'
 import { checkSecondFactor, type FactorInput } from '#app/mfa/check.server.ts'
 import { hasAppOrKey, listFactors, type Method } from '#app/mfa/factors.server.ts'
@@ -121,7 +121,8 @@ export async function completePasswordReset(input: {
   const done = await db.transaction(async (tx) => {
     if (!(await consumeVerification(found.verification.id, tx))) return false
     await tx.update(schema.users).set({ passwordHash, failedAttempts: 0 }).where(eq(schema.users.id, found.user.id))
-    const ended = await endAllSessions(found.user.id, tx)
+    // A reset has no current session to keep: every session and API session token ends (decision 061).
+    const ended = await endOtherSessions({ user: found.user, keep: null, reason: 'password_reset', meta: input.meta }, tx)
     await recordAudit({ action: 'auth.password_reset', actor: { id: found.user.id, label: found.user.email }, subjectId: found.user.id, meta: input.meta, details: { sessionsEnded: ended } }, tx)
     return true
   })

@@ -2,10 +2,10 @@
  * Server-side sessions. The token (256 random bits) lives only in the cookie or bearer header;
  * the database keeps its keyed hash. Idle and absolute expiry are checked on every request.
  */
-import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, inArray, lt, ne, sql } from 'drizzle-orm'
 import { config } from '#app/config/env.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
-import type { RequestMeta } from '#app/audit/record.server.ts'
+import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { COOKIE, clearCookie, readCookie, setCookie } from './cookies.server.ts'
 import { keyedHash, keyedHashes, randomToken } from './crypto.server.ts'
 
@@ -81,6 +81,55 @@ export async function endSessionById(sessionId: string): Promise<boolean> {
 export async function endAllSessions(userId: string, tx: Tx = db): Promise<number> {
   const rows = await tx.delete(s).where(eq(s.userId, userId)).returning({ id: s.id })
   return rows.length
+}
+
+/** Why a member's other sessions were ended (details.reason of `auth.session_revoked`). */
+export type SessionsEndedReason =
+  | 'signed_out_elsewhere'
+  | 'factor_added'
+  | 'factor_removed'
+  | 'totp_replaced'
+  | 'recovery_codes_regenerated'
+  | 'password_reset'
+  | 'mfa_reset'
+
+/**
+ * THE place a change to how a member signs in ends their other sessions (decision 061, ASVS
+ * 3.3.3): every web session and API session token of the member except `keep` (the session making
+ * the change; null, as after a reset, ends them all). Organization API keys are not sessions and
+ * stay. Pass the change's transaction, so the sessions end exactly when the change commits.
+ * Audited as `auth.session_revoked` when anything ended. Returns how many ended.
+ */
+export async function endOtherSessions(
+  input: { user: Pick<User, 'id' | 'email'>; keep: string | null; reason: SessionsEndedReason; actor?: Actor; meta?: RequestMeta },
+  tx: Tx = db,
+): Promise<number> {
+  const rows = await tx
+    .delete(s)
+    .where(and(eq(s.userId, input.user.id), input.keep ? ne(s.id, input.keep) : undefined))
+    .returning({ id: s.id, channel: s.channel })
+  if (rows.length) {
+    await recordAudit(
+      {
+        action: 'auth.session_revoked',
+        actor: input.actor ?? { id: input.user.id, label: input.user.email },
+        subjectId: input.user.id,
+        meta: input.meta,
+        details: { reason: input.reason, count: rows.length, channels: [...new Set(rows.map((r) => r.channel))].sort(), kept: input.keep !== null },
+      },
+      tx,
+    )
+  }
+  return rows.length
+}
+
+/** A member's live sessions (not past their idle or absolute expiry), most recently seen first. */
+export async function listLiveSessions(userId: string, tx: Tx = db): Promise<Session[]> {
+  return tx
+    .select()
+    .from(s)
+    .where(and(eq(s.userId, userId), gt(s.idleExpiresAt, sql`now()`), gt(s.absoluteExpiresAt, sql`now()`)))
+    .orderBy(desc(s.lastSeenAt), desc(s.createdAt))
 }
 
 /** Records a fresh second factor on the session (step-up). */

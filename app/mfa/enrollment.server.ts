@@ -38,26 +38,27 @@ export async function enrollmentClosed(userId: string, method?: 'totp' | 'webaut
   return null
 }
 
-export async function enrollTotp(user: User, code: string, meta: RequestMeta): Promise<EnrollResult> {
+/** `currentSessionId`: the session enrolling; every other one ends with the commit (decision 061). */
+export async function enrollTotp(user: User, code: string, meta: RequestMeta, currentSessionId: string | null): Promise<EnrollResult> {
   const closed = await enrollmentClosed(user.id, 'totp')
   if (closed) return { ok: false, message: closed }
   const result = await db.transaction(async (tx) => {
     const check = await confirmTotpSetup(user, code, tx)
     if (!check.ok) return { ok: false as const, message: TOTP_MESSAGES[check.code] }
-    const recoveryCodes = await afterFactorAdded(user, 'totp', {}, meta, tx)
+    const recoveryCodes = await afterFactorAdded(user, 'totp', {}, meta, tx, currentSessionId)
     return { ok: true as const, recoveryCodes }
   })
   if (result.ok) await noticeFactorAdded(user, 'totp')
   return result
 }
 
-export async function enrollKey(user: User, input: { challengeId: string; target: string; response: RegistrationResponseJSON; label: string }, meta: RequestMeta): Promise<EnrollResult> {
+export async function enrollKey(user: User, input: { challengeId: string; target: string; response: RegistrationResponseJSON; label: string }, meta: RequestMeta, currentSessionId: string | null): Promise<EnrollResult> {
   const closed = await enrollmentClosed(user.id, 'webauthn')
   if (closed) return { ok: false, message: closed }
   const result = await db.transaction(async (tx) => {
     const check = await verifyWebauthnRegistration(user, input, tx)
     if (!check.ok) return { ok: false as const, message: WEBAUTHN_MESSAGES[check.code] }
-    const recoveryCodes = await afterFactorAdded(user, 'webauthn', { keyId: check.keyId, label: check.label }, meta, tx)
+    const recoveryCodes = await afterFactorAdded(user, 'webauthn', { keyId: check.keyId, label: check.label }, meta, tx, currentSessionId)
     return { ok: true as const, recoveryCodes, label: check.label }
   })
   if (result.ok) await noticeFactorAdded(user, 'webauthn', result.label)

@@ -5,11 +5,13 @@
  * recovery codes and revokes trusted devices. Every change is audited and emailed to the member,
  * an added factor with a "this wasn't me" link that freezes the account.
  * Under a Required policy (and for staff), removing the member's last allowed factor is refused.
+ * Every add, remove or new set of recovery codes ends the member's other sessions and API session
+ * tokens in the same transaction, keeping only the session that made the change (decision 061).
  */
 import { and, eq, isNotNull, sql } from 'drizzle-orm'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { createVerification } from '#app/auth/verification.server.ts'
-import { endAllSessions, type User } from '#app/auth/session.server.ts'
+import { endOtherSessions, type User } from '#app/auth/session.server.ts'
 import { queueNotice } from '#app/mail/queue-email.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import { countRecoveryCodes, deleteRecoveryCodes, generateRecoveryCodes, RECOVERY_LOW_WATERMARK } from './recovery-codes.server.ts'
@@ -48,10 +50,11 @@ const actorOf = (user: Pick<User, 'id' | 'email'>) => ({ id: user.id, label: use
 
 /**
  * After an app or key was stored (inside the same transaction): turns 2FA on when it was off,
- * sets the preferred method when none, issues recovery codes with the first factor, audits.
+ * sets the preferred method when none, issues recovery codes with the first factor, audits, and
+ * ends every session but `currentSessionId` (decision 061).
  * Returns the new recovery codes (shown once) or null when the member keeps their set.
  */
-export async function afterFactorAdded(user: User, kind: 'totp' | 'webauthn', detail: Record<string, unknown>, meta: RequestMeta, tx: Tx): Promise<string[] | null> {
+export async function afterFactorAdded(user: User, kind: 'totp' | 'webauthn', detail: Record<string, unknown>, meta: RequestMeta, tx: Tx, currentSessionId: string | null): Promise<string[] | null> {
   const [fresh] = await tx.select().from(schema.users).where(eq(schema.users.id, user.id))
   const first = !fresh.mfaEnabledAt
   await tx
@@ -64,6 +67,7 @@ export async function afterFactorAdded(user: User, kind: 'totp' | 'webauthn', de
     codes = await generateRecoveryCodes(user.id, tx)
     await recordAudit({ action: 'auth.recovery_codes_generated', actor: actorOf(user), subjectId: user.id, meta, details: { count: codes.length, reason: 'first_factor' } }, tx)
   }
+  await endOtherSessions({ user, keep: currentSessionId, reason: 'factor_added', meta }, tx)
   return codes
 }
 
@@ -79,8 +83,12 @@ export async function noticeFactorAdded(user: User, kind: 'totp' | 'webauthn', l
   })
 }
 
-/** After an app or key was removed (same transaction): turns 2FA off when none is left. */
-async function afterFactorRemoved(user: User, meta: RequestMeta, tx: Tx): Promise<{ mfaOff: boolean }> {
+/**
+ * After an app or key was removed (same transaction): ends every session but `currentSessionId`
+ * (decision 061), and turns 2FA off when no app or key is left.
+ */
+async function afterFactorRemoved(user: User, meta: RequestMeta, tx: Tx, currentSessionId: string | null): Promise<{ mfaOff: boolean }> {
+  await endOtherSessions({ user, keep: currentSessionId, reason: 'factor_removed', meta }, tx)
   const factors = await listFactors(user.id, tx)
   if (hasAppOrKey(factors)) {
     const preferred = factors.totp ? (user.preferredMethod === 'webauthn' && factors.keys.length ? 'webauthn' : 'totp') : 'webauthn'
@@ -144,20 +152,20 @@ async function lockUser(userId: string, tx: Tx) {
   await tx.select({ id: schema.users.id }).from(schema.users).where(eq(schema.users.id, userId)).for('update')
 }
 
-export async function removeTotp(user: User, meta: RequestMeta): Promise<RemoveResult> {
+export async function removeTotp(user: User, meta: RequestMeta, currentSessionId: string | null): Promise<RemoveResult> {
   const result = await db.transaction(async (tx): Promise<RemoveResult> => {
     await lockUser(user.id, tx)
     const refused = await removalRefusal(user.id, { kind: 'totp' }, tx)
     if (refused) return { ok: false, code: 'required_by_policy', message: refused }
     if (!(await deleteTotp(user.id, tx))) return { ok: false, code: 'not_found', message: 'There is no authenticator app on this account.' }
     await recordAudit({ action: 'auth.totp_disabled', actor: actorOf(user), subjectId: user.id, meta }, tx)
-    return { ok: true, ...(await afterFactorRemoved(user, meta, tx)) }
+    return { ok: true, ...(await afterFactorRemoved(user, meta, tx, currentSessionId)) }
   })
   if (result.ok) await noticeRemoved(user, 'your authenticator app', result.mfaOff)
   return result
 }
 
-export async function removeKey(user: User, keyId: string, meta: RequestMeta): Promise<RemoveResult> {
+export async function removeKey(user: User, keyId: string, meta: RequestMeta, currentSessionId: string | null): Promise<RemoveResult> {
   const result = await db.transaction(async (tx): Promise<RemoveResult> => {
     await lockUser(user.id, tx)
     const refused = await removalRefusal(user.id, { kind: 'key', keyId }, tx)
@@ -165,14 +173,14 @@ export async function removeKey(user: User, keyId: string, meta: RequestMeta): P
     const key = await deleteKey(user.id, keyId, tx)
     if (!key) return { ok: false, code: 'not_found', message: 'That key is not on this account.' }
     await recordAudit({ action: 'auth.webauthn_removed', actor: actorOf(user), subjectId: user.id, meta, details: { keyId, label: key.label } }, tx)
-    return { ok: true, ...(await afterFactorRemoved(user, meta, tx)), label: key.label }
+    return { ok: true, ...(await afterFactorRemoved(user, meta, tx, currentSessionId)), label: key.label }
   })
   if (result.ok) await noticeRemoved(user, `the security key "${result.label}"`, result.mfaOff)
   return result
 }
 
 /** Turns 2FA off: every app and key goes, with the recovery codes and trusted devices. */
-export async function turnOffMfa(user: User, meta: RequestMeta): Promise<RemoveResult> {
+export async function turnOffMfa(user: User, meta: RequestMeta, currentSessionId: string | null): Promise<RemoveResult> {
   const result = await db.transaction(async (tx): Promise<RemoveResult> => {
     await lockUser(user.id, tx)
     const refused = await removalRefusal(user.id, { kind: 'all' }, tx)
@@ -182,7 +190,7 @@ export async function turnOffMfa(user: User, meta: RequestMeta): Promise<RemoveR
       await deleteKey(user.id, key.id, tx)
       await recordAudit({ action: 'auth.webauthn_removed', actor: actorOf(user), subjectId: user.id, meta, details: { keyId: key.id, label: key.label, reason: 'mfa_off' } }, tx)
     }
-    await afterFactorRemoved(user, meta, tx)
+    await afterFactorRemoved(user, meta, tx, currentSessionId)
     return { ok: true, mfaOff: true }
   })
   if (result.ok) await noticeRemoved(user, 'every authenticator app and security key', true)
@@ -193,10 +201,12 @@ async function noticeRemoved(user: User, what: string, mfaOff: boolean) {
   await queueNotice({ to: user.email, userId: user.id, template: mfaOff ? 'mfa_disabled' : 'factor_removed', params: { what, at: new Date().toISOString() } })
 }
 
-export async function regenerateRecoveryCodes(user: User, meta: RequestMeta): Promise<string[]> {
+/** A new set replaces a factor (the old codes): like adding one, it ends the other sessions (decision 061). */
+export async function regenerateRecoveryCodes(user: User, meta: RequestMeta, currentSessionId: string | null): Promise<string[]> {
   const codes = await db.transaction(async (tx) => {
     const codes = await generateRecoveryCodes(user.id, tx)
     await recordAudit({ action: 'auth.recovery_codes_generated', actor: actorOf(user), subjectId: user.id, meta, details: { count: codes.length, reason: 'regenerated' } }, tx)
+    await endOtherSessions({ user, keep: currentSessionId, reason: 'recovery_codes_regenerated', meta }, tx)
     return codes
   })
   await queueNotice({ to: user.email, userId: user.id, template: 'recovery_codes_regenerated', params: { at: new Date().toISOString() } })

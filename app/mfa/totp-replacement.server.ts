@@ -6,7 +6,7 @@
  */
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { createVerification } from '#app/auth/verification.server.ts'
-import type { User } from '#app/auth/session.server.ts'
+import { endOtherSessions, type User } from '#app/auth/session.server.ts'
 import { queueNotice } from '#app/mail/queue-email.server.ts'
 import { db } from '#db/client.ts'
 import { enrollmentClosed } from './enrollment.server.ts'
@@ -26,9 +26,10 @@ export async function startTotpReplacement(user: User) {
 
 /**
  * Confirms the replacement with a current code from the new app. On success the new secret is the
- * app (one transaction with its audit event), and the member is emailed with a freeze link.
+ * app (one transaction with its audit event, ending every session but `currentSessionId`:
+ * decision 061), and the member is emailed with a freeze link.
  */
-export async function replaceTotp(user: User, code: string, meta: RequestMeta): Promise<{ ok: true } | ReplacementRefusal> {
+export async function replaceTotp(user: User, code: string, meta: RequestMeta, currentSessionId: string | null): Promise<{ ok: true } | ReplacementRefusal> {
   const closed = await enrollmentClosed(user.id, 'totp')
   if (closed) return { ok: false, status: 403, field: 'form', code: 'closed', message: closed }
   const result = await db.transaction(async (tx): Promise<{ ok: true } | ReplacementRefusal> => {
@@ -38,6 +39,7 @@ export async function replaceTotp(user: User, code: string, meta: RequestMeta): 
       return { ok: false, status: 400, field, code: check.code, message: TOTP_REPLACEMENT_MESSAGES[check.code] }
     }
     await recordAudit({ action: 'auth.totp_replaced', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { timeStep: check.timeStep } }, tx)
+    await endOtherSessions({ user, keep: currentSessionId, reason: 'totp_replaced', meta }, tx)
     return { ok: true }
   })
   if (result.ok) await noticeTotpReplaced(user)

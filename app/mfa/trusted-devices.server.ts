@@ -6,6 +6,7 @@
 import { and, desc, eq, gt, inArray, sql } from 'drizzle-orm'
 import { COOKIE, clearCookie, readCookie, setCookie } from '#app/auth/cookies.server.ts'
 import { keyedHash, keyedHashes, randomToken } from '#app/auth/crypto.server.ts'
+import { browserLabel } from '#app/auth/user-agent.ts'
 import type { User } from '#app/auth/session.server.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
@@ -16,18 +17,11 @@ const hash = (token: string) => keyedHash('trusted-device', token)
 
 export type DeviceMethod = 'totp' | 'webauthn' | 'email'
 
-/** A readable label from a User-Agent: "Chrome on Linux". */
-export function deviceLabel(userAgent: string | null): string {
-  const ua = userAgent ?? ''
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'A browser'
-  const os = /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Linux/.test(ua) ? 'Linux' : 'an unknown system'
-  return `${browser} on ${os}`
-}
-
 export async function rememberDevice(user: User, method: DeviceMethod, meta: RequestMeta, days = DEFAULT_REMEMBER_DAYS): Promise<string | undefined> {
   if (user.platformRole !== 'none') return undefined
   const token = randomToken()
-  const label = deviceLabel(meta.userAgent)
+  // The same words as the sessions list (decision 061).
+  const label = browserLabel(meta.userAgent).label
   const [row] = await db
     .insert(d)
     .values({ userId: user.id, tokenHash: hash(token), label, method, lastUsedAt: sql`now()`, expiresAt: new Date(Date.now() + days * 86_400_000) })

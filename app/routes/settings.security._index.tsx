@@ -78,7 +78,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     await recordWrongPassword(user, meta, '2fa_disable')
     return data({ errors: { password: 'That password is not right.' } }, { status: 400 })
   }
-  const off = await turnOffMfa(user, meta)
+  const off = await turnOffMfa(user, meta, session.id)
   if (!off.ok) return data({ errors: { form: off.message } }, { status: 409 })
   throw redirectTo('/settings/security?notice=mfa-off')
 }
@@ -102,6 +102,7 @@ export default function Security() {
           Two-factor authentication: {d.mfaOn ? <span className="badge ok">On</span> : <span className="badge warn">Off</span>}
           {d.mfaOn && d.since ? <span className="muted"> since {fmt(d.since)}</span> : null}
         </p>
+        <p className="muted">Adding or removing a factor (an app, a key, new recovery codes) signs you out everywhere else: every other browser and API session token.</p>
         <Form method="post" className="row">
           <input type="hidden" name="intent" value="preferred" />
           <div className="field">
@@ -166,6 +167,11 @@ export default function Security() {
           </>
         )}
         <Link to="/settings/security/devices">{d.devices.length ? 'Forget devices' : 'Manage remembered devices'}</Link>
+      </section>
+      <section className="card">
+        <h2>Active sessions</h2>
+        <p className="muted">The browsers and API session tokens signed in to your account, with a way to sign any of them out.</p>
+        <Link to="/settings/security/sessions">Manage active sessions</Link>
       </section>
       {d.mfaOn ? (
         <section className="card">

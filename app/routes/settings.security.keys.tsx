@@ -54,7 +54,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   // Adding a key when the member already has a factor, and removing one, need step-up.
   await requireStepUp(user.id, session, '/settings/security/keys')
   if (form.data.intent === 'remove') {
-    const removed = await removeKey(user, form.data.keyId, meta)
+    const removed = await removeKey(user, form.data.keyId, meta, session.id)
     if (!removed.ok) return data({ errors: { form: removed.message } }, { status: removed.code === 'not_found' ? 404 : 409 })
     return { removed: true }
   }
@@ -62,7 +62,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const { challengeId, options } = await webauthnRegistrationOptions(user, `session:${session.id}`)
     return { webauthnOptions: options, challengeId }
   }
-  const result = await enrollKey(user, { challengeId: form.data.challengeId, target: `session:${session.id}`, response: form.data.response, label: form.data.label }, meta)
+  const result = await enrollKey(user, { challengeId: form.data.challengeId, target: `session:${session.id}`, response: form.data.response, label: form.data.label }, meta, session.id)
   if (!result.ok) return data({ errors: { form: result.message } }, { status: 400 })
   const cookie = await upgradeEnrollOnlySession(session, user.id, 'webauthn', meta, readSessionToken(request))
   const headers = cookie ? { 'Set-Cookie': cookie } : undefined
@@ -84,6 +84,7 @@ export default function Keys() {
       {result?.recoveryCodes ? <RecoveryCodesPanel codes={result.recoveryCodes} doneHref={result.done} /> : null}
       <section className="card">
         <h1>Security keys and passkeys</h1>
+        <p className="muted">Adding or removing a key signs you out everywhere else (every other browser and API session token).</p>
         {result?.added ? <Notice>Security key “{result.added}” added.</Notice> : null}
         {result?.removed ? <Notice>Security key removed.</Notice> : null}
         <FormError message={errors.form} />

@@ -27,7 +27,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
   const factors = await requireStepUp(user.id, session, '/settings/security/recovery-codes')
   if (!hasAppOrKey(factors)) return data({ errors: { form: 'Recovery codes come with an authenticator app or a security key. Set one up first.' } }, { status: 400 })
-  return { codes: await regenerateRecoveryCodes(user, requestMeta(request, context)) }
+  return { codes: await regenerateRecoveryCodes(user, requestMeta(request, context), session.id) }
 }
 
 export default function RecoveryCodes() {

@@ -60,7 +60,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const refused = await removalRefusal(user.id, { kind: 'totp' })
     if (refused) return data({ errors: { form: refused } }, { status: 409 })
     await requireStepUp(user.id, session, '/settings/security/totp')
-    const removed = await removeTotp(user, meta)
+    const removed = await removeTotp(user, meta, session.id)
     if (!removed.ok) return data({ errors: { form: removed.message } }, { status: removed.code === 'not_found' ? 400 : 409 })
     throw redirectTo('/settings/security')
   }
@@ -73,7 +73,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const closed = await enrollmentClosed(user.id, 'totp')
     if (closed) return data({ errors: { form: closed } }, { status: 403 })
     await requireStepUp(user.id, session, REPLACE_PATH)
-    const replaced = await replaceTotp(user, form.data.code, meta)
+    const replaced = await replaceTotp(user, form.data.code, meta, session.id)
     if (!replaced.ok) return data({ errors: { [replaced.field]: replaced.message }, startAgain: replaced.code === 'expired' || replaced.code === 'too_many' }, { status: replaced.status })
     throw redirectTo('/settings/security/totp?replaced=1')
   }
@@ -81,7 +81,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const closed = await enrollmentClosed(user.id, 'totp')
   if (closed) return data({ errors: { form: closed } }, { status: 403 })
   await requireStepUp(user.id, session, '/settings/security/totp')
-  const result = await enrollTotp(user, form.data.code, meta)
+  const result = await enrollTotp(user, form.data.code, meta, session.id)
   if (!result.ok) return data({ errors: { code: result.message } }, { status: 400 })
   const cookie = await upgradeEnrollOnlySession(session, user.id, 'totp', meta, readSessionToken(request))
   const done = session.level === 'enroll_only' ? '/' : '/settings/security'
@@ -107,7 +107,7 @@ export default function Totp() {
         <h1>Replace your authenticator app</h1>
         <FormError message={errors.form} />
         {result?.startAgain ? <p><Link to="/settings/security/totp?replace=1" reloadDocument>Start again</Link></p> : null}
-        <p>Your current app keeps working until you finish here. Codes from it stop working once the new app is verified; your recovery codes stay the same.</p>
+        <p>Your current app keeps working until you finish here. Codes from it stop working once the new app is verified; your recovery codes stay the same. Replacing it signs you out everywhere else.</p>
         <ol>
           <li>Scan this QR code with the authenticator app on your new phone.</li>
           <li>Enter the 6-digit code the NEW app shows, within 10 minutes.</li>
@@ -166,6 +166,7 @@ export default function Totp() {
     <section className="card narrow">
       <h1>Set up an authenticator app</h1>
       <FormError message={errors.form} />
+      <p className="muted">Adding an app signs you out everywhere else (every other browser and API session token).</p>
       <ol>
         <li>Scan this QR code with your authenticator app.</li>
         <li>Enter the 6-digit code it shows.</li>

@@ -8,7 +8,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, systemActor, NO_REQUEST, type RequestMeta } from '#app/audit/record.server.ts'
-import { endAllSessions } from '#app/auth/session.server.ts'
+import { endOtherSessions } from '#app/auth/session.server.ts'
 import { createVerification } from '#app/auth/verification.server.ts'
 import { enqueueNotice, writeEmail } from '#app/mail/queue-email.server.ts'
 
@@ -101,7 +101,9 @@ export async function resetMfaInTx(input: ResetInput, tx: Tx): Promise<{ result:
   const webauthn = await tx.delete(schema.webauthnCredentials).where(eq(schema.webauthnCredentials.userId, userId)).returning({ id: schema.webauthnCredentials.id })
   const codes = await tx.delete(schema.recoveryCodes).where(eq(schema.recoveryCodes.userId, userId)).returning({ usedAt: schema.recoveryCodes.usedAt })
   const devices = await tx.delete(schema.trustedDevices).where(eq(schema.trustedDevices.userId, userId)).returning({ id: schema.trustedDevices.id })
-  const sessions = await endAllSessions(userId, tx)
+  // Whoever resets, the member has no session to keep: all end, API keys stay (decision 061).
+  const resetActor = input.by.kind === 'cli' ? systemActor('cli') : { id: input.by.actor.id, label: input.by.actor.email }
+  const sessions = await endOtherSessions({ user: target, keep: null, reason: 'mfa_reset', actor: resetActor, meta: input.meta }, tx)
   // Half-finished flows (a pending sign-in, a factor being set up, a step-up) die with the factors.
   const v = schema.verifications
   await tx
@@ -135,7 +137,7 @@ export async function resetMfaInTx(input: ResetInput, tx: Tx): Promise<{ result:
   await recordAudit(
     {
       action: ACTION[by.kind],
-      actor: by.kind === 'cli' ? systemActor('cli') : { id: by.actor.id, label: by.actor.email },
+      actor: resetActor,
       subjectId: userId,
       organizationId: by.kind === 'org_admin' ? by.organization.id : null,
       meta: input.meta ?? NO_REQUEST,

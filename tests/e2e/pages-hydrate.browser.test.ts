@@ -29,6 +29,7 @@ afterAll(async () => browser?.close())
 const PAGES: Record<string, string[]> = {
   'owner@acme.test': [
     '/', '/settings/security', '/settings/security/keys', '/settings/security/devices', '/settings/security/recovery-codes', '/settings/security/totp',
+    '/settings/security/sessions',
     '/orgs/acme', '/orgs/acme/policy', '/orgs/acme/members', '/orgs/acme/exemptions', '/orgs/acme/audit', '/orgs/acme/api-keys',
   ],
   'support@gatehouse.test': ['/support', '/support?q=acme', '/support/approvals'],

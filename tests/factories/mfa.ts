@@ -20,7 +20,7 @@ export async function userById(id: string) {
 export async function enableTotp(userId: string) {
   const setup = await beginTotpSetup(await userById(userId))
   if (!setup.ok) throw new Error('app already on')
-  const result = await enrollTotp(await userById(userId), await totpCode(setup.secret), NO_REQUEST)
+  const result = await enrollTotp(await userById(userId), await totpCode(setup.secret), NO_REQUEST, null)
   if (!result.ok) throw new Error(result.message)
   await forgetTotpStep(userId)
   return { secret: setup.secret, recoveryCodes: result.recoveryCodes ?? [] }

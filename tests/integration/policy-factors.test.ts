@@ -128,10 +128,10 @@ describe('disabled', () => {
     const member = await createUser({ org })
     const setup = await beginTotpSetup(await userById(member.id))
     if (!setup.ok) throw new Error('setup')
-    const refused = await enrollTotp(await userById(member.id), await totpCode(setup.secret), NO_REQUEST)
+    const refused = await enrollTotp(await userById(member.id), await totpCode(setup.secret), NO_REQUEST, null)
     expect(refused).toEqual({ ok: false, message: expect.stringContaining('turned off two-step verification for your region') })
     await setPolicy(org.id, { mode: 'optional' })
-    expect((await enrollTotp(await userById(member.id), await totpCode(setup.secret), NO_REQUEST)).ok).toBe(true)
+    expect((await enrollTotp(await userById(member.id), await totpCode(setup.secret), NO_REQUEST, null)).ok).toBe(true)
   })
 })
 
@@ -157,7 +157,7 @@ describe('required: the last allowed factor stays', () => {
     const off = await client.post('/settings/security', { intent: 'turn_off', password: 'correct horse battery staple' })
     expect(off.status).toBe(409)
     expect((await userById(member.id)).mfaEnabledAt).not.toBeNull()
-    expect((await turnOffMfa(await userById(member.id), NO_REQUEST)).ok).toBe(false)
+    expect((await turnOffMfa(await userById(member.id), NO_REQUEST, null)).ok).toBe(false)
 
     // The app still signs in.
     await forgetTotpStep(member.id)
@@ -189,8 +189,8 @@ describe('required: the last allowed factor stays', () => {
     await setPolicy(org.id, { allowedMethods: ['webauthn'] })
     const user = await userById(member.id)
     // The app is not allowed: removing it is fine, and then the key is the last allowed factor.
-    expect((await removeTotp(user, NO_REQUEST)).ok).toBe(true)
-    const refused = await removeKey(user, key.id, NO_REQUEST)
+    expect((await removeTotp(user, NO_REQUEST, null)).ok).toBe(true)
+    const refused = await removeKey(user, key.id, NO_REQUEST, null)
     expect(refused).toMatchObject({ ok: false, code: 'required_by_policy' })
     expect(refused.ok === false && refused.message).toContain('with a security key')
   })
@@ -210,31 +210,31 @@ describe('required: the last allowed factor stays', () => {
   it('email allowed, optional, or an exempt service account: removal is allowed', async () => {
     const emailOk = await requiredMember(['email', 'totp', 'webauthn'])
     await enableTotp(emailOk.member.id)
-    expect((await removeTotp(await userById(emailOk.member.id), NO_REQUEST)).ok).toBe(true)
+    expect((await removeTotp(await userById(emailOk.member.id), NO_REQUEST, null)).ok).toBe(true)
 
     const optional = await createOrg()
     const m = await createUser({ org: optional })
     await enableTotp(m.id)
-    expect((await turnOffMfa(await userById(m.id), NO_REQUEST)).ok).toBe(true)
+    expect((await turnOffMfa(await userById(m.id), NO_REQUEST, null)).ok).toBe(true)
 
     const { org } = await requiredMember()
     const bot = await createUser({ org, kind: 'service' })
     await db.insert(schema.exemptions).values({ organizationId: org.id, userId: bot.id, region: 'us', reason: 'CI' })
     await enableTotp(bot.id)
-    expect((await removeTotp(await userById(bot.id), NO_REQUEST)).ok).toBe(true)
+    expect((await removeTotp(await userById(bot.id), NO_REQUEST, null)).ok).toBe(true)
   })
 
   it('where only an app is allowed, the refusal points to replacing the app (a second app cannot be added first)', async () => {
     const { member } = await requiredMember(['totp'])
     await enableTotp(member.id)
-    const refused = await removeTotp(await userById(member.id), NO_REQUEST)
+    const refused = await removeTotp(await userById(member.id), NO_REQUEST, null)
     expect(refused.ok === false && refused.message).toContain('To move your authenticator app to a new phone, use "Replace authenticator app" instead.')
   })
 
   it('staff keep their last app or key whatever the organizations say', async () => {
     const staff = await createUser({ platformRole: 'support' })
     await enableTotp(staff.id)
-    const refused = await removeTotp(await userById(staff.id), NO_REQUEST)
+    const refused = await removeTotp(await userById(staff.id), NO_REQUEST, null)
     expect(refused).toMatchObject({ ok: false, code: 'required_by_policy' })
     expect(refused.ok === false && refused.message).toContain('support and administrator accounts must keep an authenticator app or a security key')
   })
@@ -244,7 +244,7 @@ describe('required: the last allowed factor stays', () => {
     await enableTotp(member.id)
     const key = await addKey(member.id)
     const user = await userById(member.id)
-    const results = await Promise.all([removeTotp(user, NO_REQUEST), removeKey(user, key.id, NO_REQUEST)])
+    const results = await Promise.all([removeTotp(user, NO_REQUEST, null), removeKey(user, key.id, NO_REQUEST, null)])
     expect(results.filter((r) => r.ok)).toHaveLength(1)
     const [totp, keys] = await Promise.all([
       db.select().from(schema.totpFactors).where(eq(schema.totpFactors.userId, member.id)),

@@ -9,7 +9,7 @@
 import { and, desc, eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
-import { enableTotp } from '#tests/factories/mfa.ts'
+import { totpCode } from '#tests/factories/mfa.ts'
 import { signInAs } from '#tests/factories/security.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { apiCall, apiSignIn, type ApiAnswer } from '#tests/setup/api.ts'
@@ -292,8 +292,10 @@ describe('owners and admins need a second factor to change anything', () => {
     expect(refused.filter((e) => (e.details as { code: string }).code === 'mfa_required' && e.actorId === s.admin.id)).toHaveLength(attempts.length)
     expect((await client.text('/settings/security?notice=mfa-required')).html).toContain('set up an authenticator app or a security key first')
 
-    // With an app but a password-only session: through step-up, back to the page.
-    await enableTotp(s.admin.id)
+    // With an app but a password-only session: through step-up, back to the page. The app is set up
+    // in this session (one added elsewhere would end it: decision 061).
+    const secret = (await client.text('/settings/security/totp')).html.match(/data-testid="totp-secret">([A-Z2-7]+)</)![1]
+    expect((await client.post('/settings/security/totp', { intent: 'confirm', code: await totpCode(secret) })).status).toBe(200)
     const res = await client.post(`/orgs/${s.org.slug}/members`, { intent: 'remove', userId: s.euMembers[2].id })
     expect(res.headers.get('location')).toBe(`/settings/security/confirm?redirectTo=${encodeURIComponent(`/orgs/${s.org.slug}/members`)}`)
     // After step-up the same session may change (a raise here).

@@ -313,7 +313,7 @@ describe('policy', () => {
     expect(notAllowed.status).toBe(403)
     expect(await text(notAllowed)).toContain('Your organization does not accept an authenticator app for two-step verification in your region.')
     // The domain refuses for every channel, not only the page.
-    const direct = await replaceTotp(await userById(member.id), await totpCode(newSecret), NO_REQUEST)
+    const direct = await replaceTotp(await userById(member.id), await totpCode(newSecret), NO_REQUEST, null)
     expect(direct).toMatchObject({ ok: false, status: 403, code: 'closed' })
     expect((await factorRow(member.id)).secretCiphertext).toBe(before.secretCiphertext)
 
@@ -360,7 +360,7 @@ describe('key rotation', () => {
       expect((await factorRow(member.id)).pendingSecretCiphertext).toBe(after.pendingSecretCiphertext)
 
       // The re-encrypted pending secret still confirms.
-      const replaced = await replaceTotp(await userById(member.id), await totpCode(started.secret), NO_REQUEST)
+      const replaced = await replaceTotp(await userById(member.id), await totpCode(started.secret), NO_REQUEST, null)
       expect(replaced).toEqual({ ok: true })
       const swapped = await factorRow(member.id)
       expect(swapped.keyId).toBe('t2')

@@ -93,7 +93,7 @@ export const verifyEndpoint = defineEndpoint({
       const factors = await listFactors(user.id)
       if (factors.totp) throw new ApiError(409, 'conflict', 'An authenticator app is already on.')
       if (needsStepUp(session, factors)) throw stepUpRequired()
-      const result = await enrollTotp(user, body.code, meta)
+      const result = await enrollTotp(user, body.code, meta, session.id)
       if (!result.ok) throw new ApiError(400, 'invalid_code', result.message, { fields: { code: result.message } })
       const token = await replaceEnrollOnlySession(session, user.id, 'totp', meta, 'api')
       const remaining = (await listFactors(user.id)).recoveryCodesLeft
@@ -216,7 +216,7 @@ export const disableEndpoint = defineEndpoint({
       await recordWrongPassword(user, meta, '2fa_disable')
       throw new ApiError(400, 'invalid_password', 'That password is not right.', { fields: { password: 'is not right' } })
     }
-    const off = await turnOffMfa(user, meta)
+    const off = await turnOffMfa(user, meta, session.id)
     if (!off.ok) throw new ApiError(409, 'conflict', off.message)
     return { disabled: true as const }
   },
@@ -237,7 +237,7 @@ export const regenerateCodesEndpoint = defineEndpoint({
     const { user, session } = sessionCaller(caller)
     if (!hasAppOrKey(await listFactors(user.id))) throw new ApiError(409, 'conflict', 'Recovery codes back up an authenticator app or security key; set one up first.')
     await requireCodeStepUp(user, session, body.code, meta)
-    return { backupCodes: await regenerateRecoveryCodes(user, meta) }
+    return { backupCodes: await regenerateRecoveryCodes(user, meta, session.id) }
   },
 })
 
@@ -276,7 +276,7 @@ export const removeCredentialEndpoint = defineEndpoint({
     const refusal = await removalRefusal(user.id, { kind: 'key', keyId: params.id })
     if (refusal) throw new ApiError(409, 'conflict', refusal)
     await requireCodeStepUp(user, session, body.code, meta)
-    const removed = await removeKey(user, params.id, meta)
+    const removed = await removeKey(user, params.id, meta, session.id)
     if (!removed.ok) throw new ApiError(removed.code === 'not_found' ? 404 : 409, removed.code === 'not_found' ? 'not_found' : 'conflict', removed.message)
     return { removed: true as const }
   },

@@ -1,6 +1,9 @@
 import { footer, when, type Template } from '../templates.server.ts'
 
 /** Templates of the mfa area (see templates.server.ts for the shape and what `mints` means). */
+
+/** Every change to a factor ends the member's other sessions (decision 061); its notice says so. */
+const SIGNED_OUT_ELSEWHERE = 'Every other browser and API session token signed in to your account was signed out; the one that made the change stays signed in.'
 export const mfaTemplates = {
   /** Sign-in: the code and a link to the confirm page of the same pending sign-in. */
   email_code_sign_in: {
@@ -30,7 +33,7 @@ export const mfaTemplates = {
     mints: { link: { purpose: 'freeze', path: '/freeze/' } },
     render: (p, s) => ({
       subject: 'A sign-in method was added to your Gatehouse account',
-      text: `${String(p.factor)} was added to your account on ${when(p)}.\n\nIf this was you, there is nothing to do.\n\nThis wasn't me: open this link to lock your account at once and alert support:\n${s.url}${footer}`,
+      text: `${String(p.factor)} was added to your account on ${when(p)}. ${SIGNED_OUT_ELSEWHERE}\n\nIf this was you, there is nothing to do.\n\nThis wasn't me: open this link to lock your account at once and alert support:\n${s.url}${footer}`,
     }),
   },
   /** The authenticator app moved to a new secret (a new phone): the old app's codes stop working. */
@@ -38,19 +41,19 @@ export const mfaTemplates = {
     mints: { link: { purpose: 'freeze', path: '/freeze/' } },
     render: (p, s) => ({
       subject: 'Your authenticator app was replaced on your Gatehouse account',
-      text: `Your authenticator app was replaced with a new one on ${when(p)}. Codes from the previous app no longer work; your recovery codes are unchanged.\n\nIf this was you, there is nothing to do.\n\nThis wasn't me: open this link to lock your account at once and alert support:\n${s.url}${footer}`,
+      text: `Your authenticator app was replaced with a new one on ${when(p)}. Codes from the previous app no longer work; your recovery codes are unchanged. ${SIGNED_OUT_ELSEWHERE}\n\nIf this was you, there is nothing to do.\n\nThis wasn't me: open this link to lock your account at once and alert support:\n${s.url}${footer}`,
     }),
   },
   factor_removed: {
     render: (p) => ({
       subject: 'A sign-in method was removed from your Gatehouse account',
-      text: `${String(p.what)} was removed from your account on ${when(p)}. Your other methods still work.\n\nIf this wasn't you, contact your administrator at once.${footer}`,
+      text: `${String(p.what)} was removed from your account on ${when(p)}. Your other methods still work. ${SIGNED_OUT_ELSEWHERE}\n\nIf this wasn't you, contact your administrator at once.${footer}`,
     }),
   },
   mfa_disabled: {
     render: (p) => ({
       subject: 'Two-factor authentication was turned off',
-      text: `Two-factor authentication was turned off for your account on ${when(p)} (${String(p.what)} removed). Your recovery codes no longer work and remembered devices were forgotten.\n\nIf this wasn't you, contact your administrator at once.${footer}`,
+      text: `Two-factor authentication was turned off for your account on ${when(p)} (${String(p.what)} removed). Your recovery codes no longer work and remembered devices were forgotten. ${SIGNED_OUT_ELSEWHERE}\n\nIf this wasn't you, contact your administrator at once.${footer}`,
     }),
   },
   recovery_code_used: {
@@ -62,7 +65,7 @@ export const mfaTemplates = {
   recovery_codes_regenerated: {
     render: (p) => ({
       subject: 'New recovery codes were generated',
-      text: `A new set of recovery codes was generated on ${when(p)}; the earlier codes no longer work.${footer}`,
+      text: `A new set of recovery codes was generated on ${when(p)}; the earlier codes no longer work. ${SIGNED_OUT_ELSEWHERE}\n\nIf this wasn't you, contact your administrator at once.${footer}`,
     }),
   },
   totp_replay: {

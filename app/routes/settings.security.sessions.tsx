@@ -1,0 +1,94 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { data } from '@remix-run/node'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { z } from 'zod'
+import { requireUser } from '#app/auth/guards.server.ts'
+import { listMemberSessions, signOutEverywhereElse, signOutSession } from '#app/auth/member-sessions.server.ts'
+import { clearSessionCookie } from '#app/auth/session.server.ts'
+import { httpStatus, isDomainError } from '#app/errors.ts'
+import { parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { FormError, Notice } from '#app/ui/form.tsx'
+
+export const meta: MetaFunction = () => [{ title: 'Active sessions · Gatehouse' }]
+
+const schema = z.discriminatedUnion('intent', [
+  z.object({ intent: z.literal('sign_out'), sessionId: z.string().uuid('Choose a session') }),
+  z.object({ intent: z.literal('sign_out_others') }),
+])
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const { user, session } = await requireUser(request)
+  const sessions = await listMemberSessions(user.id, session.id)
+  return { sessions: sessions.map((x) => ({ ...x, createdAt: x.createdAt.toISOString(), lastSeenAt: x.lastSeenAt.toISOString() })) }
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { user, session } = await requireUser(request)
+  const form = await parseForm(request, schema)
+  if (!form.ok) return data({ errors: form.errors }, { status: 400 })
+  const meta = requestMeta(request, context)
+  if (form.data.intent === 'sign_out_others') {
+    return { ended: await signOutEverywhereElse({ user, currentSessionId: session.id, meta }) }
+  }
+  try {
+    const { current } = await signOutSession({ user, sessionId: form.data.sessionId, currentSessionId: session.id, meta })
+    if (current) throw redirectTo('/login?notice=signed-out', { 'Set-Cookie': clearSessionCookie() })
+    return { ended: 1 }
+  } catch (e) {
+    if (!isDomainError(e)) throw e
+    return data({ errors: { form: e.message } }, { status: httpStatus(e.code) })
+  }
+}
+
+const fmt = (iso: string) => new Date(iso).toUTCString().replace(' GMT', ' UTC')
+
+export default function Sessions() {
+  const { sessions } = useLoaderData<typeof loader>()
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; ended?: number } | undefined
+  const others = sessions.filter((x) => !x.current).length
+  return (
+    <section className="card">
+      <h1>Active sessions</h1>
+      <p className="muted">
+        Where you are signed in: browsers, and API session tokens (the command line). Organization API keys are not sessions; manage them on the organization’s API keys page.
+        Adding or removing a sign-in method, or resetting your password, signs you out everywhere else.
+      </p>
+      {result?.ended !== undefined ? <Notice>{result.ended === 1 ? 'Session signed out.' : `${result.ended} sessions signed out.`}</Notice> : null}
+      <FormError message={result?.errors?.form ?? result?.errors?.sessionId} />
+      <table>
+        <thead><tr><th>Browser</th><th>System</th><th>Address</th><th>Started</th><th>Last seen</th><th /></tr></thead>
+        <tbody>
+          {sessions.map((x) => (
+            <tr key={x.id} data-testid="session" aria-current={x.current ? 'true' : undefined}>
+              <td>
+                {x.channel === 'api' ? 'API token' : x.browser}
+                {x.channel === 'api' && x.browser !== 'Unknown browser' ? <span className="muted"> ({x.browser})</span> : null}
+                {x.current ? <> <span className="badge ok">This session</span></> : null}
+              </td>
+              <td>{x.system}</td>
+              <td>{x.ip ?? 'unknown'}</td>
+              <td>{fmt(x.createdAt)}</td>
+              <td>{fmt(x.lastSeenAt)}</td>
+              <td>
+                <Form method="post">
+                  <input type="hidden" name="intent" value="sign_out" />
+                  <input type="hidden" name="sessionId" value={x.id} />
+                  <button type="submit" className="secondary">{x.current ? 'Sign out here' : 'Sign out'}</button>
+                </Form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {others > 0 ? (
+        <Form method="post" style={{ marginTop: '1rem' }}>
+          <input type="hidden" name="intent" value="sign_out_others" />
+          <p className="muted">Ends the other {others === 1 ? 'session' : `${others} sessions`} listed here; you stay signed in on this one.</p>
+          <button type="submit" className="danger">Sign out everywhere else</button>
+        </Form>
+      ) : <p className="muted">You are signed in only here.</p>}
+      <p><Link to="/settings/security">Back to security</Link></p>
+    </section>
+  )
+}
