@@ -9,13 +9,13 @@ import express from 'express'
 import { config } from '#app/config/env.server.ts'
 import { csrfRefusal } from '#app/http/csrf.server.ts'
 import { apiEdgeRefusal } from '#app/api/edge.server.ts'
-import { finishUnreadBodies } from '#server/unread-body.ts'
+import { requestEdges } from '#server/request-edges.ts'
 
 export function createApp(build: ServerBuild, options: { publicDir?: string } = {}) {
   const app = express()
   app.disable('x-powered-by')
   app.set('trust proxy', config.trustProxy)
-  app.use(finishUnreadBodies)
+  app.use(requestEdges)
   app.use(compression())
   const publicDir = options.publicDir ?? 'public'
   app.use('/build', express.static(`${publicDir}/build`, { immutable: true, maxAge: '1y' }))

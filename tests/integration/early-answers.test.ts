@@ -9,7 +9,7 @@ import { Agent, request as httpRequest } from 'node:http'
 import { Readable } from 'node:stream'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { seedDemo } from '#db/seed.ts'
-import { DRAIN_LIMIT_BYTES } from '#server/unread-body.ts'
+import { DRAIN_LIMIT_BYTES } from '#server/request-edges.ts'
 import { apiSignIn } from '#tests/setup/api.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 
