@@ -70,6 +70,8 @@ const CASES: Case[] = [
   { name: 'a bearer token on a web page is no session', path: '/settings/security', headers: { authorization: 'Bearer x' }, expect: SIGNED_OUT },
   // Origin: null (a sandboxed frame, a data: URL) is no origin; the right password does not help.
   { name: 'Origin: null on the sign-in form', method: 'POST', path: '/login', headers: { ...form, origin: 'null' }, body: goodSignIn, expect: { status: 403 } },
+  { name: 'Origin: null with our own Referer', method: 'POST', path: '/login', headers: { ...form, origin: 'null', referer: '__BASE__/login' }, body: goodSignIn, expect: { status: 403 } },
+  { name: 'Origin: null on sign-out (the session stays)', method: 'POST', path: '/logout', headers: { ...form, origin: 'null', cookie: '__SESSION__' }, body: '', expect: { status: 403 } },
   { name: 'Origin: null with a cross-site Referer', method: 'POST', path: '/login', headers: { ...form, origin: 'null', referer: 'https://evil.example/' }, body: goodSignIn, expect: { status: 403 } },
   { name: 'Origin: null on the forgotten-password form', method: 'POST', path: '/forgot-password', headers: { ...form, origin: 'null' }, body: 'region=us&email=admin%40acme.test', expect: { status: 403 } },
   // Content-Type that cannot be read as the form (with the right password in the body).
@@ -94,7 +96,9 @@ describe('malformed headers: a 4xx or signed out, never a 500, nothing written',
   it.each(CASES)('$name', async (c) => {
     const before = await snapshot()
     const origin: Record<string, string> = (c.method ?? 'GET') === 'POST' && !('origin' in c.headers) ? { origin: base } : {}
-    const res = await send(c.method ?? 'GET', c.path, { ...origin, ...c.headers }, c.body)
+    // Values known only once the server runs.
+    const headers = Object.fromEntries(Object.entries({ ...origin, ...c.headers }).map(([k, v]) => [k, v.replace('__BASE__', base).replace('__SESSION__', `gh_session=${session}`)]))
+    const res = await send(c.method ?? 'GET', c.path, headers, c.body)
     expect({ status: res.status, ...(c.expect.location ? { location: res.location } : {}) }).toEqual(c.expect)
     if (c.says) expect(res.body).toContain(c.says)
     // No stack trace, whatever the answer.
