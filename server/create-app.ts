@@ -9,15 +9,17 @@ import express from 'express'
 import { config } from '#app/config/env.server.ts'
 import { csrfRefusal } from '#app/http/csrf.server.ts'
 import { apiEdgeRefusal } from '#app/api/edge.server.ts'
+import { requestEdges } from './request-edges.ts'
 import { cspNonce, securityHeaders } from './security-headers.ts'
 
 export function createApp(build: ServerBuild, options: { publicDir?: string } = {}) {
   const app = express()
   app.disable('x-powered-by')
   app.set('trust proxy', config.trustProxy)
-  app.use(compression())
-  // Before express.static: static files, errors and refusals carry the headers too (decision 059).
+  // First: static files, errors and every early refusal carry the headers too (decision 059).
   app.use(securityHeaders({ https: config.secureCookies }))
+  app.use(requestEdges)
+  app.use(compression())
   const publicDir = options.publicDir ?? 'public'
   app.use('/build', express.static(`${publicDir}/build`, { immutable: true, maxAge: '1y' }))
   app.use(express.static(publicDir, { maxAge: '1h' }))

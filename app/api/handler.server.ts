@@ -122,13 +122,14 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
 
 async function readBody(request: Request, endpoint: AnyEndpoint): Promise<unknown> {
   const schema: z.ZodTypeAny = endpoint.body ?? z.object({}).strict()
-  const text = await readLimitedText(request)
   const contentType = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
+  const notJson = () => new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.')
+  // A declared type that is not JSON is refused before reading a byte (decision 060).
+  if (contentType && !JSON_TYPE.test(contentType)) throw notJson()
+  const text = await readLimitedText(request)
   // An endpoint without a body accepts an empty request; any body at all must be JSON.
   if (!endpoint.body && text.trim() === '' && !contentType) return undefined
-  if (!JSON_TYPE.test(contentType)) {
-    throw new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.')
-  }
+  if (!contentType) throw notJson()
   let raw: unknown
   if (text.trim() === '') raw = endpoint.body ? undefined : {}
   else {
@@ -157,10 +158,9 @@ async function readLimitedText(request: Request): Promise<string> {
     const { done, value } = await reader.read()
     if (done) break
     total += value.byteLength
-    if (total > limit) {
-      await discardRest(reader, limit * 16)
-      throw tooLarge()
-    }
+    // The rest of the body is left unread: the server drains it or closes the connection
+    // once this answer is out (decision 060).
+    if (total > limit) throw tooLarge()
     chunks.push(value)
   }
   try {
@@ -168,25 +168,6 @@ async function readLimitedText(request: Request): Promise<string> {
   } catch {
     throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8 JSON.')
   }
-}
-
-/**
- * Past the limit, reads on without keeping anything (so the client, still sending, can read the
- * 413) up to a hard cap; beyond it the connection is cut.
- */
-async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, cap: number) {
-  let discarded = 0
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) return
-      discarded += value.byteLength
-      if (discarded > cap) break
-    }
-  } catch {
-    return
-  }
-  await reader.cancel().catch(() => {})
 }
 
 function parseOrThrow(schema: z.ZodTypeAny, raw: unknown, where: 'body' | 'query') {

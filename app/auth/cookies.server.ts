@@ -9,20 +9,25 @@ export const COOKIE = {
   device: `${prefix}gh_device`,
 } as const
 
+/**
+ * The cookie's value; undefined when it is missing, badly encoded, or sent more than once: we
+ * set each cookie once, so a second one was planted (by a sibling host over plain http, where
+ * the __Host- prefix is not available), and neither can be trusted to be ours (decision 060).
+ */
 export function readCookie(request: Request, name: string): string | undefined {
   const header = request.headers.get('cookie')
   if (!header) return undefined
+  const values: string[] = []
   for (const part of header.split(';')) {
     const i = part.indexOf('=')
-    if (i > 0 && part.slice(0, i).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(i + 1).trim())
-      } catch {
-        return undefined
-      }
-    }
+    if (i > 0 && part.slice(0, i).trim() === name) values.push(part.slice(i + 1).trim())
   }
-  return undefined
+  if (values.length !== 1) return undefined
+  try {
+    return decodeURIComponent(values[0])
+  } catch {
+    return undefined
+  }
 }
 
 export function setCookie(name: string, value: string, maxAgeSeconds?: number): string {

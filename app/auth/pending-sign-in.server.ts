@@ -6,6 +6,7 @@
  */
 import { eq } from 'drizzle-orm'
 import type { RequestMeta } from '#app/audit/record.server.ts'
+import { safeRedirectPath } from '#app/http/request.server.ts'
 import { db, schema } from '#db/client.ts'
 import { lockRemainingSeconds } from './lockout.server.ts'
 import { COOKIE, clearCookie, readCookie, setCookie } from './cookies.server.ts'
@@ -58,7 +59,8 @@ export async function loadLoginChallenge(token: string | undefined, channel: Pen
   if ((payload.channel ?? 'web') !== channel) return null
   const [user] = await db.select().from(schema.users).where(eq(schema.users.id, verification.userId))
   if (!user || lockRemainingSeconds(user) > 0) return null
-  return { verification, user, decision: payload.decision, redirectTo: payload.redirectTo ?? '/', channel }
+  // Decided again where it is used, by the one rule for redirect targets (decision 060).
+  return { verification, user, decision: payload.decision, redirectTo: safeRedirectPath(payload.redirectTo), channel }
 }
 
 /** The live pending sign-in this browser holds, or null (missing, tampered, expired, used up). */

@@ -9,6 +9,7 @@ import { hkdfSync } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.ts'
+import { parseTrustProxy } from './trust-proxy.ts'
 import { DEFAULT_DATABASE_OWNER_URL, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from './tool-env.ts'
 
 export { ConfigError }
@@ -87,10 +88,8 @@ const schema = z.object({
   API_RATE_LIMIT_TOKEN_PER_MINUTE: positiveInt(120),
   /** JSON API: largest request body accepted, in bytes (64 KB). */
   API_MAX_BODY_BYTES: positiveInt(65_536),
-  TRUST_PROXY: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+  /** Parsed by parseTrustProxy (decision 060). */
+  TRUST_PROXY: z.string().optional(),
   /** Test runs only: argon2 parameters cheap enough for hundreds of hashes. Refused in production. */
   GATEHOUSE_FAST_HASH: z
     .enum(['true', 'false', '1', '0'])
@@ -179,6 +178,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
   const fastHash = raw?.GATEHOUSE_FAST_HASH ?? (env.GATEHOUSE_FAST_HASH === 'true' || env.GATEHOUSE_FAST_HASH === '1')
   if (production && !(raw?.SMTP_URL ?? env.SMTP_URL)) problems.push(`SMTP_URL: is required in production (${env.NODE_ENV ? 'NODE_ENV=production' : 'NODE_ENV is unset, which means production'}; the development mailbox opens only with NODE_ENV=development)`)
   if (production && fastHash) problems.push('GATEHOUSE_FAST_HASH: is for test runs only and refused in production')
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems)
   if (problems.length > 0 || !raw) throw new ConfigError(problems)
 
   return {
@@ -203,7 +203,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
     lockoutThreshold: raw.LOCKOUT_THRESHOLD,
     rateLimit: { ipPerMinute: raw.RATE_LIMIT_IP_PER_MINUTE, accountPerMinute: raw.RATE_LIMIT_ACCOUNT_PER_MINUTE },
     api: { ipPerMinute: raw.API_RATE_LIMIT_IP_PER_MINUTE, tokenPerMinute: raw.API_RATE_LIMIT_TOKEN_PER_MINUTE, maxBodyBytes: raw.API_MAX_BODY_BYTES },
-    trustProxy: raw.TRUST_PROXY,
+    trustProxy,
     fastHash: raw.GATEHOUSE_FAST_HASH,
   }
 }

@@ -13,7 +13,10 @@ export function csrfRefusal(method: string, path: string, headers: { origin?: st
   if (SAFE_METHODS.has(method.toUpperCase())) return null
   if (path === '/api' || path.startsWith('/api/')) return null
   if (headers.secFetchSite === 'cross-site') return 'cross-site request refused'
-  let origin = headers.origin && headers.origin !== 'null' ? headers.origin : null
+  // "null" is an opaque origin (a sandboxed frame, a data: URL, a cross-site redirect): never one
+  // of ours, whatever the Referer says, since our own forms always send their origin (decision 060).
+  if (headers.origin === 'null') return 'request from an opaque origin (Origin: null) refused'
+  let origin = headers.origin || null
   if (!origin && headers.referer) {
     try {
       origin = new URL(headers.referer).origin
