@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig } from './env.server.ts'
 
 const good = {
+  NODE_ENV: 'test',
   SESSION_SECRET: 'x'.repeat(40),
   GATEHOUSE_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
 }

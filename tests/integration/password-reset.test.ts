@@ -74,7 +74,8 @@ describe('forgot password', () => {
     for (const email of ['eu.member@acme.test', 'nobody-here@acme.test']) {
       const res = await new TestClient(base).post('/forgot-password', { region: 'eu', email })
       expect(res.status).toBe(200)
-      answers.push(await res.text())
+      // The page is the same but for its per-request CSP nonce.
+      answers.push((await res.text()).replace(/nonce="[^"]*"/g, 'nonce=""'))
     }
     expect(answers[0]).toBe(answers[1])
     const rows = (await db.select().from(schema.outboundEmails).where(and(eq(schema.outboundEmails.template, 'password_reset'), gte(schema.outboundEmails.createdAt, since))))

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { parseConfig } from '#app/config/env.server.ts'
 import { relyingParty } from '#app/mfa/webauthn.server.ts'
 
-const secrets = { SESSION_SECRET: 'x'.repeat(40), GATEHOUSE_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` }
+const secrets = { NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(40), GATEHOUSE_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` }
 
 describe('relyingParty', () => {
   const { regions } = parseConfig({ ...secrets, APP_ORIGIN: 'https://gatehouse.example', GATEHOUSE_REGIONS: 'us,eu=https://eu.gatehouse.example:8443,jp' })
