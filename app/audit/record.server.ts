@@ -19,7 +19,7 @@ export const AUDIT_ACTIONS = [
   // Operator CLI (grant-support).
   'platform.role_changed',
   'org.audit_retention_changed',
-  // Policy integrity (issue 10): invitations need the account's consent; organizations create their service accounts.
+  // Joining needs the account's consent (decision 055); organizations create their service accounts.
   'org.invitation_accepted', 'org.invitation_declined', 'org.invitation_cancelled', 'org.service_account_created',
   // A change refused because of who asked or how (details.code: person_required, step_up_required,
   // mfa_required, two_person_required, forbidden; details.attempt names what was tried).

@@ -38,7 +38,7 @@ export type SecondStep =
 export function decideSecondStep(user: SecondStepUser, factors: Factors, policy: PolicyDecision): SecondStep {
   const signIn = policy.signIn
   if (signIn.kind === 'blocked') return { kind: 'blocked', message: blockedMessage(policy) ?? 'Sign-in is blocked by your organization. Contact your administrator.' }
-  // Disabled asks for no second factor, not even the email code owed after a reset (issue 4 wins over
+  // Disabled asks for no second factor, not even the email code owed after a reset (Disabled wins over
   // the reset rule; the reset marker stays for a later sign-in where a factor can be asked). Staff
   // never get here: their decision is always 'required'.
   if (policy.mode === 'disabled' && signIn.kind === 'none' && user.platformRole === 'none') return { kind: 'none' }

@@ -22,7 +22,7 @@ const FACTOR_NAMES = { totp: 'an authenticator app', webauthn: 'a security key' 
 
 /**
  * Why the member may not set up a new factor (of `method`, when given) now, or null. Under an
- * effective `disabled` policy no enrollment is offered (issue 4 #8); enrolled factors are kept and
+ * effective `disabled` policy no enrollment is offered (decision 051); enrolled factors are kept and
  * can still be removed. A method the effective policy does not allow is not offered either: it
  * would never be asked for nor satisfy the policy. Staff are never under `disabled`; an exempt
  * service account may add what it likes.

@@ -22,7 +22,7 @@ export const SCOPE_LABELS: Record<ApiScope, string> = {
   'audit:read': 'Read the audit log',
 }
 
-/** Step-up: a second factor within the last five minutes (see DESIGN.md). */
+/** Step-up: a second factor within the last five minutes (decision 042). */
 
 /** Every key starts with this, so a leaked key is recognisable (and secret scanners can match it). */
 export const API_KEY_PREFIX = 'ghk_'

@@ -35,7 +35,7 @@ function weakenings(before: PolicyDecision, after: PolicyDecision, input: Policy
   if (after.hasAllowedFactor && !before.hasAllowedFactor && before.mode === 'required') found.push('became compliant without a new factor')
   if (after.rememberDeviceDays > before.rememberDeviceDays) found.push('remembers devices longer')
   if (after.mode === 'disabled' && before.mode !== 'disabled') found.push('became disabled')
-  // Proving the mailbox before a first enrollment is not a sign-in (DESIGN), so only a real second step counts here.
+  // Proving the mailbox before a first enrollment is not a sign-in, so only a real second step counts here.
   if (input.user.platformRole !== 'none' && after.signIn.kind !== 'enroll_only' && a.ways.includes('email')) found.push('staff offered an email code')
   return found
 }

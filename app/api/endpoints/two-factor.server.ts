@@ -47,7 +47,7 @@ async function loadChallenge(id: string): Promise<PendingSignIn> {
   return pending
 }
 
-/** The typed step-up every sensitive change needs (DESIGN: removing a factor, new codes, turning 2FA off). */
+/** The typed step-up every sensitive change needs (removing a factor, new codes, turning 2FA off; decision 046). */
 async function requireCodeStepUp(user: User, session: Session, typed: string, meta: RequestMeta) {
   const result = await stepUpWithCode(user, session, typed, meta)
   // The fifth wrong code on this token signed it out (as five end a pending sign-in).
