@@ -87,7 +87,7 @@ async function cleanup() {
   // Close whatever the command opened, so the process ends on its own.
   const closers: Promise<unknown>[] = []
   const g = globalThis as { __gatehouseDb?: unknown; __gatehouseQueues?: Map<string, unknown> }
-  if (g.__gatehouseQueues?.size) closers.push(import('#workers/queues.ts').then((m) => m.closeQueues()))
+  if (g.__gatehouseQueues?.size) closers.push(import('#app/jobs/queues.server.ts').then((m) => m.closeQueues()))
   if (g.__gatehouseDb) closers.push(import('#db/client.ts').then((m) => m.closeDb()))
   await Promise.allSettled(closers)
   await import('#app/infra/redis.server.ts').then((m) => m.closeRedisClients?.()).catch(() => {})

@@ -6,7 +6,7 @@
 import { loadConfigOrExit } from '#app/config/config-error.ts'
 
 const { config } = await loadConfigOrExit()
-const { QUEUE } = await import('./queues.ts')
+const { QUEUE } = await import('#app/jobs/queues.server.ts')
 const { startWorkers } = await import('./start.ts')
 const handle = await startWorkers()
 console.log(`Workers started (queues: ${Object.values(QUEUE).join(', ')}; mail to ${config.smtpUrl ? 'SMTP' : 'the development mailbox'})`)

@@ -5,7 +5,7 @@
 import { UnrecoverableError, Worker } from 'bullmq'
 import { config } from '#app/config/env.server.ts'
 import { workerConnection } from '#app/infra/redis.server.ts'
-import { getQueue, QUEUE, SWEEP, SWEEP_EVERY_MS } from './queues.ts'
+import { getQueue, QUEUE, SWEEP, SWEEP_EVERY_MS } from '#app/jobs/queues.server.ts'
 import { createDeliver, PermanentMailError, sendMailJob, type Deliver } from './processors/send-mail.ts'
 import { sweepGrace } from './processors/sweep-grace.ts'
 import { expireExemptions } from './processors/expire-exemptions.ts'

@@ -4,7 +4,7 @@
  */
 import { eq } from 'drizzle-orm'
 import { db, schema, type Tx } from '#db/client.ts'
-import { addJob, MAIL_JOB_OPTIONS, QUEUE, type MailPayload } from '#workers/queues.ts'
+import { addJob, MAIL_JOB_OPTIONS, QUEUE, type MailPayload } from '#app/jobs/queues.server.ts'
 import type { TemplateName } from './templates.server.ts'
 
 export class MailUnavailableError extends Error {

@@ -4,7 +4,7 @@
  */
 import { and, desc, eq } from 'drizzle-orm'
 import { db, schema } from '#db/client.ts'
-import { addJob, QUEUE, type NotifyRunPayload } from '#workers/queues.ts'
+import { addJob, QUEUE, type NotifyRunPayload } from '#app/jobs/queues.server.ts'
 
 export type RunKind = 'policy_required' | 'policy_disabled'
 

@@ -20,7 +20,7 @@ import { startTestApp, testSmtp } from '#tests/setup/app.ts'
 import { TestClient } from '#tests/setup/http.ts'
 import { startWorkers, type WorkerHandle } from '#workers/start.ts'
 import { sendMailJob, type Deliver } from '#workers/processors/send-mail.ts'
-import { getQueue, MAIL_JOB_OPTIONS, QUEUE } from '#workers/queues.ts'
+import { getQueue, MAIL_JOB_OPTIONS, QUEUE } from '#app/jobs/queues.server.ts'
 
 let base: string
 let handle: WorkerHandle | undefined

@@ -8,7 +8,7 @@ import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { db, schema, sql as pg } from '#db/client.ts'
 import { sweepGrace } from '#workers/processors/sweep-grace.ts'
-import { getQueue, QUEUE } from '#workers/queues.ts'
+import { getQueue, QUEUE } from '#app/jobs/queues.server.ts'
 import { createOrg } from '#tests/factories/users.ts'
 
 const N = 4000

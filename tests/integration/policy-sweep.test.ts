@@ -10,7 +10,7 @@ import { scheduleSweeps, startWorkers, type WorkerHandle } from '#workers/start.
 import { sweepGrace } from '#workers/processors/sweep-grace.ts'
 import { expireExemptions } from '#workers/processors/expire-exemptions.ts'
 import { pruneAudit } from '#workers/processors/audit-retention.ts'
-import { getQueue, QUEUE, SWEEP } from '#workers/queues.ts'
+import { getQueue, QUEUE, SWEEP } from '#app/jobs/queues.server.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { testSmtp } from '#tests/setup/app.ts'
 

@@ -72,7 +72,7 @@ afterEach(() => {
 afterAll(async () => {
   const { stopTestApp } = await import('./app.ts')
   await stopTestApp()
-  const { closeQueues } = await import('#workers/queues.ts')
+  const { closeQueues } = await import('#app/jobs/queues.server.ts')
   await closeQueues()
   const { closeRedisClients, workerConnection } = await import('#app/infra/redis.server.ts')
   const redis = workerConnection()

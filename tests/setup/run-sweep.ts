@@ -1,7 +1,7 @@
 /** Runs one grace sweep in its own process (the crash test kills it mid-way). Argument: batch size. */
 import { sweepGrace } from '#workers/processors/sweep-grace.ts'
 import { closeDb } from '#db/client.ts'
-import { closeQueues } from '#workers/queues.ts'
+import { closeQueues } from '#app/jobs/queues.server.ts'
 import { closeRedisClients } from '#app/infra/redis.server.ts'
 
 const stats = await sweepGrace({ batchSize: Number(process.argv[2] ?? 100) })

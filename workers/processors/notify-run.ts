@@ -10,7 +10,7 @@
 import type { Job } from 'bullmq'
 import { sql as pg } from '#db/client.ts'
 import { deadlineExpr, hasAllowedFactor, isExempt } from '#app/policy/member-status.server.ts'
-import { notifyRunPayload } from '../queues.ts'
+import { notifyRunPayload } from '#app/jobs/queues.server.ts'
 import { enqueueMail } from './outbox.ts'
 
 const BATCH = 1000

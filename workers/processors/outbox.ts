@@ -6,7 +6,7 @@
  * 'sent', so enqueuing twice never sends twice. See docs/decisions/022-reminders-exactly-once.md.
  */
 import { sql as pg } from '#db/client.ts'
-import { getQueue, MAIL_JOB_OPTIONS, QUEUE, type MailPayload } from '../queues.ts'
+import { getQueue, MAIL_JOB_OPTIONS, QUEUE, type MailPayload } from '#app/jobs/queues.server.ts'
 
 /** Templates whose rows the sweeps write directly (recovery only touches these). */
 export const OUTBOX_TEMPLATES = ['grace_reminder', 'policy_required', 'policy_disabled']

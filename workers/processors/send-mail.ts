@@ -11,7 +11,7 @@ import { mintCode, mintToken } from '#app/auth/verification.server.ts'
 import { preparePasswordResetEmail } from '#app/auth/password-reset.server.ts'
 import { getTemplate, type Secret } from '#app/mail/templates.server.ts'
 import { db, schema } from '#db/client.ts'
-import { mailPayload } from '../queues.ts'
+import { mailPayload } from '#app/jobs/queues.server.ts'
 
 export type Outgoing = { to: string; subject: string; text: string }
 export type Deliver = (mail: Outgoing) => Promise<void>

@@ -1,5 +1,6 @@
 /**
- * Queue names and payload schemas. Payloads carry ids only, never a secret, a code or a token:
+ * Queue names and payload schemas, defined in the domain: the app and the CLI enqueue here, and
+ * workers/ only hosts the queues. Payloads carry ids only, never a secret, a code or a token:
  * BullMQ stores them in clear in Redis.
  */
 import { Queue, type JobsOptions } from 'bullmq'
