@@ -1,27 +1,35 @@
 /**
- * The one catalogue of domain error codes. The domain throws `DomainError` with a code from this
- * list and a message written for the person who hit it; each adapter (web, JSON API, CLI) maps the
- * code to its own status or exit code in one place (`httpStatus` below for web and API). Older
- * error classes (MemberChangeError, PolicyInputError, ...) are folded in here as they are touched.
+ * The one catalogue of domain error codes (decision 066). The domain throws `DomainError` with a
+ * code from this list and a message written for the person who hit it; it never says how an
+ * adapter answers. Each adapter maps the code once: the web and the JSON API to an HTTP status
+ * (app/http/domain-error.server.ts), the CLI to an exit code (cli/exit-codes.ts). A refusal is
+ * thrown; a result type is kept only where the caller branches on an expected outcome.
  */
-export const ERROR_STATUS = {
-  invalid_request: 400,
+export const ERROR_CODES = {
+  /** The input breaks a rule; `field`, when set, names the input to fix. */
+  invalid_request: 'The request is not valid as given.',
+  /** No such thing here, or not one the caller may know exists. */
+  not_found: 'There is no such thing here.',
+  forbidden: 'This person may not do this.',
+  /** Someone else changed or decided it meanwhile. */
+  conflict: 'It changed or was already done meanwhile.',
+  /** A one-time link (invitation, freeze) was used, cancelled or has expired. */
+  link_expired: 'The link has expired or was already used.',
+  /** A policy change is saved only from a recent review, by this admin, of exactly these values. */
+  review_required: 'Review the change (again) before saving it.',
   /** A change that lowers protection came from an API key: a person must make it (decision 056). */
-  person_required: 403,
+  person_required: 'A person must make this change.',
   /** The action needs a second factor on this session within the last 5 minutes. */
-  step_up_required: 403,
-  /** The account must accept the invitation itself, signed in; nothing was joined. */
-  invitation_pending: 409,
-  /** A second support person must approve this; nothing was done yet. */
-  two_person_required: 403,
+  step_up_required: 'Confirm your second factor first.',
   /** Owners and admins change nothing with a password-only session: set up or use a second factor first. */
-  mfa_required: 403,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
+  mfa_required: 'Set up or use a second factor first.',
+  /** A second support person must approve this; nothing was done yet. */
+  two_person_required: 'A second support person must approve this.',
+  /** The account must accept the invitation itself, signed in; nothing was joined. */
+  invitation_pending: 'The invitation waits for its holder.',
 } as const
 
-export type ErrorCode = keyof typeof ERROR_STATUS
+export type ErrorCode = keyof typeof ERROR_CODES
 
 export class DomainError extends Error {
   constructor(
@@ -35,5 +43,4 @@ export class DomainError extends Error {
   }
 }
 
-export const httpStatus = (code: ErrorCode) => ERROR_STATUS[code]
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError

@@ -3,7 +3,8 @@
  * Handlers throw ApiError; the wrapper (handler.server.ts) turns it into the response, so a
  * thrown error also rolls back the endpoint's transaction.
  */
-import { DomainError, httpStatus, type ErrorCode } from '#app/errors.ts'
+import type { DomainError, ErrorCode } from '#app/errors.ts'
+import { httpStatus } from '#app/http/domain-error.server.ts'
 
 export type ApiErrorCode =
   | 'invalid_json'

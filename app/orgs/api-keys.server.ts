@@ -8,6 +8,7 @@ import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { keyedHash, keyedHashes, randomToken } from '#app/auth/crypto.server.ts'
+import { DomainError } from '#app/errors.ts'
 import type { Session, User } from '#app/auth/session.server.ts'
 import type { OrgScope, Organization } from './scope.server.ts'
 
@@ -34,13 +35,6 @@ export type ApiKey = typeof schema.apiKeys.$inferSelect
 /** Runs `fn` in the caller's transaction, or in a new one when given the database itself. */
 function inTransaction<T>(tx: Tx, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return tx === db ? db.transaction((t) => fn(t)) : fn(tx)
-}
-
-export class ApiKeyError extends Error {
-  constructor(readonly code: 'step_up_required' | 'not_a_service_account' | 'not_found', message: string) {
-    super(message)
-    this.name = 'ApiKeyError'
-  }
 }
 
 /** The organization's service accounts: the only accounts a key can be issued for. */
@@ -94,14 +88,14 @@ export async function issueApiKey(
   return inTransaction(outer, async (tx) => {
     const scopes = [...new Set(input.scopes)].sort()
     if (scopes.some((s) => WRITE_SCOPES.includes(s as ApiScope)) && !hasFreshSecondFactor(input.issuer.session)) {
-      throw new ApiKeyError(
+      throw new DomainError(
         'step_up_required',
         'Issuing a key that can change policy needs a fresh second factor. Confirm it is you, then issue the key again.'
       )
     }
     const accounts = await listServiceAccounts(input.scope, tx)
     const account = accounts.find((a) => a.id === input.serviceAccountId)
-    if (!account) throw new ApiKeyError('not_a_service_account', 'Choose one of this organization’s service accounts.')
+    if (!account) throw new DomainError('invalid_request', 'Choose one of this organization’s service accounts.', 'serviceAccountId')
     const key = `${API_KEY_PREFIX}${randomToken(32)}`
     const [row] = await tx
       .insert(schema.apiKeys)

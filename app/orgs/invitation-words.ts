@@ -2,6 +2,9 @@
  * What joining an organization means for the member's sign-in, in words, for the invitation on
  * their security page and in the API (decision 055). Pure: no database.
  */
+/** Said by the invitation link's page and by its refusal: the link never creates a second account (decision 055). */
+export const ACCOUNT_EXISTS = 'This address already has a Gatehouse account. Sign in, then accept or decline the invitation under Security settings.'
+
 export type PolicyWords = { mode: 'disabled' | 'optional' | 'required'; allowedMethods: string[]; gracePeriodDays: number }
 
 const METHOD_WORDS: Record<string, string> = { totp: 'an authenticator app', webauthn: 'a security key', email: 'an email code' }

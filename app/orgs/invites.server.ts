@@ -22,7 +22,7 @@ import { enqueueEmail, writeEmail } from '#app/mail/queue-email.server.ts'
 import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
 import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
-import { describePolicy, type PolicyWords } from './invitation-words.ts'
+import { ACCOUNT_EXISTS, describePolicy, type PolicyWords } from './invitation-words.ts'
 import { roleAtLeast, type Organization, type OrgRole, type OrgScope } from './scope.server.ts'
 
 export const INVITE_TTL_SECONDS = 7 * 86_400
@@ -214,40 +214,36 @@ export async function findInvite(token: string) {
   return { verification, invitation: found.invitation, org: found.org, accountExists: Boolean(account) }
 }
 
-class LinkUsed extends Error {}
-
-export type LinkAcceptance = { ok: true; userId: string } | { ok: false; reason: 'invalid' | 'account_exists' }
+const LINK_USED = 'This invitation has expired or was already used. Ask your administrator for a new one.'
 
 /**
  * Accepts through the link: creates the account with its password, the membership and closes the
- * invitation, in one transaction. Never touches an existing account.
+ * invitation, in one transaction. Never touches an existing account: an address that has one by
+ * now is refused (invalid_request), as is a link used, cancelled or expired (link_expired).
  */
-export async function acceptInviteLink(token: string, password: string, meta?: RequestMeta): Promise<LinkAcceptance> {
+export async function acceptInviteLink(token: string, password: string, meta?: RequestMeta): Promise<{ userId: string }> {
   const found = await findInvite(token)
-  if (!found) return { ok: false, reason: 'invalid' }
-  if (found.accountExists) return { ok: false, reason: 'account_exists' }
+  if (!found) throw new DomainError('link_expired', LINK_USED)
+  if (found.accountExists) throw new DomainError('invalid_request', ACCOUNT_EXISTS)
   const passwordHash = await hashPassword(password)
   const inv = found.invitation
-  return db.transaction(async (tx): Promise<LinkAcceptance> => {
+  return db.transaction(async (tx) => {
     const [user] = await tx
       .insert(u)
       .values({ region: inv.region, email: inv.email, name: inv.name || inv.email.split('@')[0], passwordHash, kind: 'human' })
       .onConflictDoNothing()
       .returning()
-    if (!user) return { ok: false, reason: 'account_exists' }
+    if (!user) throw new DomainError('invalid_request', ACCOUNT_EXISTS)
     const [row] = await tx
       .update(i)
       .set({ state: 'accepted', closedAt: sql`now()`, closedBy: user.id, invitedUserId: user.id })
       .where(and(eq(i.id, inv.id), eq(i.state, 'pending'), gt(i.expiresAt, sql`now()`), isNull(i.invitedUserId)))
       .returning()
-    // Answered, cancelled or used meanwhile: undo the account created above.
-    if (!row || !(await consumeVerification(found.verification.id, tx))) throw new LinkUsed()
+    // Answered, cancelled or used meanwhile: the throw undoes the account created above.
+    if (!row || !(await consumeVerification(found.verification.id, tx))) throw new DomainError('link_expired', LINK_USED)
     await tx.insert(m).values({ userId: user.id, organizationId: inv.organizationId, role: inv.role, joinedAt: new Date() })
     await recordAudit({ action: 'org.invitation_accepted', actor: { id: user.id, label: user.email }, organizationId: inv.organizationId, subjectId: user.id, meta, details: { invitationId: inv.id, email: inv.email, region: inv.region, role: inv.role } }, tx)
-    return { ok: true, userId: user.id }
-  }).catch((e) => {
-    if (e instanceof LinkUsed) return { ok: false as const, reason: 'invalid' as const }
-    throw e
+    return { userId: user.id }
   })
 }
 

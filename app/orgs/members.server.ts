@@ -107,11 +107,8 @@ export async function exportMembersCsv(scope: OrgScope, q: Partial<MemberQuery>,
   )
 }
 
-export class MemberChangeError extends Error {
-  constructor(message: string, readonly status = 400) {
-    super(message)
-  }
-}
+const NOT_A_MEMBER = 'That person is not a member of this organization.'
+const LAST_OWNER = 'An organization keeps at least one owner: make someone else owner first.'
 
 const PRIVILEGED: readonly OrgRole[] = ['owner', 'admin']
 const isPrivileged = (role: OrgRole) => PRIVILEGED.includes(role)
@@ -134,11 +131,11 @@ export async function changeRole(scope: OrgScope, input: { userId: string; role:
     // Lock the owner rows so that two concurrent demotions cannot both pass the "one owner left" check.
     const owners = await tx.select({ userId: m.userId }).from(m).where(scope.where(m.organizationId, eq(m.role, 'owner'))).for('update')
     const [target] = await tx.select({ role: m.role }).from(m).where(scope.where(m.organizationId, eq(m.userId, input.userId))).for('update')
-    if (!target) throw new MemberChangeError('That person is not a member of this organization.', 404)
+    if (!target) throw new DomainError('not_found', NOT_A_MEMBER)
     const refusal = ownerOnlyRefusal({ actorRole: input.actorRole, targetRole: target.role, newRole: input.role })
     if (refusal) return { refused: refusal, old: target.role }
     if (target.role === input.role) return { changed: false }
-    if (target.role === 'owner' && owners.length <= 1) throw new MemberChangeError('An organization keeps at least one owner: make someone else owner first.')
+    if (target.role === 'owner' && owners.length <= 1) throw new DomainError('invalid_request', LAST_OWNER)
     // Demoting an owner or admin also sets users.privileged_until (trigger, decision 057).
     await tx.update(m).set({ role: input.role }).where(scope.where(m.organizationId, eq(m.userId, input.userId)))
     await recordAudit({ action: 'org.role_changed', actor: input.actor, organizationId: scope.orgId, subjectId: input.userId, meta: input.meta, details: { old: target.role, new: input.role } }, tx)
@@ -161,10 +158,10 @@ export async function removeMember(scope: OrgScope, input: { userId: string; act
       .innerJoin(schema.users, eq(schema.users.id, m.userId))
       .where(scope.where(m.organizationId, eq(m.userId, input.userId)))
       .for('update', { of: m })
-    if (!target) throw new MemberChangeError('That person is not a member of this organization.', 404)
+    if (!target) throw new DomainError('not_found', NOT_A_MEMBER)
     const refusal = ownerOnlyRefusal({ actorRole: input.actorRole, targetRole: target.role })
     if (refusal) return { error: refusal, role: target.role }
-    if (target.role === 'owner' && owners.length <= 1) throw new MemberChangeError('An organization keeps at least one owner: make someone else owner first.')
+    if (target.role === 'owner' && owners.length <= 1) throw new DomainError('invalid_request', LAST_OWNER)
     // Removing an owner or admin also sets users.privileged_until (trigger, decision 057).
     await tx.delete(m).where(scope.where(m.organizationId, eq(m.userId, input.userId)))
     await tx.delete(schema.exemptions).where(scope.where(schema.exemptions.organizationId, eq(schema.exemptions.userId, input.userId)))

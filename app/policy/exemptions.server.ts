@@ -7,18 +7,13 @@
 import { and, asc, eq } from 'drizzle-orm'
 import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
+import { DomainError } from '#app/errors.ts'
 import { queueNotice } from '#app/mail/queue-email.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
 import { membershipDeadline } from './effective-policy.ts'
 import { exemptionLowers, extensionLowers } from './lowering.ts'
 import { requireLoweringAllowed, type ChangeAuthority } from './lowering.server.ts'
-
-export class PolicyInputError extends Error {
-  constructor(readonly field: string, message: string, readonly status = 400) {
-    super(message)
-  }
-}
 
 const futureDate = z
   .string()
@@ -85,12 +80,12 @@ export async function addExemption(
 ) {
   const field = input.userId ? 'userId' : 'email'
   const found = await exemptionLowering(scope, input, now, outer)
-  if (!found) throw new PolicyInputError(field, `No member of this organization with that ${input.userId ? 'id' : 'email'} in ${input.region.toUpperCase()}.`)
+  if (!found) throw new DomainError('invalid_request', `No member of this organization with that ${input.userId ? 'id' : 'email'} in ${input.region.toUpperCase()}.`, field)
   const { member } = found
   if (member.kind !== 'service') {
-    throw new PolicyInputError(field, 'Only service accounts can be exempted. A person signs in interactively and can set up a factor; if they need more time, extend their deadline from the members page instead.')
+    throw new DomainError('invalid_request', 'Only service accounts can be exempted. A person signs in interactively and can set up a factor; if they need more time, extend their deadline from the members page instead.', field)
   }
-  if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new PolicyInputError('expiresAt', 'The end date must be in the future.')
+  if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new DomainError('invalid_request', 'The end date must be in the future.', 'expiresAt')
   await requireLoweringAllowed(
     authority, found.lowered ? [found.lowered] : [], { actor, attempt: 'org.exemption_added', organizationId: scope.orgId, subjectId: member.id, meta, details: { region: input.region } }, now, { record: !loweringChecked },
   )
@@ -108,7 +103,7 @@ export async function addExemption(
 export async function removeExemption(scope: OrgScope, exemptionId: string, actor: Actor, meta?: RequestMeta) {
   return db.transaction(async (tx) => {
     const [row] = await tx.delete(e).where(scope.where(e.organizationId, eq(e.id, exemptionId))).returning()
-    if (!row) throw new PolicyInputError('id', 'That exemption does not exist (any more).', 404)
+    if (!row) throw new DomainError('not_found', 'That exemption does not exist (any more).', 'id')
     await recordAudit({ action: 'org.exemption_removed', actor, organizationId: scope.orgId, subjectId: row.userId, meta, details: { region: row.region, reason: row.reason } }, tx)
     return row
   })
@@ -131,8 +126,8 @@ const fmtDeadline = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric',
  * the second is checked against the first's date.
  */
 export async function extendDeadline(scope: OrgScope, input: { userId: string; deadline: Date | null; reason: string }, actor: Actor, authority: ChangeAuthority, meta?: RequestMeta, now = new Date()) {
-  if (!input.deadline || input.deadline.getTime() <= now.getTime()) throw new PolicyInputError('deadline', 'The new deadline must be in the future.')
-  if (input.deadline.getTime() > now.getTime() + 365 * 86_400_000) throw new PolicyInputError('deadline', 'Extend by at most a year.')
+  if (!input.deadline || input.deadline.getTime() <= now.getTime()) throw new DomainError('invalid_request', 'The new deadline must be in the future.', 'deadline')
+  if (input.deadline.getTime() > now.getTime() + 365 * 86_400_000) throw new DomainError('invalid_request', 'Extend by at most a year.', 'deadline')
   const deadline = input.deadline
   const x = schema.deadlineExtensions
   const p = schema.regionPolicies
@@ -144,15 +139,15 @@ export async function extendDeadline(scope: OrgScope, input: { userId: string; d
       .innerJoin(u, eq(u.id, m.userId))
       .where(scope.where(m.organizationId, eq(m.userId, input.userId)))
       .for('update', { of: m })
-    if (!member) throw new PolicyInputError('userId', 'That person is not a member of this organization.', 404)
+    if (!member) throw new DomainError('not_found', 'That person is not a member of this organization.', 'userId')
     const [policy] = await tx.select().from(p).where(scope.where(p.organizationId, eq(p.region, member.region)))
     const [old] = await tx.select().from(x).where(scope.where(x.organizationId, and(eq(x.userId, member.id), eq(x.region, member.region))))
     const current = policy ? membershipDeadline({ ...policy, joinedAt: member.joinedAt }, old?.deadline ?? null) : null
     if (!current) {
-      throw new PolicyInputError('deadline', `There is no deadline to extend: this organization does not require two-factor authentication in ${member.region.toUpperCase()}.`)
+      throw new DomainError('invalid_request', `There is no deadline to extend: this organization does not require two-factor authentication in ${member.region.toUpperCase()}.`, 'deadline')
     }
     if (deadline.getTime() <= current.getTime()) {
-      throw new PolicyInputError('deadline', `The new deadline must be later than the member's current deadline (${fmtDeadline(current)}). An extension can only give more time.`)
+      throw new DomainError('invalid_request', `The new deadline must be later than the member's current deadline (${fmtDeadline(current)}). An extension can only give more time.`, 'deadline')
     }
     // Nothing is written yet (the lock is on the membership, which the refusal record does not touch).
     const lowered = extensionLowers(current, deadline) ? [`Deadline of ${member.email} in ${member.region.toUpperCase()} extended from ${fmtDeadline(current)} to ${fmtDeadline(deadline)}`] : []

@@ -8,6 +8,7 @@ import { and, eq } from 'drizzle-orm'
 import { z } from 'zod'
 import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { keyedHash, keyedHashes, safeEqual } from '#app/auth/crypto.server.ts'
+import { DomainError } from '#app/errors.ts'
 import { db, schema, sql as pg, type Tx } from '#db/client.ts'
 import { ALL_METHODS } from './effective-policy.ts'
 import { policyLowerings } from './lowering.ts'
@@ -164,34 +165,33 @@ export function policyReviewToken(orgId: string, region: string, stored: RegionP
 }
 
 /** The save was not bound to a recent review, by this admin, of these values against the policy as it is now. */
-export class PolicyReviewError extends Error {
-  constructor(readonly reason: 'missing' | 'stale' | 'expired' | 'mismatch') {
-    super(
-      reason === 'missing'
-        ? 'Review the change first: nothing was saved.'
-        : reason === 'stale'
-          ? 'The policy changed since you reviewed it (someone else saved it): review the change again. Nothing was saved.'
-          : reason === 'expired'
-            ? `Your review is more than ${REVIEW_MINUTES} minutes old, so its impact may have changed: review the change again. Nothing was saved.`
-            : 'These are not the values you reviewed: review the change first. Nothing was saved.',
-    )
-  }
+function reviewRefusal(reason: 'missing' | 'stale' | 'expired' | 'mismatch'): DomainError {
+  return new DomainError(
+    'review_required',
+    reason === 'missing'
+      ? 'Review the change first: nothing was saved.'
+      : reason === 'stale'
+        ? 'The policy changed since you reviewed it (someone else saved it): review the change again. Nothing was saved.'
+        : reason === 'expired'
+          ? `Your review is more than ${REVIEW_MINUTES} minutes old, so its impact may have changed: review the change again. Nothing was saved.`
+          : 'These are not the values you reviewed: review the change first. Nothing was saved.',
+  )
 }
 
 export function checkPolicyReviewToken(
   orgId: string, region: string, stored: RegionPolicy, next: RegionPolicyInput, reviewerId: string, token: string | null | undefined, now = Date.now(),
 ): void {
-  if (!token) throw new PolicyReviewError('missing')
+  if (!token) throw reviewRefusal('missing')
   const [version, reviewedAtText] = token.split('.', 2)
   const reviewedAt = Number(reviewedAtText)
-  if (!Number.isSafeInteger(reviewedAt)) throw new PolicyReviewError('mismatch')
+  if (!Number.isSafeInteger(reviewedAt)) throw reviewRefusal('mismatch')
   // Any key of the hash ring: a review made just before the ring was rotated still counts (decision 062).
   const payload = reviewPayload(orgId, region, stored, next, reviewerId, reviewedAt)
   const prefix = `${stored.updatedAt.getTime()}.${reviewedAt}.`
   if (!keyedHashes('policy-review', payload).some((h) => safeEqual(token, prefix + h))) {
-    throw new PolicyReviewError(version !== String(stored.updatedAt.getTime()) ? 'stale' : 'mismatch')
+    throw reviewRefusal(version !== String(stored.updatedAt.getTime()) ? 'stale' : 'mismatch')
   }
-  if (now - reviewedAt > REVIEW_MINUTES * 60_000) throw new PolicyReviewError('expired')
+  if (now - reviewedAt > REVIEW_MINUTES * 60_000) throw reviewRefusal('expired')
 }
 
 export type PolicyReview = {
@@ -245,7 +245,7 @@ export type RegionPolicyChange = {
   /**
    * The console saves only a change the admin reviewed: the token from reviewPolicyChange, checked
    * against the row locked for the update (so a review that another save overtook is refused with
-   * PolicyReviewError). The API does not ask for one (scripts); its answer carries the impact.
+   * DomainError review_required). The API does not ask for one (scripts); its answer carries the impact.
    */
   review?: { token: string | null | undefined }
 }

@@ -9,10 +9,11 @@
  */
 import { and, eq } from 'drizzle-orm'
 import type { Actor, RequestMeta } from '#app/audit/record.server.ts'
+import { DomainError, isDomainError } from '#app/errors.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
-import { addExemption, exemptionLowering, PolicyInputError } from './exemptions.server.ts'
+import { addExemption, exemptionLowering } from './exemptions.server.ts'
 import { requireLoweringAllowed, type ChangeAuthority } from './lowering.server.ts'
 import { startNotificationRun } from './notification-runs.server.ts'
 import { previewPolicyChange, saveRegionPolicy, type PolicyImpact, type RegionPolicy, type RegionPolicyInput } from './region-policy.server.ts'
@@ -39,10 +40,10 @@ export async function applySecurityChange(change: SecurityChange, now = new Date
   const orgId = change.scope.orgId
   const known = new Set((await listOrgRegions(change.scope)).map((r) => r.region))
   change.regions.forEach((r) => {
-    if (!known.has(r.region)) throw new PolicyInputError('region', `This organization does not operate in region ${r.region.toUpperCase()}.`, 404)
+    if (!known.has(r.region)) throw new DomainError('not_found', `This organization does not operate in region ${r.region.toUpperCase()}.`, 'region')
   })
   change.exemptions.forEach((e, i) => {
-    if (e.region && !known.has(e.region)) throw new PolicyInputError(`exemptions.${i}.region`, `This organization does not operate in region ${e.region.toUpperCase()}.`)
+    if (e.region && !known.has(e.region)) throw new DomainError('invalid_request', `This organization does not operate in region ${e.region.toUpperCase()}.`, `exemptions.${i}.region`)
   })
   // The impact of each change, computed from the data before anything is saved (as the console's preview).
   const impacts = await Promise.all(change.regions.map((r) => previewPolicyChange(orgId, r.region, r.proposed, now)))
@@ -60,19 +61,19 @@ export async function applySecurityChange(change: SecurityChange, now = new Date
     const regions = []
     for (const [i, r] of change.regions.entries()) {
       const result = await saveRegionPolicy({ orgId, region: r.region, proposed: r.proposed, actor: change.actor, meta: change.meta, authority: change.authority, loweringChecked: true, now }, tx)
-      if (!result) throw new PolicyInputError('region', `This organization does not operate in region ${r.region.toUpperCase()}.`, 404)
+      if (!result) throw new DomainError('not_found', `This organization does not operate in region ${r.region.toUpperCase()}.`, 'region')
       regions.push({ region: r.region, changed: result.changed, policy: result.policy, runKind: result.runKind, impact: impacts[i] })
     }
     const exemptions = []
     for (const [i, e] of change.exemptions.entries()) {
       try {
         const region = e.region ?? (await memberRegion(change.scope, e.userId, tx))
-        if (!region) throw new PolicyInputError('userId', 'No member of this organization has that id.')
+        if (!region) throw new DomainError('invalid_request', 'No member of this organization has that id.', 'userId')
         const row = await addExemption(change.scope, { userId: e.userId, region, reason: e.reason, expiresAt: e.expiresAt }, change.actor, change.authority, change.meta, now, tx, true)
         exemptions.push({ id: row.id, userId: row.userId, region: row.region, reason: row.reason, expiresAt: row.expiresAt })
       } catch (err) {
         // Name the exemption in the field, so a script knows which entry to fix.
-        if (err instanceof PolicyInputError) throw new PolicyInputError(`exemptions.${i}.${err.field}`, err.message, err.status)
+        if (isDomainError(err) && err.field) throw new DomainError(err.code, err.message, `exemptions.${i}.${err.field}`)
         throw err
       }
     }

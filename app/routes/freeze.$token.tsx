@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
-import { badRequest } from '#app/http/forms.server.ts'
+import { formError } from '#app/http/domain-error.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
 import { findFreezeLink, freezeAccount } from '#app/support/freeze.server.ts'
 import { FormError } from '#app/ui/form.tsx'
@@ -14,9 +14,12 @@ export async function loader({ params }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const done = await freezeAccount(params.token ?? '', requestMeta(request, context))
-  if (!done.ok) return badRequest({ form: 'This link has expired or was already used. Contact support.' })
-  return { frozen: true as const, email: done.email }
+  try {
+    const { email } = await freezeAccount(params.token ?? '', requestMeta(request, context))
+    return { frozen: true as const, email }
+  } catch (e) {
+    return formError(e)
+  }
 }
 
 export default function Freeze() {

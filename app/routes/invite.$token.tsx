@@ -1,13 +1,13 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
+import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { data } from '@remix-run/node'
 import { requestMeta } from '#app/http/request.server.ts'
 import { beginSignInAfterInvite } from '#app/auth/web-sign-in.server.ts'
+import { ACCOUNT_EXISTS } from '#app/orgs/invitation-words.ts'
 import { acceptInviteInput, acceptInviteLink, findInvite } from '#app/orgs/invites.server.ts'
 import { Field, FormError } from '#app/ui/form.tsx'
-
-const ACCOUNT_EXISTS = 'This address already has a Gatehouse account. Sign in, then accept or decline the invitation under Security settings.'
 
 export const meta: MetaFunction = () => [{ title: 'Accept your invitation · Gatehouse' }]
 
@@ -22,8 +22,12 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   if (!form.ok) return badRequest(form.errors)
   const meta = requestMeta(request, context)
   // Creates the account with this password (never on an existing account: decision 055) and joins.
-  const result = await acceptInviteLink(params.token ?? '', form.data.password, meta)
-  if (!result.ok) return badRequest({ form: result.reason === 'account_exists' ? ACCOUNT_EXISTS : 'This invitation has expired or was already used. Ask your administrator for a new one.' })
+  let result
+  try {
+    result = await acceptInviteLink(params.token ?? '', form.data.password, meta)
+  } catch (e) {
+    return formError(e)
+  }
   // Signed in through the same policy decision as the login form: where the policy requires a
   // factor, enrollment (or the grace prompt) comes before anything else. The link proved the mailbox.
   const signedIn = await beginSignInAfterInvite(result.userId, meta)

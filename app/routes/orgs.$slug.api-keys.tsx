@@ -3,11 +3,12 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-
 import { useState } from 'react'
 import { z } from 'zod'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
+import { isDomainError } from '#app/errors.ts'
+import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import {
   API_SCOPES,
-  ApiKeyError,
   SCOPE_LABELS,
   WRITE_SCOPES,
   issueApiKey,
@@ -98,9 +99,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     }
   } catch (e) {
     // The step-up page returns here; the admin issues the key again with a fresh second factor.
-    if (e instanceof ApiKeyError && e.code === 'step_up_required') throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(here)}`)
-    if (e instanceof ApiKeyError) return badRequest({ serviceAccountId: e.message }, { name: input.name })
-    throw e
+    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(here)}`)
+    return formError(e, { values: { name: input.name } })
   }
 }
 

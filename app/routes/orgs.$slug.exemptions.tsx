@@ -2,12 +2,13 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
+import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
-import { addExemption, exemptionInput, listExemptions, PolicyInputError, removeExemption } from '#app/policy/exemptions.server.ts'
+import { addExemption, exemptionInput, listExemptions, removeExemption } from '#app/policy/exemptions.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { fmtDate, OrgNav } from '#app/ui/org-nav.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
@@ -49,11 +50,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     throw redirectTo(`/orgs/${org.slug}/exemptions?done=removed`)
   } catch (e) {
     if (parsed.data.intent === 'add') stepUpToResume(e, `/orgs/${org.slug}/exemptions`, 'add', parsed.data)
-    if (e instanceof PolicyInputError) {
-      const { intent: _i, ...values } = parsed.data
-      return badRequest({ [e.field]: e.message }, values, e.status)
-    }
-    throw e
+    const { intent: _i, ...values } = parsed.data
+    return formError(e, { values })
   }
 }
 

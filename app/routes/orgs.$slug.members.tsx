@@ -3,7 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remi
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table'
 import { z } from 'zod'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
-import { httpStatus, isDomainError } from '#app/errors.ts'
+import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
@@ -11,9 +11,9 @@ import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
 import { cancelInvitation, createServiceAccount, inviteInput, inviteMember, listOrgInvitations, serviceAccountInput } from '#app/orgs/invites.server.ts'
 import { SORTS, STATUSES } from '#app/orgs/member-fields.ts'
-import { changeRole, listMembers, MemberChangeError, parseMemberQuery, removeMember } from '#app/orgs/members.server.ts'
+import { changeRole, listMembers, parseMemberQuery, removeMember } from '#app/orgs/members.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
-import { extendDeadline, extensionInput, PolicyInputError } from '#app/policy/exemptions.server.ts'
+import { extendDeadline, extensionInput } from '#app/policy/exemptions.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
@@ -30,6 +30,9 @@ const formSchema = () => z.discriminatedUnion('intent', [
   // Its own field names, so that its errors show on its own form, not on the invitation's.
   z.object({ intent: z.literal('service_account'), saName: serviceAccountInput.shape.name, saEmail: serviceAccountInput.shape.email, saRegion: serviceAccountInput.shape.region }),
 ])
+
+// Which domain fields each form shows (the service account's email is its own field); the rest go above the forms.
+const FORM_FIELDS: Partial<Record<string, Record<string, string>>> = { invite: { email: 'email' }, service_account: { email: 'saEmail' }, extend: { deadline: 'deadline' } }
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { org, scope, membership } = await requireOrgRole(request, params.slug ?? '', 'admin')
@@ -85,14 +88,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     throw back('extended')
   } catch (e) {
     if (d.intent === 'extend') stepUpToResume(e, `/orgs/${org.slug}/members`, 'extend', d)
-    if (e instanceof MemberChangeError) return badRequest({ form: e.message }, {}, e.status)
-    if (isDomainError(e)) {
-      const field = e.field !== 'email' ? 'form' : d.intent === 'invite' ? 'email' : d.intent === 'service_account' ? 'saEmail' : 'form'
-      return badRequest({ [field]: e.message }, {}, httpStatus(e.code))
-    }
-    if (e instanceof PolicyInputError) return badRequest({ [e.field === 'userId' ? 'form' : e.field]: e.message }, {}, e.status)
     if (e instanceof MailUnavailableError) return badRequest({ form: 'The invitation was saved but email cannot be sent right now. Cancel it below and invite the same address again in a few minutes.' }, {}, 503)
-    throw e
+    return formError(e, { fields: FORM_FIELDS[d.intent] ?? [] })
   }
 }
 

@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { isUuid } from '#app/auth/verification.server.ts'
-import { httpStatus, isDomainError } from '#app/errors.ts'
+import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { resetForm } from '#app/support/forms.server.ts'
@@ -40,11 +40,9 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const errors = resetInputErrors('org_admin', { reason, ticket, checks })
   if (Object.keys(errors).length) return badRequest(errors, values)
   try {
-    const outcome = await orgAdminReset({ actor: { id: user.id, email: user.email }, org, scope, targetUserId: targetId, reason, ticket, checks, meta: requestMeta(request, context) })
-    if (!outcome.ok) throw notFound()
+    await orgAdminReset({ actor: { id: user.id, email: user.email }, org, scope, targetUserId: targetId, reason, ticket, checks, meta: requestMeta(request, context) })
   } catch (e) {
-    if (isDomainError(e)) return badRequest({ form: e.message }, values, httpStatus(e.code))
-    throw e
+    return formError(e, { values })
   }
   throw redirectTo(`/orgs/${org.slug}/members/${targetId}/reset?done=1`)
 }

@@ -5,7 +5,8 @@ import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } fro
 import { useEffect } from 'react'
 import { z } from 'zod'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
-import { isDomainError, httpStatus } from '#app/errors.ts'
+import { isDomainError } from '#app/errors.ts'
+import { httpStatus } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
@@ -13,7 +14,6 @@ import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { listRecentRuns } from '#app/policy/notification-runs.server.ts'
 import {
-  PolicyReviewError,
   regionPolicyInput,
   reviewPolicyChange,
   updateRegionPolicy,
@@ -81,9 +81,9 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       orgId: org.id, region, proposed, actor: { id: user.id, label: user.email }, meta: requestMeta(request, context), authority: sessionAuthority(session), review: { token: reviewToken },
     })
   } catch (e) {
-    if (e instanceof PolicyReviewError) return data({ region, values: proposed, review: null, error: e.message }, { status: 409 })
     // A lowering without a fresh second factor: through step-up and back to this change's review, to save it.
     stepUpToResume(e, `/orgs/${org.slug}/policy`, 'preview', { region, ...proposed })
+    // A stale or missing review (409), a lowering by someone who may not: the message above the form.
     if (isDomainError(e)) return data({ region, values: proposed, review: null, error: e.message }, { status: httpStatus(e.code) })
     throw e
   }

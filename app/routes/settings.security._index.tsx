@@ -12,7 +12,8 @@ import { hasAppOrKey, listFactors, removalRefusal, setPreferredMethod, turnOffMf
 import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
 import { listDevices } from '#app/mfa/trusted-devices.server.ts'
-import { httpStatus, isDomainError } from '#app/errors.ts'
+import { isDomainError } from '#app/errors.ts'
+import { formError } from '#app/http/domain-error.server.ts'
 import { answerInvitation, listMyInvitations } from '#app/orgs/invites.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 
@@ -65,7 +66,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       if (!isDomainError(e)) throw e
       // An account with an app or key answers only after its second factor: confirm, then come back.
       if (e.code === 'step_up_required') throw redirectTo('/settings/security/confirm?redirectTo=%2Fsettings%2Fsecurity')
-      return data({ errors: { form: e.message } }, { status: httpStatus(e.code) })
+      return formError(e)
     }
   }
   const refused = await removalRefusal(user.id, { kind: 'all' })

@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { listMemberSessions, signOutEverywhereElse, signOutSession } from '#app/auth/member-sessions.server.ts'
 import { clearSessionCookie } from '#app/auth/session.server.ts'
-import { httpStatus, isDomainError } from '#app/errors.ts'
+import { formError } from '#app/http/domain-error.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
@@ -36,8 +36,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (current) throw redirectTo('/login?notice=signed-out', { 'Set-Cookie': clearSessionCookie() })
     return { ended: 1 }
   } catch (e) {
-    if (!isDomainError(e)) throw e
-    return data({ errors: { form: e.message } }, { status: httpStatus(e.code) })
+    return formError(e)
   }
 }
 

@@ -4,7 +4,8 @@ import { z } from 'zod'
 import { requireSupport } from '#app/auth/guards.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
-import { httpStatus, isDomainError } from '#app/errors.ts'
+import { isDomainError } from '#app/errors.ts'
+import { formError } from '#app/http/domain-error.server.ts'
 import { decideRequest, isSteppedUp, listRequests, UNLOCK_ACTION } from '#app/support/approvals.server.ts'
 import { IDENTITY_CHECKS } from '#app/support/reset.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
@@ -49,13 +50,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
       meta: requestMeta(request, context),
     })
   } catch (e) {
-    // Their own request, or one about their own account: refused and audited by the domain.
-    if (isDomainError(e)) return badRequest({ form: e.message, requestId }, {}, httpStatus(e.code))
-    throw e
-  }
-  if (!outcome.ok) {
-    if (outcome.code === 'step_up') throw redirectTo(STEP_UP_PATH)
-    return badRequest({ form: outcome.message, requestId }, {}, outcome.code === 'not_found' ? 404 : 409)
+    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(STEP_UP_PATH)
+    // Gone, decided, expired or changed meanwhile; or their own request, or one about their own
+    // account (refused and audited by the domain).
+    return formError(e, { extra: { requestId } })
   }
   const notice = outcome.decision === 'approved' && outcome.action === UNLOCK_ACTION ? (outcome.unlocked ? 'unlocked' : 'not_locked') : outcome.decision
   throw redirectTo(`${PATH}?notice=${notice}`)

@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
 import { requireSupport } from '#app/auth/guards.server.ts'
 import { isUuid } from '#app/auth/verification.server.ts'
-import { httpStatus, isDomainError } from '#app/errors.ts'
+import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { listRequests, supportReset, supportUnlock } from '#app/support/approvals.server.ts'
@@ -36,13 +36,10 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     const values = { intent: 'unlock', reason: form.data.reason }
     try {
       const done = await supportUnlock({ actor, targetUserId: id, reason: form.data.reason, meta })
-      if (done.ok === 'pending') throw redirectTo(`/support/users/${id}?notice=unlock_requested`)
-      if (!done.ok) return badRequest(done.code === 'reason' ? { unlockReason: done.message } : { unlockForm: done.message }, values)
+      throw redirectTo(`/support/users/${id}?notice=${done.status === 'pending' ? 'unlock_requested' : 'unlocked'}`)
     } catch (e) {
-      if (isDomainError(e)) return badRequest({ unlockForm: e.message }, values, httpStatus(e.code))
-      throw e
+      return formError(e, { fields: { reason: 'unlockReason' }, formKey: 'unlockForm', values })
     }
-    throw redirectTo(`/support/users/${id}?notice=unlocked`)
   }
   const { reason, ticket, checks } = form.data
   const values = { intent: 'reset', reason, ticket, checks }
@@ -52,8 +49,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     const outcome = await supportReset({ actor, targetUserId: id, reason, ticket, checks, meta })
     throw redirectTo(`/support/users/${id}?notice=${outcome.status === 'done' ? 'reset' : 'requested'}`)
   } catch (e) {
-    if (isDomainError(e)) return badRequest({ form: e.message }, values, httpStatus(e.code))
-    throw e
+    return formError(e, { values })
   }
 }
 

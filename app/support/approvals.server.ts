@@ -13,11 +13,11 @@ import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
 import { alias } from 'drizzle-orm/pg-core'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, refuseChange, NO_REQUEST, type RequestMeta } from '#app/audit/record.server.ts'
-import { DomainError } from '#app/errors.ts'
+import { DomainError, type ErrorCode } from '#app/errors.ts'
 import { enqueueNotice } from '#app/mail/queue-email.server.ts'
 import { enqueueStaffNotices, writeStaffNotices } from './staff-notices.server.ts'
-import { approvalNeededFor, resetInputErrors, resetMfaInTx, ResetInputError, type ResetResult, type StaffRef } from './reset.server.ts'
-import { isFrozen, lockTarget, NOT_LOCKED, unlockInTx, unlockReasonError, type UnlockOutcome } from './unlock.server.ts'
+import { approvalNeededFor, requireResetInput, resetMfaInTx, type ResetResult, type StaffRef } from './reset.server.ts'
+import { isFrozen, lockTarget, notLocked, requireUnlockReason, unlockInTx } from './unlock.server.ts'
 
 export const REQUEST_TTL_HOURS = 24
 export const RESET_ACTION = 'reset_mfa'
@@ -92,8 +92,7 @@ export async function supportReset(input: {
   meta?: RequestMeta
 }): Promise<SupportResetOutcome> {
   await refuseOwnAccount(input.actor, input.targetUserId, 'auth.mfa_reset_by_support', 'You cannot reset your own account. Ask another support person.', input.meta)
-  const errors = resetInputErrors('support', input)
-  if (Object.keys(errors).length) throw new ResetInputError(errors)
+  requireResetInput('support', input)
   const outcome = await db.transaction(async (tx) => {
     const privilege = await approvalNeededFor(input.targetUserId, tx)
     if (privilege) {
@@ -111,33 +110,33 @@ export async function supportReset(input: {
   return { status: 'done', result: outcome.result }
 }
 
-export type SupportUnlockOutcome = UnlockOutcome | { ok: 'pending'; requestId: string; why: string }
+export type SupportUnlockOutcome = { status: 'done'; wasLockedUntil: Date } | { status: 'pending'; requestId: string; why: string }
 
 /**
  * A support person's unlock: at once for a plain member's failure lockout; a request for a second
  * person when the member froze the account, or it is privileged (as for resets). Their own
- * account: DomainError('forbidden'), audited.
+ * account: DomainError('forbidden'), audited; an account that is not locked: invalid_request.
  */
 export async function supportUnlock(input: { actor: StaffRef; targetUserId: string; reason: string; ticket?: string | null; meta?: RequestMeta }): Promise<SupportUnlockOutcome> {
   await refuseOwnAccount(input.actor, input.targetUserId, 'support.unlock', 'You cannot unlock your own account. Ask another support person.', input.meta)
-  const error = unlockReasonError(input.reason)
-  if (error) return { ok: false, code: 'reason', message: error }
+  requireUnlockReason(input.reason)
   const outcome = await db.transaction(async (tx): Promise<SupportUnlockOutcome & { notices?: string[] }> => {
     const target = await lockTarget(input.targetUserId, tx)
-    if (!target.lockedUntil || target.lockedUntil <= new Date()) return { ok: false, code: 'not_locked', message: NOT_LOCKED }
+    if (!target.lockedUntil || target.lockedUntil <= new Date()) throw notLocked()
     const why = isFrozen(target) ? 'an account its member froze ("this wasn\'t me")' : (await approvalNeededFor(target.id, tx))?.why
     if (why) {
       const request = await createRequest({ actor: input.actor, targetUserId: target.id, action: UNLOCK_ACTION, reason: input.reason, ticket: input.ticket ?? '', checks: [], why, meta: input.meta }, tx)
-      return { ok: 'pending', why, ...request }
+      return { status: 'pending', why, ...request }
     }
     const wasLockedUntil = await unlockInTx({ actor: staffActor(input.actor), targetUserId: target.id, reason: input.reason, meta: input.meta }, tx)
-    return wasLockedUntil ? { ok: true, wasLockedUntil } : { ok: false, code: 'not_locked', message: NOT_LOCKED }
+    if (!wasLockedUntil) throw notLocked()
+    return { status: 'done', wasLockedUntil }
   })
-  if (outcome.ok === 'pending') {
+  if (outcome.status === 'pending') {
     await enqueueStaffNotices(outcome.notices ?? [])
-    return { ok: 'pending', requestId: outcome.requestId, why: outcome.why }
+    return { status: 'pending', requestId: outcome.requestId, why: outcome.why }
   }
-  return outcome
+  return { status: 'done', wasLockedUntil: outcome.wasLockedUntil }
 }
 
 /** Records every pending request past its expiry as expired (status and audit). Idempotent. */
@@ -206,13 +205,15 @@ export const DECIDE_MESSAGES: Record<DecideFailure | 'self' | 'self_target', str
   step_up: 'Confirm your second factor first.',
 }
 
-export type DecideOutcome =
-  | { ok: true; decision: 'approved' | 'refused'; action: string; result?: ResetResult; unlocked?: boolean }
-  | { ok: false; code: DecideFailure; message: string }
+export type DecideOutcome = { decision: 'approved' | 'refused'; action: string; result?: ResetResult; unlocked?: boolean }
+
+const DECIDE_CODES: Record<DecideFailure, ErrorCode> = { not_found: 'not_found', already_decided: 'conflict', expired: 'conflict', mismatch: 'conflict', step_up: 'step_up_required' }
+const decideRefusal = (failure: DecideFailure) => new DomainError(DECIDE_CODES[failure], DECIDE_MESSAGES[failure])
 
 /**
  * Approves or refuses one exact request. The form echoes what the approver saw (target, action,
- * reason); if the stored request differs in any of them, nothing happens.
+ * reason); if the stored request differs in any of them, nothing happens. Refusals are DomainErrors
+ * (not_found; conflict when decided, expired or changed; step_up_required; forbidden for their own).
  */
 export async function decideRequest(input: {
   approver: StaffRef
@@ -223,11 +224,10 @@ export async function decideRequest(input: {
   note?: string | null
   meta?: RequestMeta
 }): Promise<DecideOutcome> {
-  const fail = (code: DecideFailure): DecideOutcome => ({ ok: false, code, message: DECIDE_MESSAGES[code] })
-  if (!isSteppedUp(input.approverSession)) return fail('step_up')
+  if (!isSteppedUp(input.approverSession)) throw decideRefusal('step_up')
   // Who asked and about whom never change: checked (and refused, audited) before the transaction.
   const [asked] = await db.select({ requestedBy: r.requestedBy, targetUserId: r.targetUserId, action: r.action }).from(r).where(eq(r.id, input.requestId))
-  if (!asked) return fail('not_found')
+  if (!asked) throw decideRefusal('not_found')
   const refusal = asked.requestedBy === input.approver.id ? 'self' : asked.targetUserId === input.approver.id ? 'self_target' : null
   if (refusal) {
     await refuseChange(new DomainError('forbidden', DECIDE_MESSAGES[refusal]), {
@@ -235,7 +235,9 @@ export async function decideRequest(input: {
       details: { requestId: input.requestId, requestAction: asked.action, why: refusal },
     })
   }
-  const outcome = await db.transaction(async (tx): Promise<DecideOutcome & { emailId?: string }> => {
+  // A failure is returned, not thrown, from the transaction: recording an expiry must commit.
+  const outcome = await db.transaction(async (tx): Promise<(DecideOutcome & { ok: true; emailId?: string }) | { ok: false; failure: DecideFailure }> => {
+    const fail = (failure: DecideFailure) => ({ ok: false as const, failure })
     const [row] = await tx
       .select({ request: r, expired: sql<boolean>`${r.expiresAt} <= now()` })
       .from(r)
@@ -284,10 +286,8 @@ export async function decideRequest(input: {
     )
     return { ok: true as const, decision, action: req.action, result: done.result, emailId: done.emailId }
   })
-  if (outcome.ok && 'emailId' in outcome && outcome.emailId) {
-    const { emailId, ...rest } = outcome
-    await enqueueNotice(emailId)
-    return rest
-  }
-  return outcome
+  if (!outcome.ok) throw decideRefusal(outcome.failure)
+  const { ok: _ok, emailId, ...decided } = outcome
+  if (emailId) await enqueueNotice(emailId)
+  return decided
 }

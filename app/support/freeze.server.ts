@@ -8,6 +8,7 @@
 import { eq, sql } from 'drizzle-orm'
 import { db, schema } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
+import { DomainError } from '#app/errors.ts'
 import { endAllSessions } from '#app/auth/session.server.ts'
 import { consumeVerification, findByToken } from '#app/auth/verification.server.ts'
 import { revokeAllDevices } from '#app/mfa/trusted-devices.server.ts'
@@ -23,9 +24,12 @@ export async function findFreezeLink(token: string) {
   return user ? { verification, user } : undefined
 }
 
-export async function freezeAccount(token: string, meta: RequestMeta): Promise<{ ok: boolean; email?: string }> {
+const linkExpired = () => new DomainError('link_expired', 'This link has expired or was already used. Contact support.')
+
+/** Freezes the account behind the link; link_expired when it was used or has expired. Returns the account's email. */
+export async function freezeAccount(token: string, meta: RequestMeta): Promise<{ email: string }> {
   const found = await findFreezeLink(token)
-  if (!found) return { ok: false }
+  if (!found) throw linkExpired()
   const done = await db.transaction(async (tx) => {
     if (!(await consumeVerification(found.verification.id, tx))) return undefined
     await tx
@@ -43,8 +47,8 @@ export async function freezeAccount(token: string, meta: RequestMeta): Promise<{
       tx,
     )
   })
-  if (!done) return { ok: false }
+  if (!done) throw linkExpired()
   // Support is told at once: a member who froze their account is waiting for a call.
   await enqueueStaffNotices(done)
-  return { ok: true, email: found.user.email }
+  return { email: found.user.email }
 }

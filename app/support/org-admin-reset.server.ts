@@ -45,9 +45,10 @@ async function privilegeRefusal(targetUserId: string, tx: Tx): Promise<DomainErr
   return new DomainError('two_person_required', privilege.kind === 'recent' ? RECENTLY_PRIVILEGED : THROUGH_SUPPORT)
 }
 
-export type OrgAdminResetOutcome = { ok: true; email: string } | { ok: false; code: 'not_found'; message: string }
-
-/** Throws DomainError (two_person_required, forbidden), audited as security.change_refused, when this admin may not reset this member. */
+/**
+ * Throws DomainError (two_person_required, forbidden), audited as security.change_refused, when this
+ * admin may not reset this member; not_found when they are no member here.
+ */
 export async function orgAdminReset(input: {
   actor: StaffRef
   org: Pick<Organization, 'id' | 'name'>
@@ -57,13 +58,13 @@ export async function orgAdminReset(input: {
   ticket?: string | null
   checks: readonly string[]
   meta: RequestMeta
-}): Promise<OrgAdminResetOutcome> {
+}): Promise<{ email: string }> {
   const outcome = await db.transaction(async (tx) => {
     // Memberships are locked before the account row (resetMfaInTx), the order a demotion takes
     // (its trigger updates users.privileged_until), so the two wait for each other, never deadlock.
     const found = await findResettableMember(input.scope, input.targetUserId, input.actor.id, tx)
-    if (!found) return { ok: false as const, code: 'not_found' as const, message: 'No such member in this organization.' }
-    if (found.refusal) return { ok: false as const, code: 'refused' as const, refusal: found.refusal }
+    if (!found) throw new DomainError('not_found', 'No such member in this organization.')
+    if (found.refusal) return { ok: false as const, refusal: found.refusal }
     const done = await resetMfaInTx(
       {
         targetUserId: input.targetUserId,
@@ -79,11 +80,8 @@ export async function orgAdminReset(input: {
   })
   if (!outcome.ok) {
     // Recorded after the transaction: it wrote nothing, and its locks are released.
-    if (outcome.code === 'refused') {
-      return refuseChange(outcome.refusal, { actor: { id: input.actor.id, label: input.actor.email }, attempt: 'auth.mfa_reset_by_org_admin', organizationId: input.org.id, subjectId: input.targetUserId, meta: input.meta })
-    }
-    return outcome
+    return refuseChange(outcome.refusal, { actor: { id: input.actor.id, label: input.actor.email }, attempt: 'auth.mfa_reset_by_org_admin', organizationId: input.org.id, subjectId: input.targetUserId, meta: input.meta })
   }
   await enqueueNotice(outcome.emailId)
-  return { ok: true, email: outcome.email }
+  return { email: outcome.email }
 }

@@ -10,6 +10,7 @@ import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, systemActor, NO_REQUEST, type RequestMeta } from '#app/audit/record.server.ts'
 import { endOtherSessions } from '#app/auth/session.server.ts'
 import { createVerification } from '#app/auth/verification.server.ts'
+import { DomainError } from '#app/errors.ts'
 import { enqueueNotice, writeEmail } from '#app/mail/queue-email.server.ts'
 
 /** The fixed list of identity checks a person resetting someone else ticks (at least MIN_CHECKS). */
@@ -50,18 +51,7 @@ export type ResetResult = {
   removed: { totp: number; webauthn: number; recoveryCodes: number; trustedDevices: number; sessions: number }
 }
 
-export class ResetInputError extends Error {
-  constructor(readonly errors: Record<string, string>) {
-    super(Object.values(errors).join(' '))
-    this.name = 'ResetInputError'
-  }
-}
-export class UnknownUserError extends Error {
-  constructor() {
-    super('No such account')
-    this.name = 'UnknownUserError'
-  }
-}
+export const noSuchAccount = () => new DomainError('not_found', 'No such account')
 
 /**
  * What each kind of reset must carry: a reason always; a ticket for support (optional for an
@@ -85,16 +75,22 @@ export function resetInputErrors(kind: ResetBy['kind'], input: { reason?: string
   return errors
 }
 
+/** Throws when the input breaks a rule of resetInputErrors; forms check those first, to show them field by field. */
+export function requireResetInput(kind: ResetBy['kind'], input: Parameters<typeof resetInputErrors>[1]): void {
+  const errors = resetInputErrors(kind, input)
+  const fields = Object.keys(errors)
+  if (fields.length) throw new DomainError('invalid_request', Object.values(errors).join(' '), fields.length === 1 ? fields[0] : undefined)
+}
+
 const ACTION = { support: 'auth.mfa_reset_by_support', org_admin: 'auth.mfa_reset_by_org_admin', cli: 'auth.totp_disabled_by_admin' } as const
 
 /** The reset inside a caller's transaction; returns the notice to dispatch after the commit. */
 export async function resetMfaInTx(input: ResetInput, tx: Tx): Promise<{ result: ResetResult; emailId: string }> {
-  const errors = resetInputErrors(input.by.kind, input)
-  if (Object.keys(errors).length) throw new ResetInputError(errors)
+  requireResetInput(input.by.kind, input)
   const u = schema.users
   // Row lock: two resets (or a reset and an enrollment) of one account do not interleave.
   const [target] = await tx.select().from(u).where(eq(u.id, input.targetUserId)).for('update')
-  if (!target) throw new UnknownUserError()
+  if (!target) throw noSuchAccount()
   const userId = target.id
 
   const totp = await tx.delete(schema.totpFactors).where(eq(schema.totpFactors.userId, userId)).returning({ id: schema.totpFactors.id })
@@ -174,7 +170,7 @@ export async function approvalNeededFor(targetUserId: string, tx: Tx = db): Prom
     .select({ platformRole: schema.users.platformRole, recent: sql<boolean>`coalesce(${schema.users.privilegedUntil} > now(), false)` })
     .from(schema.users)
     .where(eq(schema.users.id, targetUserId))
-  if (!target) throw new UnknownUserError()
+  if (!target) throw noSuchAccount()
   if (target.platformRole !== 'none') return { kind: 'platform', why: `a ${target.platformRole} account` }
   const m = schema.memberships
   const o = schema.organizations

@@ -8,14 +8,14 @@ import { eq } from 'drizzle-orm'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, NO_REQUEST, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { lockRemainingSeconds, MAX_LOCK_SECONDS, unlockUser } from '#app/auth/lockout.server.ts'
-import { UnknownUserError } from './reset.server.ts'
+import { DomainError } from '#app/errors.ts'
+import { noSuchAccount } from './reset.server.ts'
 
 export const UNLOCK_REASON_MIN = 5
 export const UNLOCK_REASON_MAX = 500
 
-export type UnlockOutcome = { ok: true; wasLockedUntil: Date } | { ok: false; code: 'not_locked' | 'reason'; message: string }
-
 export const NOT_LOCKED = 'This account is not locked.'
+export const notLocked = () => new DomainError('invalid_request', NOT_LOCKED)
 
 export function unlockReasonError(reason: string): string | null {
   const r = reason.trim()
@@ -24,13 +24,18 @@ export function unlockReasonError(reason: string): string | null {
   return null
 }
 
+export function requireUnlockReason(reason: string): void {
+  const error = unlockReasonError(reason)
+  if (error) throw new DomainError('invalid_request', error, 'reason')
+}
+
 /** A lock longer than any failure lockout was set on purpose: the member froze the account (decision 032). */
 export const isFrozen = (user: { lockedUntil: Date | null }) => lockRemainingSeconds(user) > MAX_LOCK_SECONDS
 
 /** Locks the account row and reads it. */
 export async function lockTarget(targetUserId: string, tx: Tx) {
   const [target] = await tx.select().from(schema.users).where(eq(schema.users.id, targetUserId)).for('update')
-  if (!target) throw new UnknownUserError()
+  if (!target) throw noSuchAccount()
   return target
 }
 
@@ -46,10 +51,10 @@ export async function unlockInTx(input: { actor: Actor; targetUserId: string; re
   return wasLockedUntil
 }
 
-/** The operator CLI's unlock: at once, whoever the account is (break-glass, decision 057). */
-export async function unlockAccount(input: { actor: Actor; targetUserId: string; reason: string; meta?: RequestMeta }): Promise<UnlockOutcome> {
-  const error = unlockReasonError(input.reason)
-  if (error) return { ok: false, code: 'reason', message: error }
+/** The operator CLI's unlock: at once, whoever the account is (break-glass, decision 057). Returns until when it was locked. */
+export async function unlockAccount(input: { actor: Actor; targetUserId: string; reason: string; meta?: RequestMeta }): Promise<Date> {
+  requireUnlockReason(input.reason)
   const wasLockedUntil = await db.transaction((tx) => unlockInTx(input, tx))
-  return wasLockedUntil ? { ok: true, wasLockedUntil } : { ok: false, code: 'not_locked', message: NOT_LOCKED }
+  if (!wasLockedUntil) throw notLocked()
+  return wasLockedUntil
 }

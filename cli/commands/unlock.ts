@@ -16,8 +16,11 @@ export default defineCommand({
     const user = await findAccount(values)
     const { unlockAccount } = await import('#app/support/unlock.server.ts')
     const { systemActor } = await import('#app/audit/record.server.ts')
-    const done = await unlockAccount({ actor: systemActor('cli'), targetUserId: user.id, reason })
-    if (!done.ok) throw new CommandError(`${user.email} (${user.region}): ${done.message}`)
-    print({ ok: true, id: user.id, email: user.email, region: user.region, wasLockedUntil: done.wasLockedUntil.toISOString() }, `Unlocked ${user.email} (${user.region}); it was locked until ${done.wasLockedUntil.toISOString()}.`)
+    const { isDomainError } = await import('#app/errors.ts')
+    const wasLockedUntil = await unlockAccount({ actor: systemActor('cli'), targetUserId: user.id, reason }).catch((e) => {
+      // Not locked, or a reason too short: said about this account, exit 1.
+      throw isDomainError(e) ? new CommandError(`${user.email} (${user.region}): ${e.message}`) : e
+    })
+    print({ ok: true, id: user.id, email: user.email, region: user.region, wasLockedUntil: wasLockedUntil.toISOString() }, `Unlocked ${user.email} (${user.region}); it was locked until ${wasLockedUntil.toISOString()}.`)
   },
 })

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest'
 import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
 import { orgStatus } from '#app/policy/effective-policy.ts'
 import { listMembers } from '#app/orgs/members.server.ts'
-import { extendDeadline, PolicyInputError } from '#app/policy/exemptions.server.ts'
+import { DomainError } from '#app/errors.ts'
+import { extendDeadline } from '#app/policy/exemptions.server.ts'
 import { updateRegionPolicy } from '#app/policy/region-policy.server.ts'
 import { sweepGrace } from '#workers/processors/sweep-grace.ts'
 import { orgScope } from '#app/orgs/scope.server.ts'
@@ -235,8 +236,8 @@ describe('deadline extensions', () => {
 
     for (const earlier of [new Date(Date.now() + 3 * DAY), current]) {
       const refused = await extendDeadline(scope, { userId: user.id, deadline: earlier, reason: 'shorter' }, actor, fresh2fa()).catch((e) => e)
-      expect(refused).toBeInstanceOf(PolicyInputError)
-      expect(refused).toMatchObject({ field: 'deadline', status: 400 })
+      expect(refused).toBeInstanceOf(DomainError)
+      expect(refused).toMatchObject({ field: 'deadline', code: 'invalid_request' })
       expect(refused.message).toMatch(/later than the member's current deadline/)
     }
     expect(await extensions()).toHaveLength(0)

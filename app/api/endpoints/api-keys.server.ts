@@ -1,6 +1,7 @@
 /** Organization API keys over the API: list, issue, revoke (owners and admins, with a session). */
 import { z } from 'zod'
-import { API_SCOPES, ApiKeyError, issueApiKey, listApiKeys, revokeApiKey } from '#app/orgs/api-keys.server.ts'
+import { isDomainError } from '#app/errors.ts'
+import { API_SCOPES, issueApiKey, listApiKeys, revokeApiKey } from '#app/orgs/api-keys.server.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
 import { ApiError, notFoundError } from '../errors.server.ts'
 import { dateTime } from './views.server.ts'
@@ -68,8 +69,8 @@ export const issueApiKeyEndpoint = defineEndpoint({
         apiKey: keyView({ id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, serviceAccount: { id: issued.serviceAccount.id, email: issued.serviceAccount.email }, createdAt: k.createdAt, lastUsedAt: k.lastUsedAt, revokedAt: k.revokedAt }),
       }
     } catch (e) {
-      if (e instanceof ApiKeyError && e.code === 'step_up_required') throw new ApiError(403, 'step_up_required', e.message)
-      if (e instanceof ApiKeyError && e.code === 'not_a_service_account') {
+      if (isDomainError(e) && e.code === 'step_up_required') throw new ApiError(403, 'step_up_required', e.message)
+      if (isDomainError(e) && e.field === 'serviceAccountId') {
         throw new ApiError(400, 'invalid_request', `The request body is not valid: serviceAccountId: ${e.message}`, { fields: { serviceAccountId: e.message } })
       }
       throw e

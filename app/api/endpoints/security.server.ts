@@ -9,7 +9,8 @@ import type { Actor } from '#app/audit/record.server.ts'
 import { auditQuery, listOrgAudit } from '#app/audit/query.server.ts'
 import { listMembers, memberQuery, STATUSES } from '#app/orgs/members.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
-import { exemptionInput, listExemptions, PolicyInputError } from '#app/policy/exemptions.server.ts'
+import { isDomainError } from '#app/errors.ts'
+import { exemptionInput, listExemptions } from '#app/policy/exemptions.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { policyFields, regionPolicyInput, type PolicyImpact, type RegionPolicy, type RegionPolicyInput } from '#app/policy/region-policy.server.ts'
 import { applySecurityChange, type SecurityChange } from '#app/policy/security-change.server.ts'
@@ -85,9 +86,9 @@ async function save(org: OrgAccess, caller: Caller, change: Omit<SecurityChange,
       exemptions: result.exemptions.map((e) => ({ ...e, expiresAt: iso(e.expiresAt) })),
     }
   } catch (e) {
-    if (e instanceof PolicyInputError) {
-      if (e.status === 404 && e.field === 'region') throw notFoundError(e.message)
-      throw new ApiError(e.status === 404 ? 400 : e.status, 'invalid_request', `The request body is not valid: ${e.field}: ${e.message}`, { fields: { [e.field]: e.message } })
+    if (isDomainError(e) && e.field) {
+      if (e.code === 'not_found' && e.field === 'region') throw notFoundError(e.message)
+      throw new ApiError(400, 'invalid_request', `The request body is not valid: ${e.field}: ${e.message}`, { fields: { [e.field]: e.message } })
     }
     throw e
   }
