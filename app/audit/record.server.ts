@@ -75,6 +75,7 @@ function auditRow(input: AuditInput) {
 export async function recordMany(inputs: AuditInput[], tx: SqlTx = pg): Promise<number> {
   if (!inputs.length) return 0
   const rows = inputs.map(auditRow).sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : 0))
+  // One parameter whatever the batch size; the ordinality keeps the order given.
   const written = await tx`
     insert into audit_events (chain, organization_id, actor_id, actor_label, subject_id, action, ip, user_agent, details)
     select e->>'chain', (e->>'organizationId')::uuid, (e->>'actorId')::uuid, e->>'actorLabel', (e->>'subjectId')::uuid,

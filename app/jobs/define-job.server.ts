@@ -11,6 +11,7 @@ import { QUEUE, type QueueName } from './queues.server.ts'
 /** What the host gives a handler besides its payload: which try this is, and the mail transport. */
 export type JobContext = { attemptsMade: number; attempts: number; deliver: Deliver }
 
+// jobId and handler are methods (checked bivariantly), so every definition fits the registry's one list.
 export type JobDefinition<Name extends string = string, Payload extends z.ZodType = z.ZodType> = {
   /** The BullMQ job name. Redis stores it with every waiting job and scheduler: never rename one. */
   name: Name

@@ -2,7 +2,6 @@
  * The enqueue side of mail: a row in outbound_emails (what to send, no secret) and a job that
  * carries only that row's id. The worker renders, mints any code or link, and sends.
  */
-import { and, eq, inArray } from 'drizzle-orm'
 import { db, schema, sql as pg, type SqlTx, type Tx } from '#db/client.ts'
 import { enqueue } from '#app/jobs/registry.server.ts'
 import type { TemplateName } from './templates.server.ts'
@@ -48,6 +47,7 @@ export async function writeEmail(input: EmailInput, tx: Tx = db): Promise<string
 export async function writeEmails(inputs: EmailInput[], tx: SqlTx = pg): Promise<string[]> {
   if (!inputs.length) return []
   const rows = inputs.map((i) => ({ user_id: i.userId ?? null, to_address: i.to, template: i.template, params: i.params ?? {}, verification_id: i.verificationId ?? null }))
+  // One parameter whatever the batch size (a sweep's batch would pass the protocol's parameter limit).
   const ids = await tx<{ id: string }[]>`
     insert into outbound_emails (user_id, to_address, template, params, verification_id)
     select r.user_id, r.to_address, r.template, r.params, r.verification_id
@@ -66,7 +66,7 @@ export async function enqueueEmails(emailIds: string[]): Promise<void> {
   try {
     await enqueue('send', emailIds.map((emailId) => ({ emailId })))
   } catch (e) {
-    await db.update(schema.outboundEmails).set({ status: 'not_queued', lastError: 'queue unavailable' }).where(and(inArray(schema.outboundEmails.id, emailIds), eq(schema.outboundEmails.status, 'queued')))
+    await pg`update outbound_emails set status = 'not_queued', last_error = 'queue unavailable' where id = any(${emailIds}::uuid[]) and status = 'queued'`
     throw new MailUnavailableError(e)
   }
 }
