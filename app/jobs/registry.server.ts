@@ -21,8 +21,11 @@ type Definition = ReturnType<typeof definitions>[number]
 export type JobName = Definition['name']
 export type PayloadOf<N extends JobName> = z.input<Extract<Definition, { name: N }>['payload']>
 
+/** Every definition (the worker's start-up and the registry's own test read it). */
+export const jobDefinitions = (): readonly JobDefinition[] => definitions()
+
 function find(name: string, queue?: string): JobDefinition | undefined {
-  const job: JobDefinition | undefined = definitions().find((d) => d.name === name)
+  const job = jobDefinitions().find((d) => d.name === name)
   return job && (queue === undefined || job.queue === queue) ? job : undefined
 }
 
@@ -38,10 +41,10 @@ export async function enqueue<N extends JobName>(name: N, payloads: PayloadOf<N>
 
 /** The jobs a job scheduler repeats, by queue. */
 export function scheduledJobs(): { name: string; queue: QueueName; every: number }[] {
-  return definitions().flatMap((d: JobDefinition) => (d.every ? [{ name: d.name, queue: d.queue, every: d.every }] : []))
+  return jobDefinitions().flatMap((d) => (d.every ? [{ name: d.name, queue: d.queue, every: d.every }] : []))
 }
 
-export const queuesWithJobs = (): QueueName[] => [...new Set(definitions().map((d) => d.queue))]
+export const queuesWithJobs = (): QueueName[] => [...new Set(jobDefinitions().map((d) => d.queue))]
 
 /**
  * Runs one job taken from `queue`: finds its definition, checks the payload, calls the handler. An
