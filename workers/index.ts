@@ -6,10 +6,10 @@
 import { loadConfigOrExit } from '#app/config/config-error.ts'
 
 const { config } = await loadConfigOrExit()
-const { queuesWithJobs } = await import('#app/jobs/registry.server.ts')
+const { QUEUE } = await import('#app/jobs/queues.server.ts')
 const { startWorkers } = await import('./start.ts')
 const handle = await startWorkers()
-console.log(`Workers started (queues: ${queuesWithJobs().join(', ')}; mail to ${config.smtpUrl ? 'SMTP' : 'the development mailbox'})`)
+console.log(`Workers started (queues: ${Object.values(QUEUE).join(', ')}; mail to ${config.smtpUrl ? 'SMTP' : 'the development mailbox'})`)
 const stop = async () => {
   await handle.close()
   process.exit(0)

@@ -3,7 +3,7 @@
  * app queues through `enqueue` here (the payload's type follows from the job's name), and the
  * worker program asks `scheduledJobs` and `runJob` what to run. Nothing here imports workers/.
  */
-import { UnrecoverableError, type JobsOptions } from 'bullmq'
+import { UnrecoverableError } from 'bullmq'
 import type { z } from 'zod'
 import { auditRetention } from '#app/audit/retention.server.ts'
 import { sendMail } from '#app/mail/send.server.ts'
@@ -21,7 +21,7 @@ type Definition = ReturnType<typeof definitions>[number]
 export type JobName = Definition['name']
 export type PayloadOf<N extends JobName> = z.input<Extract<Definition, { name: N }>['payload']>
 
-/** Every definition (the worker's start-up and the registry's own test read it). */
+/** Every definition, as the worker and the registry's test read them. */
 export const jobDefinitions = (): readonly JobDefinition[] => definitions()
 
 function find(name: string, queue?: string): JobDefinition | undefined {
@@ -30,11 +30,11 @@ function find(name: string, queue?: string): JobDefinition | undefined {
 }
 
 /** Queues jobs of one kind; rejects within seconds when Redis does not answer (callers decide what that means). */
-export async function enqueue<N extends JobName>(name: N, payloads: PayloadOf<N> | PayloadOf<N>[], options: JobsOptions = {}): Promise<void> {
+export async function enqueue<N extends JobName>(name: N, payloads: PayloadOf<N> | PayloadOf<N>[]): Promise<void> {
   const job = find(name)!
   const jobs = (Array.isArray(payloads) ? payloads : [payloads]).map((p) => {
     const data = job.payload.parse(p) as Record<string, unknown>
-    return { name, data, opts: { ...job.options, ...(job.jobId && { jobId: job.jobId(data) }), ...options } }
+    return { name, data, opts: { ...job.options, ...(job.jobId && { jobId: job.jobId(data) }) } }
   })
   if (jobs.length) await addJobs(job.queue, jobs)
 }
