@@ -1,5 +1,5 @@
 import { drizzle } from 'drizzle-orm/postgres-js'
-import postgres from 'postgres'
+import postgres, { type TransactionSql } from 'postgres'
 import { config } from '#app/config/env.server.ts'
 import * as schema from './schema/index.ts'
 
@@ -21,6 +21,8 @@ export const db = client.db
 export type Db = typeof db
 /** A transaction handle or the database itself: domain functions accept either. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0] | Db
+/** The same for raw SQL: a postgres.js transaction (`sql.begin`) or the pool. */
+export type SqlTx = typeof sql | TransactionSql
 export { schema }
 
 export async function closeDb() {

@@ -1,63 +1,34 @@
 /**
- * Starts every worker and scheduler (tests import this). The program is workers/index.ts,
- * which loads this module only after the configuration has loaded.
+ * Starts a worker for every queue of the job registry and installs its schedulers (tests import
+ * this). The jobs themselves are defined beside their domain modules (decision 064); this program
+ * only hosts them. The entry point is workers/index.ts, which loads this module only after the
+ * configuration has loaded.
  */
-import { UnrecoverableError, Worker } from 'bullmq'
+import { Worker } from 'bullmq'
 import { config } from '#app/config/env.server.ts'
 import { workerConnection } from '#app/infra/redis.server.ts'
-import { getQueue, QUEUE, SWEEP, SWEEP_EVERY_MS } from '#app/jobs/queues.server.ts'
-import { createDeliver, PermanentMailError, sendMailJob, type Deliver } from './processors/send-mail.ts'
-import { sweepGrace } from './processors/sweep-grace.ts'
-import { expireExemptions } from './processors/expire-exemptions.ts'
-import { pruneAudit } from './processors/audit-retention.ts'
-import { runNotification } from './processors/notify-run.ts'
-import { requeueStalledRuns } from './processors/requeue-runs.ts'
+import { getQueue, QUEUE_CONCURRENCY } from '#app/jobs/queues.server.ts'
+import { queuesWithJobs, runJob, scheduledJobs } from '#app/jobs/registry.server.ts'
+import { createDeliver, type Deliver } from '#app/mail/send.server.ts'
 
 export type WorkerHandle = { close: () => Promise<void>; workers: Worker[] }
 
 /** Installs the repeating sweeps (idempotent: upsertJobScheduler replaces a scheduler of the same id). */
 export async function scheduleSweeps() {
-  const q = getQueue(QUEUE.sweeps)
-  await q.upsertJobScheduler(SWEEP.grace, { every: SWEEP_EVERY_MS.grace }, { name: SWEEP.grace, data: {} })
-  await q.upsertJobScheduler(SWEEP.exemptions, { every: SWEEP_EVERY_MS.exemptions }, { name: SWEEP.exemptions, data: {} })
-  await q.upsertJobScheduler(SWEEP.retention, { every: SWEEP_EVERY_MS.retention }, { name: SWEEP.retention, data: {} })
+  for (const job of scheduledJobs()) await getQueue(job.queue).upsertJobScheduler(job.name, { every: job.every }, { name: job.name, data: {} })
 }
 
 export async function startWorkers(options: { deliver?: Deliver; schedule?: boolean } = {}): Promise<WorkerHandle> {
   const deliver = options.deliver ?? createDeliver()
-  const mail = new Worker(
-    QUEUE.mail,
-    async (job) => {
-      try {
-        return await sendMailJob(job, deliver)
-      } catch (e) {
-        if (e instanceof PermanentMailError) throw new UnrecoverableError(e.message)
-        throw e
-      }
-    },
-    { connection: workerConnection(), prefix: config.redisPrefix, concurrency: 8 },
-  )
-  mail.on('failed', (job, err) => {
-    console.warn(`[worker] mail job ${job?.id} attempt ${job?.attemptsMade} failed: ${err.message}`)
+  const workers = queuesWithJobs().map((queue) => {
+    const worker = new Worker(queue, (job) => runJob(queue, job, { deliver }), {
+      connection: workerConnection(),
+      prefix: config.redisPrefix,
+      concurrency: QUEUE_CONCURRENCY[queue],
+    })
+    worker.on('failed', (job, err) => console.warn(`[worker] ${queue} job ${job?.name} ${job?.id} attempt ${job?.attemptsMade} failed: ${err.message}`))
+    return worker
   })
-  // Sweeps: one at a time (concurrency 1); each is idempotent, so an overlap elsewhere is harmless.
-  const sweeps = new Worker(
-    QUEUE.sweeps,
-    async (job) => {
-      if (job.name === SWEEP.grace) {
-        const runs = await requeueStalledRuns()
-        return { ...(await sweepGrace()), runs }
-      }
-      if (job.name === SWEEP.exemptions) return { expired: await expireExemptions() }
-      if (job.name === SWEEP.retention) return await pruneAudit()
-      throw new UnrecoverableError(`unknown sweep "${job.name}"`)
-    },
-    { connection: workerConnection(), prefix: config.redisPrefix, concurrency: 1 },
-  )
-  sweeps.on('failed', (job, err) => console.warn(`[worker] sweep ${job?.name} failed: ${err.message}`))
-  const policy = new Worker(QUEUE.policy, async (job) => runNotification(job), { connection: workerConnection(), prefix: config.redisPrefix, concurrency: 2 })
-  policy.on('failed', (job, err) => console.warn(`[worker] notification run ${job?.id} failed: ${err.message}`))
-  const workers = [mail, sweeps, policy]
   // Tests schedule explicitly (scheduleSweeps): a sweep firing on its own in another test's
   // database would send reminders that test did not ask for.
   if (options.schedule ?? config.env !== 'test') await scheduleSweeps()

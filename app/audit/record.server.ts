@@ -1,5 +1,5 @@
 import type { DomainError } from '#app/errors.ts'
-import { db, schema, type Tx } from '#db/client.ts'
+import { db, schema, sql as pg, type SqlTx, type Tx } from '#db/client.ts'
 
 export const AUDIT_ACTIONS = [
   'auth.login_success', 'auth.login_failed', 'auth.login_success_2fa', 'auth.login_success_backup_code',
@@ -49,7 +49,11 @@ export type AuditInput = {
  * writers per chain; pass the transaction when the event belongs with a change.
  */
 export async function recordAudit(input: AuditInput, tx: Tx = db) {
-  await tx.insert(schema.auditEvents).values({
+  await tx.insert(schema.auditEvents).values(auditRow(input))
+}
+
+function auditRow(input: AuditInput) {
+  return {
     chain: input.organizationId ?? 'platform',
     organizationId: input.organizationId ?? null,
     actorId: input.actor.id,
@@ -59,7 +63,26 @@ export async function recordAudit(input: AuditInput, tx: Tx = db) {
     ip: input.meta?.ip ?? null,
     userAgent: input.meta?.userAgent?.slice(0, 512) ?? null,
     details: input.details ?? {},
-  })
+  }
+}
+
+/**
+ * Appends a batch of events in one statement (the sweeps), inside the caller's raw-SQL transaction.
+ * The chain trigger numbers and hashes each row as it is inserted, so rows go in the order given,
+ * grouped by chain: every writer then takes the per-chain locks (decision 003) in the same order,
+ * and two batches over the same chains cannot deadlock. Returns how many were written.
+ */
+export async function recordMany(inputs: AuditInput[], tx: SqlTx = pg): Promise<number> {
+  if (!inputs.length) return 0
+  const rows = inputs.map(auditRow).sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : 0))
+  // One parameter whatever the batch size; the ordinality keeps the order given.
+  const written = await tx`
+    insert into audit_events (chain, organization_id, actor_id, actor_label, subject_id, action, ip, user_agent, details)
+    select e->>'chain', (e->>'organizationId')::uuid, (e->>'actorId')::uuid, e->>'actorLabel', (e->>'subjectId')::uuid,
+      e->>'action', e->>'ip', e->>'userAgent', e->'details'
+    from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) with ordinality as r(e, n)
+    order by r.n`
+  return written.count
 }
 
 /**

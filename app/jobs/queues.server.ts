@@ -1,31 +1,17 @@
 /**
- * Queue names and payload schemas, defined in the domain: the app and the CLI enqueue here, and
- * workers/ only hosts the queues. Payloads carry ids only, never a secret, a code or a token:
- * BullMQ stores them in clear in Redis.
+ * The queues themselves: names, how many jobs of each a worker runs at once, and the producer side
+ * with its bounded wait. Which jobs run on them is the registry's business (registry.server.ts);
+ * the app enqueues through the registry, never here.
  */
 import { Queue, type JobsOptions } from 'bullmq'
-import { z } from 'zod'
 import { config } from '#app/config/env.server.ts'
 import { redisClient } from '#app/infra/redis.server.ts'
 
 export const QUEUE = { mail: 'mail', sweeps: 'sweeps', policy: 'policy' } as const
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE]
 
-export const mailPayload = z.object({ emailId: z.string().uuid() }).strict()
-export type MailPayload = z.infer<typeof mailPayload>
-
-export const sweepPayload = z.object({ runId: z.string().uuid().optional() }).strict()
-
-/** Job names on the sweeps queue, each run by a job scheduler (upsertJobScheduler). */
-export const SWEEP = { grace: 'sweep-grace', exemptions: 'expire-exemptions', retention: 'audit-retention' } as const
-export const SWEEP_EVERY_MS = { grace: 15 * 60_000, exemptions: 15 * 60_000, retention: 24 * 3600_000 } as const
-
-/** A notification run (notification_runs row): emails every affected member of a region. */
-export const notifyRunPayload = z.object({ runId: z.string().uuid() }).strict()
-export type NotifyRunPayload = z.infer<typeof notifyRunPayload>
-
-/** Retries with exponential backoff: 5 tries over about a minute, then the email is marked failed. */
-export const MAIL_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 5000 }
+/** Jobs run at once per worker: mail in parallel; sweeps one at a time (each is idempotent, so an overlap elsewhere is harmless). */
+export const QUEUE_CONCURRENCY: Record<QueueName, number> = { mail: 8, sweeps: 1, policy: 2 }
 
 const g = globalThis as unknown as { __gatehouseQueues?: Map<string, Queue> }
 const queues = (g.__gatehouseQueues ??= new Map())
@@ -43,11 +29,20 @@ export function getQueue(name: QueueName): Queue {
 
 /** BullMQ waits for a ready connection rather than failing: bound the wait so a Redis outage answers fast. */
 const ADD_TIMEOUT_MS = 2000
+/** Jobs per addBulk call, each call under the same bounded wait. */
+const BULK = 500
 
-/** Adds a job; rejects within two seconds when Redis does not answer (callers decide what that means). */
-export async function addJob(name: QueueName, jobName: string, payload: Record<string, unknown>, options: JobsOptions = {}): Promise<void> {
+export type NewJob = { name: string; data: Record<string, unknown>; opts: JobsOptions }
+
+/** Adds jobs; rejects within two seconds per call when Redis does not answer (callers decide what that means). */
+export async function addJobs(name: QueueName, jobs: NewJob[]): Promise<void> {
+  const queue = getQueue(name)
+  if (jobs.length === 1) return bounded(name, queue.add(jobs[0].name, jobs[0].data, jobs[0].opts))
+  for (let i = 0; i < jobs.length; i += BULK) await bounded(name, queue.addBulk(jobs.slice(i, i + BULK)))
+}
+
+async function bounded(name: QueueName, added: Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined
-  const added = getQueue(name).add(jobName, payload, options)
   added.catch(() => {}) // a late failure after the timeout must not surface as unhandled
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`queue ${name} did not answer within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS)

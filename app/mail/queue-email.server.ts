@@ -2,9 +2,8 @@
  * The enqueue side of mail: a row in outbound_emails (what to send, no secret) and a job that
  * carries only that row's id. The worker renders, mints any code or link, and sends.
  */
-import { eq } from 'drizzle-orm'
-import { db, schema, type Tx } from '#db/client.ts'
-import { addJob, MAIL_JOB_OPTIONS, QUEUE, type MailPayload } from '#app/jobs/queues.server.ts'
+import { db, schema, sql as pg, type SqlTx, type Tx } from '#db/client.ts'
+import { enqueue } from '#app/jobs/registry.server.ts'
 import type { TemplateName } from './templates.server.ts'
 
 export class MailUnavailableError extends Error {
@@ -23,7 +22,7 @@ type EmailInput = {
 }
 
 /**
- * Writes the email row only, inside the caller's transaction; queue it with `enqueueEmail` after the
+ * Writes the email row only, inside the caller's transaction; queue it with `enqueueEmails` after the
  * commit (a job queued earlier could reach the worker before the row is visible, and a rolled-back
  * change must not email anyone).
  */
@@ -41,27 +40,47 @@ export async function writeEmail(input: EmailInput, tx: Tx = db): Promise<string
   return row.id
 }
 
-/** Queues a committed email row; throws MailUnavailableError (and marks the row) when the queue does not answer. */
-export async function enqueueEmail(emailId: string): Promise<void> {
+/**
+ * Writes many email rows in one statement (the sweeps' batches), inside the caller's raw-SQL
+ * transaction; queue them with `enqueueEmails` after the commit. Returns their ids.
+ */
+export async function writeEmails(inputs: EmailInput[], tx: SqlTx = pg): Promise<string[]> {
+  if (!inputs.length) return []
+  const rows = inputs.map((i) => ({ user_id: i.userId ?? null, to_address: i.to, template: i.template, params: i.params ?? {}, verification_id: i.verificationId ?? null }))
+  // One parameter whatever the batch size (a sweep's batch would pass the protocol's parameter limit).
+  const ids = await tx<{ id: string }[]>`
+    insert into outbound_emails (user_id, to_address, template, params, verification_id)
+    select r.user_id, r.to_address, r.template, r.params, r.verification_id
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(user_id uuid, to_address text, template text, params jsonb, verification_id uuid)
+    returning id::text`
+  return ids.map((r) => r.id)
+}
+
+/**
+ * The one way to queue mail: a job per committed email row, carrying only its id. Throws
+ * MailUnavailableError (and marks the rows `not_queued`, which the sweep's recovery retries) when
+ * the queue does not answer. Rows a worker already took are left alone: a part of a batch may have
+ * been queued before the failure, and recovery must not send those again.
+ */
+export async function enqueueEmails(emailIds: string[]): Promise<void> {
   try {
-    const payload: MailPayload = { emailId }
-    await addJob(QUEUE.mail, 'send', payload, { ...MAIL_JOB_OPTIONS, jobId: emailId })
+    await enqueue('send', emailIds.map((emailId) => ({ emailId })))
   } catch (e) {
-    await db.update(schema.outboundEmails).set({ status: 'not_queued', lastError: 'queue unavailable' }).where(eq(schema.outboundEmails.id, emailId))
+    await pg`update outbound_emails set status = 'not_queued', last_error = 'queue unavailable' where id = any(${emailIds}::uuid[]) and status = 'queued'`
     throw new MailUnavailableError(e)
   }
 }
 
 export async function queueEmail(input: EmailInput): Promise<string> {
   const emailId = await writeEmail(input)
-  await enqueueEmail(emailId)
+  await enqueueEmails([emailId])
   return emailId
 }
 
 /** Queues a committed notice and never throws: the change it reports has happened. Returns whether it was queued. */
 export async function enqueueNotice(emailId: string): Promise<boolean> {
   try {
-    await enqueueEmail(emailId)
+    await enqueueEmails([emailId])
     return true
   } catch (e) {
     if (!(e instanceof MailUnavailableError)) throw e

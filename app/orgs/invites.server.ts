@@ -18,7 +18,7 @@ import { consumeVerification, createVerification, findByToken } from '#app/auth/
 import type { Session, User } from '#app/auth/session.server.ts'
 import { config, findRegion } from '#app/config/env.server.ts'
 import { DomainError } from '#app/errors.ts'
-import { enqueueEmail, writeEmail } from '#app/mail/queue-email.server.ts'
+import { enqueueEmails, writeEmail } from '#app/mail/queue-email.server.ts'
 import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
 import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
@@ -102,7 +102,7 @@ export async function inviteMember(
     )
     return { invitationId: invitation.id, emailId }
   })
-  await enqueueEmail(result.emailId)
+  await enqueueEmails([result.emailId])
   return { invitationId: result.invitationId }
 }
 

@@ -18,7 +18,7 @@ export const bench: Bench = {
   async run({ base }) {
     const { sql: pg } = await import('#db/client.ts')
     const { createSession } = await import('#app/auth/session.server.ts')
-    const { sweepGrace } = await import('#workers/processors/sweep-grace.ts')
+    const { sweepGrace } = await import('#app/policy/grace-sweep.server.ts')
     const { listMembers } = await import('#app/orgs/members.server.ts')
     const { orgScope } = await import('#app/orgs/scope.server.ts')
     const total = ORGS * PER_ORG

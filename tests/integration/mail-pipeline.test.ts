@@ -12,15 +12,15 @@ import nodemailer from 'nodemailer'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { config } from '#app/config/env.server.ts'
 import { workerConnection } from '#app/infra/redis.server.ts'
-import { enqueueEmail, writeEmail } from '#app/mail/queue-email.server.ts'
+import { enqueueEmails, writeEmail } from '#app/mail/queue-email.server.ts'
 import { sendEmailCode } from '#app/mfa/email-code.server.ts'
 import { db, schema } from '#db/client.ts'
 import { createUser } from '#tests/factories/users.ts'
 import { startTestApp, testSmtp } from '#tests/setup/app.ts'
 import { TestClient } from '#tests/setup/http.ts'
 import { startWorkers, type WorkerHandle } from '#workers/start.ts'
-import { sendMailJob, type Deliver } from '#workers/processors/send-mail.ts'
-import { getQueue, MAIL_JOB_OPTIONS, QUEUE } from '#app/jobs/queues.server.ts'
+import { MAIL_JOB_OPTIONS, sendEmail, type Deliver } from '#app/mail/send.server.ts'
+import { getQueue, QUEUE } from '#app/jobs/queues.server.ts'
 
 let base: string
 let handle: WorkerHandle | undefined
@@ -119,7 +119,7 @@ describe('a delivery that fails', () => {
     handle = await startWorkers({ deliver: await unreachableSmtp(), schedule: false })
     const user = await createUser()
     const emailId = await writeEmail({ to: user.email, userId: user.id, template: 'password_changed' })
-    await enqueueEmail(emailId)
+    await enqueueEmails([emailId])
 
     const delays: number[] = []
     for (let attempt = 1; attempt < MAIL_JOB_OPTIONS.attempts; attempt++) {
@@ -150,22 +150,22 @@ describe('a delivery that fails', () => {
     expect(testSmtp().received.some((m) => m.to === user.email)).toBe(false)
   })
 
-  it('sendMailJob records retrying on an early try and failed on the last, with the error, and rethrows', async () => {
+  it('sendEmail records retrying on an early try and failed on the last, with the error, and rethrows', async () => {
     const failing: Deliver = async () => {
       throw new Error('421 4.3.2 Service not available, closing transmission channel')
     }
     const user = await createUser()
     const emailId = await writeEmail({ to: user.email, userId: user.id, template: 'password_changed' })
-    const job = (attemptsMade: number) => ({ data: { emailId }, attemptsMade, opts: MAIL_JOB_OPTIONS })
+    const attempt = (attemptsMade: number) => ({ attemptsMade, attempts: MAIL_JOB_OPTIONS.attempts })
 
-    await expect(sendMailJob(job(0), failing)).rejects.toThrow(/421/)
+    await expect(sendEmail(emailId, attempt(0), failing)).rejects.toThrow(/421/)
     expect(await emailRow(emailId)).toMatchObject({ status: 'retrying', attempts: 1, lastError: expect.stringContaining('421 4.3.2') })
-    await expect(sendMailJob(job(MAIL_JOB_OPTIONS.attempts - 1), failing)).rejects.toThrow(/421/)
+    await expect(sendEmail(emailId, attempt(MAIL_JOB_OPTIONS.attempts - 1), failing)).rejects.toThrow(/421/)
     expect(await emailRow(emailId)).toMatchObject({ status: 'failed', attempts: 2, lastError: expect.stringContaining('421 4.3.2') })
 
     // A template that does not exist fails for good at once, whatever the try.
     const broken = await writeEmail({ to: user.email, template: 'no_such_template' })
-    await expect(sendMailJob({ data: { emailId: broken }, attemptsMade: 0, opts: MAIL_JOB_OPTIONS }, failing)).rejects.toThrow(/unknown template/)
+    await expect(sendEmail(broken, attempt(0), failing)).rejects.toThrow(/unknown template/)
     expect(await emailRow(broken)).toMatchObject({ status: 'failed', lastError: expect.stringContaining('unknown template') })
   })
 })

@@ -9,7 +9,7 @@ import { and, eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
-import { runNotification } from '#workers/processors/notify-run.ts'
+import { runNotification } from '#app/policy/notification-runs.server.ts'
 import { connectAsOwner } from '#tests/setup/owner-db.ts'
 
 // Only the owner may add a trigger (the app's role owns nothing, decision 058).
@@ -58,21 +58,21 @@ async function recover() {
 describe('notification run', () => {
   it('emails every member once over several batches and counts them', async () => {
     const { members, runId } = await setup('aaaaaaaa', 10)
-    expect(await runNotification({ data: { runId } }, new Date(), { batchSize: BATCH })).toEqual({ done: 10, total: 10 })
+    expect(await runNotification(runId, new Date(), { batchSize: BATCH })).toEqual({ done: 10, total: 10 })
     expect(await emailsPerAddress(runId)).toEqual(Object.fromEntries(members.map((m) => [m.email, 1])))
     expect(await runRow(runId)).toMatchObject({ status: 'done', done: 10, total: 10 })
     // Each outbox row names its membership (what a restart resumes from).
     const [row] = await db.select().from(schema.outboundEmails).where(eq(schema.outboundEmails.userId, members[0].userId))
     expect(row.params).toMatchObject({ runId, membershipId: members[0].membershipId })
     // A finished run is not run again.
-    await runNotification({ data: { runId } }, new Date(), { batchSize: BATCH })
+    await runNotification(runId, new Date(), { batchSize: BATCH })
     expect(Object.values(await emailsPerAddress(runId)).every((n) => n === 1)).toBe(true)
   })
 
   it('after a crash, a member who left the emailed part does not make the restart skip anyone', async () => {
     const { members, runId } = await setup('bbbbbbbb')
     await crashAt(members[8].userId) // the first member of the third batch
-    await expect(runNotification({ data: { runId } }, new Date(), { batchSize: BATCH })).rejects.toThrow('simulated crash')
+    await expect(runNotification(runId, new Date(), { batchSize: BATCH })).rejects.toThrow('simulated crash')
     await recover()
     expect((await runRow(runId)).done).toBe(8)
     expect(Object.keys(await emailsPerAddress(runId)).sort()).toEqual(members.slice(0, 8).map((m) => m.email).sort())
@@ -80,7 +80,7 @@ describe('notification run', () => {
     // The last member of the last committed batch leaves before the restart.
     await db.delete(schema.memberships).where(eq(schema.memberships.id, members[7].membershipId))
 
-    await runNotification({ data: { runId } }, new Date(), { batchSize: BATCH })
+    await runNotification(runId, new Date(), { batchSize: BATCH })
     expect(await emailsPerAddress(runId)).toEqual(Object.fromEntries(members.map((m) => [m.email, 1])))
     expect(await runRow(runId)).toMatchObject({ status: 'done', done: 12 })
   })
@@ -88,7 +88,7 @@ describe('notification run', () => {
   it('after a crash, a member who joined ahead of the resume point does not make the restart email anyone twice', async () => {
     const { org, members, runId } = await setup('cccccccc')
     await crashAt(members[8].userId)
-    await expect(runNotification({ data: { runId } }, new Date(), { batchSize: BATCH })).rejects.toThrow('simulated crash')
+    await expect(runNotification(runId, new Date(), { batchSize: BATCH })).rejects.toThrow('simulated crash')
     await recover()
     expect((await runRow(runId)).done).toBe(8)
 
@@ -98,7 +98,7 @@ describe('notification run', () => {
     const late = await createUser({ email: 'cccccccc-late@run.test' })
     await db.insert(schema.memberships).values({ id: mid('cccccccc', 999), userId: late.id, organizationId: org.id, role: 'member' })
 
-    await runNotification({ data: { runId } }, new Date(), { batchSize: BATCH })
+    await runNotification(runId, new Date(), { batchSize: BATCH })
     // Exactly what an uninterrupted run would have done: the keyset walk had already passed the
     // early joiner's place (not part of this run), and reaches the late one.
     expect(await emailsPerAddress(runId)).toEqual({ ...Object.fromEntries(members.map((m) => [m.email, 1])), 'cccccccc-late@run.test': 1 })

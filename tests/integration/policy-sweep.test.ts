@@ -7,10 +7,10 @@ import { and, eq, inArray, sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { scheduleSweeps, startWorkers, type WorkerHandle } from '#workers/start.ts'
-import { sweepGrace } from '#workers/processors/sweep-grace.ts'
-import { expireExemptions } from '#workers/processors/expire-exemptions.ts'
-import { pruneAudit } from '#workers/processors/audit-retention.ts'
-import { getQueue, QUEUE, SWEEP } from '#app/jobs/queues.server.ts'
+import { sweepGrace } from '#app/policy/grace-sweep.server.ts'
+import { expireExemptions } from '#app/policy/exemption-expiry.server.ts'
+import { pruneAudit } from '#app/audit/retention.server.ts'
+import { getQueue, QUEUE } from '#app/jobs/queues.server.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { testSmtp } from '#tests/setup/app.ts'
 
@@ -146,6 +146,9 @@ describe('exemption expiry and audit retention', () => {
     expect(anchor.lastRemovedSeq).toBe(1)
   })
 })
+
+// The names Redis keeps for the schedulers: renaming one would leave the old scheduler running.
+const SWEEP = { grace: 'sweep-grace', exemptions: 'expire-exemptions', retention: 'audit-retention' }
 
 describe('scheduling', () => {
   it('installs the three sweeps with upsertJobScheduler (idempotently) and the worker runs them', async () => {

@@ -1,5 +1,5 @@
 /** Runs one grace sweep in its own process (the crash test kills it mid-way). Argument: batch size. */
-import { sweepGrace } from '#workers/processors/sweep-grace.ts'
+import { sweepGrace } from '#app/policy/grace-sweep.server.ts'
 import { closeDb } from '#db/client.ts'
 import { closeQueues } from '#app/jobs/queues.server.ts'
 import { closeRedisClients } from '#app/infra/redis.server.ts'

@@ -1,17 +1,32 @@
 /**
- * Sends one email. Mints any code or link from the email's verification at send time (a retried
- * job sends a fresh one and the earlier one stops working), renders, sends, and records the outcome.
+ * The send-mail job: sends one email. Mints any code or link from the email's verification at send
+ * time (a retried job sends a fresh one and the earlier one stops working), renders, sends, and
+ * records the outcome. The job carries the email's id only (decision 004).
  */
 import { randomInt } from 'node:crypto'
-import type { Job } from 'bullmq'
 import { eq, sql } from 'drizzle-orm'
+import { z } from 'zod'
 import nodemailer, { type Transporter } from 'nodemailer'
 import { config, findRegion } from '#app/config/env.server.ts'
 import { mintCode, mintToken } from '#app/auth/verification.server.ts'
 import { preparePasswordResetEmail } from '#app/auth/password-reset.server.ts'
 import { getTemplate, type Secret } from '#app/mail/templates.server.ts'
 import { db, schema } from '#db/client.ts'
-import { mailPayload } from '#app/jobs/queues.server.ts'
+import { defineJob, PermanentJobError } from '#app/jobs/define-job.server.ts'
+import { QUEUE } from '#app/jobs/queues.server.ts'
+
+/** Retries with exponential backoff: 5 tries over about a minute, then the email is marked failed. */
+export const MAIL_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 5000 }
+
+/** The job id is the email's id, so queuing an email twice adds one job (decision 022). */
+export const sendMail = defineJob({
+  name: 'send',
+  queue: QUEUE.mail,
+  payload: z.object({ emailId: z.string().uuid() }).strict(),
+  options: MAIL_JOB_OPTIONS,
+  jobId: ({ emailId }) => emailId,
+  handler: ({ emailId }, context) => sendEmail(emailId, context, context.deliver),
+})
 
 export type Outgoing = { to: string; subject: string; text: string }
 export type Deliver = (mail: Outgoing) => Promise<void>
@@ -29,10 +44,11 @@ export function createDeliver(): Deliver {
   }
 }
 
-export class PermanentMailError extends Error {}
+/** A failure no retry can mend (no such template, no verification): the job fails at once. */
+export class PermanentMailError extends PermanentJobError {}
 
-export async function sendMailJob(job: Pick<Job, 'data' | 'attemptsMade' | 'opts'>, deliver: Deliver): Promise<'sent' | 'skipped'> {
-  const { emailId } = mailPayload.parse(job.data)
+/** `attempt` says which try this is: the last one marks the email failed for good. */
+export async function sendEmail(emailId: string, attempt: { attemptsMade: number; attempts: number }, deliver: Deliver): Promise<'sent' | 'skipped'> {
   let [email] = await db.select().from(schema.outboundEmails).where(eq(schema.outboundEmails.id, emailId))
   if (!email || email.status === 'sent') return 'skipped'
   // A reset request is queued for every address; here it is decided whether an account exists (decision 057).
@@ -67,7 +83,7 @@ export async function sendMailJob(job: Pick<Job, 'data' | 'attemptsMade' | 'opts
     return 'sent'
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
-    const final = e instanceof PermanentMailError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+    const final = e instanceof PermanentMailError || attempt.attemptsMade + 1 >= attempt.attempts
     await db
       .update(schema.outboundEmails)
       .set({ status: final ? 'failed' : 'retrying', lastError: message.slice(0, 500), attempts: sql`${schema.outboundEmails.attempts} + 1` })

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { db, schema, sql as pg } from '#db/client.ts'
-import { sweepGrace } from '#workers/processors/sweep-grace.ts'
+import { sweepGrace } from '#app/policy/grace-sweep.server.ts'
 import { getQueue, QUEUE } from '#app/jobs/queues.server.ts'
 import { createOrg } from '#tests/factories/users.ts'
 

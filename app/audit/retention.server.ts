@@ -1,12 +1,19 @@
 /**
- * Audit retention: each organization's chain keeps organizations.audit_retention_days (default
+ * The audit-retention job: each organization's chain keeps organizations.audit_retention_days (default
  * 7 years); the platform chain keeps the longest retention of any organization (members' security
  * events show on every organization's audit page, so none may lose them early), at least 7 years.
  * Events leave only through the privileged database function audit_prune, which reads that
  * retention itself, refuses one under the minimum and writes the anchor: the caller names the chain
  * and nothing else (decision 058).
  */
+import { defineSweep } from '#app/jobs/define-job.server.ts'
 import { sql as pg } from '#db/client.ts'
+
+export const auditRetention = defineSweep({
+  name: 'audit-retention',
+  every: 24 * 3600_000,
+  handler: () => pruneAudit(),
+})
 
 export async function pruneAudit(): Promise<{ chains: number; removed: number }> {
   const orgs = await pg<{ id: string }[]>`select id::text from organizations`
