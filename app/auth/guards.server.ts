@@ -8,7 +8,7 @@ import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { refuseChange } from '#app/audit/record.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
-import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
+import { sessionPassedSecondFactor } from '#app/auth/session.server.ts'
 import { loadLiveSession } from './live-session.server.ts'
 import { clearSessionCookie, readSessionToken, type Session, type User } from './session.server.ts'
 

@@ -3,7 +3,7 @@ import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/re
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { data } from '@remix-run/node'
 import { requestMeta } from '#app/http/request.server.ts'
-import { beginSignInAfterInvite } from '#app/auth/web-sign-in.server.ts'
+import { beginSignInAfterInvite } from '#app/sign-in/web.server.ts'
 import { acceptInviteInput, acceptInviteLink, findInvite } from '#app/orgs/invites.server.ts'
 import { Field, FormError } from '#app/ui/form.tsx'
 

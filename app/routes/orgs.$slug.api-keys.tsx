@@ -15,7 +15,7 @@ import {
   listServiceAccounts,
   revokeApiKey,
 } from '#app/orgs/api-keys.server.ts'
-import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
+import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { OrgNav } from '#app/ui/org-nav.tsx'
 
