@@ -148,7 +148,7 @@ describe('decideNextStep: what stands in for the second factor', () => {
   ])('%s', (_name, user, trustedDevice, expected) => {
     const step = decide(user, app, [org()], { trustedDevice })
     expect(step.kind).toBe('second_factor')
-    expect(step.kind === 'second_factor' && step.passedBy).toBe(expected.passedBy ?? false)
+    expect(step.kind === 'second_factor' ? step.passedBy : null).toBe(expected.passedBy)
   })
 
   it('an invitation link proves the mailbox where an email code is owed, never over an app or key', () => {
