@@ -5,6 +5,7 @@ import { z } from 'zod'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { stepUpLocation } from '#app/http/resume.server.ts'
 import {
   API_SCOPES,
   ApiKeyError,
@@ -98,7 +99,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     }
   } catch (e) {
     // The step-up page returns here; the admin issues the key again with a fresh second factor.
-    if (e instanceof ApiKeyError && e.code === 'step_up_required') throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(here)}`)
+    if (e instanceof ApiKeyError && e.code === 'step_up_required') throw redirectTo(stepUpLocation(here))
     if (e instanceof ApiKeyError) return badRequest({ serviceAccountId: e.message }, { name: input.name })
     throw e
   }

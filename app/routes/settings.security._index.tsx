@@ -11,6 +11,7 @@ import { enrollmentClosed } from '#app/mfa/enrollment.server.ts'
 import { hasAppOrKey, listFactors, removalRefusal, setPreferredMethod, turnOffMfa } from '#app/mfa/factors.server.ts'
 import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
 import { requireStepUp } from '#app/sign-in/web.server.ts'
+import { stepUpLocation } from '#app/http/resume.server.ts'
 import { listDevices } from '#app/mfa/trusted-devices.server.ts'
 import { httpStatus, isDomainError } from '#app/errors.ts'
 import { answerInvitation, listMyInvitations } from '#app/orgs/invites.server.ts'
@@ -64,7 +65,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     } catch (e) {
       if (!isDomainError(e)) throw e
       // An account with an app or key answers only after its second factor: confirm, then come back.
-      if (e.code === 'step_up_required') throw redirectTo('/settings/security/confirm?redirectTo=%2Fsettings%2Fsecurity')
+      if (e.code === 'step_up_required') throw redirectTo(stepUpLocation('/settings/security'))
       return data({ errors: { form: e.message } }, { status: httpStatus(e.code) })
     }
   }

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { requireSupport } from '#app/auth/guards.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { stepUpLocation } from '#app/http/resume.server.ts'
 import { httpStatus, isDomainError } from '#app/errors.ts'
 import { decideRequest, isSteppedUp, listRequests, UNLOCK_ACTION } from '#app/support/approvals.server.ts'
 import { IDENTITY_CHECKS } from '#app/support/reset.server.ts'
@@ -12,7 +13,7 @@ import { FormError, Notice } from '#app/ui/form.tsx'
 export const meta: MetaFunction = () => [{ title: 'Approvals · Support · Gatehouse' }]
 
 const PATH = '/support/approvals'
-const STEP_UP_PATH = `/settings/security/confirm?redirectTo=${encodeURIComponent(PATH)}`
+const STEP_UP_PATH = stepUpLocation(PATH)
 
 const schema = z.object({
   intent: z.enum(['approve', 'refuse']),

@@ -8,6 +8,7 @@ import { COOKIE, clearCookie, readCookie, setCookie } from '#app/auth/cookies.se
 import { sessionCookie, type Session, type User } from '#app/auth/session.server.ts'
 import { isDomainError } from '#app/errors.ts'
 import { redirectTo } from '#app/http/request.server.ts'
+import { stepUpLocation } from '#app/http/resume.server.ts'
 import { toFactorInput, type FactorForm } from '#app/mfa/factor-form.server.ts'
 import { requireStepUp as requireFreshFactor, type Factors } from '#app/mfa/factors.server.ts'
 import { db, schema } from '#db/client.ts'
@@ -138,12 +139,10 @@ export async function requireStepUp(userId: string, session: Session, returnTo: 
   try {
     return await requireFreshFactor(userId, session)
   } catch (e) {
-    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(stepUpPage(returnTo))
+    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(stepUpLocation(returnTo))
     throw e
   }
 }
-
-export const stepUpPage = (returnTo: string) => `/settings/security/confirm?redirectTo=${encodeURIComponent(returnTo)}`
 
 export async function stepUpPageData(user: User, session: Session, asked: string | null, redirectTo: string) {
   return { ...(await stepUpOptions(user, session, asked)), email: user.email, redirectTo }
