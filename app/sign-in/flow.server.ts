@@ -317,7 +317,7 @@ export async function enroll(session: Session, userId: string, method: 'totp' | 
 export type SteppedUp = { kind: 'stepped_up'; method: Method }
 export type StepUpResult = SteppedUp | Refused
 
-const stepUpMethod = (method: Method, methods: Method[]) => methods.includes(method)
+const CANNOT_CONFIRM = 'That way of confirming is not available for this account.'
 
 /** The step-up page: which methods (an email code only without an app or key), the one to show, whether a code was sent. */
 export async function stepUpOptions(user: User, session: Session, asked: string | null) {
@@ -328,7 +328,7 @@ export async function stepUpOptions(user: User, session: Session, asked: string 
 }
 
 export async function prepareStepUp(user: User, session: Session, method: 'email' | 'webauthn'): Promise<Prepared> {
-  if (!stepUpMethod(method, stepUpMethods(await listFactors(user.id)))) return refuse('method_unavailable', 'That way of confirming is not available for this account.')
+  if (!stepUpMethods(await listFactors(user.id)).includes(method)) return refuse('method_unavailable', CANNOT_CONFIRM)
   return prepare(user, stepUpTarget(session), method, { withLink: false })
 }
 
@@ -344,7 +344,7 @@ export const TOO_MANY_STEP_UP_CODES = 'Too many wrong codes: you have been signe
  * ('ended'); success records the fresh second factor on the session.
  */
 export async function stepUp(user: User, session: Session, input: FactorInput, meta: RequestMeta): Promise<StepUpResult> {
-  if (!stepUpMethod(input.method, stepUpMethods(await listFactors(user.id)))) return refuse('method_unavailable', 'That way of confirming is not available for this account.')
+  if (!stepUpMethods(await listFactors(user.id)).includes(input.method)) return refuse('method_unavailable', CANNOT_CONFIRM)
   const checked = await verifyFactor(user, input, { kind: 'step_up', session }, meta)
   if (checked.ok) return { kind: 'stepped_up', method: checked.method }
   if (checked.attemptsLeft === 0) return refuse('ended', TOO_MANY_STEP_UP_CODES, { method: input.method, attemptsLeft: 0 })
