@@ -119,6 +119,17 @@ export async function signInWithPassword(input: { region: string; email: string;
   return afterPassword(check.user, input)
 }
 
+/**
+ * Sign-in right after an invitation link set the password (decision 050): the link came by email,
+ * so it proves the mailbox as an email code would (to /enroll when held to enrollment); a member
+ * who already holds an app or key is still asked for it.
+ */
+export async function signInAfterInvite(userId: string, meta: RequestMeta, channel: Channel = 'web'): Promise<SignInResult> {
+  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, userId))
+  if (!user) return refuse('gone', 'This invitation has expired or was already used. Ask your administrator for a new one.')
+  return afterPassword(user, { meta, channel, proof: 'password_and_mailbox' })
+}
+
 /** Everything after an accepted password: the one decision, and what it leads to. */
 export async function afterPassword(user: User, input: AfterPasswordInput): Promise<SignInResult> {
   const returnTo = input.returnTo ?? '/'

@@ -11,10 +11,7 @@ import { redirectTo } from '#app/http/request.server.ts'
 import { stepUpLocation } from '#app/http/resume.server.ts'
 import { toFactorInput, type FactorForm } from '#app/mfa/factor-form.server.ts'
 import { requireStepUp as requireFreshFactor, type Factors } from '#app/mfa/factors.server.ts'
-import { db, schema } from '#db/client.ts'
-import { eq } from 'drizzle-orm'
 import {
-  afterPassword,
   CHALLENGE_TTL_SECONDS,
   enroll,
   findEmailLink,
@@ -22,6 +19,7 @@ import {
   loadChallenge,
   prepareSecondFactor,
   prepareStepUp,
+  signInAfterInvite,
   signInWithPassword,
   stepUp,
   stepUpOptions,
@@ -40,7 +38,7 @@ export { findEmailLink, hasSentEmailCode, type PendingSignIn }
 
 export type BeginSignIn = { ok: true; response: Response } | { ok: false; message: string; status: number }
 
-const PASSWORD_STATUS: Partial<Record<Refused['code'], number>> = { invalid_credentials: 400, frozen: 403, blocked: 403 }
+const PASSWORD_STATUS: Partial<Record<Refused['code'], number>> = { invalid_credentials: 400, gone: 400, frozen: 403, blocked: 403 }
 
 export async function beginSignIn(input: { region: string; email: string; password: string; meta: RequestMeta; redirectTo: string; deviceToken?: string }): Promise<BeginSignIn> {
   return answer(await signInWithPassword({ ...input, channel: 'web', returnTo: input.redirectTo }))
@@ -51,9 +49,7 @@ export async function beginSignIn(input: { region: string; email: string; passwo
  * mailbox, so where the policy asks for an email code the member goes straight on.
  */
 export async function beginSignInAfterInvite(userId: string, meta: RequestMeta): Promise<BeginSignIn> {
-  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, userId))
-  if (!user) return { ok: false, message: 'This invitation has expired or was already used. Ask your administrator for a new one.', status: 400 }
-  return answer(await afterPassword(user, { meta, channel: 'web', returnTo: '/', proof: 'password_and_mailbox' }))
+  return answer(await signInAfterInvite(userId, meta))
 }
 
 function answer(result: SignInResult): BeginSignIn {
@@ -90,14 +86,13 @@ export async function loadPendingSignIn(request: Request): Promise<PendingSignIn
 export const hasPendingCookie = (request: Request) => Boolean(readCookie(request, COOKIE.pending))
 export const clearPendingCookie = () => clearCookie(COOKIE.pending)
 
-export type FormOutcome =
-  | { kind: 'redirect'; location: string; headers: Headers }
-  | { kind: 'data'; body: Record<string, unknown>; status: number; headers?: Headers }
+type FormData = { kind: 'data'; body: Record<string, unknown>; status: number; headers?: Headers }
+export type FormOutcome = { kind: 'redirect'; location: string; headers: Headers } | FormData
 
-const formError = (form: string, status = 400, headers?: Headers): FormOutcome => ({ kind: 'data', body: { errors: { form } }, status, headers })
+const formError = (form: string, status = 400, headers?: Headers): FormData => ({ kind: 'data', body: { errors: { form } }, status, headers })
 
 /** An emailed code or a key's challenge, as the form shows it (the verify and step-up pages alike). */
-function prepared(p: Prepared): FormOutcome {
+function prepared(p: Prepared): FormData {
   if (p.kind === 'email_sent') return { kind: 'data', body: { emailSent: true, notice: `We sent a code to ${p.to}.` }, status: 200 }
   if (p.kind === 'webauthn_options') return { kind: 'data', body: { webauthnOptions: p.options, challengeId: p.challengeId }, status: 200 }
   if (p.code === 'too_soon') return { kind: 'data', body: { emailSent: true, errors: { form: p.message } }, status: 429 }
@@ -105,7 +100,7 @@ function prepared(p: Prepared): FormOutcome {
 }
 
 /** A wrong code goes under the code field (a key's failure under the form), with the email form kept open. */
-const wrongCode = (r: Refused): FormOutcome => ({ kind: 'data', body: { errors: { [r.method === 'webauthn' ? 'form' : 'code']: r.message }, emailSent: r.method === 'email' }, status: 400 })
+const wrongCode = (r: Refused): FormData => ({ kind: 'data', body: { errors: { [r.method === 'webauthn' ? 'form' : 'code']: r.message }, emailSent: r.method === 'email' }, status: 400 })
 
 export async function handleVerifyForm(pending: PendingSignIn, form: FactorForm, meta: RequestMeta): Promise<FormOutcome> {
   if (form.intent === 'email_send') return prepared(await prepareSecondFactor(pending, 'email'))
@@ -149,18 +144,17 @@ export async function stepUpPageData(user: User, session: Session, asked: string
 }
 
 /** done: stepped up; ended: too many wrong answers, the session is over (sign in again); data: the form again. */
-export type StepUpOutcome = { kind: 'done' } | { kind: 'ended' } | { kind: 'data'; body: Record<string, unknown>; status: number }
+export type StepUpOutcome = { kind: 'done' } | { kind: 'ended' } | FormData
 
 export async function handleStepUpForm(user: User, session: Session, form: FactorForm, meta: RequestMeta): Promise<StepUpOutcome> {
   if (form.intent === 'email_send' || form.intent === 'webauthn_options') {
-    const outcome = prepared(await prepareStepUp(user, session, form.intent === 'email_send' ? 'email' : 'webauthn'))
-    return outcome as Extract<FormOutcome, { kind: 'data' }>
+    return prepared(await prepareStepUp(user, session, form.intent === 'email_send' ? 'email' : 'webauthn'))
   }
   const result = await stepUp(user, session, toFactorInput(form)!, meta)
   if (result.kind === 'stepped_up') return { kind: 'done' }
   if (result.code === 'ended') return { kind: 'ended' }
-  if (result.code === 'invalid_code') return wrongCode(result) as Extract<FormOutcome, { kind: 'data' }>
-  return formError(result.message, 403) as Extract<FormOutcome, { kind: 'data' }>
+  if (result.code === 'invalid_code') return wrongCode(result)
+  return formError(result.message, 403)
 }
 
 // ---------------------------------------------------------------------------------------------
