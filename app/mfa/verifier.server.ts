@@ -7,8 +7,10 @@
  *      is emailed at 10 in an hour) and against the challenge's own limit (a pending sign-in or
  *      reset link ends after 5, a session after 5 wrong step-up answers),
  *   3. on a right one: consumes the challenge once (a conditional update, so two racing requests
- *      cannot both win), runs the caller's `complete` in the same transaction where there is one,
- *      and writes the success event where the caller has no event of its own.
+ *      cannot both win) and runs the caller's `complete` in the same transaction, which writes
+ *      what the success means (the reset's new password and `auth.password_reset`); a replaced
+ *      app's `auth.totp_replaced` is written here, a step-up marks the session, and a sign-in's
+ *      success event comes with the session the flow starts next.
  * No Request or cookie here: `challenge` says what the answer is bound to and spends.
  */
 import { and, count, eq, gt, gte, sql } from 'drizzle-orm'
