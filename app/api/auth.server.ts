@@ -10,7 +10,7 @@ import { loadLiveSession } from '#app/auth/live-session.server.ts'
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import { API_KEY_PREFIX } from '#app/orgs/api-keys.server.ts'
 import { ApiError } from './errors.server.ts'
-import { loadPolicyInput } from '#app/policy/enforcement.server.ts'
+import { loadPolicyInput } from '#app/policy/member-status.server.ts'
 import { effectivePolicy } from '#app/policy/effective-policy.ts'
 
 export type SessionCaller = { kind: 'session'; user: User; session: Session; token: string }

@@ -17,7 +17,7 @@ import { authenticate, callerTokenId, requireKeyAllowedByPolicy, type Caller } f
 import type { AnyEndpoint, OrgAccess } from './define.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { refuseChange } from '#app/audit/record.server.ts'
-import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
+import { sessionPassedSecondFactor } from '#app/auth/session.server.ts'
 import { ApiError, errorResponse, fromDomainError, jsonResponse, notFoundError } from './errors.server.ts'
 import { limitAddress, limitToken } from './rate-limit.server.ts'
 import { ENDPOINTS } from './registry.server.ts'

@@ -5,12 +5,12 @@
 import { findMembership, orgScope, roleAtLeast, type OrgRole } from '#app/orgs/scope.server.ts'
 import { isUuid } from './verification.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { stepUpLocation } from '#app/http/resume.server.ts'
 import { refuseChange } from '#app/audit/record.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
-import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
 import { loadLiveSession } from './live-session.server.ts'
-import { clearSessionCookie, readSessionToken, type Session, type User } from './session.server.ts'
+import { clearSessionCookie, readSessionToken, sessionPassedSecondFactor, type Session, type User } from './session.server.ts'
 
 export type SignedIn = { session: Session; user: User }
 
@@ -73,7 +73,7 @@ export async function requireOrgChange(request: Request, orgRef: string, role: O
     if (e !== error) throw e
   })
   if (!hasAppOrKey(await listFactors(found.user.id))) throw redirectTo('/settings/security?notice=mfa-required')
-  throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(url.pathname + url.search)}`)
+  throw redirectTo(stepUpLocation(url.pathname + url.search))
 }
 
 /** Support staff and superadmins only, and only at the MFA level; everyone else gets 404. */

@@ -1,19 +1,19 @@
 /**
  * THE session lookup of every request, web and API (docs/decisions/026): the session by its
  * token, and, for a session signed in with the password alone (level `password`), the policy
- * decided again from the database with the same pure decision as sign-in (`decideSecondStep`
- * over `loadSignInDecision`). A grace period that ran out, or an admin's "block", so reaches
- * sessions that already exist, not only the next sign-in.
+ * decided again from the database with the one policy function (`loadEffectivePolicy`), read by
+ * `passwordSessionVerdict` over the same sign-in step sign-in decides from (decision 063). A grace
+ * period that ran out, or an admin's "block", so reaches sessions that already exist, not only the
+ * next sign-in.
  *
  * MFA-level and enrollment-only sessions pay nothing here: the level is on the row `loadSession`
  * already returns, and only `password` sessions run the policy queries.
  */
 import { and, eq, sql } from 'drizzle-orm'
 import { recordAudit, systemActor, type RequestMeta } from '#app/audit/record.server.ts'
-import { listFactors } from '#app/mfa/factors.server.ts'
-import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
+import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
+import { passwordSessionVerdict } from '#app/policy/sign-in-step.ts'
 import { db, schema } from '#db/client.ts'
-import { decideSecondStep, type SecondStep } from './second-step.server.ts'
 import { ENROLL_ONLY_MINUTES, endSessionById, loadSession, type Session, type User } from './session.server.ts'
 
 export type LiveSession =
@@ -22,18 +22,6 @@ export type LiveSession =
   | { kind: 'none' }
   /** The policy now blocks this member: the session has ended (or, with `apply: false`, would end). */
   | { kind: 'blocked'; message: string }
-
-/** What a password-level session becomes under the decision sign-in would make now. Pure. */
-export type PasswordSessionVerdict = { kind: 'continue' } | { kind: 'enroll_only' } | { kind: 'blocked'; message: string }
-
-export function passwordSessionVerdict(decision: SecondStep): PasswordSessionVerdict {
-  if (decision.kind === 'blocked') return { kind: 'blocked', message: decision.message }
-  if (decision.kind === 'enroll' || (decision.kind === 'second_factor' && decision.enrollAfter)) return { kind: 'enroll_only' }
-  // 'none', 'grace', or a second factor the member holds: the password was proven when this
-  // session began and the policy is satisfied (or still in grace); the next sign-in asks for the
-  // factor. Step-up still needs a fresh second factor on this session (decision 026).
-  return { kind: 'continue' }
-}
 
 /**
  * Loads the live session for `token` on `channel` and enforces the current policy on it.
@@ -53,8 +41,7 @@ export async function loadLiveSession(
   if (signedIn.session.level !== 'password') return { kind: 'signed_in', ...signedIn }
 
   const { session, user } = signedIn
-  const [factors, policy] = await Promise.all([listFactors(user.id), loadSignInDecision(user.id)])
-  const verdict = passwordSessionVerdict(decideSecondStep(user, factors, policy))
+  const verdict = passwordSessionVerdict(await loadEffectivePolicy(user.id))
   if (verdict.kind === 'continue') return { kind: 'signed_in', session, user }
 
   const audit = (action: 'auth.session_restricted' | 'auth.session_ended', reason: string) =>

@@ -48,3 +48,13 @@ export async function unlockUser(userId: string, tx: Tx = db): Promise<boolean> 
     .returning({ id: u.id })
   return Boolean(row)
 }
+
+/**
+ * A wrong password for a known account, at sign-in or where a signed-in member confirms it (turning
+ * 2FA off): one more failure on the account's lockout counter, audited as auth.login_failed.
+ */
+export async function recordWrongPassword(user: { id: string; email: string; region: string }, meta: RequestMeta, during?: string) {
+  const failure = await recordFailure(user.id, meta)
+  await recordAudit({ action: 'auth.login_failed', actor: { id: null, label: user.email }, subjectId: user.id, meta, details: { region: user.region, reason: 'wrong_password', ...(during ? { during } : {}) } })
+  return failure
+}

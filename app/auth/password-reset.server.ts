@@ -3,16 +3,15 @@
  * 30 minutes, minted by the mail worker and stored hashed; every session ends after a reset.
  */
 import { and, eq } from 'drizzle-orm'
-import { db, schema } from '#db/client.ts'
+import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { MailUnavailableError, queueEmail, queueNotice } from '#app/mail/queue-email.server.ts'
 import { hashPassword } from './password.server.ts'
 import { accountKey, normaliseEmail, throttleAttempt } from './rate-limit.server.ts'
 import { endOtherSessions } from './session.server.ts'
-import { consumeVerification, countAttempt, createVerification, findByToken, revokeVerifications } from './verification.server.ts'
-import { checkSecondFactor, type FactorInput } from '#app/mfa/check.server.ts'
-import { hasAppOrKey, listFactors, type Method } from '#app/mfa/factors.server.ts'
-import { stepUpMethods } from '#app/mfa/step-up.server.ts'
+import { consumeVerification, createVerification, findByToken, revokeVerifications } from './verification.server.ts'
+import { hasAppOrKey, listFactors, stepUpMethods, type Method } from '#app/mfa/factors.server.ts'
+import { verifyFactor, type FactorInput } from '#app/mfa/verifier.server.ts'
 import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
 
 export const RESET_TTL_SECONDS = 30 * 60
@@ -107,25 +106,31 @@ export async function completePasswordReset(input: {
   const found = await findPasswordReset(input.token)
   if (!found) return { ok: false, code: 'invalid_link' }
   const methods = await resetFactorMethods(found.user.id)
-  if (methods.length) {
-    if (!input.secondFactor || !methods.includes(input.secondFactor.method)) {
-      return { ok: false, code: 'second_factor', message: resetFactorPrompt(methods) }
-    }
-    const check = await checkSecondFactor(found.user, input.secondFactor, resetTarget(found.verification.id), input.meta)
-    if (!check.ok) {
-      if (check.counted) await countAttempt(found.verification.id)
-      return { ok: false, code: 'second_factor', message: check.message }
-    }
+  if (methods.length && (!input.secondFactor || !methods.includes(input.secondFactor.method))) {
+    return { ok: false, code: 'second_factor', message: resetFactorPrompt(methods) }
   }
+  const { user, verification } = found
   const passwordHash = await hashPassword(input.password)
-  const done = await db.transaction(async (tx) => {
-    if (!(await consumeVerification(found.verification.id, tx))) return false
-    await tx.update(schema.users).set({ passwordHash, failedAttempts: 0 }).where(eq(schema.users.id, found.user.id))
+  // Consuming the link, the new password, the ended sessions and the audit event: one transaction.
+  const finish = async (tx: Tx) => {
+    await tx.update(schema.users).set({ passwordHash, failedAttempts: 0 }).where(eq(schema.users.id, user.id))
     // A reset has no current session to keep: every session and API session token ends (decision 061).
-    const ended = await endOtherSessions({ user: found.user, keep: null, reason: 'password_reset', meta: input.meta }, tx)
-    await recordAudit({ action: 'auth.password_reset', actor: { id: found.user.id, label: found.user.email }, subjectId: found.user.id, meta: input.meta, details: { sessionsEnded: ended } }, tx)
-    return true
-  })
+    const ended = await endOtherSessions({ user, keep: null, reason: 'password_reset', meta: input.meta }, tx)
+    await recordAudit({ action: 'auth.password_reset', actor: { id: user.id, label: user.email }, subjectId: user.id, meta: input.meta, details: { sessionsEnded: ended } }, tx)
+  }
+  let done: boolean
+  if (input.secondFactor && methods.length) {
+    // Through the one verifier (decision 063): a wrong answer counts on the link (5 end it) and toward the lockout.
+    const check = await verifyFactor(user, input.secondFactor, { kind: 'verification', id: verification.id, target: resetTarget(verification.id) }, input.meta, { complete: finish })
+    if (!check.ok && check.code !== 'consumed') return { ok: false, code: 'second_factor', message: check.message }
+    done = check.ok
+  } else {
+    done = await db.transaction(async (tx) => {
+      if (!(await consumeVerification(verification.id, tx))) return false
+      await finish(tx)
+      return true
+    })
+  }
   if (!done) return { ok: false, code: 'invalid_link' }
   await queueNotice({ to: found.user.email, userId: found.user.id, template: 'password_changed', params: { at: new Date().toISOString() } })
   return { ok: true, userId: found.user.id }

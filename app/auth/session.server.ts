@@ -132,6 +132,30 @@ export async function listLiveSessions(userId: string, tx: Tx = db): Promise<Ses
     .orderBy(desc(s.lastSeenAt), desc(s.createdAt))
 }
 
+/** Step-up: a second factor on this session within the last 5 minutes. A trusted device never sets it. */
+export const STEP_UP_SECONDS = 5 * 60
+
+export function hasFreshSecondFactor(session: Pick<Session, 'secondFactorAt'>, now = Date.now()): boolean {
+  return Boolean(session.secondFactorAt && now - session.secondFactorAt.getTime() < STEP_UP_SECONDS * 1000)
+}
+
+/**
+ * Whether this session passed a second factor: signed in at the MFA level (a trusted device counts,
+ * it was earned with one) or stepped up since. Owners and admins change nothing without it
+ * (decision 056); an enrollment-only session never counts.
+ */
+export function sessionPassedSecondFactor(session: Pick<Session, 'level' | 'secondFactorAt'>): boolean {
+  return session.level === 'mfa' || (session.level === 'password' && session.secondFactorAt !== null)
+}
+
+/** Ends the session behind a token, and records it. */
+export async function signOut(token: string | undefined, meta: RequestMeta): Promise<void> {
+  const ended = await endSession(token)
+  if (!ended) return
+  const [user] = await db.select({ email: schema.users.email }).from(schema.users).where(eq(schema.users.id, ended.userId))
+  await recordAudit({ action: 'auth.logout', actor: { id: ended.userId, label: user?.email ?? 'unknown' }, subjectId: ended.userId, meta, details: { channel: ended.channel } })
+}
+
 /** Records a fresh second factor on the session (step-up). */
 export async function markSecondFactor(sessionId: string, method: string, tx: Tx = db) {
   await tx.update(s).set({ secondFactorAt: sql`now()`, secondFactorMethod: method }).where(eq(s.id, sessionId))

@@ -25,6 +25,9 @@ function plain(values: Record<string, Plain>): Record<string, string | string[]>
   return out
 }
 
+/** The step-up page, coming back to `returnTo`: where every web `step_up_required` leads (decision 063). */
+export const stepUpLocation = (returnTo: string) => `/settings/security/confirm?redirectTo=${encodeURIComponent(returnTo)}`
+
 /** `path` with the change in its query: where the step-up page sends the admin back. */
 export function resumePath(path: string, intent: string, values: Record<string, Plain>): string {
   return `${path}?${new URLSearchParams({ [PARAM]: JSON.stringify({ intent, values: plain(values) }) })}`
@@ -36,7 +39,7 @@ export function resumePath(path: string, intent: string, values: Record<string, 
  */
 export function stepUpToResume(error: unknown, path: string, intent: string, values: Record<string, Plain>): void {
   if (isDomainError(error) && error.code === 'step_up_required') {
-    throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(resumePath(path, intent, values))}`)
+    throw redirectTo(stepUpLocation(resumePath(path, intent, values)))
   }
 }
 

@@ -1,18 +1,17 @@
 /**
  * Enrolling a factor from the settings pages or /enroll: the TOTP confirm and key registration
- * with their bookkeeping in one transaction, the notices after it, and the fresh session that
- * replaces an enrollment-only one when the member finishes.
+ * with their bookkeeping in one transaction, and the notices after it. The fresh session that
+ * replaces an enrollment-only one is the sign-in flow's (`enroll` in app/sign-in/flow.server.ts).
  */
 import type { RegistrationResponseJSON } from '@simplewebauthn/server'
 import type { RequestMeta } from '#app/audit/record.server.ts'
-import { sessionCookie, type Session, type User } from '#app/auth/session.server.ts'
-import { completeSignIn } from '#app/auth/sign-in.server.ts'
+import type { User } from '#app/auth/session.server.ts'
 import { db, schema } from '#db/client.ts'
 import { eq, sql } from 'drizzle-orm'
 import { afterFactorAdded, noticeFactorAdded } from './factors.server.ts'
 import { confirmTotpSetup, TOTP_MESSAGES } from './totp.server.ts'
 import { verifyWebauthnRegistration, WEBAUTHN_MESSAGES } from './webauthn.server.ts'
-import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
+import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 
 export type EnrollResult = { ok: true; recoveryCodes: string[] | null; label?: string } | { ok: false; message: string }
 
@@ -28,7 +27,7 @@ const FACTOR_NAMES = { totp: 'an authenticator app', webauthn: 'a security key' 
  * service account may add what it likes.
  */
 export async function enrollmentClosed(userId: string, method?: 'totp' | 'webauthn'): Promise<string | null> {
-  const decision = await loadSignInDecision(userId)
+  const decision = await loadEffectivePolicy(userId)
   if (decision.status === 'exempt') return null
   if (decision.mode === 'disabled') return ENROLLMENT_CLOSED_MESSAGE
   if (method && !decision.allowedMethods.includes(method)) {
@@ -63,35 +62,4 @@ export async function enrollKey(user: User, input: { challengeId: string; target
   })
   if (result.ok) await noticeFactorAdded(user, 'webauthn', result.label)
   return result
-}
-
-/**
- * An enrollment-only session is replaced by a fresh MFA session once the member has a factor
- * their policy allows (the factor just proven counts as the second factor). Returns the Set-Cookie, or null.
- */
-export async function upgradeEnrollOnlySession(session: Session, userId: string, method: 'totp' | 'webauthn', meta: RequestMeta, oldToken: string | undefined): Promise<string | null> {
-  void oldToken
-  const token = await replaceEnrollOnlySession(session, userId, method, meta, 'web')
-  return token ? sessionCookie(token) : null
-}
-
-/**
- * The channel-neutral part (the API answers the new token instead of a cookie): a fresh MFA
- * session on the same channel, or null when the session was not enrollment-only or the policy
- * still holds the member to enrollment.
- */
-export async function replaceEnrollOnlySession(session: Session, userId: string, method: 'totp' | 'webauthn', meta: RequestMeta, channel: 'web' | 'api'): Promise<string | null> {
-  if (session.level !== 'enroll_only') return null
-  // Only a factor the organization policy allows ends enrollment-only mode.
-  const decision = await loadSignInDecision(userId)
-  if (decision.signIn.kind === 'enroll_only' || decision.signIn.kind === 'blocked') return null
-  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, userId))
-  const { token } = await completeSignIn({ user, level: 'mfa', meta, method, channel })
-  // The old enrollment-only session ends within a minute rather than at once: the page that shows
-  // the recovery codes is rendered (loaders run) with the cookie the request came with.
-  await db
-    .update(schema.sessions)
-    .set({ absoluteExpiresAt: sql`least(${schema.sessions.absoluteExpiresAt}, now() + interval '1 minute')`, idleExpiresAt: sql`least(${schema.sessions.idleExpiresAt}, now() + interval '1 minute')` })
-    .where(eq(schema.sessions.id, session.id))
-  return token
 }

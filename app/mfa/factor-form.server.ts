@@ -3,7 +3,7 @@
  * Lengths are capped so an oversized code is a 400, never work for the server.
  */
 import { z } from 'zod'
-import type { FactorInput } from './check.server.ts'
+import type { FactorInput } from './verifier.server.ts'
 
 /** A WebAuthn response posted as JSON text (registration or authentication). */
 export const webauthnResponse = z

@@ -11,7 +11,8 @@
 import { and, eq, isNotNull, sql } from 'drizzle-orm'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { createVerification } from '#app/auth/verification.server.ts'
-import { endOtherSessions, type User } from '#app/auth/session.server.ts'
+import { endOtherSessions, hasFreshSecondFactor, type Session, type User } from '#app/auth/session.server.ts'
+import { DomainError } from '#app/errors.ts'
 import { queueNotice } from '#app/mail/queue-email.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import { countRecoveryCodes, deleteRecoveryCodes, generateRecoveryCodes, RECOVERY_LOW_WATERMARK } from './recovery-codes.server.ts'
@@ -19,7 +20,7 @@ import { revokeAllDevices } from './trusted-devices.server.ts'
 import { deleteKey, listKeys } from './webauthn.server.ts'
 import { deleteTotp } from './totp.server.ts'
 import { effectivePolicy, type PolicyDecision } from '#app/policy/effective-policy.ts'
-import { loadPolicyInput } from '#app/policy/enforcement.server.ts'
+import { loadPolicyInput } from '#app/policy/member-status.server.ts'
 
 export type Method = 'totp' | 'webauthn' | 'email' | 'recovery_code'
 export type Factors = {
@@ -36,6 +37,33 @@ export const METHOD_NAMES: Record<Method, string> = {
 }
 
 export const hasAppOrKey = (f: Factors) => Boolean(f.totp) || f.keys.length > 0
+
+/** Step-up accepts an app, a key or a recovery code; an email code only when the member has no app or key. */
+export function stepUpMethods(factors: Factors): Method[] {
+  if (!hasAppOrKey(factors)) return ['email']
+  const methods: Method[] = []
+  if (factors.totp) methods.push('totp')
+  if (factors.keys.length) methods.push('webauthn')
+  if (factors.recoveryCodesLeft > 0) methods.push('recovery_code')
+  return methods
+}
+
+/** Whether an action needs step-up now: members with no factor at all have nothing to step up with. */
+export function needsStepUp(session: Pick<Session, 'secondFactorAt'>, factors: Factors): boolean {
+  return hasAppOrKey(factors) && !hasFreshSecondFactor(session)
+}
+
+/**
+ * THE step-up guard: a sensitive change (removing a factor, new codes, adding a factor when one
+ * exists, turning 2FA off) throws `step_up_required` unless this session passed a second factor in
+ * the last 5 minutes. Each adapter maps it once: the web to the confirm page, the API to a 403.
+ * Returns the member's factors, which the caller usually needs next.
+ */
+export async function requireStepUp(userId: string, session: Pick<Session, 'secondFactorAt'>, message = 'This change needs a second factor within the last 5 minutes.'): Promise<Factors> {
+  const factors = await listFactors(userId)
+  if (needsStepUp(session, factors)) throw new DomainError('step_up_required', message)
+  return factors
+}
 
 export async function listFactors(userId: string, tx: Tx = db): Promise<Factors> {
   const [totp] = await tx

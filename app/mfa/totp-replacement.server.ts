@@ -4,13 +4,13 @@
  * The current app keeps signing in until the confirm commits, so a member under a policy that
  * allows only an app never goes without an allowed factor. Recovery codes are left as they are.
  */
-import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
+import type { RequestMeta } from '#app/audit/record.server.ts'
 import { createVerification } from '#app/auth/verification.server.ts'
 import { endOtherSessions, type User } from '#app/auth/session.server.ts'
 import { queueNotice } from '#app/mail/queue-email.server.ts'
-import { db } from '#db/client.ts'
 import { enrollmentClosed } from './enrollment.server.ts'
-import { beginTotpReplacement, cancelTotpReplacement, confirmTotpReplacement, TOTP_REPLACEMENT_MESSAGES } from './totp.server.ts'
+import { beginTotpReplacement, cancelTotpReplacement, TOTP_REPLACEMENT_MESSAGES } from './totp.server.ts'
+import { verifyFactor } from './verifier.server.ts'
 
 export type ReplacementRefusal = { ok: false; status: 400 | 403; field: 'code' | 'form'; code: string; message: string }
 
@@ -26,22 +26,19 @@ export async function startTotpReplacement(user: User) {
 
 /**
  * Confirms the replacement with a current code from the new app. On success the new secret is the
- * app (one transaction with its audit event, ending every session but `currentSessionId`:
- * decision 061), and the member is emailed with a freeze link.
+ * app, and the member is emailed with a freeze link.
  */
 export async function replaceTotp(user: User, code: string, meta: RequestMeta, currentSessionId: string | null): Promise<{ ok: true } | ReplacementRefusal> {
   const closed = await enrollmentClosed(user.id, 'totp')
   if (closed) return { ok: false, status: 403, field: 'form', code: 'closed', message: closed }
-  const result = await db.transaction(async (tx): Promise<{ ok: true } | ReplacementRefusal> => {
-    const check = await confirmTotpReplacement(user, code, tx)
-    if (!check.ok) {
-      const field = check.code === 'malformed' || check.code === 'invalid' || check.code === 'replayed' ? 'code' : 'form'
-      return { ok: false, status: 400, field, code: check.code, message: TOTP_REPLACEMENT_MESSAGES[check.code] }
-    }
-    await recordAudit({ action: 'auth.totp_replaced', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { timeStep: check.timeStep } }, tx)
-    await endOtherSessions({ user, keep: currentSessionId, reason: 'totp_replaced', meta }, tx)
-    return { ok: true }
+  // Through the one verifier (decision 063): the pending secret's own tries, the swap and its audit
+  // event in one transaction, ending every session but this one (decision 061).
+  const checked = await verifyFactor(user, { method: 'totp', code }, { kind: 'totp_replacement' }, meta, {
+    complete: async (tx) => void (await endOtherSessions({ user, keep: currentSessionId, reason: 'totp_replaced', meta }, tx)),
   })
+  const result: { ok: true } | ReplacementRefusal = checked.ok
+    ? { ok: true }
+    : { ok: false, status: 400, field: checked.code === 'malformed' || checked.code === 'invalid' || checked.code === 'replayed' ? 'code' : 'form', code: checked.code, message: checked.message }
   if (result.ok) await noticeTotpReplaced(user)
   return result
 }

@@ -30,26 +30,23 @@ export async function rememberDevice(user: User, method: DeviceMethod, meta: Req
   return setCookie(COOKIE.device, token, days * 86_400)
 }
 
-/** True when this device token (from COOKIE.device) is a trusted device of `user` that still counts; marks it used. */
-export async function acceptTrustedDevice(
-  token: string | undefined,
-  user: User,
-  input: { methods: DeviceMethod[]; rememberDays?: number },
-): Promise<boolean> {
-  if (user.platformRole !== 'none' || !user.mfaEnabledAt) return false
-  if (!token || token.length > 100) return false
-  const days = input.rememberDays ?? DEFAULT_REMEMBER_DAYS
+/**
+ * The live trusted-device row of `user` behind this browser's token (COOKIE.device), or undefined.
+ * Whether it still counts (age under the policy's days, method, 2FA turned on or reset since, staff)
+ * is the sign-in decision's (app/sign-in/decide.ts); `markTrustedDeviceUsed` once it did.
+ */
+export async function findTrustedDevice(token: string | undefined, userId: string) {
+  if (!token || token.length > 100) return undefined
   const [row] = await db
-    .select()
+    .select({ id: d.id, method: d.method, createdAt: d.createdAt })
     .from(d)
-    .where(and(inArray(d.tokenHash, keyedHashes('trusted-device', token)), eq(d.userId, user.id), gt(d.expiresAt, sql`now()`), gt(d.createdAt, sql`now() - make_interval(days => ${days})`)))
-  if (!row) return false
-  if (!input.methods.includes(row.method)) return false
-  if (row.createdAt < user.mfaEnabledAt) return false
-  if (user.mfaResetAt && row.createdAt < user.mfaResetAt) return false
+    .where(and(inArray(d.tokenHash, keyedHashes('trusted-device', token)), eq(d.userId, userId), gt(d.expiresAt, sql`now()`)))
+  return row
+}
+
+export async function markTrustedDeviceUsed(deviceId: string, token: string) {
   // Any key of the hash ring matched; the hash moves to the current key (decision 062).
-  await db.update(d).set({ tokenHash: hash(token), lastUsedAt: sql`now()` }).where(eq(d.id, row.id))
-  return true
+  await db.update(d).set({ tokenHash: hash(token), lastUsedAt: sql`now()` }).where(eq(d.id, deviceId))
 }
 
 export async function listDevices(userId: string) {

@@ -4,7 +4,7 @@
  * chosen at issue, revocable, audited. A key acts only inside its organization.
  */
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm'
-import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
+import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { keyedHash, keyedHashes, randomToken } from '#app/auth/crypto.server.ts'

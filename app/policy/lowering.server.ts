@@ -8,7 +8,7 @@
  */
 import { refuseChange, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { DomainError } from '#app/errors.ts'
-import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
+import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
 
 /** Who makes a change: a person's session (with its last second factor), or an API key. */
 export type ChangeAuthority = { kind: 'session'; secondFactorAt: Date | null } | { kind: 'api_key' }

@@ -3,13 +3,13 @@ import { Form, Link, useLoaderData } from '@remix-run/react'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { listFactors } from '#app/mfa/factors.server.ts'
 import { ENROLLMENT_CLOSED_MESSAGE } from '#app/mfa/enrollment.server.ts'
-import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
+import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Set up two-step sign-in · Gatehouse' }]
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user, session } = await requireUser(request)
-  const [factors, policy] = await Promise.all([listFactors(user.id), loadSignInDecision(user.id)])
+  const [factors, policy] = await Promise.all([listFactors(user.id), loadEffectivePolicy(user.id)])
   // Offer only what the member's organizations allow (all of it when no policy restricts).
   const allowed = policy.allowedMethods
   // Disabled: no enrollment is offered (staff are never under disabled).

@@ -3,7 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParam
 import { z } from 'zod'
 import { getSignedIn } from '#app/auth/guards.server.ts'
 import { readDeviceToken } from '#app/mfa/trusted-devices.server.ts'
-import { beginSignIn } from '#app/auth/web-sign-in.server.ts'
+import { beginSignIn } from '#app/sign-in/web.server.ts'
 import { config } from '#app/config/env.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta, safeRedirectPath } from '#app/http/request.server.ts'

@@ -1,9 +1,8 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
-import { loadPendingSignIn } from '#app/auth/pending-sign-in.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
-import { completeEmailLink, findEmailLink } from '#app/mfa/verify-flow.server.ts'
+import { completeEmailLink, findEmailLink, loadPendingSignIn } from '#app/sign-in/web.server.ts'
 import { FormError } from '#app/ui/form.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Finish signing in · Gatehouse' }]

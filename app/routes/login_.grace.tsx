@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { useLoaderData } from '@remix-run/react'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { redirectTo, safeRedirectPath } from '#app/http/request.server.ts'
-import { loadGracePrompt } from '#app/policy/grace-prompt.server.ts'
+import { loadGracePrompt } from '#app/sign-in/flow.server.ts'
 import { GracePromptView } from '#app/ui/grace-prompt.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Set up two-factor authentication · Gatehouse' }]

@@ -1,11 +1,10 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
 import { useActionData, useLoaderData } from '@remix-run/react'
-import { clearPendingCookie, hasPendingCookie, loadPendingSignIn } from '#app/auth/pending-sign-in.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { factorFormSchema } from '#app/mfa/factor-form.server.ts'
-import { handleVerifyForm, hasSentEmailCode } from '#app/mfa/verify-flow.server.ts'
+import { clearPendingCookie, handleVerifyForm, hasPendingCookie, hasSentEmailCode, loadPendingSignIn } from '#app/sign-in/web.server.ts'
 import { SecondFactorForms, type MethodName } from '#app/ui/second-factor.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Verify it’s you · Gatehouse' }]
@@ -15,18 +14,18 @@ export async function loader({ request }: LoaderFunctionArgs) {
   // Rendered rather than redirected: after a POST that ended the sign-in, this loader runs too.
   if (!pending) return { expired: true as const }
   const asked = new URL(request.url).searchParams.get('method') as MethodName | null
-  const methods = pending.decision.methods
-  const method = asked && methods.includes(asked) ? asked : pending.decision.preferred
+  const methods = pending.step.methods
+  const method = asked && methods.includes(asked) ? asked : pending.step.preferred
   return {
     expired: false as const,
     method,
     methods,
     email: pending.user.email,
     emailSent: method === 'email' ? await hasSentEmailCode(pending) : false,
-    allowRemember: pending.user.platformRole === 'none' && pending.decision.reason === 'factor' && pending.decision.rememberDays > 0,
-    rememberDays: pending.decision.rememberDays,
-    reset: pending.decision.reason === 'reset',
-    proveEmail: pending.decision.reason === 'prove_email' ? (pending.user.platformRole === 'none' ? 'organization' as const : 'staff' as const) : null,
+    allowRemember: pending.user.platformRole === 'none' && pending.step.reason === 'factor' && pending.step.rememberDays > 0,
+    rememberDays: pending.step.rememberDays,
+    reset: pending.step.reason === 'reset',
+    proveEmail: pending.step.reason === 'prove_email' ? (pending.user.platformRole === 'none' ? 'organization' as const : 'staff' as const) : null,
   }
 }
 

@@ -1,6 +1,5 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
-import { clearSessionCookie, readSessionToken } from '#app/auth/session.server.ts'
-import { signOut } from '#app/auth/sign-in.server.ts'
+import { clearSessionCookie, readSessionToken, signOut } from '#app/auth/session.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 
 export async function loader() {

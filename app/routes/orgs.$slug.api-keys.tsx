@@ -7,6 +7,7 @@ import { isDomainError } from '#app/errors.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { stepUpLocation } from '#app/http/resume.server.ts'
 import {
   API_SCOPES,
   SCOPE_LABELS,
@@ -16,7 +17,7 @@ import {
   listServiceAccounts,
   revokeApiKey,
 } from '#app/orgs/api-keys.server.ts'
-import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
+import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { OrgNav } from '#app/ui/org-nav.tsx'
 
@@ -99,7 +100,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     }
   } catch (e) {
     // The step-up page returns here; the admin issues the key again with a fresh second factor.
-    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(`/settings/security/confirm?redirectTo=${encodeURIComponent(here)}`)
+    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(stepUpLocation(here))
     return formError(e, { values: { name: input.name } })
   }
 }

@@ -4,13 +4,14 @@ import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { verifyPassword } from '#app/auth/password.server.ts'
-import { recordWrongPassword } from '#app/auth/sign-in.server.ts'
+import { recordWrongPassword } from '#app/auth/lockout.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { enrollmentClosed } from '#app/mfa/enrollment.server.ts'
 import { hasAppOrKey, listFactors, removalRefusal, setPreferredMethod, turnOffMfa } from '#app/mfa/factors.server.ts'
 import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
-import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
+import { requireStepUp } from '#app/sign-in/web.server.ts'
+import { stepUpLocation } from '#app/http/resume.server.ts'
 import { listDevices } from '#app/mfa/trusted-devices.server.ts'
 import { isDomainError } from '#app/errors.ts'
 import { formError } from '#app/http/domain-error.server.ts'
@@ -65,7 +66,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     } catch (e) {
       if (!isDomainError(e)) throw e
       // An account with an app or key answers only after its second factor: confirm, then come back.
-      if (e.code === 'step_up_required') throw redirectTo('/settings/security/confirm?redirectTo=%2Fsettings%2Fsecurity')
+      if (e.code === 'step_up_required') throw redirectTo(stepUpLocation('/settings/security'))
       return formError(e)
     }
   }

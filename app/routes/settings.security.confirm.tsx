@@ -6,7 +6,7 @@ import { clearSessionCookie } from '#app/auth/session.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta, safeRedirectPath } from '#app/http/request.server.ts'
 import { factorFormSchema } from '#app/mfa/factor-form.server.ts'
-import { handleStepUpForm, stepUpPageData } from '#app/mfa/step-up-flow.server.ts'
+import { handleStepUpForm, stepUpPageData } from '#app/sign-in/web.server.ts'
 import { SecondFactorForms } from '#app/ui/second-factor.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Confirm it’s you · Gatehouse' }]

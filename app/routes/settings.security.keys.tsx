@@ -4,13 +4,12 @@ import { Form, useActionData, useLoaderData } from '@remix-run/react'
 import { useState } from 'react'
 import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
-import { readSessionToken } from '#app/auth/session.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { webauthnResponse } from '#app/mfa/factor-form.server.ts'
-import { enrollKey, enrollmentClosed, upgradeEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
+import { enrollKey, enrollmentClosed } from '#app/mfa/enrollment.server.ts'
 import { listFactors, removalRefusal, removeKey } from '#app/mfa/factors.server.ts'
-import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
+import { requireStepUp, upgradeEnrollOnlySession } from '#app/sign-in/web.server.ts'
 import { KEY_LABEL_MAX, webauthnRegistrationOptions } from '#app/mfa/webauthn.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
@@ -64,7 +63,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
   const result = await enrollKey(user, { challengeId: form.data.challengeId, target: `session:${session.id}`, response: form.data.response, label: form.data.label }, meta, session.id)
   if (!result.ok) return data({ errors: { form: result.message } }, { status: 400 })
-  const cookie = await upgradeEnrollOnlySession(session, user.id, 'webauthn', meta, readSessionToken(request))
+  const cookie = await upgradeEnrollOnlySession(session, user.id, 'webauthn', meta)
   const headers = cookie ? { 'Set-Cookie': cookie } : undefined
   const done = session.level === 'enroll_only' ? '/' : '/settings/security/keys'
   if (!result.recoveryCodes) {

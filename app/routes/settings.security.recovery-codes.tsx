@@ -7,7 +7,7 @@ import { parseForm } from '#app/http/forms.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
 import { hasAppOrKey, listFactors, regenerateRecoveryCodes } from '#app/mfa/factors.server.ts'
 import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
-import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
+import { requireStepUp } from '#app/sign-in/web.server.ts'
 import { FormError } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 

@@ -3,12 +3,11 @@ import { data } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
-import { readSessionToken } from '#app/auth/session.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
-import { enrollmentClosed, enrollTotp, upgradeEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
+import { enrollmentClosed, enrollTotp } from '#app/mfa/enrollment.server.ts'
 import { listFactors, removalRefusal, removeTotp } from '#app/mfa/factors.server.ts'
-import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
+import { requireStepUp, upgradeEnrollOnlySession } from '#app/sign-in/web.server.ts'
 import { beginTotpSetup, getTotp, pendingTotpSetup } from '#app/mfa/totp.server.ts'
 import { cancelTotpReplacement, replaceTotp, startTotpReplacement } from '#app/mfa/totp-replacement.server.ts'
 import { CodeField, FormError } from '#app/ui/form.tsx'
@@ -83,7 +82,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   await requireStepUp(user.id, session, '/settings/security/totp')
   const result = await enrollTotp(user, form.data.code, meta, session.id)
   if (!result.ok) return data({ errors: { code: result.message } }, { status: 400 })
-  const cookie = await upgradeEnrollOnlySession(session, user.id, 'totp', meta, readSessionToken(request))
+  const cookie = await upgradeEnrollOnlySession(session, user.id, 'totp', meta)
   const done = session.level === 'enroll_only' ? '/' : '/settings/security'
   if (!result.recoveryCodes) throw redirectTo(done, cookie ? { 'Set-Cookie': cookie } : {})
   return data({ recoveryCodes: result.recoveryCodes, done }, { headers: cookie ? { 'Set-Cookie': cookie } : {} })

@@ -6,6 +6,7 @@ import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { isDomainError } from '#app/errors.ts'
 import { formError } from '#app/http/domain-error.server.ts'
+import { stepUpLocation } from '#app/http/resume.server.ts'
 import { decideRequest, isSteppedUp, listRequests, UNLOCK_ACTION } from '#app/support/approvals.server.ts'
 import { IDENTITY_CHECKS } from '#app/support/reset.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
@@ -13,7 +14,7 @@ import { FormError, Notice } from '#app/ui/form.tsx'
 export const meta: MetaFunction = () => [{ title: 'Approvals · Support · Gatehouse' }]
 
 const PATH = '/support/approvals'
-const STEP_UP_PATH = `/settings/security/confirm?redirectTo=${encodeURIComponent(PATH)}`
+const STEP_UP_PATH = stepUpLocation(PATH)
 
 const schema = z.object({
   intent: z.enum(['approve', 'refuse']),

@@ -9,7 +9,7 @@
  * audit event) the first time someone looks. Decisions 031 and 057.
  */
 import { and, desc, eq, gt, lte, or, sql } from 'drizzle-orm'
-import { hasFreshSecondFactor } from '#app/mfa/step-up.server.ts'
+import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
 import { alias } from 'drizzle-orm/pg-core'
 import { db, schema, type Tx } from '#db/client.ts'
 import { recordAudit, refuseChange, NO_REQUEST, type RequestMeta } from '#app/audit/record.server.ts'

@@ -4,7 +4,7 @@
  */
 import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { loadSignInDecision } from '#app/policy/enforcement.server.ts'
+import { loadEffectivePolicy as loadSignInDecision } from '#app/policy/member-status.server.ts'
 import { orgStatus } from '#app/policy/effective-policy.ts'
 import { listMembers } from '#app/orgs/members.server.ts'
 import { DomainError } from '#app/errors.ts'

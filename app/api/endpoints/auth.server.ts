@@ -1,8 +1,8 @@
 /** Sign-in and sign-out over the API. */
 import { z } from 'zod'
-import { checkPassword, completeSignIn, signOut } from '#app/auth/sign-in.server.ts'
+import { signOut } from '#app/auth/session.server.ts'
 import { findRegion } from '#app/config/env.server.ts'
-import { decideAfterPassword } from '../after-password.server.ts'
+import { apiSignIn } from '#app/sign-in/api.server.ts'
 import { defineEndpoint } from '../define.server.ts'
 import { ApiError, rateLimited } from '../errors.server.ts'
 import { dateTime, userSchema, userView } from './views.server.ts'
@@ -48,22 +48,7 @@ export const signInEndpoint = defineEndpoint({
   response: signInResponse,
   // Failed attempts must be recorded even though the request fails.
   transaction: false,
-  async handler({ body, meta }) {
-    const check = await checkPassword({ ...body, meta })
-    if (!check.ok) {
-      if (check.code === 'invalid_credentials') throw new ApiError(401, 'invalid_credentials', check.message)
-      if (check.code === 'frozen') throw new ApiError(403, 'account_locked', check.message)
-      throw rateLimited(check.retryAfterSeconds ?? 60, check.message, check.code === 'locked' ? 'account_locked' : 'rate_limited')
-    }
-    const next = await decideAfterPassword({ user: check.user, meta, channel: 'api' })
-    if (next.next === 'second_factor') {
-      return { requires2FA: true as const, method: next.method, methods: next.methods, challengeId: next.challengeId }
-    }
-    if (next.next === 'blocked') throw new ApiError(403, 'sign_in_blocked', next.message)
-    const level = next.next === 'enrollment_only' ? 'enroll_only' : 'password'
-    const { token } = await completeSignIn({ user: check.user, level, meta, method: 'password', channel: 'api' })
-    return { token, user: userView(check.user), enrollmentOnly: level === 'enroll_only', ...(next.next === 'session' && next.grace ? { grace: next.grace } : {}) }
-  },
+  handler: ({ body, meta }) => apiSignIn(body, meta),
 })
 
 export const signOutEndpoint = defineEndpoint({

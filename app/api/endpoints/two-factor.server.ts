@@ -1,32 +1,26 @@
 /**
  * The member's own second factors over the API: finishing a sign-in (/2fa/verify, /2fa/email),
  * setting up an authenticator app, status, turning 2FA off, new recovery codes, security keys.
- * Every rule is the web's, through the same modules: pending sign-ins (app/auth), the factor
- * checks (app/mfa/check.server.ts), step-up (app/mfa/step-up*.server.ts), factor bookkeeping
- * (app/mfa/factors.server.ts). A typed `code` is the step-up where the web shows a confirm page.
+ * Every rule is the web's, through the same modules: the sign-in flow and its API adapter
+ * (app/sign-in), the step-up guard and factor bookkeeping (app/mfa/factors.server.ts). A typed
+ * `code` is the step-up where the web shows a confirm page.
  *
  * These handlers run without the wrapper's transaction: a wrong code must stay counted (lockout,
  * the challenge's tries) even though the request fails, and the domain functions they call are
  * each one transaction already.
  */
 import { z } from 'zod'
-import type { RequestMeta } from '#app/audit/record.server.ts'
-import { completePendingSignIn, failPendingAttempt, loadLoginChallenge, PENDING_TTL_SECONDS, type PendingSignIn } from '#app/auth/pending-sign-in.server.ts'
+import { recordWrongPassword } from '#app/auth/lockout.server.ts'
 import { verifyPassword } from '#app/auth/password.server.ts'
-import { recordWrongPassword } from '#app/auth/sign-in.server.ts'
-import { methodAllowed } from '#app/auth/second-step.server.ts'
 import type { Session, User } from '#app/auth/session.server.ts'
-import { checkSecondFactor } from '#app/mfa/check.server.ts'
-import { EMAIL_CODE_MESSAGES, EMAIL_CODE_TTL_SECONDS, sendEmailCode } from '#app/mfa/email-code.server.ts'
-import { enrollTotp, replaceEnrollOnlySession } from '#app/mfa/enrollment.server.ts'
-import { removalRefusal, hasAppOrKey, listFactors, regenerateRecoveryCodes, removeKey, turnOffMfa, type Method } from '#app/mfa/factors.server.ts'
-import { stepUpWithCode } from '#app/mfa/step-up-flow.server.ts'
-import { loadGracePrompt } from '#app/policy/grace-prompt.server.ts'
-import { needsStepUp } from '#app/mfa/step-up.server.ts'
+import { enrollTotp } from '#app/mfa/enrollment.server.ts'
+import { removalRefusal, hasAppOrKey, listFactors, regenerateRecoveryCodes, removeKey, requireStepUp, turnOffMfa } from '#app/mfa/factors.server.ts'
 import { beginTotpSetup } from '#app/mfa/totp.server.ts'
+import { enroll } from '#app/sign-in/flow.server.ts'
+import { apiSendSignInCode, apiVerifySignIn, requireCodeStepUp } from '#app/sign-in/api.server.ts'
 import type { Caller } from '../auth.server.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
-import { ApiError, rateLimited } from '../errors.server.ts'
+import { ApiError } from '../errors.server.ts'
 import { dateTime, userSchema, userView } from './views.server.ts'
 
 const METHODS = ['totp', 'webauthn', 'email', 'recovery_code'] as const
@@ -39,21 +33,8 @@ function sessionCaller(caller: Caller | null): { user: User; session: Session; t
   return caller
 }
 
-const challengeGone = () => new ApiError(401, 'invalid_challenge', 'This sign-in has expired, was already completed or had too many wrong codes. Sign in again.')
-
-async function loadChallenge(id: string): Promise<PendingSignIn> {
-  const pending = await loadLoginChallenge(id, 'api')
-  if (!pending) throw challengeGone()
-  return pending
-}
-
-/** The typed step-up every sensitive change needs (removing a factor, new codes, turning 2FA off; decision 046). */
-async function requireCodeStepUp(user: User, session: Session, typed: string, meta: RequestMeta) {
-  const result = await stepUpWithCode(user, session, typed, meta)
-  // The fifth wrong code on this token signed it out (as five end a pending sign-in).
-  if (!result.ok && result.reason === 'ended') throw new ApiError(401, 'unauthorized', `${result.message} Sign in again.`)
-  if (!result.ok) throw new ApiError(400, 'invalid_code', result.message, { fields: { code: result.message } })
-}
+/** The step-up guard's words here (a DomainError the API maps to 403 step_up_required). */
+const STEP_UP_TO_ADD = 'Adding a factor when you already have one needs a second factor within the last 5 minutes: sign in again with your second factor, then retry.'
 
 const signedIn = z.object({
   token: z.string().describe('API session token: send it as Authorization: Bearer <token>'),
@@ -90,30 +71,15 @@ export const verifyEndpoint = defineEndpoint({
     if (body.challengeId === undefined) {
       const { user, session } = sessionCaller(caller)
       if (body.method && body.method !== 'totp') throw new ApiError(400, 'invalid_request', 'Without a challengeId this confirms an authenticator app: method must be totp.', { fields: { method: 'must be totp' } })
-      const factors = await listFactors(user.id)
-      if (factors.totp) throw new ApiError(409, 'conflict', 'An authenticator app is already on.')
-      if (needsStepUp(session, factors)) throw stepUpRequired()
+      if ((await listFactors(user.id)).totp) throw new ApiError(409, 'conflict', 'An authenticator app is already on.')
+      await requireStepUp(user.id, session, STEP_UP_TO_ADD)
       const result = await enrollTotp(user, body.code, meta, session.id)
       if (!result.ok) throw new ApiError(400, 'invalid_code', result.message, { fields: { code: result.message } })
-      const token = await replaceEnrollOnlySession(session, user.id, 'totp', meta, 'api')
+      const token = (await enroll(session, user.id, 'totp', meta, 'api'))?.token
       const remaining = (await listFactors(user.id)).recoveryCodesLeft
       return { enabled: true as const, backupCodes: result.recoveryCodes ?? [], backupCodesRemaining: remaining, ...(token ? { token } : {}) }
     }
-    const pending = await loadChallenge(body.challengeId)
-    const method: Method = body.method ?? pending.decision.preferred
-    if (!methodAllowed(pending.decision, method)) throw new ApiError(403, 'method_unavailable', `That way of verifying is not available for this account. Use one of: ${pending.decision.methods.join(', ')}.`)
-    if (method === 'webauthn') throw new ApiError(400, 'method_unavailable', 'Security keys need a browser. Use another method (a recovery code works wherever a key does), or sign in on the web.')
-    const result = await checkSecondFactor(pending.user, { method, code: body.code }, pending.verification.id, meta)
-    if (!result.ok) {
-      if (result.counted && (await failPendingAttempt(pending)).ended) {
-        throw new ApiError(401, 'invalid_challenge', 'Too many wrong attempts. For your safety this sign-in has ended: sign in again.')
-      }
-      throw new ApiError(400, 'invalid_code', result.message, { fields: { code: result.message } })
-    }
-    const done = await completePendingSignIn(pending, result.method, meta)
-    if (!done) throw challengeGone()
-    const grace = pending.decision.graceAfter && done.level === 'mfa' ? await loadGracePrompt(pending.user.id) : null
-    return { token: done.token, user: userView(pending.user), enrollmentOnly: done.level === 'enroll_only', ...(grace ? { grace } : {}) }
+    return apiVerifySignIn({ ...body, challengeId: body.challengeId }, meta)
   },
 })
 
@@ -128,18 +94,8 @@ export const emailCodeEndpoint = defineEndpoint({
   transaction: false,
   body: z.object({ challengeId }).strict(),
   response: z.object({ sent: z.literal(true), to: z.string(), expiresInSeconds: z.number().int() }),
-  async handler({ body }) {
-    const pending = await loadChallenge(body.challengeId)
-    if (!methodAllowed(pending.decision, 'email')) throw new ApiError(403, 'method_unavailable', 'Email codes are not available for this sign-in.')
-    const sent = await sendEmailCode(pending.user, pending.verification.id, { withLink: false, apiSignIn: true })
-    if (!sent.ok && sent.code === 'too_soon') throw rateLimited(sent.retryAfterSeconds, `A code was just sent. You can ask for a new one in ${sent.retryAfterSeconds} seconds.`)
-    if (!sent.ok) throw new ApiError(503, 'mail_unavailable', EMAIL_CODE_MESSAGES.unavailable)
-    return { sent: true as const, to: pending.user.email, expiresInSeconds: Math.min(EMAIL_CODE_TTL_SECONDS, PENDING_TTL_SECONDS) }
-  },
+  handler: ({ body }) => apiSendSignInCode(body),
 })
-
-const stepUpRequired = () =>
-  new ApiError(403, 'step_up_required', 'Adding a factor when you already have one needs a second factor within the last 5 minutes: sign in again with your second factor, then retry.')
 
 export const setupEndpoint = defineEndpoint({
   method: 'POST',
@@ -156,7 +112,7 @@ export const setupEndpoint = defineEndpoint({
     const { user, session } = sessionCaller(caller)
     const factors = await listFactors(user.id)
     if (factors.totp) throw new ApiError(409, 'conflict', 'An authenticator app is already on. Remove it first to set up another.')
-    if (needsStepUp(session, factors)) throw stepUpRequired()
+    await requireStepUp(user.id, session, STEP_UP_TO_ADD)
     const setup = await beginTotpSetup(user)
     if (!setup.ok) throw new ApiError(409, 'conflict', 'An authenticator app is already on.')
     return { secret: setup.secret, uri: setup.uri, qrCode: setup.qrDataUrl }

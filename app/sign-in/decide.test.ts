@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { decideSecondStep, methodAllowed, type SecondStepUser } from '#app/auth/second-step.server.ts'
-import { effectivePolicy, type MembershipPolicy } from '#app/policy/effective-policy.ts'
-import { stepUpMethods } from '#app/mfa/step-up.server.ts'
 import type { Factors } from '#app/mfa/factors.server.ts'
-import { normaliseRecoveryCode, RECOVERY_ALPHABET } from '#app/mfa/recovery-codes.server.ts'
+import { effectivePolicy, type MembershipPolicy } from '#app/policy/effective-policy.ts'
+import { blockedMessage, gracePromptFrom, passwordSessionVerdict } from '#app/policy/sign-in-step.ts'
+import { decideNextStep, methodAllowed, type SignInUser, type TrustedDevice } from './decide.ts'
 
 const none: Factors = { totp: null, keys: [], recoveryCodesLeft: 0 }
 const app: Factors = { totp: { confirmedAt: new Date(), lastUsedAt: null }, keys: [], recoveryCodesLeft: 10 }
@@ -21,16 +20,19 @@ const org = (over: Partial<MembershipPolicy> = {}): MembershipPolicy => ({
 })
 
 /** The decision with the member's real effective policy (no membership: optional). */
-function decide(user: SecondStepUser, factors: Factors, memberships: MembershipPolicy[] = []) {
+function policyOf(user: SignInUser, factors: Factors, memberships: MembershipPolicy[] = []) {
   const enrolled = [...(factors.totp ? ['totp'] : []), ...(factors.keys.length ? ['webauthn'] : [])]
-  const policy = effectivePolicy({ user: { kind: 'human', platformRole: user.platformRole }, memberships, exemptions: [], extensions: [], enrolled, now })
-  return decideSecondStep(user, factors, policy)
+  return effectivePolicy({ user: { kind: 'human', platformRole: user.platformRole }, memberships, exemptions: [], extensions: [], enrolled, now })
 }
 
-describe('decideSecondStep with organization policy', () => {
+function decide(user: SignInUser, factors: Factors, memberships: MembershipPolicy[] = [], extra: { trustedDevice?: TrustedDevice; proof?: 'password_and_mailbox' } = {}) {
+  return decideNextStep({ user, factors, policy: policyOf(user, factors, memberships), now, ...extra })
+}
+
+describe('decideNextStep with organization policy', () => {
   it.each([
     ['required with email allowed: a member with no app or key is asked for an email code', member, none, [org({ mode: 'required', requiredSince: now })], { kind: 'second_factor', methods: ['email'], reason: 'factor' }],
-    ['required without email, in grace: password then the grace prompt', member, none, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: now })], { kind: 'grace' }],
+    ['required without email, in grace: password then the grace prompt', member, none, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: now })], { kind: 'grace_prompt' }],
     ['required without email, overdue, force enrollment: prove the mailbox, then enrollment only', member, none, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: new Date(now.getTime() - 30 * DAY) })], { kind: 'second_factor', methods: ['email'], reason: 'prove_email', enrollAfter: true }],
     ['required without email, overdue, block: refused with whom to contact', member, none, [org({ mode: 'required', allowedMethods: ['totp'], onDeadline: 'block', requiredSince: new Date(now.getTime() - 30 * DAY) })], { kind: 'blocked' }],
     ['a factor the policy does not allow does not count, but is still asked before the grace prompt', member, key, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: now })], { kind: 'second_factor', methods: ['webauthn'], graceAfter: true, enrollAfter: false }],
@@ -48,7 +50,7 @@ describe('decideSecondStep with organization policy', () => {
   })
 })
 
-describe('decideSecondStep', () => {
+describe('decideNextStep', () => {
   it.each([
     ['member without a factor signs in with the password', member, none, { kind: 'none' }],
     ['member with an app owes a second factor', member, app, { kind: 'second_factor', methods: ['totp', 'email', 'recovery_code'], preferred: 'totp' }],
@@ -64,7 +66,7 @@ describe('decideSecondStep', () => {
   })
 })
 
-describe('decideSecondStep after a reset, with organization policy', () => {
+describe('decideNextStep after a reset, with organization policy', () => {
   const reset = { ...member, mfaResetAt: new Date(now.getTime() - 3600_000) }
   const staffReset = { ...staff, mfaResetAt: reset.mfaResetAt }
   const grace = org({ mode: 'required', allowedMethods: ['totp', 'webauthn'], requiredSince: now })
@@ -98,24 +100,6 @@ describe('decideSecondStep after a reset, with organization policy', () => {
   })
 })
 
-describe('step-up methods', () => {
-  it('offers email only to members without an app or key', () => {
-    expect(stepUpMethods(none)).toEqual(['email'])
-    expect(stepUpMethods(app)).toEqual(['totp', 'recovery_code'])
-    expect(stepUpMethods(both)).not.toContain('email')
-  })
-})
-
-describe('recovery code format', () => {
-  it('has no look-alike characters and reads codes loosely', () => {
-    for (const c of '01oil') expect(RECOVERY_ALPHABET).not.toContain(c)
-    expect(normaliseRecoveryCode('ABCD-EFGH')).toBe('abcdefgh')
-    expect(normaliseRecoveryCode(' abcd efgh ')).toBe('abcdefgh')
-    expect(normaliseRecoveryCode('abcdefgh')).toBe('abcdefgh')
-    for (const bad of ['abcd-efg', 'abcd-efgh-2', 'abc0-efgh', 'x'.repeat(1000)]) expect(normaliseRecoveryCode(bad)).toBeNull()
-  })
-})
-
 describe('passwordSessionVerdict: what a live password-level session becomes (decision 026)', () => {
   const overdue = new Date(now.getTime() - 30 * DAY)
   it.each([
@@ -127,8 +111,49 @@ describe('passwordSessionVerdict: what a live password-level session becomes (de
     ['required with email allowed: continues', member, none, [org({ mode: 'required', requiredSince: overdue })], { kind: 'continue' }],
     ['after a reset, held to enrollment: enrollment only', { ...member, mfaResetAt: now }, none, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: overdue })], { kind: 'enroll_only' }],
     ['staff without an app or key: enrollment only', staff, none, [], { kind: 'enroll_only' }],
-  ])('%s', async (_name, user, factors, memberships, expected) => {
-    const { passwordSessionVerdict } = await import('#app/auth/live-session.server.ts')
-    expect(passwordSessionVerdict(decide(user, factors, memberships))).toEqual(expected)
+  ])('%s', (_name, user, factors, memberships, expected) => {
+    expect(passwordSessionVerdict(policyOf(user, factors, memberships))).toEqual(expected)
+  })
+})
+
+const NOW = new Date('2026-11-20T12:00:00Z')
+const requiredOrg = (over: Partial<MembershipPolicy>): MembershipPolicy => ({
+  organizationId: 'a', organizationName: 'Acme', joinedAt: new Date('2025-01-01T00:00:00Z'), mode: 'required', allowedMethods: ['totp', 'webauthn'],
+  gracePeriodDays: 7, onDeadline: 'force_enrollment', rememberDeviceDays: 14, requiredSince: new Date('2026-11-18T12:00:00Z'), contacts: ['owner@acme.test'], ...over,
+})
+const policyWith = (over: Partial<MembershipPolicy>) => effectivePolicy({ user: { kind: 'human', platformRole: 'none' }, memberships: [requiredOrg(over)], exemptions: [], extensions: [], enrolled: [], now: NOW })
+
+describe('grace prompt and blocked message', () => {
+  it('names the deadline, the organization and the days left', () => {
+    expect(gracePromptFrom(policyWith({}), NOW)).toEqual({ deadline: '2026-11-25T12:00:00.000Z', organizations: ['Acme'], allowedMethods: ['totp', 'webauthn'], daysLeft: 5 })
+    expect(blockedMessage(policyWith({}))).toBeNull()
+  })
+  it('says whom to contact when blocked', () => {
+    const d = policyWith({ requiredSince: new Date('2026-10-01T00:00:00Z'), onDeadline: 'block' })
+    expect(gracePromptFrom(d, NOW)).toBeNull()
+    expect(blockedMessage(d)).toContain('Contact owner@acme.test')
+    expect(blockedMessage(d)).toContain('Acme requires two-factor authentication')
+  })
+})
+
+describe('decideNextStep: what stands in for the second factor', () => {
+  const enabled = { ...member, mfaEnabledAt: new Date(now.getTime() - 30 * DAY) }
+  const device = (over: Partial<TrustedDevice> = {}): TrustedDevice => ({ method: 'totp', createdAt: new Date(now.getTime() - DAY), ...over })
+  it.each([
+    ['a trusted device younger than the remember-device days', enabled, device(), { passedBy: 'trusted_device' as const }],
+    ['not once older than the policy’s days', enabled, device({ createdAt: new Date(now.getTime() - 15 * DAY) }), { passedBy: undefined }],
+    ['not when earned with a method no longer offered', enabled, device({ method: 'webauthn' }), { passedBy: undefined }],
+    ['not from before 2FA was turned on', { ...enabled, mfaEnabledAt: now }, device(), { passedBy: undefined }],
+    ['never for staff', { ...enabled, platformRole: 'support' as const }, device(), { passedBy: undefined }],
+  ])('%s', (_name, user, trustedDevice, expected) => {
+    const step = decide(user, app, [org()], { trustedDevice })
+    expect(step.kind).toBe('second_factor')
+    expect(step.kind === 'second_factor' ? step.passedBy : null).toBe(expected.passedBy)
+  })
+
+  it('an invitation link proves the mailbox where an email code is owed, never over an app or key', () => {
+    const required = [org({ mode: 'required', requiredSince: now })]
+    expect(decide(member, none, required, { proof: 'password_and_mailbox' })).toMatchObject({ kind: 'second_factor', passedBy: 'email' })
+    expect(decide(member, app, required, { proof: 'password_and_mailbox' })).not.toHaveProperty('passedBy')
   })
 })

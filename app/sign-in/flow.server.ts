@@ -1,0 +1,380 @@
+/**
+ * The sign-in flow, for every channel (decision 063): the password step, `afterPassword` (load,
+ * `decideNextStep`, run the step), `verifySecondFactor` (a pending sign-in's second step),
+ * `enroll` (the fresh session that replaces an enrollment-only one) and `stepUp`. Each returns
+ * one channel-free result; web.server.ts turns it into a redirect with cookies, api.server.ts
+ * into JSON. Every second-factor answer goes through the one verifier (app/mfa/verifier.server.ts).
+ *
+ * "Password accepted, second factor pending" is not a session: it is a 'login' verification (the
+ * challenge) whose 256-bit token is the web's pending cookie or the API's `challengeId`, stored as
+ * a keyed hash, 10 minutes, 5 wrong answers, consumed once. It carries the decided step, so the
+ * verify step re-checks the method and both channels finish alike.
+ */
+import { and, eq, sql } from 'drizzle-orm'
+import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
+import { lockRemainingSeconds, MAX_LOCK_SECONDS, recordWrongPassword } from '#app/auth/lockout.server.ts'
+import { burnPasswordCheck, verifyPassword } from '#app/auth/password.server.ts'
+import { accountKey, normaliseEmail, recordUnknownAccountFailure, throttleAttempt, waitInWords } from '#app/auth/rate-limit.server.ts'
+import { createSession, type Session, type SessionLevel, type User } from '#app/auth/session.server.ts'
+import { createVerification, findByToken, type Verification } from '#app/auth/verification.server.ts'
+import { safeRedirectPath } from '#app/http/request.server.ts'
+import { EMAIL_CODE_MESSAGES, findEmailCode, sendEmailCode } from '#app/mfa/email-code.server.ts'
+import { listFactors, stepUpMethods, type Method } from '#app/mfa/factors.server.ts'
+import { findTrustedDevice, markTrustedDeviceUsed, rememberDevice } from '#app/mfa/trusted-devices.server.ts'
+import { stepUpTarget, verifyFactor, type Challenge, type FactorInput, type NotVerified, type Verified } from '#app/mfa/verifier.server.ts'
+import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
+import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
+import { gracePromptFrom, type GracePrompt } from '#app/policy/sign-in-step.ts'
+import { db, schema } from '#db/client.ts'
+import { decideNextStep, methodAllowed, type SecondFactorStep } from './decide.ts'
+
+export type Channel = 'web' | 'api'
+export const CHALLENGE_TTL_SECONDS = 10 * 60
+export const CHALLENGE_MAX_ATTEMPTS = 5
+export const INVALID_CREDENTIALS = 'Email or password is incorrect'
+
+export type RefusalCode =
+  // the password step
+  | 'invalid_credentials' | 'throttled' | 'locked' | 'frozen' | 'blocked'
+  // a second factor (sign-in or step-up)
+  | 'method_unavailable' | 'invalid_code' | 'ended' | 'gone' | 'link_elsewhere' | 'too_soon' | 'mail_unavailable' | 'no_key'
+
+export type Refused = { kind: 'refused'; code: RefusalCode; message: string; retryAfterSeconds?: number; method?: Method; attemptsLeft?: number | null }
+
+/** A session started: `then` is where the member goes next (on, the grace prompt, or enrollment only). */
+export type SignedIn = {
+  kind: 'signed_in'
+  user: User
+  token: string
+  level: SessionLevel
+  then: 'continue' | 'grace_prompt' | 'enroll_only'
+  grace: GracePrompt | null
+  returnTo: string
+  /** A remembered device's cookie, when the member asked for one (web). */
+  deviceCookie?: string
+}
+
+/** A second factor is owed: `token` is the challenge (web cookie, API `challengeId`). */
+export type ChallengeIssued = { kind: 'second_factor'; token: string; methods: Method[]; preferred: Method }
+
+export type SignInResult = SignedIn | ChallengeIssued | Refused
+
+const refuse = (code: RefusalCode, message: string, extra: Partial<Refused> = {}): Refused => ({ kind: 'refused', code, message, ...extra })
+
+// ---------------------------------------------------------------------------------------------
+// The password step. Unknown email and wrong password get the same answer after about the same work.
+
+export type PasswordCheck = { ok: true; user: User } | { ok: false; refusal: Refused }
+
+export async function checkPassword(input: { region: string; email: string; password: string; meta: RequestMeta }): Promise<PasswordCheck> {
+  const email = normaliseEmail(input.email)
+  const throttle = await throttleAttempt(input.meta.ip, accountKey(input.region, email))
+  if (!throttle.allowed) {
+    const wait = throttle.retryAfterSeconds
+    return { ok: false, refusal: refuse('throttled', `Too many sign-in attempts. Try again in ${waitInWords(wait)}.`, { retryAfterSeconds: wait }) }
+  }
+  const [user] = await db.select().from(schema.users).where(and(eq(schema.users.region, input.region), eq(schema.users.email, email)))
+  if (!user?.passwordHash) {
+    await burnPasswordCheck(input.password)
+    const mirroredLock = await recordUnknownAccountFailure(accountKey(input.region, email))
+    await recordAudit({ action: 'auth.login_failed', actor: { id: null, label: email }, meta: input.meta, details: { region: input.region, reason: 'unknown_email' } })
+    if (mirroredLock > 0) return lockedAnswer(mirroredLock)
+    return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS) }
+  }
+  const locked = lockRemainingSeconds(user)
+  if (locked > 0) {
+    await burnPasswordCheck(input.password)
+    return lockedAnswer(locked)
+  }
+  if (!(await verifyPassword(user.passwordHash, input.password))) {
+    const { lockedForSeconds } = await recordWrongPassword(user, input.meta)
+    if (lockedForSeconds > 0) return lockedAnswer(lockedForSeconds)
+    return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS) }
+  }
+  return { ok: true, user }
+}
+
+function lockedAnswer(seconds: number): PasswordCheck {
+  if (seconds > MAX_LOCK_SECONDS) {
+    return { ok: false, refusal: refuse('frozen', 'This account is frozen: it was locked after its owner reported a change they did not make. Contact support to unlock it.') }
+  }
+  const message = `This account is locked after too many failed attempts. Try again in ${waitInWords(seconds)}, or contact support to unlock it sooner.`
+  return { ok: false, refusal: refuse('locked', message, { retryAfterSeconds: seconds }) }
+}
+
+type AfterPasswordInput = {
+  meta: RequestMeta
+  channel: Channel
+  /** Where the member goes once signed in (web). */
+  returnTo?: string
+  /** The trusted-device cookie this browser sent (web; API clients have none). */
+  deviceToken?: string
+  /** The password was set through an emailed link (the invitation, decision 050). */
+  proof?: 'password' | 'password_and_mailbox'
+}
+
+export async function signInWithPassword(input: { region: string; email: string; password: string } & AfterPasswordInput): Promise<SignInResult> {
+  const check = await checkPassword(input)
+  if (!check.ok) return check.refusal
+  return afterPassword(check.user, input)
+}
+
+/**
+ * Sign-in right after an invitation link set the password (decision 050): the link came by email,
+ * so it proves the mailbox as an email code would (to /enroll when held to enrollment); a member
+ * who already holds an app or key is still asked for it.
+ */
+export async function signInAfterInvite(userId: string, meta: RequestMeta, channel: Channel = 'web'): Promise<SignInResult> {
+  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, userId))
+  if (!user) return refuse('gone', 'This invitation has expired or was already used. Ask your administrator for a new one.')
+  return afterPassword(user, { meta, channel, proof: 'password_and_mailbox' })
+}
+
+/** Everything after an accepted password: the one decision, and what it leads to. */
+export async function afterPassword(user: User, input: AfterPasswordInput): Promise<SignInResult> {
+  const returnTo = input.returnTo ?? '/'
+  const [factors, policy, device] = await Promise.all([listFactors(user.id), loadEffectivePolicy(user.id), findTrustedDevice(input.deviceToken, user.id)])
+  const step = decideNextStep({ user, factors, policy, proof: input.proof, trustedDevice: device })
+  const session = (level: SessionLevel, method: SignInMethod, then: SignedIn['then']) =>
+    startSession({ user, level, meta: input.meta, method, channel: input.channel, then, grace: then === 'grace_prompt' ? gracePromptFrom(policy) : null, returnTo })
+  switch (step.kind) {
+    case 'blocked':
+      await recordAudit({ action: 'auth.login_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta: input.meta, details: { reason: 'policy_blocked', channel: input.channel } })
+      return refuse('blocked', step.message)
+    case 'none':
+      return session('password', 'password', 'continue')
+    case 'grace_prompt':
+      return session('password', 'password', 'grace_prompt')
+    case 'enroll_only':
+      return session('enroll_only', 'password', 'enroll_only')
+    case 'second_factor': {
+      const { passedBy, ...owed } = step
+      if (passedBy === 'email') {
+        const signedIn = await session(owed.enrollAfter ? 'enroll_only' : 'mfa', 'email', afterSecondFactor(owed))
+        await clearResetMarker(user)
+        return signedIn
+      }
+      if (passedBy === 'trusted_device' && device) {
+        await markTrustedDeviceUsed(device.id, input.deviceToken!)
+        // A trusted device signs in at the MFA level but sets no second_factor_at: it never counts for step-up.
+        return session('mfa', 'trusted_device', 'continue')
+      }
+      const { token } = await createVerification({
+        purpose: 'login',
+        userId: user.id,
+        payload: { decision: owed, redirectTo: returnTo, channel: input.channel },
+        ttlSeconds: CHALLENGE_TTL_SECONDS,
+        maxAttempts: CHALLENGE_MAX_ATTEMPTS,
+        withToken: true,
+      })
+      return { kind: 'second_factor', token: token!, methods: owed.methods, preferred: owed.preferred }
+    }
+  }
+}
+
+const afterSecondFactor = (step: SecondFactorStep): SignedIn['then'] => (step.enrollAfter ? 'enroll_only' : step.graceAfter ? 'grace_prompt' : 'continue')
+
+async function clearResetMarker(user: User) {
+  if (user.mfaResetAt) await db.update(schema.users).set({ mfaResetAt: null }).where(eq(schema.users.id, user.id))
+}
+
+type SignInMethod = 'password' | 'totp' | 'webauthn' | 'email' | 'recovery_code' | 'trusted_device'
+
+/** Starts a real session once every step the member owes is done; audited; ends the run of failures. */
+async function startSession(input: { user: User; level: SessionLevel; meta: RequestMeta; method: SignInMethod; channel: Channel } & Pick<SignedIn, 'then' | 'grace' | 'returnTo'>): Promise<SignedIn> {
+  const { user, level, meta, method, channel } = input
+  const secondFactor = method !== 'password' && method !== 'trusted_device' ? method : undefined
+  const token = await db.transaction(async (tx) => {
+    const created = await createSession({ userId: user.id, level, meta, secondFactorMethod: secondFactor, channel }, tx)
+    // A success ends the run of consecutive failures (lockout counts only consecutive ones).
+    await tx.update(schema.users).set({ failedAttempts: 0, lastSignInAt: sql`now()` }).where(eq(schema.users.id, user.id))
+    const action = method === 'recovery_code' ? 'auth.login_success_backup_code' : level === 'mfa' ? 'auth.login_success_2fa' : 'auth.login_success'
+    await recordAudit({ action, actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { method, level, channel } }, tx)
+    return created.token
+  })
+  return { kind: 'signed_in', user, token, level, then: input.then, grace: input.grace, returnTo: input.returnTo }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The second step of a sign-in.
+
+export type PendingSignIn = { verification: Verification; user: User; step: SecondFactorStep; returnTo: string; channel: Channel }
+
+/**
+ * The live pending sign-in behind a challenge token, on its own channel only (an API challengeId
+ * cannot be replayed as a web cookie, nor the other way round); null when missing, expired, used
+ * up or the account is locked.
+ */
+export async function loadChallenge(token: string | undefined, channel: Channel): Promise<PendingSignIn | null> {
+  if (!token) return null
+  const verification = await findByToken('login', token)
+  if (!verification?.userId) return null
+  const payload = verification.payload as { decision: SecondFactorStep; redirectTo?: string; channel?: Channel }
+  if ((payload.channel ?? 'web') !== channel) return null
+  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, verification.userId))
+  if (!user || lockRemainingSeconds(user) > 0) return null
+  // Decided again where it is used, by the one rule for redirect targets (decision 060).
+  return { verification, user, step: payload.decision, returnTo: safeRedirectPath(payload.redirectTo), channel }
+}
+
+const NOT_AVAILABLE = 'That way of verifying is not available for this account.'
+const ENDED = 'Too many wrong attempts. For your safety this sign-in has ended: sign in again.'
+
+/** What a code or a key needs first: an emailed code, or a key's challenge (both bound to `target`). */
+export type Prepared = { kind: 'email_sent'; to: string } | { kind: 'webauthn_options'; options: unknown; challengeId: string } | Refused
+
+async function prepare(user: User, target: string, method: 'email' | 'webauthn', email: { withLink: boolean; apiSignIn?: boolean }): Promise<Prepared> {
+  if (method === 'email') {
+    const sent = await sendEmailCode(user, target, email)
+    if (sent.ok) return { kind: 'email_sent', to: user.email }
+    if (sent.code === 'too_soon') return refuse('too_soon', `A code was just sent. You can ask for a new one in ${sent.retryAfterSeconds} seconds.`, { retryAfterSeconds: sent.retryAfterSeconds })
+    return refuse('mail_unavailable', EMAIL_CODE_MESSAGES.unavailable)
+  }
+  const created = await webauthnAuthenticationOptions(user, target)
+  if (!created) return refuse('no_key', 'There is no security key on this account.')
+  return { kind: 'webauthn_options', options: created.options, challengeId: created.challengeId }
+}
+
+/** Sends the sign-in email code (with a link on the web) or a key's challenge, for a method the step offers. */
+export async function prepareSecondFactor(pending: PendingSignIn, method: 'email' | 'webauthn'): Promise<Prepared> {
+  if (!methodAllowed(pending.step, method)) return refuse('method_unavailable', NOT_AVAILABLE)
+  return prepare(pending.user, pending.verification.id, method, pending.channel === 'web' ? { withLink: true } : { withLink: false, apiSignIn: true })
+}
+
+export const hasSentEmailCode = async (pending: PendingSignIn) => Boolean(await findEmailCode(pending.user.id, pending.verification.id))
+
+/**
+ * Checks the answer through the verifier (attempt limits, consuming the challenge, audit) and
+ * completes the sign-in: a fresh session at the level the step says, the reset marker cleared, and
+ * the device remembered when asked.
+ */
+export async function verifySecondFactor(pending: PendingSignIn, input: FactorInput, meta: RequestMeta, options: { remember?: boolean } = {}): Promise<SignInResult> {
+  if (!methodAllowed(pending.step, input.method)) return refuse('method_unavailable', NOT_AVAILABLE, { method: input.method })
+  const challenge: Challenge = { kind: 'verification', id: pending.verification.id, target: pending.verification.id }
+  return finishWith(pending, await verifyFactor(pending.user, input, challenge, meta), meta, options)
+}
+
+/** The email link: a confirm page whose POST completes only the pending sign-in this browser holds. */
+export async function findEmailLink(token: string) {
+  if (!token || token.length > 100) return undefined
+  return findByToken('email_code', token)
+}
+
+const ALREADY_DONE = 'This sign-in was already completed or has expired. Sign in again.'
+const LINK_GONE = 'This sign-in link has expired or was already used. Sign in again.'
+
+export async function verifyEmailLink(pending: PendingSignIn | null, token: string, meta: RequestMeta): Promise<SignInResult> {
+  const link = await findEmailLink(token)
+  if (!link) return refuse('gone', LINK_GONE)
+  if (!pending || link.target !== pending.verification.id || link.userId !== pending.user.id) {
+    return refuse('link_elsewhere', 'Open this link in the browser where you started signing in. For your safety it only works there.')
+  }
+  if (!methodAllowed(pending.step, 'email')) return refuse('method_unavailable', NOT_AVAILABLE)
+  // The link is the code: spending it spends the pending sign-in too, in one transaction.
+  const used = await verifyFactor(pending.user, { method: 'email', code: '' }, { kind: 'email_link', id: link.id, spends: pending.verification.id }, meta)
+  if (!used.ok) return refuse('gone', used.code === 'consumed' ? ALREADY_DONE : LINK_GONE)
+  return finishWith(pending, used, meta, {})
+}
+
+async function finishWith(pending: PendingSignIn, checked: Verified | NotVerified, meta: RequestMeta, options: { remember?: boolean }): Promise<SignInResult> {
+  if (!checked.ok) return wrongAnswer(checked)
+  const { user, step } = pending
+  const level = step.enrollAfter ? 'enroll_only' : 'mfa'
+  const signedIn = await startSession({ user, level, meta, method: checked.method, channel: pending.channel, then: afterSecondFactor(step), grace: null, returnTo: pending.returnTo })
+  await clearResetMarker(user)
+  if (signedIn.then === 'grace_prompt') signedIn.grace = gracePromptFrom(await loadEffectivePolicy(user.id))
+  if (options.remember && checked.method !== 'recovery_code' && level === 'mfa' && step.rememberDays > 0) {
+    signedIn.deviceCookie = await rememberDevice(user, checked.method, meta, step.rememberDays)
+  }
+  return signedIn
+}
+
+function wrongAnswer(checked: NotVerified): Refused {
+  if (checked.code === 'consumed') return refuse('gone', ALREADY_DONE)
+  if (checked.attemptsLeft === 0) return refuse('ended', ENDED, { method: checked.method, attemptsLeft: 0 })
+  return refuse('invalid_code', checked.message, { method: checked.method, attemptsLeft: checked.attemptsLeft })
+}
+
+/** The grace prompt for a member right now, or null when they are not in grace (decided again on every visit). */
+export async function loadGracePrompt(userId: string, now = new Date()): Promise<GracePrompt | null> {
+  return gracePromptFrom(await loadEffectivePolicy(userId, now), now)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enrollment: an enrollment-only session is replaced by a fresh MFA session once the member holds a
+// factor their policy allows (the factor just proven counts as the second factor).
+
+/**
+ * The fresh session on the same channel, or null when the session was not enrollment-only or the
+ * policy still holds the member to enrollment. The old session ends within a minute rather than at
+ * once: the page that shows the recovery codes is rendered with the cookie the request came with.
+ */
+export async function enroll(session: Session, userId: string, method: 'totp' | 'webauthn', meta: RequestMeta, channel: Channel): Promise<SignedIn | null> {
+  if (session.level !== 'enroll_only') return null
+  const policy = await loadEffectivePolicy(userId)
+  if (policy.signIn.kind === 'enroll_only' || policy.signIn.kind === 'blocked') return null
+  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, userId))
+  const signedIn = await startSession({ user, level: 'mfa', meta, method, channel, then: 'continue', grace: null, returnTo: '/' })
+  await db
+    .update(schema.sessions)
+    .set({ absoluteExpiresAt: sql`least(${schema.sessions.absoluteExpiresAt}, now() + interval '1 minute')`, idleExpiresAt: sql`least(${schema.sessions.idleExpiresAt}, now() + interval '1 minute')` })
+    .where(eq(schema.sessions.id, session.id))
+  return signedIn
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step-up: a fresh second factor on this session (the guard is `requireStepUp` in app/mfa).
+
+export type SteppedUp = { kind: 'stepped_up'; method: Method }
+export type StepUpResult = SteppedUp | Refused
+
+const CANNOT_CONFIRM = 'That way of confirming is not available for this account.'
+
+/** The step-up page: which methods (an email code only without an app or key), the one to show, whether a code was sent. */
+export async function stepUpOptions(user: User, session: Session, asked: string | null) {
+  const methods = stepUpMethods(await listFactors(user.id))
+  const preferred = (user.preferredMethod && methods.includes(user.preferredMethod) ? user.preferredMethod : methods[0]) as Method
+  const method = (asked && methods.includes(asked as Method) ? asked : preferred) as Method
+  return { method, methods, emailSent: method === 'email' ? Boolean(await findEmailCode(user.id, stepUpTarget(session))) : false }
+}
+
+export async function prepareStepUp(user: User, session: Session, method: 'email' | 'webauthn'): Promise<Prepared> {
+  if (!stepUpMethods(await listFactors(user.id)).includes(method)) return refuse('method_unavailable', CANNOT_CONFIRM)
+  return prepare(user, stepUpTarget(session), method, { withLink: false })
+}
+
+/** The wrong answer's message, warning when the session is about to end (an email code's message already counts its tries). */
+const withTriesLeft = (message: string, left: number, method: Method) =>
+  left <= 2 && method !== 'email' ? `${message} ${left} ${left === 1 ? 'try' : 'tries'} left before you are signed out.` : message
+
+export const TOO_MANY_STEP_UP_CODES = 'Too many wrong codes: you have been signed out.'
+
+/**
+ * Checks a step-up answer through the verifier: an email code is refused when the member has an
+ * app or key, a trusted device never counts; the fifth wrong answer on this session ends it
+ * ('ended'); success records the fresh second factor on the session.
+ */
+export async function stepUp(user: User, session: Session, input: FactorInput, meta: RequestMeta): Promise<StepUpResult> {
+  if (!stepUpMethods(await listFactors(user.id)).includes(input.method)) return refuse('method_unavailable', CANNOT_CONFIRM)
+  const checked = await verifyFactor(user, input, { kind: 'step_up', session }, meta)
+  if (checked.ok) return { kind: 'stepped_up', method: checked.method }
+  if (checked.attemptsLeft === 0) return refuse('ended', TOO_MANY_STEP_UP_CODES, { method: input.method, attemptsLeft: 0 })
+  return refuse('invalid_code', withTriesLeft(checked.message, checked.attemptsLeft ?? Infinity, input.method), { method: input.method, attemptsLeft: checked.attemptsLeft })
+}
+
+/**
+ * Step-up from one typed code (the JSON API and CLI, which have no step-up page; decision 046): a
+ * current app code or a recovery code; an email code only for a member with no app or key.
+ */
+export async function stepUpWithCode(user: User, session: Session, code: string, meta: RequestMeta): Promise<StepUpResult> {
+  const methods = stepUpMethods(await listFactors(user.id))
+  const digits = code.replace(/\s+/g, '')
+  const method = /^\d{6}$/.test(digits)
+    ? methods.includes('totp') ? 'totp' : methods.includes('email') ? 'email' : undefined
+    : methods.includes('recovery_code') ? 'recovery_code' : undefined
+  if (!method) {
+    const what = methods.includes('totp') ? 'the 6-digit code from your authenticator app or a recovery code' : methods.includes('email') ? 'the 6-digit code we email you' : 'a recovery code'
+    return refuse('method_unavailable', `Confirm with ${what}.`)
+  }
+  return stepUp(user, session, { method, code }, meta)
+}
