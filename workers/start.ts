@@ -6,6 +6,7 @@ import { UnrecoverableError, Worker } from 'bullmq'
 import { config } from '#app/config/env.server.ts'
 import { workerConnection } from '#app/infra/redis.server.ts'
 import { getQueue, QUEUE, SWEEP, SWEEP_EVERY_MS } from '#app/jobs/queues.server.ts'
+import { instrumentWorker } from '#app/observability/jobs.server.ts'
 import { createDeliver, PermanentMailError, sendMailJob, type Deliver } from './processors/send-mail.ts'
 import { sweepGrace } from './processors/sweep-grace.ts'
 import { expireExemptions } from './processors/expire-exemptions.ts'
@@ -23,6 +24,9 @@ export async function scheduleSweeps() {
   await q.upsertJobScheduler(SWEEP.retention, { every: SWEEP_EVERY_MS.retention }, { name: SWEEP.retention, data: {} })
 }
 
+/** A crashed worker's job goes back to the queue once its lock lapses (JOB_LOCK_SECONDS, decision 067). */
+const hosting = { prefix: config.redisPrefix, lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs }
+
 export async function startWorkers(options: { deliver?: Deliver; schedule?: boolean } = {}): Promise<WorkerHandle> {
   const deliver = options.deliver ?? createDeliver()
   const mail = new Worker(
@@ -35,11 +39,8 @@ export async function startWorkers(options: { deliver?: Deliver; schedule?: bool
         throw e
       }
     },
-    { connection: workerConnection(), prefix: config.redisPrefix, concurrency: 8 },
+    { connection: workerConnection(), ...hosting, concurrency: 8 },
   )
-  mail.on('failed', (job, err) => {
-    console.warn(`[worker] mail job ${job?.id} attempt ${job?.attemptsMade} failed: ${err.message}`)
-  })
   // Sweeps: one at a time (concurrency 1); each is idempotent, so an overlap elsewhere is harmless.
   const sweeps = new Worker(
     QUEUE.sweeps,
@@ -52,12 +53,12 @@ export async function startWorkers(options: { deliver?: Deliver; schedule?: bool
       if (job.name === SWEEP.retention) return await pruneAudit()
       throw new UnrecoverableError(`unknown sweep "${job.name}"`)
     },
-    { connection: workerConnection(), prefix: config.redisPrefix, concurrency: 1 },
+    { connection: workerConnection(), ...hosting, concurrency: 1 },
   )
-  sweeps.on('failed', (job, err) => console.warn(`[worker] sweep ${job?.name} failed: ${err.message}`))
-  const policy = new Worker(QUEUE.policy, async (job) => runNotification(job), { connection: workerConnection(), prefix: config.redisPrefix, concurrency: 2 })
-  policy.on('failed', (job, err) => console.warn(`[worker] notification run ${job?.id} failed: ${err.message}`))
+  const policy = new Worker(QUEUE.policy, async (job) => runNotification(job), { connection: workerConnection(), ...hosting, concurrency: 2 })
   const workers = [mail, sweeps, policy]
+  // Failures, mail and sweep metrics and their log lines (decision 067).
+  for (const worker of workers) instrumentWorker(worker)
   // Tests schedule explicitly (scheduleSweeps): a sweep firing on its own in another test's
   // database would send reminders that test did not ask for.
   if (options.schedule ?? config.env !== 'test') await scheduleSweeps()

@@ -1,5 +1,6 @@
 import type { DomainError } from '#app/errors.ts'
 import { db, schema, type Tx } from '#db/client.ts'
+import { observeAuditEvent } from '#app/observability/metrics.server.ts'
 
 export const AUDIT_ACTIONS = [
   'auth.login_success', 'auth.login_failed', 'auth.login_success_2fa', 'auth.login_success_backup_code',
@@ -49,6 +50,7 @@ export type AuditInput = {
  * writers per chain; pass the transaction when the event belongs with a change.
  */
 export async function recordAudit(input: AuditInput, tx: Tx = db) {
+  observeAuditEvent(input.action) // sign-in outcomes are counted here (decision 067)
   await tx.insert(schema.auditEvents).values({
     chain: input.organizationId ?? 'platform',
     organizationId: input.organizationId ?? null,
