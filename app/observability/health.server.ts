@@ -2,6 +2,7 @@
  * Readiness (decision 067): whether PostgreSQL and Redis answer now, each within a second, so a
  * load balancer's probe never hangs on an outage. Liveness (/healthz) needs no check at all.
  */
+import { once } from 'node:events'
 import { redisClient } from '#app/infra/redis.server.ts'
 import { sql } from '#db/client.ts'
 
@@ -15,7 +16,10 @@ export async function checkReadiness(): Promise<Readiness> {
       await sql`select 1`
     }),
     answers(async () => {
-      await redisClient('health').ping()
+      // The fail-fast client queues nothing while it connects: the first probe waits for it.
+      const redis = redisClient('health')
+      if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) })
+      await redis.ping()
     }),
   ])
   return { ready: postgres && redis, postgres: postgres ? 'ok' : 'down', redis: redis ? 'ok' : 'down' }
