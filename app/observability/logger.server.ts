@@ -5,7 +5,7 @@
  * and request URLs have their token segments and secret query values masked before they are
  * logged (redactUrl). `npm run demo` pipes the lines through pino-pretty for people to read.
  */
-import { pino, type Logger } from 'pino'
+import { pino, type DestinationStream, type Logger } from 'pino'
 import { config } from '#app/config/env.server.ts'
 
 /** Field names whose values are secrets, wherever they appear in a log object. */
@@ -37,16 +37,18 @@ export function redactUrl(url: string | undefined): string | undefined {
   return `${path}?${params.toString()}`
 }
 
-function createLogger(): Logger {
-  return pino({
-    level: config.logLevel,
+/** The logger with its redaction; `destination` (default stdout) is for tests. */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
+    level,
     base: { pid: process.pid },
     redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  })
+    formatters: { level: (label: string) => ({ level: label }) },
+  }
+  return destination ? pino(options, destination) : pino(options)
 }
 
 // One logger per process, shared by the server's modules and the Remix build's copy of this module.
 const g = globalThis as unknown as { __gatehouseLogger?: Logger }
-export const logger: Logger = (g.__gatehouseLogger ??= createLogger())
+export const logger: Logger = (g.__gatehouseLogger ??= createLogger(config.logLevel))
