@@ -59,5 +59,10 @@ export function createApp(build: ServerBuild, options: { publicDir?: string } = 
 
   app.use(QUEUE_DASHBOARD_PATH, queueDashboard())
   app.all('*', createRequestHandler({ build, mode: config.env, getLoadContext: (req, res) => ({ ip: req.ip ?? null, cspNonce: cspNonce(res) }) }))
+  // An error no handler answered goes on the request's log line (Express then answers 500).
+  app.use((err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    res.err = err instanceof Error ? err : new Error(String(err))
+    next(err)
+  })
   return app
 }

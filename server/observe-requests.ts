@@ -31,6 +31,10 @@ const SIGN_IN_STEPS: [RegExp, 'password' | 'second_factor'][] = [
 /** Requests not worth a line each: probes, scrapes, static files. */
 const QUIET = /^\/(healthz|readyz|metrics|build\/|favicon\.ico|support\/queues\/static\/)/
 
+function pick(headers: Record<string, unknown>, names: string[]) {
+  return Object.fromEntries(names.filter((n) => headers[n] !== undefined).map((n) => [n, headers[n]]))
+}
+
 function contextOf(res: ServerResponse): RequestContext | undefined {
   return (res as Response).locals?.requestContext as RequestContext | undefined
 }
@@ -44,8 +48,19 @@ const logRequests = pinoHttp({
     const context = contextOf(res)
     return { clientIp: (req as Request).ip, userId: context?.userId, organizationId: context?.organizationId }
   },
+  // A few headers worth reading; the secret ones stay listed so that their redaction shows.
   serializers: {
-    req: (req: { url?: string }) => ({ ...req, url: redactUrl(req.url) }),
+    req: (req: { id: unknown; method: string; url?: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
+      id: req.id,
+      method: req.method,
+      url: redactUrl(req.url),
+      headers: pick(req.headers, ['host', 'user-agent', 'referer', 'origin', 'content-type', 'content-length', 'x-forwarded-for', 'authorization', 'cookie']),
+      remoteAddress: req.remoteAddress,
+    }),
+    res: (res: { statusCode: number; headers: Record<string, unknown> }) => ({
+      statusCode: res.statusCode,
+      headers: pick(res.headers ?? {}, ['location', 'content-type', 'content-length', 'set-cookie']),
+    }),
   },
 })
 

@@ -6,15 +6,21 @@
  */
 import type { Server } from 'node:http'
 import type { NextFunction, Request, Response } from 'express'
+import onHeaders from 'on-headers'
 import { logger } from '#app/observability/logger.server.ts'
 
 const state = { draining: false }
 
 export const isDraining = () => state.draining
 
-/** While draining, every answer closes its connection: the client's next request goes elsewhere. */
+/**
+ * Every answer that starts once draining has begun closes its connection, requests in flight
+ * included: the client's next request then goes to another process.
+ */
 export function closeConnectionsWhileDraining(_req: Request, res: Response, next: NextFunction) {
-  if (state.draining) res.setHeader('Connection', 'close')
+  onHeaders(res, () => {
+    if (state.draining) res.setHeader('Connection', 'close')
+  })
   next()
 }
 
