@@ -91,7 +91,7 @@ const schema = z.object({
   API_MAX_BODY_BYTES: positiveInt(65_536),
   /** Parsed by parseTrustProxy (decision 060). */
   TRUST_PROXY: z.string().optional(),
-  /** Log level of the JSON logs (decision 067); unset: info, or silent in test runs. */
+  /** Log level of the JSON logs (decision 067); the test harness sets silent for the test processes. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   /** Addresses and ranges (TCP peer) that may read /metrics; everyone else gets 404 (decision 067). */
   METRICS_ALLOW: z.string().optional(),
@@ -215,7 +215,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
     api: { ipPerMinute: raw.API_RATE_LIMIT_IP_PER_MINUTE, tokenPerMinute: raw.API_RATE_LIMIT_TOKEN_PER_MINUTE, maxBodyBytes: raw.API_MAX_BODY_BYTES },
     trustProxy,
     fastHash: raw.GATEHOUSE_FAST_HASH,
-    logLevel: raw.LOG_LEVEL ?? (raw.NODE_ENV === 'test' ? 'silent' : 'info'),
+    logLevel: raw.LOG_LEVEL ?? 'info',
     metricsAllow,
     workerMetricsPort: raw.WORKER_METRICS_PORT,
     jobLockMs: raw.JOB_LOCK_SECONDS * 1000,
