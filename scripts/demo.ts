@@ -55,7 +55,8 @@ run('npx', ['remix', 'build'])
 const pretty = prettyFactory({
   colorize: process.stdout.isTTY,
   translateTime: 'SYS:HH:MM:ss',
-  ignore: 'pid,hostname,req,res,responseTime,component',
+  singleLine: true,
+  ignore: 'pid,hostname,req,res,responseTime,component,clientIp',
   messageFormat: '{if component}[{component}] {end}{if req.method}{req.method} {req.url} {res.statusCode} {responseTime} ms{end}{if msg} {msg}{end}',
 })
 function start(name: string, file: string): ChildProcess {
