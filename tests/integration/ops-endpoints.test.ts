@@ -88,6 +88,7 @@ describe('the queue dashboard at /support/queues', () => {
     expect(html).toContain('<title>Gatehouse queues</title>')
     const csp = page.headers.get('content-security-policy')!
     expect(csp).toContain("script-src 'self'")
+    expect(csp).toContain("base-uri 'self'")
     expect(csp).not.toContain('strict-dynamic')
     expect(csp).toContain("object-src 'none'")
     expect(csp).toContain("frame-ancestors 'none'")
