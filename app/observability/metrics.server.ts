@@ -2,7 +2,7 @@
  * Prometheus metrics (decision 067), one registry per process. The web process serves it at
  * /metrics, the workers on WORKER_METRICS_PORT; each process counts what happens in it, and the
  * scraper adds the processes up. Queue depths are read from Redis at scrape time
- * (queue-metrics.server.ts), so any process reports the same numbers for them.
+ * (installQueueDepths in jobs.server.ts), so any process reports the same numbers for them.
  *
  * The domain feeds these through a few small calls (observeAuditEvent, timeArgon2, and the job
  * events in jobs.server.ts): no module outside this folder touches prom-client.
