@@ -4,7 +4,7 @@
  * step-up decide it; everyone else gets what those guards answer (404, or a redirect to sign in or
  * to confirm it is them). Every request under the path is guarded, the dashboard's own API and
  * static files included; its changes (retry, remove, clean) ride on the session cookie, so they
- * pass the CSRF origin check before they get here.
+ * pass the CSRF origin check before they get here, and each is audited (support.queue_action).
  *
  * The dashboard's page loads its own script files, which the nonce-only CSP refuses, so under this
  * path alone scripts from this origin are allowed (queueDashboardCsp in security-headers.ts).
@@ -13,10 +13,12 @@ import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { ExpressAdapter } from '@bull-board/express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { recordAudit } from '#app/audit/record.server.ts'
 import { requireSupport } from '#app/auth/guards.server.ts'
 import { config } from '#app/config/env.server.ts'
 import { getQueue, QUEUE } from '#app/jobs/queues.server.ts'
 import { requireStepUp } from '#app/mfa/step-up-guard.server.ts'
+import { logger } from '#app/observability/logger.server.ts'
 import { noteRequestUser } from '#app/observability/request-context.server.ts'
 import { queueDashboardCsp } from './security-headers.ts'
 
@@ -44,6 +46,14 @@ async function requireFreshSupport(req: Request, res: Response, next: NextFuncti
     const { user, session } = await requireSupport(request)
     noteRequestUser(user.id)
     await requireStepUp(user.id, session, QUEUE_DASHBOARD_PATH)
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.once('finish', () => {
+        const details = { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode }
+        recordAudit({ action: 'support.queue_action', actor: { id: user.id, label: user.email }, meta: { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null }, details }).catch(
+          (e: unknown) => logger.error({ error: (e as Error).message, ...details }, 'queue dashboard action not audited'),
+        )
+      })
+    }
   } catch (thrown) {
     if (!(thrown instanceof Response)) return next(thrown)
     res.status(thrown.status)

@@ -25,6 +25,8 @@ export const AUDIT_ACTIONS = [
   // A change refused because of who asked or how (details.code: person_required, step_up_required,
   // mfa_required, two_person_required, forbidden; details.attempt names what was tried).
   'security.change_refused',
+  // A change made through the queue dashboard (retry, remove, clean...; decision 067): details.method and details.path.
+  'support.queue_action',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

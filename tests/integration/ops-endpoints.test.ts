@@ -97,6 +97,12 @@ describe('the queue dashboard at /support/queues', () => {
     expect(api.status).toBe(200)
     const body = (await api.json()) as { queues: { name: string }[] }
     expect(body.queues.map((q) => q.name).sort()).toEqual(['mail', 'policy', 'sweeps'])
+    // A change through the dashboard (here: clean the mail queue's failed jobs) is audited with who did it.
+    const cleaned = await client.request('/support/queues/api/queues/mail/clean/failed', { method: 'PUT' })
+    expect(cleaned.status).toBe(200)
+    await expect
+      .poll(async () => db.select().from(schema.auditEvents).where(eq(schema.auditEvents.action, 'support.queue_action')))
+      .toEqual([expect.objectContaining({ actorId: support.id, details: { method: 'PUT', path: '/support/queues/api/queues/mail/clean/failed', status: 200 } })])
     // Everywhere else the nonce policy is unchanged.
     expect((await client.get('/support')).headers.get('content-security-policy')).toContain("'strict-dynamic'")
   })
