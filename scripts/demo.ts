@@ -3,9 +3,11 @@
  * fresh secrets if there is none, checks PostgreSQL and Redis, migrates, seeds the demo data,
  * builds, then runs the web server and the workers together until Ctrl-C.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, writeFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { prettyFactory } from 'pino-pretty'
 import { preflight } from './preflight.ts'
 
 if (!existsSync('.env')) {
@@ -46,10 +48,33 @@ function run(cmd: string, args: string[]) {
 run('npx', ['tsx', 'db/seed.ts'])
 run('npx', ['remix', 'build'])
 
-const children = [
-  spawn('npx', ['tsx', 'workers/index.ts'], { stdio: 'inherit', env: process.env }),
-  spawn('npx', ['tsx', 'server.ts'], { stdio: 'inherit', env: process.env }),
-]
+// The web process and the workers, as `npm start` and `npm run workers` run them in production
+// (decision 067), each in its own process group: this script alone receives Ctrl-C and passes it
+// on once (a second Ctrl-C passes a second signal, which stops them at once). Their JSON log lines
+// are printed for people by pino-pretty.
+const pretty = prettyFactory({
+  colorize: process.stdout.isTTY,
+  translateTime: 'SYS:HH:MM:ss',
+  singleLine: true,
+  ignore: 'pid,hostname,req,res,responseTime,component,clientIp',
+  messageFormat: '{if component}[{component}] {end}{if req.method}{req.method} {req.url} {res.statusCode} {responseTime} ms{end}{if msg} {msg}{end}',
+})
+function start(name: string, file: string): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env, detached: true })
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    process.stdout.write(line.startsWith('{') ? pretty(line) : `${line}\n`)
+  })
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`The ${name} stopped (${signal ?? `code ${code}`}); stopping the demo.`)
+      stop()
+    }
+    if (children.every((c) => c.exitCode !== null || c.signalCode !== null)) process.exit(0)
+  })
+  return child
+}
+let stopping = false
+const children = [start('workers', 'workers/index.ts'), start('web server', 'server.ts')]
 const { config } = await import('#app/config/env.server.ts')
 const { DEMO_PASSWORD, DEMO_USERS } = await import('#db/seed.ts')
 setTimeout(() => {
@@ -63,15 +88,13 @@ ${DEMO_USERS.map((u) => `  ${u.email.padEnd(26)} region ${u.region}  ${'org' in 
 Press Ctrl-C to stop.`)
 }, 2500)
 
-const stop = () => {
-  for (const c of children) c.kill('SIGTERM')
-  process.exit(0)
+function stop() {
+  stopping = true
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM')
 }
 process.on('SIGINT', stop)
 process.on('SIGTERM', stop)
-for (const c of children) c.on('exit', (code) => {
-  if (code) {
-    console.error(`A Gatehouse process stopped with code ${code}; stopping the demo.`)
-    stop()
-  }
+// Whatever ends this script ends the processes it started.
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
 })

@@ -10,6 +10,7 @@ import { workerConnection } from '#app/infra/redis.server.ts'
 import { getQueue, QUEUE_CONCURRENCY } from '#app/jobs/queues.server.ts'
 import { queuesWithJobs, runJob, scheduledJobs } from '#app/jobs/registry.server.ts'
 import { createDeliver, type Deliver } from '#app/mail/send.server.ts'
+import { instrumentWorker } from '#app/observability/jobs.server.ts'
 
 export type WorkerHandle = { close: () => Promise<void>; workers: Worker[] }
 
@@ -18,15 +19,19 @@ export async function scheduleSweeps() {
   for (const job of scheduledJobs()) await getQueue(job.queue).upsertJobScheduler(job.name, { every: job.every }, { name: job.name, data: {} })
 }
 
+/** A crashed worker's job goes back to the queue once its lock lapses (JOB_LOCK_SECONDS, decision 067). */
+const hosting = { prefix: config.redisPrefix, lockDuration: config.jobLockMs, stalledInterval: config.jobLockMs }
+
 export async function startWorkers(options: { deliver?: Deliver; schedule?: boolean } = {}): Promise<WorkerHandle> {
   const deliver = options.deliver ?? createDeliver()
   const workers = queuesWithJobs().map((queue) => {
     const worker = new Worker(queue, (job) => runJob(queue, job, { deliver }), {
       connection: workerConnection(),
-      prefix: config.redisPrefix,
+      ...hosting,
       concurrency: QUEUE_CONCURRENCY[queue],
     })
-    worker.on('failed', (job, err) => console.warn(`[worker] ${queue} job ${job?.name} ${job?.id} attempt ${job?.attemptsMade} failed: ${err.message}`))
+    // Failures, mail and sweep metrics and their log lines (decision 067).
+    instrumentWorker(worker)
     return worker
   })
   // Tests schedule explicitly (scheduleSweeps): a sweep firing on its own in another test's

@@ -1,5 +1,6 @@
 import type { DomainError } from '#app/errors.ts'
 import { db, schema, sql as pg, type SqlTx, type Tx } from '#db/client.ts'
+import { observeAuditEvent } from '#app/observability/metrics.server.ts'
 
 export const AUDIT_ACTIONS = [
   'auth.login_success', 'auth.login_failed', 'auth.login_success_2fa', 'auth.login_success_backup_code',
@@ -24,6 +25,8 @@ export const AUDIT_ACTIONS = [
   // A change refused because of who asked or how (details.code: person_required, step_up_required,
   // mfa_required, two_person_required, forbidden; details.attempt names what was tried).
   'security.change_refused',
+  // A change made through the queue dashboard (retry, remove, clean...; decision 067): details.method and details.path.
+  'support.queue_action',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
@@ -49,6 +52,7 @@ export type AuditInput = {
  * writers per chain; pass the transaction when the event belongs with a change.
  */
 export async function recordAudit(input: AuditInput, tx: Tx = db) {
+  observeAuditEvent(input.action) // sign-in outcomes are counted here (decision 067)
   await tx.insert(schema.auditEvents).values(auditRow(input))
 }
 

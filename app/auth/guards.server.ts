@@ -11,6 +11,7 @@ import { DomainError } from '#app/errors.ts'
 import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
 import { loadLiveSession } from './live-session.server.ts'
 import { clearSessionCookie, readSessionToken, sessionPassedSecondFactor, type Session, type User } from './session.server.ts'
+import { noteRequestOrganization } from '#app/observability/request-context.server.ts'
 
 export type SignedIn = { session: Session; user: User }
 
@@ -53,6 +54,7 @@ export async function requireOrgRole(request: Request, orgRef: string, role: Org
   const signedIn = await requireUser(request)
   const found = await findMembership(signedIn.user.id, isUuid(orgRef) ? { id: orgRef } : { slug: orgRef })
   if (!found || !roleAtLeast(found.membership.role, role)) throw notFound()
+  noteRequestOrganization(found.org.id)
   return { ...signedIn, org: found.org, membership: found.membership, scope: orgScope(found.org) }
 }
 

@@ -15,6 +15,7 @@ import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 import { passwordSessionVerdict } from '#app/policy/sign-in-step.ts'
 import { db, schema } from '#db/client.ts'
 import { ENROLL_ONLY_MINUTES, endSessionById, loadSession, type Session, type User } from './session.server.ts'
+import { noteRequestUser } from '#app/observability/request-context.server.ts'
 
 export type LiveSession =
   | { kind: 'signed_in'; session: Session; user: User }
@@ -37,6 +38,7 @@ export async function loadLiveSession(
 ): Promise<LiveSession> {
   const signedIn = await loadSession(token, channel)
   if (!signedIn) return { kind: 'none' }
+  noteRequestUser(signedIn.user.id)
   // The hot path: a session that passed a second factor (or is already enrollment-only) is not re-decided.
   if (signedIn.session.level !== 'password') return { kind: 'signed_in', ...signedIn }
 

@@ -1,5 +1,6 @@
 import { hash, verify } from '@node-rs/argon2'
 import { config } from '#app/config/env.server.ts'
+import { timeArgon2 } from '#app/observability/metrics.server.ts'
 
 // argon2id (algorithm 2; `Algorithm` is a const enum and cannot be referenced at run time).
 // m=19456 KiB, t=2, p=1 is the OWASP baseline. Test runs (GATEHOUSE_FAST_HASH, refused in
@@ -10,12 +11,12 @@ const options = config.fastHash
   : { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 }
 
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, options)
+  return timeArgon2('hash', () => hash(password, options))
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password)
+    return await timeArgon2('verify', () => verify(passwordHash, password))
   } catch {
     return false
   }

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.ts'
 import { parseTrustProxy } from './trust-proxy.ts'
+import { parseAddressRanges } from '#app/observability/address-ranges.ts'
 import { DEFAULT_DATABASE_OWNER_URL, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from './tool-env.ts'
 
 export { ConfigError }
@@ -90,6 +91,14 @@ const schema = z.object({
   API_MAX_BODY_BYTES: positiveInt(65_536),
   /** Parsed by parseTrustProxy (decision 060). */
   TRUST_PROXY: z.string().optional(),
+  /** Log level of the JSON logs (decision 067); the test harness sets silent for the test processes. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  /** Addresses and ranges (TCP peer) that may read /metrics; everyone else gets 404 (decision 067). */
+  METRICS_ALLOW: z.string().optional(),
+  /** Workers serve /healthz, /readyz and /metrics on this port when it is set (decision 067). */
+  WORKER_METRICS_PORT: z.coerce.number().int('must be a port number from 1 to 65535').min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535').optional(),
+  /** How long a worker's claim on a job lasts unrenewed: a crashed worker's jobs go back to the queue after this, at most twice it. */
+  JOB_LOCK_SECONDS: positiveInt(30),
   /** Test runs only: argon2 parameters cheap enough for hundreds of hashes. Refused in production. */
   GATEHOUSE_FAST_HASH: z
     .enum(['true', 'false', '1', '0'])
@@ -179,6 +188,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
   if (production && !(raw?.SMTP_URL ?? env.SMTP_URL)) problems.push(`SMTP_URL: is required in production (${env.NODE_ENV ? 'NODE_ENV=production' : 'NODE_ENV is unset, which means production'}; the development mailbox opens only with NODE_ENV=development)`)
   if (production && fastHash) problems.push('GATEHOUSE_FAST_HASH: is for test runs only and refused in production')
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems)
+  const metricsAllow = parseAddressRanges(env.METRICS_ALLOW ?? 'loopback', problems, 'METRICS_ALLOW')
   if (problems.length > 0 || !raw) throw new ConfigError(problems)
 
   return {
@@ -205,6 +215,10 @@ export function parseConfig(env: Record<string, string | undefined>) {
     api: { ipPerMinute: raw.API_RATE_LIMIT_IP_PER_MINUTE, tokenPerMinute: raw.API_RATE_LIMIT_TOKEN_PER_MINUTE, maxBodyBytes: raw.API_MAX_BODY_BYTES },
     trustProxy,
     fastHash: raw.GATEHOUSE_FAST_HASH,
+    logLevel: raw.LOG_LEVEL ?? 'info',
+    metricsAllow,
+    workerMetricsPort: raw.WORKER_METRICS_PORT,
+    jobLockMs: raw.JOB_LOCK_SECONDS * 1000,
   }
 }
 

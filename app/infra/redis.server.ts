@@ -5,6 +5,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis'
 import { config } from '#app/config/env.server.ts'
+import { logger } from '#app/observability/logger.server.ts'
 
 const failFast: RedisOptions = {
   enableOfflineQueue: false,
@@ -32,7 +33,7 @@ export function redisClient(use: string): Redis {
 /** A connection for a BullMQ worker (blocking commands, retries forever). */
 export function workerConnection(): Redis {
   const client = new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: 'gatehouse:worker' })
-  client.on('error', (e) => console.warn(`[redis] ${e.message}`))
+  client.on('error', (e) => logger.warn({ component: 'redis', error: e.message }, 'worker connection error'))
   return client
 }
 

@@ -44,6 +44,8 @@ Object.assign(process.env, {
   APP_ORIGIN: `http://localhost:${port}`,
   SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
   GATEHOUSE_FAST_HASH: '1',
+  // The app's JSON logs would only clutter the test output; tests that read logs set their own level.
+  LOG_LEVEL: 'silent',
   RATE_LIMIT_IP_PER_MINUTE: '100000',
   RATE_LIMIT_ACCOUNT_PER_MINUTE: '100000',
   API_RATE_LIMIT_IP_PER_MINUTE: '100000',
