@@ -30,7 +30,7 @@ export type OrgRequirement = { role: OrgRole; scopes: ApiScope[] }
 
 export type OrgAccess = { org: Organization; scope: OrgScope; role: OrgRole | null }
 
-type AnyObject = z.ZodObject<z.ZodRawShape, 'strict' | 'strip' | 'passthrough'>
+type AnyObject = z.ZodObject
 
 export type EndpointContext<B, Q, P, A extends AuthMode, O extends OrgRequirement | undefined> = {
   request: Request

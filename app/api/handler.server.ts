@@ -1,5 +1,6 @@
 /**
- * The wrapper every /api route goes through. In order: route and method (404, 405), the
+ * The wrapper every /api request goes through, from the one catch-all route (app/routes/api.$.ts).
+ * In order: route and method (404, 405), the
  * per-address limit (429), the bearer token (401), the per-token limit (429), enrollment-only
  * sessions (403), the organization (404 for anyone outside it, 403 for a too-low role or a
  * missing key scope, 403 mfa_required for a change from a session that never passed a second
@@ -7,7 +8,7 @@
  * JSON (400) and its schema (400); then the handler, in a transaction, and `{ data }`.
  * Bad input never reaches a 500, and a failed request writes nothing.
  */
-import { ZodError, z } from 'zod'
+import { z } from 'zod'
 import { config } from '#app/config/env.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
 import { findMembership, orgScope, roleAtLeast } from '#app/orgs/scope.server.ts'
@@ -18,41 +19,25 @@ import type { AnyEndpoint, OrgAccess } from './define.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { refuseChange } from '#app/audit/record.server.ts'
 import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
-import { ApiError, errorResponse, fromDomainError, jsonResponse, notFoundError } from './errors.server.ts'
+import { ApiError, apiError, jsonResponse, notFoundError, toErrorResponse, validationError } from './errors.server.ts'
 import { limitAddress, limitToken } from './rate-limit.server.ts'
+import { matchEndpoints } from './match.ts'
 import { ENDPOINTS } from './registry.server.ts'
 
-type RouteArgs = { request: Request; params: Record<string, string | undefined>; context?: { ip?: string | null } }
+type RouteArgs = { request: Request; context?: { ip?: string | null } }
 
-/** A route module's loader and action: `export const loader = (a) => handleApi('/api/me', a)`. */
-export async function handleApi(path: string, args: RouteArgs): Promise<Response> {
+/** The catch-all route's loader and action: the request's path is matched against the registry. */
+export async function handleApi(args: RouteArgs): Promise<Response> {
   try {
-    return await dispatch(path, args)
+    const match = matchEndpoints(ENDPOINTS, new URL(args.request.url).pathname)
+    if (!match) throw apiError('not_found', 'There is no such API endpoint. The list is at /api/openapi.json.')
+    return await dispatch(match.path, match.candidates, match.params, args)
   } catch (e) {
     return toErrorResponse(e)
   }
 }
 
-/** The catch-all route: every /api path nobody registered. */
-export function apiNotFound(): Response {
-  return errorResponse(new ApiError(404, 'not_found', 'There is no such API endpoint. The list is at /api/openapi.json.'))
-}
-
-function toErrorResponse(e: unknown): Response {
-  if (e instanceof ApiError) return errorResponse(e)
-  if (e instanceof DomainError) return errorResponse(fromDomainError(e))
-  // A Response thrown by a shared guard: keep its status, in our shape.
-  if (e instanceof Response) {
-    if (e.status === 404) return errorResponse(notFoundError())
-    if (e.status >= 400 && e.status < 500) return errorResponse(new ApiError(e.status, 'forbidden', 'This request is not allowed.'))
-  }
-  console.error('[api] unexpected error', e)
-  return errorResponse(new ApiError(500, 'internal_error', 'Something went wrong on our side. Try again; if it keeps happening, contact support.'))
-}
-
-async function dispatch(path: string, { request, params, context }: RouteArgs): Promise<Response> {
-  const candidates = ENDPOINTS.filter((e) => e.path === path)
-  if (candidates.length === 0) return apiNotFound()
+async function dispatch(path: string, candidates: AnyEndpoint[], params: Record<string, string>, { request, context }: RouteArgs): Promise<Response> {
   const method = request.method === 'HEAD' ? 'GET' : request.method.toUpperCase()
   const endpoint = candidates.find((e) => e.method === method)
   if (!endpoint) {
@@ -173,21 +158,5 @@ async function readLimitedText(request: Request): Promise<string> {
 function parseOrThrow(schema: z.ZodTypeAny, raw: unknown, where: 'body' | 'query') {
   const parsed = schema.safeParse(raw)
   if (parsed.success) return parsed.data
-  throw validationError(parsed.error, where)
-}
-
-export function validationError(error: ZodError, where: 'body' | 'query') {
-  const fields: Record<string, string> = {}
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) fields[[...issue.path, key].join('.')] ??= 'is not a known field'
-      continue
-    }
-    const key = issue.path.length ? issue.path.join('.') : where
-    fields[key] ??= issue.code === 'invalid_type' && issue.received === 'undefined' ? 'is required' : issue.message
-  }
-  const message = Object.entries(fields)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('; ')
-  return new ApiError(400, 'invalid_request', `The request ${where} is not valid: ${message}.`, { fields })
+  throw validationError(parsed.error, where, raw)
 }

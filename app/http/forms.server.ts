@@ -35,7 +35,7 @@ export function badRequest(errors: FieldErrors, values: Record<string, unknown> 
  * Search parameters for a list page (filters, sort, page): a value that does not parse is dropped
  * and its default used, the others kept, so one bad link never empties or widens the whole view.
  */
-export function parseSearchParams<S extends z.AnyZodObject>(url: URL, schema: S): z.infer<S> {
+export function parseSearchParams<S extends z.ZodObject>(url: URL, schema: S): z.infer<S> {
   const raw = Object.fromEntries(url.searchParams)
   const parsed = schema.safeParse(raw)
   if (parsed.success) return parsed.data

@@ -37,7 +37,7 @@ export const inviteInput = z.object({
   email,
   name: z.string().trim().max(200).optional().default(''),
   region: z.string().trim().min(1, 'Choose a region.').max(20),
-  role: z.enum(['member', 'admin', 'owner'], { errorMap: () => ({ message: 'Choose a role.' }) }),
+  role: z.enum(['member', 'admin', 'owner'], { error: 'Choose a role.' }),
 })
 
 /** Runs `fn` in the caller's transaction, or in a new one when given the database itself. */

@@ -18,16 +18,16 @@ import { startNotificationRun, type RunKind } from './notification-runs.server.t
 
 /** The editable fields of one region's policy. Bad input gets field errors (a 400), never a 500. */
 export const regionPolicyInput = z.object({
-  mode: z.enum(['disabled', 'optional', 'required'], { errorMap: () => ({ message: 'Choose Disabled, Optional or Required.' }) }),
+  mode: z.enum(['disabled', 'optional', 'required'], { error: 'Choose Disabled, Optional or Required.' }),
   allowedMethods: z
     .union([z.string(), z.array(z.string())])
     .optional()
     .transform((v) => (v === undefined ? [] : [v].flat()))
-    .pipe(z.array(z.enum(['email', 'totp', 'webauthn'], { errorMap: () => ({ message: 'Unknown method.' }) })).min(1, 'Allow at least one method.'))
+    .pipe(z.array(z.enum(['email', 'totp', 'webauthn'], { error: 'Unknown method.' })).min(1, 'Allow at least one method.'))
     .transform((list) => ALL_METHODS.filter((m) => list.includes(m))),
-  gracePeriodDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(0, 'Between 0 and 90 days.').max(90, 'Between 0 and 90 days.'),
-  onDeadline: z.enum(['force_enrollment', 'block'], { errorMap: () => ({ message: 'Choose what happens at the deadline.' }) }),
-  rememberDeviceDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(0, 'Between 0 and 30 days.').max(30, 'Between 0 and 30 days.'),
+  gracePeriodDays: z.coerce.number({ error: 'Enter a number of days.' }).int('Whole days only.').min(0, 'Between 0 and 90 days.').max(90, 'Between 0 and 90 days.'),
+  onDeadline: z.enum(['force_enrollment', 'block'], { error: 'Choose what happens at the deadline.' }),
+  rememberDeviceDays: z.coerce.number({ error: 'Enter a number of days.' }).int('Whole days only.').min(0, 'Between 0 and 30 days.').max(30, 'Between 0 and 30 days.'),
 })
 export type RegionPolicyInput = z.infer<typeof regionPolicyInput>
 export type RegionPolicy = typeof schema.regionPolicies.$inferSelect

@@ -24,7 +24,7 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `API ke
 const schema = z.discriminatedUnion('intent', [
   z.object({
     intent: z.literal('issue'),
-    serviceAccountId: z.string({ required_error: 'Choose a service account' }).uuid('Choose a service account'),
+    serviceAccountId: z.string({ error: 'Choose a service account' }).uuid('Choose a service account'),
     name: z.string().trim().min(1, 'Name the key, e.g. "CI policy sync"').max(100, 'That name is too long'),
     scopes: z.preprocess(
       (v) => (v === undefined ? [] : [v].flat()),

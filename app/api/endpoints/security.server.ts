@@ -15,8 +15,7 @@ import { policyFields, regionPolicyInput, type PolicyImpact, type RegionPolicy, 
 import { applySecurityChange, type SecurityChange } from '#app/policy/security-change.server.ts'
 import type { Caller } from '../auth.server.ts'
 import { defineEndpoint, iso, type OrgAccess } from '../define.server.ts'
-import { ApiError, notFoundError } from '../errors.server.ts'
-import { validationError } from '../handler.server.ts'
+import { ApiError, notFoundError, validationError } from '../errors.server.ts'
 import { dateTime } from './views.server.ts'
 
 const MODES = ['disabled', 'optional', 'required'] as const
@@ -67,8 +66,8 @@ function actorOf(caller: Caller): Actor {
 function validPolicy(raw: unknown, prefix = ''): RegionPolicyInput {
   const parsed = regionPolicyInput.safeParse(raw)
   if (parsed.success) return parsed.data
-  if (!prefix) throw validationError(parsed.error, 'body')
-  throw validationError(new z.ZodError(parsed.error.issues.map((i) => ({ ...i, path: [prefix, ...i.path] }))), 'body')
+  if (!prefix) throw validationError(parsed.error, 'body', raw)
+  throw validationError(new z.ZodError(parsed.error.issues.map((i) => ({ ...i, path: [prefix, ...i.path] }))), 'body', { [prefix]: raw })
 }
 
 async function save(org: OrgAccess, caller: Caller, change: Omit<SecurityChange, 'scope' | 'actor' | 'authority'>) {
@@ -234,7 +233,7 @@ export const listAuditEndpoint = defineEndpoint({
         actor: z.string(),
         subjectEmail: z.string().nullable(),
         ip: z.string().nullable(),
-        details: z.record(z.unknown()),
+        details: z.record(z.string(), z.unknown()),
         scope: z.string(),
       }),
     ),
