@@ -16,7 +16,8 @@ export async function parseForm<S extends z.ZodTypeAny>(request: Request, schema
     if (typeof value !== 'string') continue
     raw[key] = key in raw ? ([] as unknown[]).concat(raw[key], value) : value
   }
-  const parsed = schema.safeParse(raw)
+  // A field missing from the form says "Required", as it did before zod 4 (decision 065).
+  const parsed = schema.safeParse(raw, { error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'Required' : undefined) })
   if (parsed.success) return { ok: true as const, data: parsed.data as z.infer<S> }
   const errors: FieldErrors = {}
   for (const issue of parsed.error.issues) {

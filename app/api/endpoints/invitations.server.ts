@@ -5,13 +5,14 @@
  * service accounts (never invited).
  */
 import { z } from 'zod'
-import { answerInvitation, cancelInvitation, createServiceAccount, inviteInput, inviteMember, listMyInvitations, listOrgInvitations, serviceAccountInput } from '#app/orgs/invites.server.ts'
+import { answerInvitation, cancelInvitation, createServiceAccount, inviteMember, listMyInvitations, listOrgInvitations } from '#app/orgs/invites.server.ts'
+import { inviteInput, orgRoleSchema, serviceAccountInput } from '#app/orgs/members.schema.ts'
 import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
 import { ApiError } from '../errors.server.ts'
 import { dateTime } from './views.server.ts'
 
-const role = z.enum(['owner', 'admin', 'member'])
+const role = orgRoleSchema
 const invitationSchema = z.object({
   id: z.string().uuid(),
   organization: z.object({ id: z.string().uuid(), slug: z.string(), name: z.string() }),

@@ -8,9 +8,12 @@ import { z } from 'zod'
 import type { Actor } from '#app/audit/record.server.ts'
 import { auditQuery, listOrgAudit } from '#app/audit/query.server.ts'
 import { listMembers, memberQuery, STATUSES } from '#app/orgs/members.server.ts'
+import { orgRoleSchema } from '#app/orgs/members.schema.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { exemptionInput, listExemptions, PolicyInputError } from '#app/policy/exemptions.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
+import { DEADLINE_ACTIONS, POLICY_MODES, policyValues } from '#app/policy/policy.schema.ts'
+import { POLICY_METHODS } from '#app/mfa/methods.schema.ts'
 import { policyFields, regionPolicyInput, type PolicyImpact, type RegionPolicy, type RegionPolicyInput } from '#app/policy/region-policy.server.ts'
 import { applySecurityChange, type SecurityChange } from '#app/policy/security-change.server.ts'
 import type { Caller } from '../auth.server.ts'
@@ -18,18 +21,7 @@ import { defineEndpoint, iso, type OrgAccess } from '../define.server.ts'
 import { ApiError, notFoundError, validationError } from '../errors.server.ts'
 import { dateTime } from './views.server.ts'
 
-const MODES = ['disabled', 'optional', 'required'] as const
-const METHODS = ['email', 'totp', 'webauthn'] as const
-const ON_DEADLINE = ['force_enrollment', 'block'] as const
-
-const policySchema = z.object({
-  mode: z.enum(MODES),
-  allowedMethods: z.array(z.enum(METHODS)),
-  gracePeriodDays: z.number().int(),
-  onDeadline: z.enum(ON_DEADLINE),
-  rememberDeviceDays: z.number().int(),
-})
-const regionSchema = policySchema.extend({ region: z.string(), requiredSince: dateTime.nullable(), updatedAt: dateTime })
+const regionSchema = policyValues.extend({ region: z.string(), requiredSince: dateTime.nullable(), updatedAt: dateTime })
 const exemptionSchema = z.object({ id: z.string().uuid(), userId: z.string().uuid(), email: z.string().optional(), region: z.string(), reason: z.string(), expiresAt: dateTime.nullable() })
 const impactSchema = z.object({
   members: z.number().int(),
@@ -52,7 +44,7 @@ const changeResponse = z.object({
 const regionView = (p: RegionPolicy) => ({
   region: p.region,
   ...policyFields(p),
-  allowedMethods: p.allowedMethods as (typeof METHODS)[number][],
+  allowedMethods: p.allowedMethods as (typeof POLICY_METHODS)[number][],
   requiredSince: iso(p.requiredSince),
   updatedAt: iso(p.updatedAt)!,
 })
@@ -164,10 +156,10 @@ export const putRegionEndpoint = defineEndpoint({
   params: z.object({ region: z.string().regex(/^[a-z0-9-]{1,20}$/) }),
   body: z
     .object({
-      mode: z.enum(MODES),
-      allowedMethods: z.array(z.enum(METHODS)).max(3),
+      mode: z.enum(POLICY_MODES),
+      allowedMethods: z.array(z.enum(POLICY_METHODS)).max(3),
       gracePeriodDays: z.number().int('Whole days only.'),
-      onDeadline: z.enum(ON_DEADLINE),
+      onDeadline: z.enum(DEADLINE_ACTIONS),
       rememberDeviceDays: z.number().int('Whole days only.'),
     })
     .strict(),
@@ -192,7 +184,7 @@ export const listMembersEndpoint = defineEndpoint({
         name: z.string(),
         email: z.string(),
         region: z.string(),
-        role: z.enum(['owner', 'admin', 'member']),
+        role: orgRoleSchema,
         kind: z.enum(['human', 'service']),
         factors: z.array(z.string()),
         status: z.enum(STATUSES),
