@@ -108,3 +108,9 @@ export function defineEndpoint<
 export type AnyEndpoint = Endpoint<any, any, any, any, any, any>
 
 export const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null)
+
+/**
+ * What an endpoint answers in `data`, from its response schema: the CLI's client verbs type their
+ * answers with this (`ApiData<typeof statusEndpoint>`, a type-only import), never by hand (decision 065).
+ */
+export type ApiData<E extends { response: z.ZodType }> = z.infer<E['response']>
