@@ -8,6 +8,7 @@ import type { RequestMeta } from '#app/audit/record.server.ts'
 import type { Tx } from '#db/client.ts'
 import type { ApiScope } from '#app/orgs/api-keys.server.ts'
 import type { OrgRole, OrgScope, Organization } from '#app/orgs/scope.server.ts'
+import type { ErrorCode } from '#app/errors.ts'
 import type { Caller } from './auth.server.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -72,8 +73,11 @@ export type Endpoint<
   response: R
   /** Answer the handler's result as the whole body instead of `{ data }` (the OpenAPI document). */
   unwrapped?: boolean
-  /** Error statuses this endpoint answers beyond the wrapper's own (documented in OpenAPI). */
-  errors?: (401 | 403 | 404 | 409 | 503)[]
+  /**
+   * Error codes (from the catalogue, app/errors.ts) the handler may answer beyond the wrapper's own;
+   * the OpenAPI document lists both under each status (decision 065).
+   */
+  errors?: ErrorCode[]
   /** Success status (200 unless said). */
   status?: number
   /**

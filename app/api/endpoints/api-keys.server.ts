@@ -46,6 +46,7 @@ export const issueApiKeyEndpoint = defineEndpoint({
   description: 'A key with a write scope (policy:write) needs a second factor on the calling session within the last 5 minutes (403 step_up_required otherwise).',
   auth: 'session',
   org: { role: 'admin', scopes: [] },
+  errors: ['step_up_required'],
   body: z
     .object({
       serviceAccountId: z.string().uuid('is not a service account id'),

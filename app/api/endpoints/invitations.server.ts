@@ -47,7 +47,7 @@ const answerEndpoint = (answer: 'accept' | 'decline') =>
     description: 'Single use. A member with an authenticator app or a security key needs a session that passed it (403 step_up_required otherwise). 404 when the invitation is not open.',
     auth: 'session',
     params: z.object({ id: z.string().uuid() }),
-    errors: [403, 404],
+    errors: ['step_up_required'],
     response: z.object({ invitation: z.object({ id: z.string().uuid(), organizationId: z.string().uuid(), role, state: z.enum(['accepted', 'declined']) }) }),
     async handler({ caller, params, meta, tx }) {
       if (caller.kind !== 'session') throw new Error('unreachable: session-only endpoint')
@@ -69,7 +69,7 @@ export const createServiceAccountEndpoint = defineEndpoint({
   org: { role: 'admin', scopes: [] },
   body: serviceAccountInput.strict(),
   status: 201,
-  errors: [409],
+  errors: ['conflict'],
   response: z.object({ serviceAccount: z.object({ id: z.string().uuid(), email: z.string(), name: z.string(), region: z.string() }) }),
   async handler({ org, caller, body, meta, tx }) {
     const user = await createServiceAccount(org.scope, body, { id: caller.user.id, label: caller.user.email }, meta, tx)
@@ -105,7 +105,7 @@ export const inviteEndpoint = defineEndpoint({
   org: { role: 'admin', scopes: [] },
   body: inviteInput.strict(),
   status: 201,
-  errors: [403, 409, 503],
+  errors: ['invitation_pending', 'conflict', 'mail_unavailable'],
   // The email is queued after the invitation is committed, so the handler runs its own transaction.
   transaction: false,
   response: z.object({ invitation: z.object({ id: z.string().uuid(), state: z.literal('pending') }) }),

@@ -121,6 +121,8 @@ export const setSecurityEndpoint = defineEndpoint({
     'Lowering protection (Optional from Required, a longer grace period, an exemption added or lengthened) needs an owner or admin whose session passed a second factor within the last 5 minutes (403 step_up_required); API keys may only raise protection (403 person_required).',
   auth: 'session_or_key',
   org: { role: 'admin', scopes: ['policy:write'] },
+  // A lowering: a person's fresh second factor (decision 056).
+  errors: ['step_up_required', 'person_required'],
   transaction: false,
   body: z
     .object({
@@ -152,6 +154,8 @@ export const putRegionEndpoint = defineEndpoint({
     'A change that lowers protection (a mode down, an allowed method added, a longer grace period, block → force_enrollment, more remember-device days) needs an owner or admin whose session passed a second factor within the last 5 minutes (403 step_up_required); API keys may only raise protection (403 person_required). The answer has the impact.',
   auth: 'session_or_key',
   org: { role: 'admin', scopes: ['policy:write'] },
+  // A lowering: a person's fresh second factor (decision 056).
+  errors: ['step_up_required', 'person_required'],
   transaction: false,
   params: z.object({ region: z.string().regex(/^[a-z0-9-]{1,20}$/) }),
   body: z
