@@ -19,7 +19,7 @@ import type { AnyEndpoint, OrgAccess } from './define.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { refuseChange } from '#app/audit/record.server.ts'
 import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
-import { ApiError, apiError, jsonResponse, notFoundError, toErrorResponse, validationError } from './errors.server.ts'
+import { apiError, jsonResponse, notFoundError, toErrorResponse, validationError } from './errors.server.ts'
 import { limitAddress, limitToken } from './rate-limit.server.ts'
 import { matchEndpoints } from './match.ts'
 import { ENDPOINTS } from './registry.server.ts'
@@ -42,7 +42,7 @@ async function dispatch(path: string, candidates: AnyEndpoint[], params: Record<
   const endpoint = candidates.find((e) => e.method === method)
   if (!endpoint) {
     const allow = candidates.map((e) => e.method).join(', ')
-    throw new ApiError(405, 'method_not_allowed', `${path} answers ${allow}, not ${request.method}.`, { headers: { Allow: allow } })
+    throw apiError('method_not_allowed', `${path} answers ${allow}, not ${request.method}.`, { headers: { Allow: allow } })
   }
   const meta = requestMeta(request, context)
   await limitAddress(meta.ip)
@@ -55,7 +55,7 @@ async function dispatch(path: string, candidates: AnyEndpoint[], params: Record<
   // for a second factor (a key cannot give one), unless an admin exempted it (decision 047).
   if (caller?.kind === 'api_key') await requireKeyAllowedByPolicy(caller)
   if (caller?.kind === 'session' && caller.session.level === 'enroll_only' && !endpoint.enrollmentAllowed) {
-    throw new ApiError(403, 'enrollment_required', 'This token may only set up a second factor (or sign out). Finish enrollment, then sign in again.')
+    throw apiError('enrollment_required', 'This token may only set up a second factor (or sign out). Finish enrollment, then sign in again.')
   }
   const org = endpoint.org ? await resolveOrg(endpoint, caller!, params.orgId) : undefined
   // Owners and admins change nothing in an organization with a session that never passed a second
@@ -67,7 +67,7 @@ async function dispatch(path: string, candidates: AnyEndpoint[], params: Record<
     )
   }
   if (caller?.kind === 'api_key' && endpoint.auth !== 'session_or_key') {
-    throw new ApiError(403, 'forbidden', 'API keys cannot use this endpoint; it needs a member’s session token.')
+    throw apiError('forbidden', 'API keys cannot use this endpoint; it needs a member’s session token.')
   }
 
   const { orgId: _orgId, ...otherParams } = params
@@ -92,13 +92,13 @@ async function resolveOrg(endpoint: AnyEndpoint, caller: Caller, ref: string | u
     const matches = isUuid(ref) ? caller.org.id === ref : caller.org.slug === ref
     if (!matches) throw notFoundError()
     const missing = requirement.scopes.filter((s: string) => !caller.scopes.includes(s as never))
-    if (missing.length) throw new ApiError(403, 'insufficient_scope', `This API key lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`)
+    if (missing.length) throw apiError('insufficient_scope', `This API key lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`)
     return { org: caller.org, scope: orgScope(caller.org), role: null }
   }
   const found = await findMembership(caller.user.id, isUuid(ref) ? { id: ref } : { slug: ref })
   if (!found) throw notFoundError()
   if (!roleAtLeast(found.membership.role, requirement.role)) {
-    throw new ApiError(403, 'forbidden', `Only ${requirement.role === 'owner' ? 'owners' : 'owners and admins'} of this organization can do this.`)
+    throw apiError('forbidden', `Only ${requirement.role === 'owner' ? 'owners' : 'owners and admins'} of this organization can do this.`)
   }
   return { org: found.org, scope: orgScope(found.org), role: found.membership.role }
 }
@@ -108,7 +108,7 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
 async function readBody(request: Request, endpoint: AnyEndpoint): Promise<unknown> {
   const schema: z.ZodTypeAny = endpoint.body ?? z.object({}).strict()
   const contentType = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
-  const notJson = () => new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.')
+  const notJson = () => apiError('unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.')
   // A declared type that is not JSON is refused before reading a byte (decision 060).
   if (contentType && !JSON_TYPE.test(contentType)) throw notJson()
   const text = await readLimitedText(request)
@@ -121,10 +121,10 @@ async function readBody(request: Request, endpoint: AnyEndpoint): Promise<unknow
     try {
       raw = JSON.parse(text)
     } catch {
-      throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON.')
+      throw apiError('invalid_json', 'The request body is not valid JSON.')
     }
   }
-  if (raw === undefined) throw new ApiError(400, 'invalid_request', 'This endpoint needs a JSON object in the request body.')
+  if (raw === undefined) throw apiError('invalid_request', 'This endpoint needs a JSON object in the request body.')
   const parsed = parseOrThrow(schema, raw, 'body')
   return endpoint.body ? parsed : undefined
 }
@@ -132,7 +132,7 @@ async function readBody(request: Request, endpoint: AnyEndpoint): Promise<unknow
 /** Reads the body, counting bytes as they arrive: Content-Length is a hint, not a promise. */
 async function readLimitedText(request: Request): Promise<string> {
   const limit = config.api.maxBodyBytes
-  const tooLarge = () => new ApiError(413, 'payload_too_large', `The request body is larger than ${Math.floor(limit / 1024)} KB.`)
+  const tooLarge = () => apiError('payload_too_large', `The request body is larger than ${Math.floor(limit / 1024)} KB.`)
   const declared = Number(request.headers.get('content-length') ?? '0')
   if (declared > limit) throw tooLarge()
   if (!request.body) return ''
@@ -151,7 +151,7 @@ async function readLimitedText(request: Request): Promise<string> {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
   } catch {
-    throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8 JSON.')
+    throw apiError('invalid_json', 'The request body is not valid UTF-8 JSON.')
   }
 }
 

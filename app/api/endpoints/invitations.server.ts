@@ -9,7 +9,7 @@ import { answerInvitation, cancelInvitation, createServiceAccount, inviteMember,
 import { inviteInput, orgRoleSchema, serviceAccountInput } from '#app/orgs/members.schema.ts'
 import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
-import { ApiError } from '../errors.server.ts'
+import { apiError } from '../errors.server.ts'
 import { dateTime } from './views.server.ts'
 
 const role = orgRoleSchema
@@ -115,7 +115,7 @@ export const inviteEndpoint = defineEndpoint({
       const { invitationId } = await inviteMember(org.org, org.scope, body, { actor: { id: caller.user.id, label: caller.user.email }, role, name: caller.user.name }, meta)
       return { invitation: { id: invitationId, state: 'pending' as const } }
     } catch (e) {
-      if (e instanceof MailUnavailableError) throw new ApiError(503, 'mail_unavailable', 'The invitation was saved but email cannot be sent right now. Cancel it and invite the address again in a few minutes.')
+      if (e instanceof MailUnavailableError) throw apiError('mail_unavailable', 'The invitation was saved but email cannot be sent right now. Cancel it and invite the address again in a few minutes.')
       throw e
     }
   },
