@@ -22,6 +22,7 @@ import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
 import { apiError, jsonResponse, notFoundError, toErrorResponse, validationError } from './errors.server.ts'
 import { limitAddress, limitToken } from './rate-limit.server.ts'
 import { matchEndpoints } from './match.ts'
+import { zod3Wording } from './wording.ts'
 import { ENDPOINTS } from './registry.server.ts'
 
 type RouteArgs = { request: Request; context?: { ip?: string | null } }
@@ -156,7 +157,7 @@ async function readLimitedText(request: Request): Promise<string> {
 }
 
 function parseOrThrow(schema: z.ZodTypeAny, raw: unknown, where: 'body' | 'query') {
-  const parsed = schema.safeParse(raw)
+  const parsed = schema.safeParse(raw, { error: zod3Wording })
   if (parsed.success) return parsed.data
   throw validationError(parsed.error, where, raw)
 }

@@ -19,6 +19,7 @@ import { applySecurityChange, type SecurityChange } from '#app/policy/security-c
 import type { Caller } from '../auth.server.ts'
 import { defineEndpoint, iso, type OrgAccess } from '../define.server.ts'
 import { ApiError, notFoundError, validationError } from '../errors.server.ts'
+import { zod3Wording } from '../wording.ts'
 import { dateTime } from './views.server.ts'
 
 const regionSchema = policyValues.extend({ region: z.string(), requiredSince: dateTime.nullable(), updatedAt: dateTime })
@@ -56,7 +57,7 @@ function actorOf(caller: Caller): Actor {
 
 /** The console's validation of one region's proposal; its messages as field errors. */
 function validPolicy(raw: unknown, prefix = ''): RegionPolicyInput {
-  const parsed = regionPolicyInput.safeParse(raw)
+  const parsed = regionPolicyInput.safeParse(raw, { error: zod3Wording })
   if (parsed.success) return parsed.data
   if (!prefix) throw validationError(parsed.error, 'body', raw)
   throw validationError(new z.ZodError(parsed.error.issues.map((i) => ({ ...i, path: [prefix, ...i.path] }))), 'body', { [prefix]: raw })
