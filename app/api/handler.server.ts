@@ -22,7 +22,7 @@ import { sessionPassedSecondFactor } from '#app/mfa/step-up.server.ts'
 import { apiError, jsonResponse, notFoundError, toErrorResponse, validationError } from './errors.server.ts'
 import { limitAddress, limitToken } from './rate-limit.server.ts'
 import { matchEndpoints } from './match.ts'
-import { zod3Wording } from './wording.ts'
+import { zod3Wording } from '#app/http/zod-wording.ts'
 import { ENDPOINTS } from './registry.server.ts'
 
 type RouteArgs = { request: Request; context?: { ip?: string | null } }

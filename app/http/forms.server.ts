@@ -1,6 +1,7 @@
 /** Form parsing with zod: field-by-field errors, status 400, secret fields never echoed. */
 import { data } from '@remix-run/node'
 import type { z } from 'zod'
+import { zod3Wording } from './zod-wording.ts'
 
 export type FieldErrors = Record<string, string>
 
@@ -16,8 +17,7 @@ export async function parseForm<S extends z.ZodTypeAny>(request: Request, schema
     if (typeof value !== 'string') continue
     raw[key] = key in raw ? ([] as unknown[]).concat(raw[key], value) : value
   }
-  // A field missing from the form says "Required", as it did before zod 4 (decision 065).
-  const parsed = schema.safeParse(raw, { error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'Required' : undefined) })
+  const parsed = schema.safeParse(raw, { error: zod3Wording })
   if (parsed.success) return { ok: true as const, data: parsed.data as z.infer<S> }
   const errors: FieldErrors = {}
   for (const issue of parsed.error.issues) {

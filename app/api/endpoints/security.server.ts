@@ -19,7 +19,7 @@ import { applySecurityChange, type SecurityChange } from '#app/policy/security-c
 import type { Caller } from '../auth.server.ts'
 import { defineEndpoint, iso, type OrgAccess } from '../define.server.ts'
 import { ApiError, notFoundError, validationError } from '../errors.server.ts'
-import { zod3Wording } from '../wording.ts'
+import { zod3Wording } from '#app/http/zod-wording.ts'
 import { dateTime } from './views.server.ts'
 
 const regionSchema = policyValues.extend({ region: z.string(), requiredSince: dateTime.nullable(), updatedAt: dateTime })

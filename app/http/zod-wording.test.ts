@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { zod3Wording } from './wording.ts'
+import { zod3Wording } from './zod-wording.ts'
 
 describe("the API's words for zod's default messages", () => {
   it('reads as before zod 4, and a schema’s own message still wins', () => {

@@ -1,7 +1,8 @@
 /**
- * The words the API used for zod's default messages before zod 4 ("Expected string, received
- * number", "String must contain at least 3 character(s)"), so an answer's `fields` read as they did
- * (decision 065). Only for issues whose schema has no message of its own: those win over this map.
+ * The words zod used for its default messages before zod 4 ("Required", "Expected string, received
+ * number", "String must contain at least 3 character(s)"), so form errors and the API's `fields`
+ * read as they did (decision 065). A per-parse error map: only for issues whose schema has no
+ * message of its own, which win over it.
  */
 import type { z } from 'zod'
 
