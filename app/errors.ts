@@ -27,6 +27,26 @@ export const ERROR_CODES = {
   two_person_required: 'A second support person must approve this.',
   /** The account must accept the invitation itself, signed in; nothing was joined. */
   invitation_pending: 'The invitation waits for its holder.',
+  // Refusals the JSON API answers from its own checks (authentication, scoping, the request's shape,
+  // limits) or from a sign-in or factor step (decision 065).
+  invalid_json: 'The body is not valid JSON.',
+  invalid_code: 'The code is wrong or has expired.',
+  invalid_password: 'The password does not meet the rules.',
+  method_unavailable: 'This second-factor method is not available here.',
+  invalid_credentials: 'The email or password is wrong.',
+  invalid_challenge: 'The sign-in challenge is unknown or has expired.',
+  unauthorized: 'A valid bearer token is needed.',
+  insufficient_scope: "The token's scopes do not allow this.",
+  enrollment_required: 'Set up a second factor before anything else.',
+  account_locked: 'The account is locked.',
+  sign_in_blocked: 'Sign-in is blocked until a second factor is set up with help.',
+  exemption_required: 'Only an exempt service account may do this.',
+  method_not_allowed: 'The path does not take this HTTP method.',
+  payload_too_large: 'The body is too large.',
+  unsupported_media_type: 'The body must be JSON.',
+  rate_limited: 'Too many attempts: wait and try again.',
+  internal_error: 'Something went wrong on our side.',
+  mail_unavailable: 'Mail cannot be queued right now.',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

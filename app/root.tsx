@@ -1,3 +1,5 @@
+// First: zod must be configured before any route module builds a schema (decision 065).
+import '#app/ui/zod-without-eval.ts'
 import type { LinksFunction, LoaderFunctionArgs } from '@remix-run/node'
 import { Form, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useLoaderData, useRouteError } from '@remix-run/react'
 import { getSignedIn } from '#app/auth/guards.server.ts'

@@ -5,16 +5,9 @@
 import type { ErrorCode } from '#app/errors.ts'
 import { EXIT } from './registry.ts'
 
-export const EXIT_CODE = {
-  invalid_request: EXIT.failure,
+/** Codes with an exit code of their own; every other refusal exits with EXIT.failure. */
+const EXIT_CODE: Partial<Record<ErrorCode, number>> = {
   not_found: EXIT.notFound,
-  forbidden: EXIT.failure,
-  conflict: EXIT.failure,
-  link_expired: EXIT.failure,
-  review_required: EXIT.failure,
-  person_required: EXIT.failure,
-  step_up_required: EXIT.failure,
-  mfa_required: EXIT.failure,
-  two_person_required: EXIT.failure,
-  invitation_pending: EXIT.failure,
-} as const satisfies Record<ErrorCode, number>
+}
+
+export const exitCodeOf = (code: ErrorCode): number => EXIT_CODE[code] ?? EXIT.failure

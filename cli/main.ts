@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isDomainError } from '#app/errors.ts'
-import { EXIT_CODE } from './exit-codes.ts'
+import { exitCodeOf } from './exit-codes.ts'
 import { EXIT, UsageError, type Command, type Context, type OptionSpec } from './registry.ts'
 
 const COMMANDS_DIR = fileURLToPath(new URL('./commands/', import.meta.url))
@@ -182,7 +182,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const exitCode = (e as { exitCode?: number }).exitCode
     if (typeof exitCode === 'number') return fail((e as Error).message, exitCode, json, exitCode === EXIT.usage ? `Run "gatehouse ${verb} --help".` : undefined)
-    if (isDomainError(e)) return fail(e.message, EXIT_CODE[e.code], json)
+    if (isDomainError(e)) return fail(e.message, exitCodeOf(e.code), json)
     if ((e as Error)?.name === 'ConfigError') return fail((e as Error).message, EXIT.failure, json)
     const unavailable = await describeUnavailable(e)
     if (unavailable) return fail(unavailable, EXIT.unavailable, json)

@@ -9,7 +9,7 @@ import type { Session, User } from '#app/auth/session.server.ts'
 import { loadLiveSession } from '#app/auth/live-session.server.ts'
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import { API_KEY_PREFIX } from '#app/orgs/api-keys.server.ts'
-import { ApiError } from './errors.server.ts'
+import { apiError } from './errors.server.ts'
 import { loadPolicyInput } from '#app/policy/member-status.server.ts'
 import { effectivePolicy } from '#app/policy/effective-policy.ts'
 
@@ -24,7 +24,7 @@ export function readBearer(request: Request): string | null {
   const header = request.headers.get('authorization')
   if (!header) return null
   const match = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(header)
-  if (!match) throw new ApiError(401, 'unauthorized', 'The Authorization header must be "Bearer <token>".')
+  if (!match) throw apiError('unauthorized', 'The Authorization header must be "Bearer <token>".')
   return match[1]
 }
 
@@ -36,15 +36,15 @@ export function readBearer(request: Request): string | null {
  */
 export async function authenticate(request: Request, meta?: RequestMeta): Promise<Caller> {
   const token = readBearer(request)
-  if (!token) throw new ApiError(401, 'unauthorized', 'This endpoint needs a bearer token: Authorization: Bearer <token>. Cookies are not accepted under /api.')
+  if (!token) throw apiError('unauthorized', 'This endpoint needs a bearer token: Authorization: Bearer <token>. Cookies are not accepted under /api.')
   if (token.startsWith(API_KEY_PREFIX)) {
     const found = await authenticateApiKey(token)
     if (found) return { kind: 'api_key', ...found }
   }
   const live = await loadLiveSession(token, 'api', { apply: true, meta })
   if (live.kind === 'signed_in') return { kind: 'session', user: live.user, session: live.session, token }
-  if (live.kind === 'blocked') throw new ApiError(403, 'sign_in_blocked', `${live.message} This token has been signed out.`)
-  throw new ApiError(401, 'unauthorized', 'The token is invalid, expired or revoked. Sign in again or use a current API key.')
+  if (live.kind === 'blocked') throw apiError('sign_in_blocked', `${live.message} This token has been signed out.`)
+  throw apiError('unauthorized', 'The token is invalid, expired or revoked. Sign in again or use a current API key.')
 }
 
 /**
@@ -59,8 +59,7 @@ export async function requireKeyAllowedByPolicy(caller: ApiKeyCaller): Promise<v
   if (!input || memberships.length === 0) return
   const decision = effectivePolicy({ ...input, memberships, exemptions: input.exemptions.filter((e) => e.organizationId === caller.org.id) })
   if (decision.mode !== 'required') return
-  throw new ApiError(
-    403,
+  throw apiError(
     'exemption_required',
     `${caller.org.name} requires two-factor authentication in region ${caller.user.region.toUpperCase()} and the service account ${caller.user.email} is not exempt, so its API keys cannot be used. An owner or admin can exempt it (POST /api/organizations/${caller.org.slug}/security with exemptions, or the Exemptions page).`,
   )

@@ -8,6 +8,7 @@ import type { RequestMeta } from '#app/audit/record.server.ts'
 import type { Tx } from '#db/client.ts'
 import type { ApiScope } from '#app/orgs/api-keys.server.ts'
 import type { OrgRole, OrgScope, Organization } from '#app/orgs/scope.server.ts'
+import type { ErrorCode } from '#app/errors.ts'
 import type { Caller } from './auth.server.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -30,7 +31,7 @@ export type OrgRequirement = { role: OrgRole; scopes: ApiScope[] }
 
 export type OrgAccess = { org: Organization; scope: OrgScope; role: OrgRole | null }
 
-type AnyObject = z.ZodObject<z.ZodRawShape, 'strict' | 'strip' | 'passthrough'>
+type AnyObject = z.ZodObject
 
 export type EndpointContext<B, Q, P, A extends AuthMode, O extends OrgRequirement | undefined> = {
   request: Request
@@ -72,8 +73,11 @@ export type Endpoint<
   response: R
   /** Answer the handler's result as the whole body instead of `{ data }` (the OpenAPI document). */
   unwrapped?: boolean
-  /** Error statuses this endpoint answers beyond the wrapper's own (documented in OpenAPI). */
-  errors?: (401 | 403 | 404 | 409 | 503)[]
+  /**
+   * Error codes (from the catalogue, app/errors.ts) the handler may answer beyond the wrapper's own;
+   * the OpenAPI document lists both under each status (decision 065).
+   */
+  errors?: ErrorCode[]
   /** Success status (200 unless said). */
   status?: number
   /**
@@ -108,3 +112,9 @@ export function defineEndpoint<
 export type AnyEndpoint = Endpoint<any, any, any, any, any, any>
 
 export const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null)
+
+/**
+ * What an endpoint answers in `data`, from its response schema: the CLI's client verbs type their
+ * answers with this (`ApiData<typeof statusEndpoint>`, a type-only import), never by hand (decision 065).
+ */
+export type ApiData<E extends { response: z.ZodType }> = z.infer<E['response']>

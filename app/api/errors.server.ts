@@ -1,39 +1,16 @@
 /**
- * The API's one error shape: `{ "error": { "code", "message" } }` with the matching status.
- * Handlers throw ApiError; the wrapper (handler.server.ts) turns it into the response, so a
- * thrown error also rolls back the endpoint's transaction.
+ * The API's error adapter: one error shape, `{ "error": { "code", "message" } }`, with the status
+ * the catalogue (app/errors.ts) gives the code. Handlers throw ApiError or DomainError; the wrapper
+ * (handler.server.ts) turns whatever was thrown into the answer with `toErrorResponse`, so a thrown
+ * error also rolls back the endpoint's transaction. Endpoints and the wrapper import from here, never
+ * from the wrapper, so the registry has no import cycle (decision 065).
  */
-import type { DomainError, ErrorCode } from '#app/errors.ts'
+import type { z } from 'zod'
+import { DomainError, type ErrorCode } from '#app/errors.ts'
 import { httpStatus } from '#app/http/domain-error.server.ts'
 
-export type ApiErrorCode =
-  | 'invalid_json'
-  | 'invalid_request'
-  | 'invalid_credentials'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'insufficient_scope'
-  | 'enrollment_required'
-  | 'step_up_required'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'account_locked'
-  | 'sign_in_blocked'
-  | 'invalid_challenge'
-  | 'invalid_code'
-  | 'invalid_password'
-  | 'method_unavailable'
-  | 'conflict'
-  | 'exemption_required'
-  | 'mail_unavailable'
-  | 'internal_error'
-  | ErrorCode
-
-/** A domain error as the API answers it: the catalogue's status, its code, its message. */
-export const fromDomainError = (e: DomainError) => new ApiError(httpStatus(e.code), e.code, e.message, e.field ? { fields: { [e.field]: e.message } } : {})
+/** Every code the API answers is in the one catalogue. */
+export type ApiErrorCode = ErrorCode
 
 export class ApiError extends Error {
   constructor(
@@ -47,13 +24,59 @@ export class ApiError extends Error {
   }
 }
 
-export const notFoundError = (message = 'There is no such resource, or you do not have access to it.') => new ApiError(404, 'not_found', message)
+/** An API refusal with the catalogue's status for its code. */
+export const apiError = (code: ApiErrorCode, message: string, extra: ApiError['extra'] = {}) => new ApiError(httpStatus(code), code, message, extra)
+
+export const notFoundError = (message = 'There is no such resource, or you do not have access to it.') => apiError('not_found', message)
 
 export function rateLimited(retryAfterSeconds: number, message?: string, code: ApiErrorCode = 'rate_limited') {
   const seconds = Math.max(1, Math.ceil(retryAfterSeconds))
   return new ApiError(429, code, message ?? `Too many requests. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`, {
     headers: { 'Retry-After': String(seconds) },
   })
+}
+
+/**
+ * A request body or query that failed its schema: 400 `invalid_request`, one message per field.
+ * `raw` is what was parsed, so a missing field says "is required" (zod 4 issues do not carry the input).
+ */
+export function validationError(error: z.ZodError, where: 'body' | 'query', raw?: unknown) {
+  const fields: Record<string, string> = {}
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) fields[[...issue.path, key].join('.')] ??= 'is not a known field'
+      continue
+    }
+    const key = issue.path.length ? issue.path.join('.') : where
+    const missing = issue.code === 'invalid_type' && raw !== undefined && valueAt(raw, issue.path) === undefined
+    fields[key] ??= missing ? 'is required' : issue.message
+  }
+  const message = Object.entries(fields)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ')
+  return apiError('invalid_request', `The request ${where} is not valid: ${message}.`, { fields })
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let node = raw
+  for (const key of path) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, key)) return undefined
+    node = (node as Record<PropertyKey, unknown>)[key]
+  }
+  return node
+}
+
+/** The one mapper from anything thrown under /api to the answer. */
+export function toErrorResponse(e: unknown): Response {
+  if (e instanceof ApiError) return errorResponse(e)
+  if (e instanceof DomainError) return errorResponse(apiError(e.code, e.message, e.field ? { fields: { [e.field]: e.message } } : {}))
+  // A Response thrown by a shared guard: keep its status, in our shape.
+  if (e instanceof Response) {
+    if (e.status === 404) return errorResponse(notFoundError())
+    if (e.status >= 400 && e.status < 500) return errorResponse(new ApiError(e.status, 'forbidden', 'This request is not allowed.'))
+  }
+  console.error('[api] unexpected error', e)
+  return errorResponse(apiError('internal_error', 'Something went wrong on our side. Try again; if it keeps happening, contact support.'))
 }
 
 /** Every API answer carries these: JSON, never cached (tokens and keys pass through here). */

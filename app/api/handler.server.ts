@@ -1,5 +1,6 @@
 /**
- * The wrapper every /api route goes through. In order: route and method (404, 405), the
+ * The wrapper every /api request goes through, from the one catch-all route (app/routes/api.$.ts).
+ * In order: route and method (404, 405), the
  * per-address limit (429), the bearer token (401), the per-token limit (429), enrollment-only
  * sessions (403), the organization (404 for anyone outside it, 403 for a too-low role or a
  * missing key scope, 403 mfa_required for a change from a session that never passed a second
@@ -7,7 +8,7 @@
  * JSON (400) and its schema (400); then the handler, in a transaction, and `{ data }`.
  * Bad input never reaches a 500, and a failed request writes nothing.
  */
-import { ZodError, z } from 'zod'
+import { z } from 'zod'
 import { config } from '#app/config/env.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
 import { findMembership, orgScope, roleAtLeast } from '#app/orgs/scope.server.ts'
@@ -18,46 +19,31 @@ import type { AnyEndpoint, OrgAccess } from './define.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { refuseChange } from '#app/audit/record.server.ts'
 import { sessionPassedSecondFactor } from '#app/auth/session.server.ts'
-import { ApiError, errorResponse, fromDomainError, jsonResponse, notFoundError } from './errors.server.ts'
+import { apiError, jsonResponse, notFoundError, toErrorResponse, validationError } from './errors.server.ts'
 import { limitAddress, limitToken } from './rate-limit.server.ts'
+import { matchEndpoints } from './match.ts'
+import { zod3Wording } from '#app/http/zod-wording.ts'
 import { ENDPOINTS } from './registry.server.ts'
 
-type RouteArgs = { request: Request; params: Record<string, string | undefined>; context?: { ip?: string | null } }
+type RouteArgs = { request: Request; context?: { ip?: string | null } }
 
-/** A route module's loader and action: `export const loader = (a) => handleApi('/api/me', a)`. */
-export async function handleApi(path: string, args: RouteArgs): Promise<Response> {
+/** The catch-all route's loader and action: the request's path is matched against the registry. */
+export async function handleApi(args: RouteArgs): Promise<Response> {
   try {
-    return await dispatch(path, args)
+    const match = matchEndpoints(ENDPOINTS, new URL(args.request.url).pathname)
+    if (!match) throw apiError('not_found', 'There is no such API endpoint. The list is at /api/openapi.json.')
+    return await dispatch(match.path, match.candidates, match.params, args)
   } catch (e) {
     return toErrorResponse(e)
   }
 }
 
-/** The catch-all route: every /api path nobody registered. */
-export function apiNotFound(): Response {
-  return errorResponse(new ApiError(404, 'not_found', 'There is no such API endpoint. The list is at /api/openapi.json.'))
-}
-
-function toErrorResponse(e: unknown): Response {
-  if (e instanceof ApiError) return errorResponse(e)
-  if (e instanceof DomainError) return errorResponse(fromDomainError(e))
-  // A Response thrown by a shared guard: keep its status, in our shape.
-  if (e instanceof Response) {
-    if (e.status === 404) return errorResponse(notFoundError())
-    if (e.status >= 400 && e.status < 500) return errorResponse(new ApiError(e.status, 'forbidden', 'This request is not allowed.'))
-  }
-  console.error('[api] unexpected error', e)
-  return errorResponse(new ApiError(500, 'internal_error', 'Something went wrong on our side. Try again; if it keeps happening, contact support.'))
-}
-
-async function dispatch(path: string, { request, params, context }: RouteArgs): Promise<Response> {
-  const candidates = ENDPOINTS.filter((e) => e.path === path)
-  if (candidates.length === 0) return apiNotFound()
+async function dispatch(path: string, candidates: AnyEndpoint[], params: Record<string, string>, { request, context }: RouteArgs): Promise<Response> {
   const method = request.method === 'HEAD' ? 'GET' : request.method.toUpperCase()
   const endpoint = candidates.find((e) => e.method === method)
   if (!endpoint) {
     const allow = candidates.map((e) => e.method).join(', ')
-    throw new ApiError(405, 'method_not_allowed', `${path} answers ${allow}, not ${request.method}.`, { headers: { Allow: allow } })
+    throw apiError('method_not_allowed', `${path} answers ${allow}, not ${request.method}.`, { headers: { Allow: allow } })
   }
   const meta = requestMeta(request, context)
   await limitAddress(meta.ip)
@@ -70,7 +56,7 @@ async function dispatch(path: string, { request, params, context }: RouteArgs): 
   // for a second factor (a key cannot give one), unless an admin exempted it (decision 047).
   if (caller?.kind === 'api_key') await requireKeyAllowedByPolicy(caller)
   if (caller?.kind === 'session' && caller.session.level === 'enroll_only' && !endpoint.enrollmentAllowed) {
-    throw new ApiError(403, 'enrollment_required', 'This token may only set up a second factor (or sign out). Finish enrollment, then sign in again.')
+    throw apiError('enrollment_required', 'This token may only set up a second factor (or sign out). Finish enrollment, then sign in again.')
   }
   const org = endpoint.org ? await resolveOrg(endpoint, caller!, params.orgId) : undefined
   // Owners and admins change nothing in an organization with a session that never passed a second
@@ -82,7 +68,7 @@ async function dispatch(path: string, { request, params, context }: RouteArgs): 
     )
   }
   if (caller?.kind === 'api_key' && endpoint.auth !== 'session_or_key') {
-    throw new ApiError(403, 'forbidden', 'API keys cannot use this endpoint; it needs a member’s session token.')
+    throw apiError('forbidden', 'API keys cannot use this endpoint; it needs a member’s session token.')
   }
 
   const { orgId: _orgId, ...otherParams } = params
@@ -107,13 +93,13 @@ async function resolveOrg(endpoint: AnyEndpoint, caller: Caller, ref: string | u
     const matches = isUuid(ref) ? caller.org.id === ref : caller.org.slug === ref
     if (!matches) throw notFoundError()
     const missing = requirement.scopes.filter((s: string) => !caller.scopes.includes(s as never))
-    if (missing.length) throw new ApiError(403, 'insufficient_scope', `This API key lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`)
+    if (missing.length) throw apiError('insufficient_scope', `This API key lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`)
     return { org: caller.org, scope: orgScope(caller.org), role: null }
   }
   const found = await findMembership(caller.user.id, isUuid(ref) ? { id: ref } : { slug: ref })
   if (!found) throw notFoundError()
   if (!roleAtLeast(found.membership.role, requirement.role)) {
-    throw new ApiError(403, 'forbidden', `Only ${requirement.role === 'owner' ? 'owners' : 'owners and admins'} of this organization can do this.`)
+    throw apiError('forbidden', `Only ${requirement.role === 'owner' ? 'owners' : 'owners and admins'} of this organization can do this.`)
   }
   return { org: found.org, scope: orgScope(found.org), role: found.membership.role }
 }
@@ -123,7 +109,7 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
 async function readBody(request: Request, endpoint: AnyEndpoint): Promise<unknown> {
   const schema: z.ZodTypeAny = endpoint.body ?? z.object({}).strict()
   const contentType = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
-  const notJson = () => new ApiError(415, 'unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.')
+  const notJson = () => apiError('unsupported_media_type', 'Send the request body as JSON with Content-Type: application/json.')
   // A declared type that is not JSON is refused before reading a byte (decision 060).
   if (contentType && !JSON_TYPE.test(contentType)) throw notJson()
   const text = await readLimitedText(request)
@@ -136,10 +122,10 @@ async function readBody(request: Request, endpoint: AnyEndpoint): Promise<unknow
     try {
       raw = JSON.parse(text)
     } catch {
-      throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON.')
+      throw apiError('invalid_json', 'The request body is not valid JSON.')
     }
   }
-  if (raw === undefined) throw new ApiError(400, 'invalid_request', 'This endpoint needs a JSON object in the request body.')
+  if (raw === undefined) throw apiError('invalid_request', 'This endpoint needs a JSON object in the request body.')
   const parsed = parseOrThrow(schema, raw, 'body')
   return endpoint.body ? parsed : undefined
 }
@@ -147,7 +133,7 @@ async function readBody(request: Request, endpoint: AnyEndpoint): Promise<unknow
 /** Reads the body, counting bytes as they arrive: Content-Length is a hint, not a promise. */
 async function readLimitedText(request: Request): Promise<string> {
   const limit = config.api.maxBodyBytes
-  const tooLarge = () => new ApiError(413, 'payload_too_large', `The request body is larger than ${Math.floor(limit / 1024)} KB.`)
+  const tooLarge = () => apiError('payload_too_large', `The request body is larger than ${Math.floor(limit / 1024)} KB.`)
   const declared = Number(request.headers.get('content-length') ?? '0')
   if (declared > limit) throw tooLarge()
   if (!request.body) return ''
@@ -166,28 +152,12 @@ async function readLimitedText(request: Request): Promise<string> {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
   } catch {
-    throw new ApiError(400, 'invalid_json', 'The request body is not valid UTF-8 JSON.')
+    throw apiError('invalid_json', 'The request body is not valid UTF-8 JSON.')
   }
 }
 
 function parseOrThrow(schema: z.ZodTypeAny, raw: unknown, where: 'body' | 'query') {
-  const parsed = schema.safeParse(raw)
+  const parsed = schema.safeParse(raw, { error: zod3Wording })
   if (parsed.success) return parsed.data
-  throw validationError(parsed.error, where)
-}
-
-export function validationError(error: ZodError, where: 'body' | 'query') {
-  const fields: Record<string, string> = {}
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) fields[[...issue.path, key].join('.')] ??= 'is not a known field'
-      continue
-    }
-    const key = issue.path.length ? issue.path.join('.') : where
-    fields[key] ??= issue.code === 'invalid_type' && issue.received === 'undefined' ? 'is required' : issue.message
-  }
-  const message = Object.entries(fields)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('; ')
-  return new ApiError(400, 'invalid_request', `The request ${where} is not valid: ${message}.`, { fields })
+  throw validationError(parsed.error, where, raw)
 }

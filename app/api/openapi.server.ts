@@ -2,18 +2,55 @@
 import { config } from '#app/config/env.server.ts'
 import { toJsonSchema, type JsonSchema } from './json-schema.server.ts'
 import type { AnyEndpoint } from './define.server.ts'
+import type { ErrorCode } from '#app/errors.ts'
+import { httpStatus } from '#app/http/domain-error.server.ts'
 
-const ERROR_STATUSES: Record<string, string> = {
-  '400': 'Malformed JSON, wrong types, missing or unknown fields',
-  '401': 'Missing, invalid, expired or revoked bearer token',
-  '403': 'Not allowed: missing scope, role, step-up, or an enrollment-only token',
-  '404': 'No such resource, or another organization’s',
-  '405': 'Method not allowed on this path',
-  '413': 'Request body too large',
-  '409': 'Conflicts with the current state (e.g. an authenticator app is already on)',
-  '415': 'Request body is not JSON',
-  '429': 'Rate limited; see Retry-After',
-  '503': 'A service the request needs is down (e.g. email cannot be sent); try again later',
+const ERROR_STATUSES: Record<number, string> = {
+  400: 'Malformed JSON, wrong types, missing or unknown fields',
+  401: 'Missing, invalid, expired or revoked bearer token',
+  403: 'Not allowed: missing scope, role, step-up, or an enrollment-only token',
+  404: 'No such resource, or another organization’s',
+  405: 'Method not allowed on this path',
+  413: 'Request body too large',
+  409: 'Conflicts with the current state (e.g. an authenticator app is already on)',
+  415: 'Request body is not JSON',
+  429: 'Rate limited; see Retry-After',
+  503: 'A service the request needs is down (e.g. email cannot be sent); try again later',
+}
+
+/**
+ * Every error code an endpoint may answer, from the catalogue: the wrapper's own checks (derived
+ * from what the endpoint declares: auth, organization, parameters, body, query) and the codes its
+ * handler declares in `errors` (decision 065).
+ */
+export function endpointErrorCodes(e: AnyEndpoint): ErrorCode[] {
+  const codes: ErrorCode[] = ['method_not_allowed', 'rate_limited']
+  if (e.method !== 'GET') codes.push('invalid_json', 'invalid_request', 'payload_too_large', 'unsupported_media_type')
+  else if (e.query) codes.push('invalid_request')
+  if (e.auth !== 'none') {
+    codes.push('unauthorized')
+    if (!e.enrollmentAllowed) codes.push('enrollment_required')
+    if (e.auth === 'session_or_key') codes.push('exemption_required')
+    else if (e.auth !== 'optional_session') codes.push('forbidden')
+  }
+  if (e.org) {
+    codes.push('not_found', 'forbidden')
+    if (e.auth === 'session_or_key') codes.push('insufficient_scope')
+    if (e.method !== 'GET') codes.push('mfa_required')
+  }
+  if (e.params) codes.push('not_found')
+  codes.push(...(e.errors ?? []))
+  return [...new Set(codes)]
+}
+
+function errorResponse(status: number, codes: ErrorCode[]) {
+  const schema = {
+    allOf: [
+      { $ref: '#/components/schemas/Error' },
+      { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string', enum: codes } } } } },
+    ],
+  }
+  return { description: `${ERROR_STATUSES[status] ?? 'Error'}: ${codes.join(', ')}`, content: { 'application/json': { schema } } }
 }
 
 /** `/api/organizations/:orgId` → `/api/organizations/{orgId}` */
@@ -48,13 +85,9 @@ export function buildOpenApiDocument(endpoints: readonly AnyEndpoint[]) {
         },
       },
     }
-    const errors = ['405', '429']
-    if (e.method !== 'GET') errors.push('400', '413', '415')
-    else if (e.query) errors.push('400')
-    if (e.auth !== 'none') errors.push('401', '403')
-    if (e.org || e.params) errors.push('404')
-    for (const extra of e.errors ?? []) if (!errors.includes(String(extra))) errors.push(String(extra))
-    for (const code of errors.sort()) responses[code] = { $ref: `#/components/responses/Error${code}` }
+    const byStatus = new Map<number, ErrorCode[]>()
+    for (const code of endpointErrorCodes(e)) byStatus.set(httpStatus(code), [...(byStatus.get(httpStatus(code)) ?? []), code])
+    for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) responses[String(status)] = errorResponse(status, codes)
     const operation: Record<string, unknown> = {
       operationId: operationId(e),
       summary: e.summary,
@@ -74,10 +107,6 @@ export function buildOpenApiDocument(endpoints: readonly AnyEndpoint[]) {
     pathItem[e.method.toLowerCase()] = operation
   }
 
-  const errorResponses: Record<string, unknown> = {}
-  for (const [code, description] of Object.entries(ERROR_STATUSES)) {
-    errorResponses[`Error${code}`] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
-  }
   return {
     openapi: '3.1.0',
     info: {
@@ -107,7 +136,6 @@ export function buildOpenApiDocument(endpoints: readonly AnyEndpoint[]) {
           },
         },
       },
-      responses: errorResponses,
     },
   }
 }

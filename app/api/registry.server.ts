@@ -4,7 +4,7 @@
  * cross-organization test automatically).
  *
  * To add an endpoint: define it with `defineEndpoint` in endpoints/<area>.server.ts, add it to
- * ENDPOINTS below, and (for a new path) add a two-line route module under app/routes/api.*.ts.
+ * ENDPOINTS below. The one catch-all route (app/routes/api.$.ts) serves it (decision 065).
  */
 import { z } from 'zod'
 import { defineEndpoint, type AnyEndpoint } from './define.server.ts'
@@ -29,7 +29,7 @@ const openApiEndpoint = defineEndpoint({
   summary: 'This API’s OpenAPI 3.1 document',
   auth: 'none',
   unwrapped: true,
-  response: z.record(z.unknown()),
+  response: z.record(z.string(), z.unknown()),
   async handler() {
     return buildOpenApiDocument(ENDPOINTS)
   },
@@ -86,7 +86,7 @@ export function registryProblems(endpoints: readonly AnyEndpoint[]): string[] {
     const declared = Object.keys(e.params?.shape ?? {})
     for (const p of names.filter((n) => n !== 'orgId')) if (!declared.includes(p)) problems.push(`${name}: path parameter :${p} is not in \`params\``)
     for (const p of declared) if (!names.includes(p)) problems.push(`${name}: \`params\` has ${p}, which is not in the path`)
-    if (e.body && e.body._def.unknownKeys !== 'strict') problems.push(`${name}: declare the body with .strict() so unknown fields are refused`)
+    if (e.body && e.body._zod.def.catchall?._zod.def.type !== 'never') problems.push(`${name}: declare the body with .strict() so unknown fields are refused`)
     if (e.body && e.method === 'GET') problems.push(`${name}: GET takes no body`)
   }
   return problems

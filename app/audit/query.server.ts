@@ -83,7 +83,7 @@ export async function exportOrgAuditCsv(scope: OrgScope, q: AuditQuery, maxRows 
 export const AUDIT_RETENTION_MIN_DAYS = 30
 
 export const retentionInput = z.object({
-  retentionDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(AUDIT_RETENTION_MIN_DAYS, `Keep events at least ${AUDIT_RETENTION_MIN_DAYS} days.`).max(36500, 'At most 100 years.'),
+  retentionDays: z.coerce.number({ error: 'Enter a number of days.' }).int('Whole days only.').min(AUDIT_RETENTION_MIN_DAYS, `Keep events at least ${AUDIT_RETENTION_MIN_DAYS} days.`).max(36500, 'At most 100 years.'),
 })
 
 /**

@@ -33,7 +33,7 @@ const REGION_NAMES: Record<string, string> = {
 
 const positiveInt = (fallback: number) =>
   z.coerce
-    .number({ invalid_type_error: `must be a whole number above 0 (default ${fallback})` })
+    .number({ error: `must be a whole number above 0 (default ${fallback})` })
     .int(`must be a whole number above 0 (default ${fallback})`)
     .positive(`must be a whole number above 0 (default ${fallback})`)
     .default(fallback)
@@ -42,7 +42,7 @@ const schema = z.object({
   /** Unset means production: the development mailbox needs NODE_ENV=development said explicitly (decision 062). */
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   PORT: z.coerce
-    .number({ invalid_type_error: 'must be a port number from 1 to 65535 (default 3000)' })
+    .number({ error: 'must be a port number from 1 to 65535 (default 3000)' })
     .int('must be a port number from 1 to 65535 (default 3000)')
     .min(1, 'must be a port number from 1 to 65535 (default 3000)')
     .max(65535, 'must be a port number from 1 to 65535 (default 3000)')
@@ -63,10 +63,10 @@ const schema = z.object({
     .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// (e.g. redis://127.0.0.1:6379)'),
   REDIS_PREFIX: z.string().regex(/^[\w:.-]+$/, 'letters, digits, ":", "." and "-" only').default('gatehouse'),
   SESSION_SECRET: z
-    .string({ required_error: 'is required: a random string of at least 32 characters (openssl rand -base64 32)' })
+    .string({ error: 'is required: a random string of at least 32 characters (openssl rand -base64 32)' })
     .min(32, 'must be at least 32 characters (openssl rand -base64 32)'),
   GATEHOUSE_ENCRYPTION_KEYS: z.string({
-    required_error: 'is required: a key ring "id:base64-32-bytes,..." (e.g. k1:$(openssl rand -base64 32)); the first key encrypts',
+    error: 'is required: a key ring "id:base64-32-bytes,..." (e.g. k1:$(openssl rand -base64 32)); the first key encrypts',
   }),
   /**
    * Key ring for the keyed hashes of tokens and codes, "id:base64-32-bytes,..."; the first key hashes,

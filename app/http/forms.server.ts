@@ -1,6 +1,7 @@
 /** Form parsing with zod: field-by-field errors, status 400, secret fields never echoed. */
 import { data } from '@remix-run/node'
 import type { z } from 'zod'
+import { zod3Wording } from './zod-wording.ts'
 
 export type FieldErrors = Record<string, string>
 
@@ -16,7 +17,7 @@ export async function parseForm<S extends z.ZodTypeAny>(request: Request, schema
     if (typeof value !== 'string') continue
     raw[key] = key in raw ? ([] as unknown[]).concat(raw[key], value) : value
   }
-  const parsed = schema.safeParse(raw)
+  const parsed = schema.safeParse(raw, { error: zod3Wording })
   if (parsed.success) return { ok: true as const, data: parsed.data as z.infer<S> }
   const errors: FieldErrors = {}
   for (const issue of parsed.error.issues) {
@@ -35,7 +36,7 @@ export function badRequest(errors: FieldErrors, values: Record<string, unknown> 
  * Search parameters for a list page (filters, sort, page): a value that does not parse is dropped
  * and its default used, the others kept, so one bad link never empties or widens the whole view.
  */
-export function parseSearchParams<S extends z.AnyZodObject>(url: URL, schema: S): z.infer<S> {
+export function parseSearchParams<S extends z.ZodObject>(url: URL, schema: S): z.infer<S> {
   const raw = Object.fromEntries(url.searchParams)
   const parsed = schema.safeParse(raw)
   if (parsed.success) return parsed.data

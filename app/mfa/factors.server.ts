@@ -8,6 +8,7 @@
  * Every add, remove or new set of recovery codes ends the member's other sessions and API session
  * tokens in the same transaction, keeping only the session that made the change (decision 061).
  */
+import { METHOD_LABELS, type SecondFactorMethod } from './methods.schema.ts'
 import { and, eq, isNotNull, sql } from 'drizzle-orm'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { createVerification } from '#app/auth/verification.server.ts'
@@ -22,19 +23,14 @@ import { deleteTotp } from './totp.server.ts'
 import { effectivePolicy, type PolicyDecision } from '#app/policy/effective-policy.ts'
 import { loadPolicyInput } from '#app/policy/member-status.server.ts'
 
-export type Method = 'totp' | 'webauthn' | 'email' | 'recovery_code'
+export type Method = SecondFactorMethod
 export type Factors = {
   totp: { confirmedAt: Date; lastUsedAt: Date | null } | null
   keys: { id: string; label: string; createdAt: Date; lastUsedAt: Date | null }[]
   recoveryCodesLeft: number
 }
 
-export const METHOD_NAMES: Record<Method, string> = {
-  totp: 'Authenticator app',
-  webauthn: 'Security key',
-  email: 'Email code',
-  recovery_code: 'Recovery code',
-}
+export const METHOD_NAMES: Record<Method, string> = METHOD_LABELS
 
 export const hasAppOrKey = (f: Factors) => Boolean(f.totp) || f.keys.length > 0
 

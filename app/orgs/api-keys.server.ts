@@ -12,8 +12,9 @@ import { DomainError } from '#app/errors.ts'
 import type { Session, User } from '#app/auth/session.server.ts'
 import type { OrgScope, Organization } from './scope.server.ts'
 
-export const API_SCOPES = ['policy:read', 'policy:write', 'members:read', 'audit:read'] as const
-export type ApiScope = (typeof API_SCOPES)[number]
+import { API_SCOPES, type ApiScope } from './api-keys.schema.ts'
+
+export { API_SCOPES, type ApiScope }
 /** Scopes that change data: issuing a key with one needs the issuer's fresh second factor. */
 export const WRITE_SCOPES: readonly ApiScope[] = ['policy:write']
 export const SCOPE_LABELS: Record<ApiScope, string> = {

@@ -23,6 +23,7 @@ import { hasAppOrKey, listFactors } from '#app/mfa/factors.server.ts'
 import { sessionPassedSecondFactor } from '#app/auth/session.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import { ACCOUNT_EXISTS, describePolicy, type PolicyWords } from './invitation-words.ts'
+import { inviteInput, serviceAccountInput } from './members.schema.ts'
 import { roleAtLeast, type Organization, type OrgRole, type OrgScope } from './scope.server.ts'
 
 export const INVITE_TTL_SECONDS = 7 * 86_400
@@ -31,14 +32,7 @@ const i = schema.invitations
 const u = schema.users
 const m = schema.memberships
 
-const email = z.string().trim().toLowerCase().email('Enter a valid email address.').max(320)
-
-export const inviteInput = z.object({
-  email,
-  name: z.string().trim().max(200).optional().default(''),
-  region: z.string().trim().min(1, 'Choose a region.').max(20),
-  role: z.enum(['member', 'admin', 'owner'], { errorMap: () => ({ message: 'Choose a role.' }) }),
-})
+export { inviteInput, serviceAccountInput }
 
 /** Runs `fn` in the caller's transaction, or in a new one when given the database itself. */
 function inTransaction<T>(tx: Tx, fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -247,11 +241,6 @@ export async function acceptInviteLink(token: string, password: string, meta?: R
   })
 }
 
-export const serviceAccountInput = z.object({
-  email,
-  name: z.string().trim().min(1, 'Name the service account.').max(200),
-  region: z.string().trim().min(1, 'Choose a region.').max(20),
-})
 
 /**
  * The organization creates its own service account (never by invitation): no password, a member

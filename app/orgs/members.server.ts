@@ -11,7 +11,7 @@ import { db, schema, sql as pg } from '#db/client.ts'
 import { asDate, factorJoins, joinedPendingDeadline, joinedStatus } from '#app/policy/member-status.server.ts'
 import type { OrgRole, OrgScope } from './scope.server.ts'
 import { parseSearchParams } from '#app/http/forms.server.ts'
-import { SORTS, STATUSES } from './member-fields.ts'
+import { SORTS, STATUSES } from './members.schema.ts'
 
 const m = schema.memberships
 

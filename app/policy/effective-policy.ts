@@ -18,13 +18,14 @@
  *   extension when that is later (an extension only ever lengthens: decision 025);
  * - recovery codes never count; no membership in the region means optional with every method.
  */
+import { POLICY_METHODS, type PolicyMethod } from '#app/mfa/methods.schema.ts'
+import type { DeadlineAction, Mode } from './policy.schema.ts'
 
-export type Method = 'email' | 'totp' | 'webauthn'
-export type Mode = 'disabled' | 'optional' | 'required'
-export type DeadlineAction = 'force_enrollment' | 'block'
+export type Method = PolicyMethod
+export type { DeadlineAction, Mode }
 export type ComplianceStatus = 'compliant' | 'in_grace' | 'overdue' | 'exempt'
 
-export const ALL_METHODS: readonly Method[] = ['email', 'totp', 'webauthn']
+export const ALL_METHODS: readonly Method[] = POLICY_METHODS
 export const STRONG_METHODS: readonly Method[] = ['totp', 'webauthn']
 export const DEFAULT_POLICY = { mode: 'optional' as Mode, allowedMethods: [...ALL_METHODS], gracePeriodDays: 7, onDeadline: 'force_enrollment' as DeadlineAction, rememberDeviceDays: 14 }
 const DAY_MS = 86_400_000

@@ -15,26 +15,9 @@ import { membershipDeadline } from './effective-policy.ts'
 import { exemptionLowers, extensionLowers } from './lowering.ts'
 import { requireLoweringAllowed, type ChangeAuthority } from './lowering.server.ts'
 
-const futureDate = z
-  .string()
-  .trim()
-  .optional()
-  .transform((v, ctx) => {
-    if (!v) return null
-    const d = new Date(v.length === 10 ? `${v}T23:59:59Z` : v)
-    if (Number.isNaN(d.getTime())) {
-      ctx.addIssue({ code: 'custom', message: 'Enter a date like 2026-12-31.' })
-      return z.NEVER
-    }
-    return d
-  })
+import { exemptionInput, extensionInput } from './policy.schema.ts'
 
-export const exemptionInput = z.object({
-  email: z.string().trim().toLowerCase().min(3, 'Enter the service account email.').max(320),
-  region: z.string().trim().min(1, 'Choose a region.').max(20),
-  reason: z.string().trim().min(3, 'Give a reason (at least 3 characters).').max(500),
-  expiresAt: futureDate,
-})
+export { exemptionInput, extensionInput }
 
 const e = schema.exemptions
 const u = schema.users
@@ -109,11 +92,6 @@ export async function removeExemption(scope: OrgScope, exemptionId: string, acto
   })
 }
 
-export const extensionInput = z.object({
-  userId: z.string().uuid('Choose a member.'),
-  deadline: futureDate.refine((d) => d !== null, 'Enter the new deadline.'),
-  reason: z.string().trim().min(3, 'Give a reason (at least 3 characters).').max(500),
-})
 
 const fmtDeadline = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
 

@@ -7,7 +7,9 @@
  * Each field is compared on its own, whatever the mode: an allowed method added while a region
  * is Disabled still lowers what a later raise to Required would ask, so it is flagged too.
  */
-import type { DeadlineAction, Method, Mode } from './effective-policy.ts'
+import { methodLabel } from '#app/mfa/methods.schema.ts'
+import type { DeadlineAction, Mode } from './effective-policy.ts'
+import { MODE_LABELS } from './policy.schema.ts'
 
 export type PolicyValues = {
   mode: Mode
@@ -20,17 +22,15 @@ export type PolicyValues = {
 export type PolicyLowering = { field: keyof PolicyValues; description: string }
 
 const MODE_RANK: Record<Mode, number> = { disabled: 0, optional: 1, required: 2 }
-const MODE_LABEL: Record<Mode, string> = { disabled: 'Disabled', optional: 'Optional', required: 'Required' }
-const METHOD_LABEL: Record<Method, string> = { email: 'Email code', totp: 'Authenticator app', webauthn: 'Security key' }
 const days = (n: number) => `${n} ${n === 1 ? 'day' : 'days'}`
 
 /** The fields of `after` that ask less than `before`, each with a plain description; [] when nothing is lowered. */
 export function policyLowerings(before: PolicyValues, after: PolicyValues): PolicyLowering[] {
   const out: PolicyLowering[] = []
-  if (MODE_RANK[after.mode] < MODE_RANK[before.mode]) out.push({ field: 'mode', description: `Mode ${MODE_LABEL[before.mode]} → ${MODE_LABEL[after.mode]}` })
+  if (MODE_RANK[after.mode] < MODE_RANK[before.mode]) out.push({ field: 'mode', description: `Mode ${MODE_LABELS[before.mode]} → ${MODE_LABELS[after.mode]}` })
   const added = after.allowedMethods.filter((m) => !before.allowedMethods.includes(m))
   if (added.length) {
-    const names = added.map((m) => METHOD_LABEL[m as Method] ?? m)
+    const names = added.map(methodLabel)
     out.push({ field: 'allowedMethods', description: `${names.join(' and ')} added to the allowed methods` })
   }
   if (after.gracePeriodDays > before.gracePeriodDays) out.push({ field: 'gracePeriodDays', description: `Grace period ${before.gracePeriodDays} → ${days(after.gracePeriodDays)}` })

@@ -10,27 +10,14 @@ import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.ser
 import { keyedHash, keyedHashes, safeEqual } from '#app/auth/crypto.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { db, schema, sql as pg, type Tx } from '#db/client.ts'
-import { ALL_METHODS } from './effective-policy.ts'
+import type { RegionPolicyInput } from './policy.schema.ts'
 import { policyLowerings } from './lowering.ts'
 import { requireLoweringAllowed, type ChangeAuthority } from './lowering.server.ts'
 import { asDate, deadlineExpr, hasAllowedFactor, isExempt } from './member-status.server.ts'
 import { startNotificationRun, type RunKind } from './notification-runs.server.ts'
 
 
-/** The editable fields of one region's policy. Bad input gets field errors (a 400), never a 500. */
-export const regionPolicyInput = z.object({
-  mode: z.enum(['disabled', 'optional', 'required'], { errorMap: () => ({ message: 'Choose Disabled, Optional or Required.' }) }),
-  allowedMethods: z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .transform((v) => (v === undefined ? [] : [v].flat()))
-    .pipe(z.array(z.enum(['email', 'totp', 'webauthn'], { errorMap: () => ({ message: 'Unknown method.' }) })).min(1, 'Allow at least one method.'))
-    .transform((list) => ALL_METHODS.filter((m) => list.includes(m))),
-  gracePeriodDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(0, 'Between 0 and 90 days.').max(90, 'Between 0 and 90 days.'),
-  onDeadline: z.enum(['force_enrollment', 'block'], { errorMap: () => ({ message: 'Choose what happens at the deadline.' }) }),
-  rememberDeviceDays: z.coerce.number({ invalid_type_error: 'Enter a number of days.' }).int('Whole days only.').min(0, 'Between 0 and 30 days.').max(30, 'Between 0 and 30 days.'),
-})
-export type RegionPolicyInput = z.infer<typeof regionPolicyInput>
+export { regionPolicyInput, type RegionPolicyInput } from './policy.schema.ts'
 export type RegionPolicy = typeof schema.regionPolicies.$inferSelect
 
 export const policyFields = (p: RegionPolicy | RegionPolicyInput) => ({

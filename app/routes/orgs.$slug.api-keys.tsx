@@ -1,15 +1,14 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { useState } from 'react'
-import { z } from 'zod'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { isDomainError } from '#app/errors.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { stepUpLocation } from '#app/http/resume.server.ts'
+import { API_SCOPES, apiKeysForm } from '#app/orgs/api-keys.schema.ts'
 import {
-  API_SCOPES,
   SCOPE_LABELS,
   WRITE_SCOPES,
   issueApiKey,
@@ -22,22 +21,6 @@ import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { OrgNav } from '#app/ui/org-nav.tsx'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `API keys · ${data?.org.name ?? 'Organization'} · Gatehouse` }]
-
-const schema = z.discriminatedUnion('intent', [
-  z.object({
-    intent: z.literal('issue'),
-    serviceAccountId: z.string({ required_error: 'Choose a service account' }).uuid('Choose a service account'),
-    name: z.string().trim().min(1, 'Name the key, e.g. "CI policy sync"').max(100, 'That name is too long'),
-    scopes: z.preprocess(
-      (v) => (v === undefined ? [] : [v].flat()),
-      z.array(z.enum(API_SCOPES, { message: 'Choose scopes from the list' })).min(1, 'Choose at least one scope')
-    ),
-  }),
-  z.object({
-    intent: z.literal('revoke'),
-    keyId: z.string().uuid('Choose a key to revoke'),
-  }),
-])
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { org, scope, session } = await requireOrgRole(request, params.slug ?? '', 'admin')
@@ -67,7 +50,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, scope, user, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
   const here = `/orgs/${org.slug}/api-keys`
-  const form = await parseForm(request, schema)
+  const form = await parseForm(request, apiKeysForm)
   if (!form.ok) return badRequest(form.errors)
   const meta = requestMeta(request, context)
   if (form.data.intent === 'revoke') {

@@ -1,6 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
-import { z } from 'zod'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
@@ -8,18 +7,14 @@ import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
-import { addExemption, exemptionInput, listExemptions, removeExemption } from '#app/policy/exemptions.server.ts'
+import { addExemption, listExemptions, removeExemption } from '#app/policy/exemptions.server.ts'
+import { exemptionsForm } from '#app/policy/policy.schema.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { fmtDate, OrgNav } from '#app/ui/org-nav.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Exemptions · Gatehouse' }]
 
-// Built when an action runs: its parts come from .server modules, which the browser bundle does not have.
-const formSchema = () => z.discriminatedUnion('intent', [
-  exemptionInput.extend({ intent: z.literal('add') }),
-  z.object({ intent: z.literal('remove'), id: z.string().uuid() }),
-])
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { org, scope } = await requireOrgRole(request, params.slug ?? '', 'admin')
@@ -30,14 +25,14 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     regions: regions.map((r) => r.region),
     done: new URL(request.url).searchParams.get('done'),
     // An exemption carried back from step-up, ready to add (decision 056).
-    resumed: readResumed(request, formSchema()),
+    resumed: readResumed(request, exemptionsForm),
     exemptions: rows.map((r) => ({ ...r, expiresAt: r.expiresAt?.toISOString() ?? null, lapsed: Boolean(r.expiresAt && r.expiresAt.getTime() <= now), createdAt: r.createdAt.toISOString() })),
   }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, scope, user, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
-  const parsed = await parseForm(request, formSchema())
+  const parsed = await parseForm(request, exemptionsForm)
   if (!parsed.ok) return badRequest(parsed.errors)
   const actor = { id: user.id, label: user.email }
   try {

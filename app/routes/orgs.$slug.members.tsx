@@ -1,7 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table'
-import { z } from 'zod'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
@@ -9,27 +8,17 @@ import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
-import { cancelInvitation, createServiceAccount, inviteInput, inviteMember, listOrgInvitations, serviceAccountInput } from '#app/orgs/invites.server.ts'
-import { SORTS, STATUSES } from '#app/orgs/member-fields.ts'
+import { cancelInvitation, createServiceAccount, inviteMember, listOrgInvitations } from '#app/orgs/invites.server.ts'
+import { membersForm, SORTS, STATUSES } from '#app/orgs/members.schema.ts'
 import { changeRole, listMembers, parseMemberQuery, removeMember } from '#app/orgs/members.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
-import { extendDeadline, extensionInput } from '#app/policy/exemptions.server.ts'
+import { extendDeadline } from '#app/policy/exemptions.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Members · Gatehouse' }]
 
-// Built when an action runs: its parts come from .server modules, which the browser bundle does not have.
-const formSchema = () => z.discriminatedUnion('intent', [
-  inviteInput.extend({ intent: z.literal('invite') }),
-  z.object({ intent: z.literal('role'), userId: z.string().uuid(), role: z.enum(['member', 'admin', 'owner']) }),
-  z.object({ intent: z.literal('remove'), userId: z.string().uuid() }),
-  extensionInput.extend({ intent: z.literal('extend') }),
-  z.object({ intent: z.literal('cancel_invitation'), invitationId: z.string().uuid() }),
-  // Its own field names, so that its errors show on its own form, not on the invitation's.
-  z.object({ intent: z.literal('service_account'), saName: serviceAccountInput.shape.name, saEmail: serviceAccountInput.shape.email, saRegion: serviceAccountInput.shape.region }),
-])
 
 // Which domain fields each form shows (the service account's email is its own field); the rest go above the forms.
 const FORM_FIELDS: Partial<Record<string, Record<string, string>>> = { invite: { email: 'email' }, service_account: { email: 'saEmail' }, extend: { deadline: 'deadline' } }
@@ -44,7 +33,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     myRole: membership.role,
     done: url.searchParams.get('done'),
     // A deadline extension carried back from step-up, ready to finish (decision 056).
-    resumed: readResumed(request, formSchema()),
+    resumed: readResumed(request, membersForm),
     regions: regions.map((r) => r.region),
     total: page.total,
     query: page.query,
@@ -55,7 +44,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, scope, user, membership, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
-  const parsed = await parseForm(request, formSchema())
+  const parsed = await parseForm(request, membersForm)
   if (!parsed.ok) return badRequest(parsed.errors)
   const d = parsed.data
   const actor = { id: user.id, label: user.email }
@@ -209,7 +198,7 @@ export default function Members() {
           <div className="field">
             <label htmlFor="f-factor">Factor</label>
             <select id="f-factor" name="factor" defaultValue={query.factor}>
-              <option value="">Any or none</option><option value="none">No app or key</option><option value="any">App or key</option><option value="totp">Authenticator app</option><option value="webauthn">Security key</option>
+              <option value="">Any or none</option><option value="none">No app or key</option><option value="any">App or key</option><option value="totp">{METHOD_LABELS.totp}</option><option value="webauthn">{METHOD_LABELS.webauthn}</option>
             </select>
           </div>
           <input type="hidden" name="sort" value={query.sort} />

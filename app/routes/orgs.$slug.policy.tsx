@@ -3,7 +3,6 @@ import { data } from '@remix-run/node'
 import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
 import { Form, useActionData, useLoaderData, useNavigation, useRevalidator } from '@remix-run/react'
 import { useEffect } from 'react'
-import { z } from 'zod'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { isDomainError } from '#app/errors.ts'
 import { httpStatus } from '#app/http/domain-error.server.ts'
@@ -13,8 +12,9 @@ import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { listRecentRuns } from '#app/policy/notification-runs.server.ts'
+import { POLICY_METHODS } from '#app/mfa/methods.schema.ts'
+import { DEADLINE_ACTIONS, DEADLINE_LABELS, MODE_LABELS, policyForm } from '#app/policy/policy.schema.ts'
 import {
-  regionPolicyInput,
   reviewPolicyChange,
   updateRegionPolicy,
   type PolicyReview,
@@ -24,14 +24,6 @@ import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav } from '#app/ui/org-nav.tsx
 
 export const meta: MetaFunction = () => [{ title: 'MFA policy · Gatehouse' }]
 
-// Built when called: `.server` imports are undefined in the browser bundle, so nothing at module
-// level may use them (a top-level `regionPolicyInput.extend` broke hydration of this page).
-const actionForm = () =>
-  regionPolicyInput.extend({
-    region: z.string().min(1).max(20),
-    intent: z.enum(['preview', 'edit', 'save']),
-    reviewToken: z.string().max(200).optional(),
-  })
 
 const reviewView = (r: PolicyReview) => ({ ...r, impact: { ...r.impact, earliestDeadline: r.impact.earliestDeadline?.toISOString() ?? null } })
 
@@ -40,7 +32,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const [regions, runs] = await Promise.all([listOrgRegions(scope), listRecentRuns(org.id)])
   const sp = new URL(request.url).searchParams
   // Back from step-up (?resume=...): the same change, reviewed afresh against the stored policy, ready to save.
-  const resumed = readResumed(request, actionForm())
+  const resumed = readResumed(request, policyForm)
   let review: ReturnType<typeof reviewView> | null = null
   if (resumed && regions.some((r) => r.region === resumed.data.region)) {
     const { region, intent: _i, reviewToken: _t, ...values } = resumed.data
@@ -64,7 +56,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
  */
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, scope, user, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
-  const parsed = await parseForm(request, actionForm())
+  const parsed = await parseForm(request, policyForm)
   if (!parsed.ok) return badRequest(parsed.errors)
   const { region, intent, reviewToken, ...proposed } = parsed.data
   const regions = await listOrgRegions(scope)
@@ -97,12 +89,10 @@ type Review = ReturnType<typeof reviewView>
 const FIELD_LABELS: Record<keyof Values, string> = {
   mode: 'Mode', allowedMethods: 'Allowed methods', gracePeriodDays: 'Grace period', onDeadline: 'At the deadline', rememberDeviceDays: 'Remember device',
 }
-const MODE_LABELS: Record<string, string> = { disabled: 'Disabled', optional: 'Optional', required: 'Required' }
-const DEADLINE_LABELS: Record<string, string> = { force_enrollment: 'Force enrollment at next sign-in', block: 'Block sign-in' }
 function fieldValue(field: keyof Values, v: unknown): string {
-  if (field === 'mode') return MODE_LABELS[String(v)] ?? String(v)
+  if (field === 'mode') return (MODE_LABELS as Record<string, string>)[String(v)] ?? String(v)
   if (field === 'allowedMethods') return (v as string[]).map((m) => METHOD_LABELS[m] ?? m).join(', ')
-  if (field === 'onDeadline') return DEADLINE_LABELS[String(v)] ?? String(v)
+  if (field === 'onDeadline') return (DEADLINE_LABELS as Record<string, string>)[String(v)] ?? String(v)
   return `${v} ${v === 1 ? 'day' : 'days'}`
 }
 
@@ -161,7 +151,7 @@ export default function PolicyPage() {
                 </div>
                 <fieldset className="field">
                   <legend>Allowed methods (at least one)</legend>
-                  {(['email', 'totp', 'webauthn'] as const).map((m) => (
+                  {POLICY_METHODS.map((m) => (
                     <label key={m} style={{ fontWeight: 400 }}>
                       <input type="checkbox" name="allowedMethods" value={m} defaultChecked={v.allowedMethods.includes(m)} /> {METHOD_LABELS[m]}
                     </label>
@@ -175,8 +165,7 @@ export default function PolicyPage() {
                   <div className="field">
                     <label htmlFor={`deadline-${r.region}`}>At the deadline</label>
                     <select id={`deadline-${r.region}`} name="onDeadline" defaultValue={v.onDeadline}>
-                      <option value="force_enrollment">Force enrollment at next sign-in</option>
-                      <option value="block">Block sign-in</option>
+                      {DEADLINE_ACTIONS.map((a) => <option key={a} value={a}>{DEADLINE_LABELS[a]}</option>)}
                     </select>
                   </div>
                   <div className="field">

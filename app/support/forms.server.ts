@@ -9,7 +9,7 @@ export const resetForm = z.object({
   reason: z.string().max(REASON_MAX * 2).default(''),
   ticket: z.string().max(TICKET_MAX * 2).default(''),
   checks: list,
-  confirm: z.literal('yes', { errorMap: () => ({ message: 'Tick the box to confirm the reset' }) }),
+  confirm: z.literal('yes', { error: 'Tick the box to confirm the reset' }),
 })
 
 export const unlockForm = z.object({

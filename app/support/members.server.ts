@@ -6,6 +6,7 @@
 import { and, asc, count, desc, eq, exists, ilike, isNull, or, sql } from 'drizzle-orm'
 import { db, schema } from '#db/client.ts'
 import { lockRemainingSeconds } from '#app/auth/lockout.server.ts'
+import { METHOD_LABELS } from '#app/mfa/methods.schema.ts'
 
 export const PAGE_SIZE = 25
 const u = schema.users
@@ -112,7 +113,7 @@ export async function memberDetail(userId: string) {
       .limit(25),
   ])
   const factors = [
-    ...totp.map((f) => ({ kind: 'totp' as const, name: 'Authenticator app', createdAt: f.createdAt, confirmed: Boolean(f.confirmedAt), lastUsedAt: f.lastUsedAt })),
+    ...totp.map((f) => ({ kind: 'totp' as const, name: METHOD_LABELS.totp, createdAt: f.createdAt, confirmed: Boolean(f.confirmedAt), lastUsedAt: f.lastUsedAt })),
     ...keys.map((k) => ({
       kind: 'webauthn' as const,
       name: `${k.label}${k.deviceType === 'multiDevice' || k.backedUp ? ' (passkey)' : ''}`,

@@ -1,3 +1,5 @@
+import { METHOD_LABELS as LABELS } from '#app/mfa/methods.schema.ts'
+import { STATUS_LABELS as STATUS_NAMES } from '#app/orgs/members.schema.ts'
 import { NavLink } from '@remix-run/react'
 
 /** Tabs of the organization admin console. */
@@ -17,8 +19,9 @@ export function OrgNav({ slug, name }: { slug: string; name: string }) {
   )
 }
 
-export const METHOD_LABELS: Record<string, string> = { email: 'Email code', totp: 'Authenticator app', webauthn: 'Security key' }
-export const STATUS_LABELS: Record<string, string> = { compliant: 'Compliant', in_grace: 'In grace', overdue: 'Overdue', exempt: 'Exempt' }
+/** The method labels (app/mfa/methods.schema.ts), looked up by ids that come from stored data. */
+export const METHOD_LABELS: Record<string, string> = LABELS
+export const STATUS_LABELS: Record<string, string> = STATUS_NAMES
 export const STATUS_BADGE: Record<string, string> = { compliant: 'ok', in_grace: 'warn', overdue: 'bad', exempt: '' }
 export const fmtDate = (v: string | Date | null | undefined) =>
   v ? new Date(v).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }) : '—'

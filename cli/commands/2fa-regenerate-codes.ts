@@ -1,3 +1,5 @@
+import type { ApiData } from '#app/api/define.server.ts'
+import type { regenerateCodesEndpoint } from '#app/api/endpoints/two-factor.server.ts'
 import { defineCommand } from '../registry.ts'
 import { URL_OPTION, api, currentToken, prompt, serverUrl } from './_client.ts'
 
@@ -10,7 +12,7 @@ export default defineCommand({
     const base = serverUrl(values)
     const token = currentToken()
     const code = await prompt('Code from your authenticator app, or a recovery code', { secret: true })
-    const { backupCodes } = await api<{ backupCodes: string[] }>(base, '/api/auth/2fa/backup-codes/regenerate', { body: { code }, token })
+    const { backupCodes } = await api<ApiData<typeof regenerateCodesEndpoint>>(base, '/api/auth/2fa/backup-codes/regenerate', { body: { code }, token })
     print({ ok: true, backupCodes }, ['New recovery codes (the old ones no longer work). Save them now; they are not shown again:', ...backupCodes.map((c) => `  ${c}`)])
   },
 })

@@ -1,7 +1,9 @@
+import type { ApiData } from '#app/api/define.server.ts'
+import type { setupEndpoint, verifyEndpoint } from '#app/api/endpoints/two-factor.server.ts'
 import { defineCommand } from '../registry.ts'
 import { ApiCallError, URL_OPTION, api, currentToken, prompt, readCredentials, saveCredentials, serverUrl } from './_client.ts'
 
-type Enabled = { enabled: true; backupCodes: string[]; backupCodesRemaining: number; token?: string }
+type Enabled = Extract<ApiData<typeof verifyEndpoint>, { enabled: true }>
 
 export default defineCommand({
   name: '2fa setup',
@@ -14,7 +16,7 @@ export default defineCommand({
   async run({ values, json, print }) {
     const base = serverUrl(values)
     const token = currentToken()
-    const setup = await api<{ secret: string; uri: string; qrCode: string }>(base, '/api/auth/2fa/setup', { method: 'POST', token })
+    const setup = await api<ApiData<typeof setupEndpoint>>(base, '/api/auth/2fa/setup', { method: 'POST', token })
     const out = json ? process.stderr : process.stdout
     if (!json) {
       const QRCode = (await import('qrcode')).default

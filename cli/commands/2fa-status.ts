@@ -1,3 +1,5 @@
+import type { ApiData } from '#app/api/define.server.ts'
+import type { statusEndpoint } from '#app/api/endpoints/two-factor.server.ts'
 import { defineCommand } from '../registry.ts'
 import { URL_OPTION, api, currentToken, serverUrl } from './_client.ts'
 
@@ -9,7 +11,7 @@ export default defineCommand({
   summary: 'show whether two-step verification is on, and recovery codes left',
   options: { url: URL_OPTION },
   async run({ values, print }) {
-    const s = await api<{ enabled: boolean; method: string | null; methods: string[]; backupCodesRemaining: number; lastUsedAt: string | null }>(serverUrl(values), '/api/auth/2fa/status', { token: currentToken() })
+    const s = await api<ApiData<typeof statusEndpoint>>(serverUrl(values), '/api/auth/2fa/status', { token: currentToken() })
     print(s, [
       `Two-step verification: ${s.enabled ? 'on' : 'off'}`,
       ...(s.enabled ? [`Factors: ${s.methods.map((m) => NAMES[m] ?? m).join(', ')}`, `Preferred: ${s.method ? (NAMES[s.method] ?? s.method) : 'none'}`] : []),

@@ -1,8 +1,9 @@
+import type { ApiData } from '#app/api/define.server.ts'
+import type { listApiKeysEndpoint } from '#app/api/endpoints/api-keys.server.ts'
+import type { listCredentialsEndpoint } from '#app/api/endpoints/two-factor.server.ts'
 import { defineCommand } from '../registry.ts'
 import { URL_OPTION, api, currentToken, serverUrl } from './_client.ts'
 
-type Credential = { id: string; name: string; createdAt: string; lastUsedAt: string | null }
-type ApiKey = { id: string; name: string; prefix: string; scopes: string[]; serviceAccount: { email: string }; createdAt: string; lastUsedAt: string | null; revokedAt: string | null }
 
 const day = (iso: string | null) => iso?.slice(0, 10) ?? 'never'
 
@@ -19,7 +20,7 @@ export default defineCommand({
     const base = serverUrl(values)
     const token = currentToken()
     if (typeof values.org === 'string' && values.org.trim()) {
-      const { apiKeys } = await api<{ apiKeys: ApiKey[] }>(base, `/api/organizations/${encodeURIComponent(values.org.trim())}/api-keys`, { token })
+      const { apiKeys } = await api<ApiData<typeof listApiKeysEndpoint>>(base, `/api/organizations/${encodeURIComponent(values.org.trim())}/api-keys`, { token })
       print(
         { apiKeys },
         apiKeys.length
@@ -28,7 +29,7 @@ export default defineCommand({
       )
       return
     }
-    const { credentials } = await api<{ credentials: Credential[] }>(base, '/api/auth/webauthn/credentials', { token })
+    const { credentials } = await api<ApiData<typeof listCredentialsEndpoint>>(base, '/api/auth/webauthn/credentials', { token })
     print(
       { credentials },
       credentials.length

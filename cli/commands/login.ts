@@ -1,8 +1,12 @@
+import type { ApiData } from '#app/api/define.server.ts'
+import type { signInEndpoint } from '#app/api/endpoints/auth.server.ts'
+import type { emailCodeEndpoint } from '#app/api/endpoints/two-factor.server.ts'
 import { UsageError, defineCommand } from '../registry.ts'
 import { ApiCallError, URL_OPTION, api, prompt, readSettings, readCredentials, saveCredentials, serverUrl } from './_client.ts'
 
-type SignIn = { token: string; user: { email: string; name: string; region: string }; enrollmentOnly: boolean; grace?: { deadline: string; organizations: string[]; daysLeft: number } }
-type Challenge = { requires2FA: true; method: string; methods: string[]; challengeId: string }
+type SignInAnswer = ApiData<typeof signInEndpoint>
+type Challenge = Extract<SignInAnswer, { requires2FA: true }>
+type SignIn = Exclude<SignInAnswer, Challenge>
 
 const METHOD_WORDS: Record<string, string> = { totp: 'Code from your authenticator app', email: 'Code from the email', recovery_code: 'Recovery code' }
 
@@ -43,7 +47,7 @@ export default defineCommand({
         process.stderr.write('Security keys need a browser; using another method.\n')
       }
       if (method === 'email') {
-        const sent = await api<{ to: string }>(base, '/api/auth/2fa/email', { body: { challengeId: challenge.challengeId } })
+        const sent = await api<ApiData<typeof emailCodeEndpoint>>(base, '/api/auth/2fa/email', { body: { challengeId: challenge.challengeId } })
         process.stderr.write(`We sent a code to ${sent.to}.\n`)
       }
       for (let attempt = 1; ; attempt++) {

@@ -1,8 +1,10 @@
+import type { ApiData } from '#app/api/define.server.ts'
+import type { getSecurityEndpoint } from '#app/api/endpoints/security.server.ts'
 import { defineCommand } from '../registry.ts'
 import { URL_OPTION, api, currentToken, positionalOrOption, serverUrl } from './_client.ts'
 
-export type RegionPolicy = { region: string; mode: string; allowedMethods: string[]; gracePeriodDays: number; onDeadline: string; rememberDeviceDays: number; requiredSince: string | null; updatedAt: string }
-export type Exemption = { id: string; userId: string; email?: string; region: string; reason: string; expiresAt: string | null }
+export type Security = ApiData<typeof getSecurityEndpoint>
+export type RegionPolicy = Security['regions'][number]
 
 export const describePolicy = (p: RegionPolicy) =>
   `${p.region.toUpperCase()}: ${p.mode}${p.mode === 'required' && p.requiredSince ? ` since ${p.requiredSince.slice(0, 10)}` : ''} — methods ${p.allowedMethods.join(', ')}; grace ${p.gracePeriodDays} days; at the deadline ${p.onDeadline.replace('_', ' ')}; remember devices ${p.rememberDeviceDays} days`
@@ -17,7 +19,7 @@ export default defineCommand({
   examples: ['gatehouse org security get acme', 'GATEHOUSE_TOKEN=ghk_... gatehouse org security get acme --json'],
   async run({ values, positionals, print }) {
     const org = positionalOrOption(values, positionals, 'org')
-    const data = await api<{ regions: RegionPolicy[]; exemptions: Exemption[] }>(serverUrl(values), `/api/organizations/${encodeURIComponent(org)}/security`, { token: currentToken() })
+    const data = await api<Security>(serverUrl(values), `/api/organizations/${encodeURIComponent(org)}/security`, { token: currentToken() })
     print(data, [
       ...data.regions.map(describePolicy),
       '',

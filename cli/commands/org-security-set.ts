@@ -1,8 +1,10 @@
+import type { ApiData } from '#app/api/define.server.ts'
+import type { putRegionEndpoint } from '#app/api/endpoints/security.server.ts'
 import { UsageError, defineCommand, type Values } from '../registry.ts'
 import { URL_OPTION, api, currentToken, positionalOrOption, serverUrl } from './_client.ts'
-import { describePolicy, type RegionPolicy } from './org-security-get.ts'
+import { describePolicy, type Security } from './org-security-get.ts'
 
-type Change = { regions: { region: string; changed: boolean; policy: RegionPolicy; impact: { summary: string }; notificationRunId: string | null }[]; exemptions: { userId: string; region: string; reason: string; expiresAt: string | null }[] }
+type Change = ApiData<typeof putRegionEndpoint>
 
 const str = (values: Values, name: string) => (typeof values[name] === 'string' && (values[name] as string).trim() ? (values[name] as string).trim() : undefined)
 function int(values: Values, name: string): number | undefined {
@@ -48,7 +50,7 @@ export default defineCommand({
     if (full) {
       if (!region) throw new UsageError('--mode, --methods, --on-deadline and --remember-days change one region: add --region')
       if (values.require || values.optional || values.exempt) throw new UsageError('use either --require/--optional/--exempt or --mode/--methods/--on-deadline/--remember-days, not both')
-      const current = (await api<{ regions: RegionPolicy[] }>(base, `/api/organizations/${org}/security`, { token })).regions.find((r) => r.region === region)
+      const current = (await api<Security>(base, `/api/organizations/${org}/security`, { token })).regions.find((r) => r.region === region)
       if (!current) throw new UsageError(`the organization does not operate in region ${region}`)
       const body = {
         mode: str(values, 'mode') ?? current.mode,

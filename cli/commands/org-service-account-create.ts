@@ -1,3 +1,5 @@
+import type { ApiData } from '#app/api/define.server.ts'
+import type { createServiceAccountEndpoint } from '#app/api/endpoints/invitations.server.ts'
 import { UsageError, defineCommand, optionalString, requireString } from '../registry.ts'
 import { URL_OPTION, api, currentToken, positionalOrOption, readCredentials, readSettings, serverUrl } from './_client.ts'
 
@@ -20,7 +22,7 @@ export default defineCommand({
     const region = optionalString(values, 'region') ?? readCredentials()?.region ?? readSettings().region
     if (!region) throw new UsageError('give --region')
     const body = { email: requireString(values, 'email'), name: requireString(values, 'name'), region }
-    const data = await api<{ serviceAccount: { id: string; email: string; name: string; region: string } }>(serverUrl(values), `/api/organizations/${encodeURIComponent(org)}/service-accounts`, { token: currentToken(), body })
+    const data = await api<ApiData<typeof createServiceAccountEndpoint>>(serverUrl(values), `/api/organizations/${encodeURIComponent(org)}/service-accounts`, { token: currentToken(), body })
     const s = data.serviceAccount
     print(data, `Created service account ${s.email} (${s.region.toUpperCase()}) in ${org}: ${s.id}`)
   },

@@ -5,6 +5,8 @@
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { ENDPOINTS } from '#app/api/registry.server.ts'
+import { openApiPath } from '#app/api/openapi.server.ts'
+import { HTTP_STATUS as ERROR_STATUS } from '#app/http/domain-error.server.ts'
 import { seedDemo } from '#db/seed.ts'
 import { apiCall, fillPath } from '#tests/setup/api.ts'
 import { startTestApp } from '#tests/setup/app.ts'
@@ -113,6 +115,52 @@ describe('OpenAPI document', () => {
     expect(signin.requestBody.content['application/json'].schema).toMatchObject({ type: 'object', additionalProperties: false, required: ['email', 'password', 'region'] })
     expect(signin.security).toEqual([])
     expect(doc.paths['/api/organizations/{orgId}'].get['x-api-key-scopes']).toEqual(['policy:read'])
+  })
+})
+
+describe('error codes', () => {
+  const errorCodes = (op: any) =>
+    Object.entries<any>(op.responses)
+      .filter(([status]) => Number(status) >= 400)
+      .flatMap(([status, r]) => (r.content['application/json'].schema.allOf[1].properties.error.properties.code.enum as string[]).map((code) => [code, Number(status)] as const))
+
+  it('every error answer lists its codes, each from the catalogue and under the catalogue’s status', () => {
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(item)) {
+        const codes = errorCodes(op)
+        expect(codes.length, `${method} ${path}`).toBeGreaterThan(0)
+        for (const [code, status] of codes) {
+          expect(Object.keys(ERROR_STATUS), `${method} ${path}: ${code}`).toContain(code)
+          expect(status, `${method} ${path}: ${code}`).toBe(ERROR_STATUS[code as keyof typeof ERROR_STATUS])
+        }
+        for (const [status, r] of Object.entries<any>(op.responses)) {
+          if (Number(status) >= 400) expect(r.content['application/json'].schema.allOf[0]).toEqual({ $ref: '#/components/schemas/Error' })
+        }
+      }
+    }
+  })
+
+  it('lists what each endpoint declares, and what the wrapper answers for it', () => {
+    for (const e of ENDPOINTS) {
+      const codes = errorCodes(doc.paths[openApiPath(e.path)][e.method.toLowerCase()]).map(([c]) => c)
+      for (const declared of e.errors ?? []) expect(codes, `${e.method} ${e.path}`).toContain(declared)
+      expect(codes).toContain('rate_limited')
+      if (e.auth !== 'none') expect(codes, `${e.method} ${e.path}`).toContain('unauthorized')
+      if (e.org) expect(codes, `${e.method} ${e.path}`).toEqual(expect.arrayContaining(['not_found', 'forbidden']))
+      if (e.method !== 'GET') expect(codes, `${e.method} ${e.path}`).toEqual(expect.arrayContaining(['invalid_request', 'invalid_json', 'payload_too_large', 'unsupported_media_type']))
+    }
+    const signin = Object.fromEntries(errorCodes(doc.paths['/api/auth/signin'].post))
+    expect(signin).toMatchObject({ invalid_credentials: 401, sign_in_blocked: 403, account_locked: 403, rate_limited: 429 })
+    expect(signin).not.toHaveProperty('unauthorized')
+    const put = errorCodes(doc.paths['/api/organizations/{orgId}/security/regions/{region}'].put).map(([c]) => c)
+    expect(put).toEqual(expect.arrayContaining(['insufficient_scope', 'mfa_required', 'step_up_required', 'person_required', 'exemption_required']))
+    expect(errorCodes(doc.paths['/api/openapi.json'].get).map(([c]) => c).sort()).toEqual(['method_not_allowed', 'rate_limited'])
+  })
+
+  it('an answered error is documented for its endpoint', async () => {
+    const res = await apiCall(base, '/api/auth/signin', { method: 'POST', json: { email: 'nobody@acme.test', password: 'wrong-password', region: 'us' } })
+    expect(res.status).toBe(401)
+    expect(Object.fromEntries(errorCodes(doc.paths['/api/auth/signin'].post))[res.body.error.code]).toBe(401)
   })
 })
 

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { isDomainError } from '#app/errors.ts'
 import { API_SCOPES, issueApiKey, listApiKeys, revokeApiKey } from '#app/orgs/api-keys.server.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
-import { ApiError, notFoundError } from '../errors.server.ts'
+import { apiError, notFoundError } from '../errors.server.ts'
 import { dateTime } from './views.server.ts'
 
 const apiKeySchema = z.object({
@@ -47,6 +47,7 @@ export const issueApiKeyEndpoint = defineEndpoint({
   description: 'A key with a write scope (policy:write) needs a second factor on the calling session within the last 5 minutes (403 step_up_required otherwise).',
   auth: 'session',
   org: { role: 'admin', scopes: [] },
+  errors: ['step_up_required'],
   body: z
     .object({
       serviceAccountId: z.string().uuid('is not a service account id'),
@@ -57,7 +58,7 @@ export const issueApiKeyEndpoint = defineEndpoint({
   status: 201,
   response: z.object({ key: z.string().describe('The API key. It is shown only this once.'), apiKey: apiKeySchema }),
   async handler({ org, caller, body, meta, tx }) {
-    if (caller.kind !== 'session') throw new ApiError(403, 'forbidden', 'Only a member’s session can issue keys.')
+    if (caller.kind !== 'session') throw apiError('forbidden', 'Only a member’s session can issue keys.')
     try {
       const issued = await issueApiKey(
         { org: org.org, scope: org.scope, issuer: { user: caller.user, session: caller.session }, serviceAccountId: body.serviceAccountId, name: body.name, scopes: body.scopes, meta },
@@ -69,9 +70,9 @@ export const issueApiKeyEndpoint = defineEndpoint({
         apiKey: keyView({ id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, serviceAccount: { id: issued.serviceAccount.id, email: issued.serviceAccount.email }, createdAt: k.createdAt, lastUsedAt: k.lastUsedAt, revokedAt: k.revokedAt }),
       }
     } catch (e) {
-      if (isDomainError(e) && e.code === 'step_up_required') throw new ApiError(403, 'step_up_required', e.message)
+      if (isDomainError(e) && e.code === 'step_up_required') throw apiError('step_up_required', e.message)
       if (isDomainError(e) && e.field === 'serviceAccountId') {
-        throw new ApiError(400, 'invalid_request', `The request body is not valid: serviceAccountId: ${e.message}`, { fields: { serviceAccountId: e.message } })
+        throw apiError('invalid_request', `The request body is not valid: serviceAccountId: ${e.message}`, { fields: { serviceAccountId: e.message } })
       }
       throw e
     }

@@ -42,7 +42,7 @@ export const signInEndpoint = defineEndpoint({
     'An unknown email and a wrong password get the same answer (401 invalid_credentials); failures count toward the account lockout. ' +
     'The organization policy applies exactly as on the web: a second factor due answers `requires2FA` with a `challengeId` (10 minutes, 5 tries; finish with POST /api/auth/2fa/verify); ' +
     'a member held to enrollment gets an enrollment-only token (`enrollmentOnly: true`); a member whose deadline passed under a blocking policy gets 403 sign_in_blocked.',
-  errors: [401, 403],
+  errors: ['invalid_credentials', 'account_locked', 'sign_in_blocked'],
   auth: 'none',
   body: signInBody,
   response: signInResponse,

@@ -5,13 +5,14 @@
  * service accounts (never invited).
  */
 import { z } from 'zod'
-import { answerInvitation, cancelInvitation, createServiceAccount, inviteInput, inviteMember, listMyInvitations, listOrgInvitations, serviceAccountInput } from '#app/orgs/invites.server.ts'
+import { answerInvitation, cancelInvitation, createServiceAccount, inviteMember, listMyInvitations, listOrgInvitations } from '#app/orgs/invites.server.ts'
+import { inviteInput, orgRoleSchema, serviceAccountInput } from '#app/orgs/members.schema.ts'
 import { MailUnavailableError } from '#app/mail/queue-email.server.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
-import { ApiError } from '../errors.server.ts'
+import { apiError } from '../errors.server.ts'
 import { dateTime } from './views.server.ts'
 
-const role = z.enum(['owner', 'admin', 'member'])
+const role = orgRoleSchema
 const invitationSchema = z.object({
   id: z.string().uuid(),
   organization: z.object({ id: z.string().uuid(), slug: z.string(), name: z.string() }),
@@ -46,7 +47,7 @@ const answerEndpoint = (answer: 'accept' | 'decline') =>
     description: 'Single use. A member with an authenticator app or a security key needs a session that passed it (403 step_up_required otherwise). 404 when the invitation is not open.',
     auth: 'session',
     params: z.object({ id: z.string().uuid() }),
-    errors: [403, 404],
+    errors: ['step_up_required'],
     response: z.object({ invitation: z.object({ id: z.string().uuid(), organizationId: z.string().uuid(), role, state: z.enum(['accepted', 'declined']) }) }),
     async handler({ caller, params, meta, tx }) {
       if (caller.kind !== 'session') throw new Error('unreachable: session-only endpoint')
@@ -68,7 +69,7 @@ export const createServiceAccountEndpoint = defineEndpoint({
   org: { role: 'admin', scopes: [] },
   body: serviceAccountInput.strict(),
   status: 201,
-  errors: [409],
+  errors: ['conflict'],
   response: z.object({ serviceAccount: z.object({ id: z.string().uuid(), email: z.string(), name: z.string(), region: z.string() }) }),
   async handler({ org, caller, body, meta, tx }) {
     const user = await createServiceAccount(org.scope, body, { id: caller.user.id, label: caller.user.email }, meta, tx)
@@ -104,7 +105,7 @@ export const inviteEndpoint = defineEndpoint({
   org: { role: 'admin', scopes: [] },
   body: inviteInput.strict(),
   status: 201,
-  errors: [403, 409, 503],
+  errors: ['invitation_pending', 'conflict', 'mail_unavailable'],
   // The email is queued after the invitation is committed, so the handler runs its own transaction.
   transaction: false,
   response: z.object({ invitation: z.object({ id: z.string().uuid(), state: z.literal('pending') }) }),
@@ -114,7 +115,7 @@ export const inviteEndpoint = defineEndpoint({
       const { invitationId } = await inviteMember(org.org, org.scope, body, { actor: { id: caller.user.id, label: caller.user.email }, role, name: caller.user.name }, meta)
       return { invitation: { id: invitationId, state: 'pending' as const } }
     } catch (e) {
-      if (e instanceof MailUnavailableError) throw new ApiError(503, 'mail_unavailable', 'The invitation was saved but email cannot be sent right now. Cancel it and invite the address again in a few minutes.')
+      if (e instanceof MailUnavailableError) throw apiError('mail_unavailable', 'The invitation was saved but email cannot be sent right now. Cancel it and invite the address again in a few minutes.')
       throw e
     }
   },

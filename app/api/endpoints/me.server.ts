@@ -2,6 +2,7 @@
 import { z } from 'zod'
 import { listUserOrganizations } from '#app/orgs/organizations.server.ts'
 import { API_SCOPES } from '#app/orgs/api-keys.server.ts'
+import { orgRoleSchema } from '#app/orgs/members.schema.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
 import { dateTime, organizationSchema, userSchema, userView } from './views.server.ts'
 
@@ -13,7 +14,7 @@ export const meEndpoint = defineEndpoint({
   auth: 'session_or_key',
   response: z.object({
     user: userSchema,
-    organizations: z.array(organizationSchema.extend({ role: z.enum(['owner', 'admin', 'member']) })),
+    organizations: z.array(organizationSchema.extend({ role: orgRoleSchema })),
     session: z.object({ level: z.enum(['password', 'mfa', 'enroll_only']), expiresAt: dateTime, secondFactorAt: dateTime.nullable() }).optional(),
     apiKey: z.object({ id: z.string().uuid(), name: z.string(), prefix: z.string(), scopes: z.array(z.enum(API_SCOPES)), organizationId: z.string().uuid() }).optional(),
   }),

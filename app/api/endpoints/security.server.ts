@@ -8,30 +8,22 @@ import { z } from 'zod'
 import type { Actor } from '#app/audit/record.server.ts'
 import { auditQuery, listOrgAudit } from '#app/audit/query.server.ts'
 import { listMembers, memberQuery, STATUSES } from '#app/orgs/members.server.ts'
+import { orgRoleSchema } from '#app/orgs/members.schema.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { isDomainError } from '#app/errors.ts'
 import { exemptionInput, listExemptions } from '#app/policy/exemptions.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
+import { DEADLINE_ACTIONS, POLICY_MODES, policyValues } from '#app/policy/policy.schema.ts'
+import { POLICY_METHODS } from '#app/mfa/methods.schema.ts'
 import { policyFields, regionPolicyInput, type PolicyImpact, type RegionPolicy, type RegionPolicyInput } from '#app/policy/region-policy.server.ts'
 import { applySecurityChange, type SecurityChange } from '#app/policy/security-change.server.ts'
 import type { Caller } from '../auth.server.ts'
 import { defineEndpoint, iso, type OrgAccess } from '../define.server.ts'
-import { ApiError, notFoundError } from '../errors.server.ts'
-import { validationError } from '../handler.server.ts'
+import { ApiError, notFoundError, validationError } from '../errors.server.ts'
+import { zod3Wording } from '#app/http/zod-wording.ts'
 import { dateTime } from './views.server.ts'
 
-const MODES = ['disabled', 'optional', 'required'] as const
-const METHODS = ['email', 'totp', 'webauthn'] as const
-const ON_DEADLINE = ['force_enrollment', 'block'] as const
-
-const policySchema = z.object({
-  mode: z.enum(MODES),
-  allowedMethods: z.array(z.enum(METHODS)),
-  gracePeriodDays: z.number().int(),
-  onDeadline: z.enum(ON_DEADLINE),
-  rememberDeviceDays: z.number().int(),
-})
-const regionSchema = policySchema.extend({ region: z.string(), requiredSince: dateTime.nullable(), updatedAt: dateTime })
+const regionSchema = policyValues.extend({ region: z.string(), requiredSince: dateTime.nullable(), updatedAt: dateTime })
 const exemptionSchema = z.object({ id: z.string().uuid(), userId: z.string().uuid(), email: z.string().optional(), region: z.string(), reason: z.string(), expiresAt: dateTime.nullable() })
 const impactSchema = z.object({
   members: z.number().int(),
@@ -54,7 +46,7 @@ const changeResponse = z.object({
 const regionView = (p: RegionPolicy) => ({
   region: p.region,
   ...policyFields(p),
-  allowedMethods: p.allowedMethods as (typeof METHODS)[number][],
+  allowedMethods: p.allowedMethods as (typeof POLICY_METHODS)[number][],
   requiredSince: iso(p.requiredSince),
   updatedAt: iso(p.updatedAt)!,
 })
@@ -66,10 +58,10 @@ function actorOf(caller: Caller): Actor {
 
 /** The console's validation of one region's proposal; its messages as field errors. */
 function validPolicy(raw: unknown, prefix = ''): RegionPolicyInput {
-  const parsed = regionPolicyInput.safeParse(raw)
+  const parsed = regionPolicyInput.safeParse(raw, { error: zod3Wording })
   if (parsed.success) return parsed.data
-  if (!prefix) throw validationError(parsed.error, 'body')
-  throw validationError(new z.ZodError(parsed.error.issues.map((i) => ({ ...i, path: [prefix, ...i.path] }))), 'body')
+  if (!prefix) throw validationError(parsed.error, 'body', raw)
+  throw validationError(new z.ZodError(parsed.error.issues.map((i) => ({ ...i, path: [prefix, ...i.path] }))), 'body', { [prefix]: raw })
 }
 
 async function save(org: OrgAccess, caller: Caller, change: Omit<SecurityChange, 'scope' | 'actor' | 'authority'>) {
@@ -131,6 +123,8 @@ export const setSecurityEndpoint = defineEndpoint({
     'Lowering protection (Optional from Required, a longer grace period, an exemption added or lengthened) needs an owner or admin whose session passed a second factor within the last 5 minutes (403 step_up_required); API keys may only raise protection (403 person_required).',
   auth: 'session_or_key',
   org: { role: 'admin', scopes: ['policy:write'] },
+  // A lowering: a person's fresh second factor (decision 056).
+  errors: ['step_up_required', 'person_required'],
   transaction: false,
   body: z
     .object({
@@ -162,14 +156,16 @@ export const putRegionEndpoint = defineEndpoint({
     'A change that lowers protection (a mode down, an allowed method added, a longer grace period, block → force_enrollment, more remember-device days) needs an owner or admin whose session passed a second factor within the last 5 minutes (403 step_up_required); API keys may only raise protection (403 person_required). The answer has the impact.',
   auth: 'session_or_key',
   org: { role: 'admin', scopes: ['policy:write'] },
+  // A lowering: a person's fresh second factor (decision 056).
+  errors: ['step_up_required', 'person_required'],
   transaction: false,
   params: z.object({ region: z.string().regex(/^[a-z0-9-]{1,20}$/) }),
   body: z
     .object({
-      mode: z.enum(MODES),
-      allowedMethods: z.array(z.enum(METHODS)).max(3),
+      mode: z.enum(POLICY_MODES),
+      allowedMethods: z.array(z.enum(POLICY_METHODS)).max(3),
       gracePeriodDays: z.number().int('Whole days only.'),
-      onDeadline: z.enum(ON_DEADLINE),
+      onDeadline: z.enum(DEADLINE_ACTIONS),
       rememberDeviceDays: z.number().int('Whole days only.'),
     })
     .strict(),
@@ -194,7 +190,7 @@ export const listMembersEndpoint = defineEndpoint({
         name: z.string(),
         email: z.string(),
         region: z.string(),
-        role: z.enum(['owner', 'admin', 'member']),
+        role: orgRoleSchema,
         kind: z.enum(['human', 'service']),
         factors: z.array(z.string()),
         status: z.enum(STATUSES),
@@ -235,7 +231,7 @@ export const listAuditEndpoint = defineEndpoint({
         actor: z.string(),
         subjectEmail: z.string().nullable(),
         ip: z.string().nullable(),
-        details: z.record(z.unknown()),
+        details: z.record(z.string(), z.unknown()),
         scope: z.string(),
       }),
     ),

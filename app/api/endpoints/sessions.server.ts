@@ -7,11 +7,11 @@ import { z } from 'zod'
 import { listMemberSessions, signOutSession } from '#app/auth/member-sessions.server.ts'
 import type { Caller, SessionCaller } from '../auth.server.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
-import { ApiError } from '../errors.server.ts'
+import { apiError } from '../errors.server.ts'
 import { dateTime } from './views.server.ts'
 
 function sessionOnly(caller: Caller): SessionCaller {
-  if (caller.kind !== 'session') throw new ApiError(403, 'forbidden', 'API keys are not sessions: these endpoints need a member’s session token (POST /api/auth/signin).')
+  if (caller.kind !== 'session') throw apiError('forbidden', 'API keys are not sessions: these endpoints need a member’s session token (POST /api/auth/signin).')
   return caller
 }
 

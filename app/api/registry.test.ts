@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { defineEndpoint } from '#app/api/define.server.ts'
-import { ENDPOINTS, registryProblems } from '#app/api/registry.server.ts'
+import { defineEndpoint } from './define.server.ts'
+import { ENDPOINTS, registryProblems } from './registry.server.ts'
 
 const base = { tag: 't', summary: 's', response: z.object({}), handler: async () => ({}) }
 

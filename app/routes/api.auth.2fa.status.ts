@@ -1,6 +1,0 @@
-/** /api/auth/2fa/status — see app/api/registry.server.ts. */
-import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node'
-import { handleApi } from '#app/api/handler.server.ts'
-
-export const loader = (args: LoaderFunctionArgs) => handleApi('/api/auth/2fa/status', args)
-export const action = (args: ActionFunctionArgs) => handleApi('/api/auth/2fa/status', args)
