@@ -12,6 +12,7 @@
  * Also loads one member's plain policy input (`loadPolicyInput`) and decides with the pure
  * `effectivePolicy` (`loadEffectivePolicy`): the one enforcement at request time.
  */
+import type { PendingQuery } from 'postgres'
 import { sql as pg } from '#db/client.ts'
 import { effectivePolicy, type DeadlineAction, type Method, type Mode, type PolicyDecision, type PolicyInput } from './effective-policy.ts'
 
@@ -36,16 +37,22 @@ export const deadlineExpr = pg`greatest(
   (select x.deadline from deadline_extensions x where x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region),
   greatest(coalesce(p.required_since, m.joined_at), m.joined_at) + make_interval(days => p.grace_period_days))`
 
-export const statusExpr = (now: Date) => pg`case
-  when ${isExempt(now)} then 'exempt'
+type Fragment = PendingQuery<any>
+
+/** A member's status from its three inputs, for the correlated (`statusExpr`) and joined (`joinedStatus`) forms. */
+const statusCase = (now: Date, exempt: Fragment, allowed: Fragment, deadline: Fragment) => pg`case
+  when ${exempt} then 'exempt'
   when p.mode is distinct from 'required' then 'compliant'
-  when ${hasAllowedFactor} then 'compliant'
-  when ${deadlineExpr} > ${now.toISOString()}::timestamptz then 'in_grace'
+  when ${allowed} then 'compliant'
+  when ${deadline} > ${now.toISOString()}::timestamptz then 'in_grace'
   else 'overdue' end`
 
 /** The deadline shown beside a status: only for members who still owe a factor. */
-export const pendingDeadlineExpr = (now: Date) => pg`case
-  when p.mode = 'required' and not ${isExempt(now)} and not ${hasAllowedFactor} then ${deadlineExpr} end`
+const pendingCase = (exempt: Fragment, allowed: Fragment, deadline: Fragment) => pg`case
+  when p.mode = 'required' and not ${exempt} and not ${allowed} then ${deadline} end`
+
+export const statusExpr = (now: Date) => statusCase(now, isExempt(now), hasAllowedFactor, deadlineExpr)
+export const pendingDeadlineExpr = (now: Date) => pendingCase(isExempt(now), hasAllowedFactor, deadlineExpr)
 
 /** Raw queries through the shared client return timestamps as strings (drizzle's setting): parse here. */
 export function asDate(v: unknown): Date | null {
@@ -69,15 +76,8 @@ export const joinedDeadline = pg`greatest(x.deadline, greatest(coalesce(p.requir
 const joinedExempt = (now: Date) => pg`(u.kind = 'service' and e.id is not null and (e.expires_at is null or e.expires_at > ${now.toISOString()}::timestamptz))`
 const joinedAllowed = pg`('email' = any(p.allowed_methods) or ('totp' = any(p.allowed_methods) and t.id is not null) or ('webauthn' = any(p.allowed_methods) and w.user_id is not null))`
 
-export const joinedStatus = (now: Date) => pg`case
-  when ${joinedExempt(now)} then 'exempt'
-  when p.mode is distinct from 'required' then 'compliant'
-  when ${joinedAllowed} then 'compliant'
-  when ${joinedDeadline} > ${now.toISOString()}::timestamptz then 'in_grace'
-  else 'overdue' end`
-
-export const joinedPendingDeadline = (now: Date) => pg`case
-  when p.mode = 'required' and not ${joinedExempt(now)} and not ${joinedAllowed} then ${joinedDeadline} end`
+export const joinedStatus = (now: Date) => statusCase(now, joinedExempt(now), joinedAllowed, joinedDeadline)
+export const joinedPendingDeadline = (now: Date) => pendingCase(joinedExempt(now), joinedAllowed, joinedDeadline)
 
 // One member's policy input, for the pure `effectivePolicy` (sign-in, enrollment, live sessions).
 

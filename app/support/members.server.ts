@@ -12,6 +12,8 @@ export const PAGE_SIZE = 25
 const u = schema.users
 const m = schema.memberships
 const o = schema.organizations
+/** Who a member is, as both support views show it. */
+const who = { id: u.id, email: u.email, name: u.name, region: u.region, kind: u.kind, platformRole: u.platformRole }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
 
@@ -35,12 +37,7 @@ export async function searchMembers(input: { query: string; page?: number; pageS
   const [{ total }] = await db.select({ total: count() }).from(u).where(matches)
   const rows = await db
     .select({
-      id: u.id,
-      email: u.email,
-      name: u.name,
-      region: u.region,
-      kind: u.kind,
-      platformRole: u.platformRole,
+      ...who,
       lockedUntil: u.lockedUntil,
       mfaEnabledAt: u.mfaEnabledAt,
       // Written out with table names: drizzle leaves columns unqualified in a one-table select.
@@ -67,12 +64,7 @@ export type MemberDetail = NonNullable<Awaited<ReturnType<typeof memberDetail>>>
 export async function memberDetail(userId: string) {
   const [user] = await db
     .select({
-      id: u.id,
-      email: u.email,
-      name: u.name,
-      region: u.region,
-      kind: u.kind,
-      platformRole: u.platformRole,
+      ...who,
       preferredMethod: u.preferredMethod,
       mfaEnabledAt: u.mfaEnabledAt,
       mfaResetAt: u.mfaResetAt,

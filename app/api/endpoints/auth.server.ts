@@ -5,7 +5,7 @@ import { findRegion } from '#app/config/env.server.ts'
 import { apiSignIn } from '#app/sign-in/api.server.ts'
 import { defineEndpoint } from '../define.server.ts'
 import { ApiError, rateLimited } from '../errors.server.ts'
-import { dateTime, userSchema, userView } from './views.server.ts'
+import { signedInSchema, userView } from './views.server.ts'
 
 const signInBody = z
   .object({
@@ -16,15 +16,7 @@ const signInBody = z
   .strict()
 
 const signInResponse = z.union([
-  z.object({
-    token: z.string().describe('API session token: send it as Authorization: Bearer <token>'),
-    user: userSchema,
-    enrollmentOnly: z.boolean().describe('true when the token may only set up a second factor'),
-    grace: z
-      .object({ deadline: dateTime, organizations: z.array(z.string()), allowedMethods: z.array(z.string()), daysLeft: z.number().int() })
-      .optional()
-      .describe('Present while an organization requires a second factor the member has not set up yet: the deadline to do it'),
-  }),
+  signedInSchema(),
   z.object({
     requires2FA: z.literal(true),
     method: z.string().describe('The method to ask for first'),

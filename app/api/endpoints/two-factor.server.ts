@@ -21,7 +21,7 @@ import { apiSendSignInCode, apiVerifySignIn, requireCodeStepUp } from '#app/sign
 import type { Caller } from '../auth.server.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
 import { ApiError } from '../errors.server.ts'
-import { dateTime, userSchema, userView } from './views.server.ts'
+import { dateTime, signedInSchema, userView } from './views.server.ts'
 
 const METHODS = ['totp', 'webauthn', 'email', 'recovery_code'] as const
 const code = z.string().trim().min(1, 'Enter the code').max(64, 'is too long')
@@ -36,15 +36,7 @@ function sessionCaller(caller: Caller | null): { user: User; session: Session; t
 /** The step-up guard's words here (a DomainError the API maps to 403 step_up_required). */
 const STEP_UP_TO_ADD = 'Adding a factor when you already have one needs a second factor within the last 5 minutes: sign in again with your second factor, then retry.'
 
-const signedIn = z.object({
-  token: z.string().describe('API session token: send it as Authorization: Bearer <token>'),
-  user: userSchema,
-  enrollmentOnly: z.boolean().describe('true when the token may only set up a second factor'),
-  grace: z
-    .object({ deadline: dateTime, organizations: z.array(z.string()), allowedMethods: z.array(z.string()), daysLeft: z.number().int() })
-    .optional()
-    .describe('Present after the email code owed by an MFA reset while an organization requires a second factor the member has not set up yet: the deadline to do it (as in POST /api/auth/signin)'),
-})
+const signedIn = signedInSchema('after the email code owed by an MFA reset (as in POST /api/auth/signin)')
 const enabled = z.object({
   enabled: z.literal(true),
   backupCodes: z.array(z.string()).describe('Recovery codes, shown once. Empty when the member already had a set (see backupCodesRemaining).'),
