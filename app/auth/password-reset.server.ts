@@ -13,6 +13,9 @@ import { consumeVerification, createVerification, findByToken, revokeVerificatio
 import { hasAppOrKey, listFactors, stepUpMethods, type Method } from '#app/mfa/factors.server.ts'
 import { verifyFactor, type FactorInput } from '#app/mfa/verifier.server.ts'
 import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
+import { logger } from '#app/observability/logger.server.ts'
+
+const log = logger.child({ component: 'mail' })
 
 export const RESET_TTL_SECONDS = 30 * 60
 export const RESET_REQUESTED_MESSAGE =
@@ -33,7 +36,7 @@ export async function requestPasswordReset(input: { region: string; email: strin
   } catch (e) {
     // The failure is logged and visible in outbound_emails (not_queued); the answer stays the same.
     if (!(e instanceof MailUnavailableError)) throw e
-    console.warn(`[mail] password reset email not queued: ${e.message}`)
+    log.warn({ error: e.message }, 'password reset email not queued')
   }
 }
 

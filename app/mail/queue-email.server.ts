@@ -5,6 +5,9 @@
 import { db, schema, sql as pg, type SqlTx, type Tx } from '#db/client.ts'
 import { enqueue } from '#app/jobs/registry.server.ts'
 import type { TemplateName } from './templates.server.ts'
+import { logger } from '#app/observability/logger.server.ts'
+
+const log = logger.child({ component: 'mail' })
 
 export class MailUnavailableError extends Error {
   constructor(cause: unknown) {
@@ -84,7 +87,7 @@ export async function enqueueNotice(emailId: string): Promise<boolean> {
     return true
   } catch (e) {
     if (!(e instanceof MailUnavailableError)) throw e
-    console.warn(`[mail] notice ${emailId} not queued: ${e.message}`)
+    log.warn({ emailId, error: e.message }, 'notice not queued')
     return false
   }
 }
@@ -95,6 +98,6 @@ export async function queueNotice(input: Parameters<typeof queueEmail>[0]): Prom
     await queueEmail(input)
   } catch (e) {
     if (!(e instanceof MailUnavailableError)) throw e
-    console.warn(`[mail] notice "${input.template}" not queued: ${e.message}`)
+    log.warn({ template: input.template, error: e.message }, 'notice not queued')
   }
 }

@@ -14,6 +14,9 @@ import { getTemplate, type Secret } from '#app/mail/templates.server.ts'
 import { db, schema } from '#db/client.ts'
 import { defineJob, PermanentJobError } from '#app/jobs/define-job.server.ts'
 import { QUEUE } from '#app/jobs/queues.server.ts'
+import { logger } from '#app/observability/logger.server.ts'
+
+const log = logger.child({ component: 'mail' })
 
 /** Retries with exponential backoff: 5 tries over about a minute, then the email is marked failed. */
 export const MAIL_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 5000 }
@@ -88,7 +91,7 @@ export async function sendEmail(emailId: string, attempt: { attemptsMade: number
       .update(schema.outboundEmails)
       .set({ status: final ? 'failed' : 'retrying', lastError: message.slice(0, 500), attempts: sql`${schema.outboundEmails.attempts} + 1` })
       .where(eq(schema.outboundEmails.id, emailId))
-    if (final) console.warn(`[mail] email ${emailId} (${email.template}) failed for good: ${message}`)
+    if (final) log.warn({ emailId, template: email.template, error: message }, 'email failed for good')
     throw e
   }
 }

@@ -11,6 +11,9 @@ import { enqueue } from '#app/jobs/registry.server.ts'
 import { enqueueEmails, writeEmails } from '#app/mail/queue-email.server.ts'
 import { deadlineExpr, hasAllowedFactor, isExempt } from '#app/policy/member-status.server.ts'
 import { db, schema, sql as pg } from '#db/client.ts'
+import { logger } from '#app/observability/logger.server.ts'
+
+const log = logger.child({ component: 'policy' })
 
 export type RunKind = 'policy_required' | 'policy_disabled'
 
@@ -36,7 +39,7 @@ export async function enqueueRun(runId: string): Promise<boolean> {
     await enqueue('notify-run', { runId })
     return true
   } catch (e) {
-    console.warn(`[policy] notification run ${runId} not queued yet: ${(e as Error).message}`)
+    log.warn({ runId, error: (e as Error).message }, 'notification run not queued yet')
     return false
   }
 }
