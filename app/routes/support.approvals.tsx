@@ -14,7 +14,6 @@ import { FormError, Notice } from '#app/ui/form.tsx'
 export const meta: MetaFunction = () => [{ title: 'Approvals · Support · Gatehouse' }]
 
 const PATH = '/support/approvals'
-const STEP_UP_PATH = stepUpLocation(PATH)
 
 const schema = z.object({
   intent: z.enum(['approve', 'refuse']),
@@ -35,7 +34,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const { user, session } = await requireSupport(request)
   // Step-up first: a stale second factor is sent to confirm it and comes back here.
-  if (!isSteppedUp(session)) throw redirectTo(STEP_UP_PATH)
+  if (!isSteppedUp(session)) throw redirectTo(stepUpLocation(PATH))
   const form = await parseForm(request, schema)
   if (!form.ok) return badRequest(form.errors)
   const { intent, requestId, targetUserId, requestAction, reason, note } = form.data
@@ -51,7 +50,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       meta: requestMeta(request, context),
     })
   } catch (e) {
-    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(STEP_UP_PATH)
+    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(stepUpLocation(PATH))
     // Gone, decided, expired or changed meanwhile; or their own request, or one about their own
     // account (refused and audited by the domain).
     return formError(e, { extra: { requestId } })
