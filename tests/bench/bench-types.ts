@@ -11,8 +11,31 @@ export type BenchContext = {
   password: string
 }
 
+/**
+ * One row of the printed table: what was measured, its value in this run, and, where there is
+ * one, the goal and whether this run met it (with how far off).
+ */
+export type BenchRow = { measure: string; now: string; goal?: string; met?: string }
+
 export type Bench = {
   name: string
-  /** Returns lines to print: a name and its value (include ratios against a same-run baseline). */
-  run: (ctx: BenchContext) => Promise<{ name: string; value: string }[]>
+  /** Returns rows to print (ratios are against a baseline measured in the same run). */
+  run: (ctx: BenchContext) => Promise<BenchRow[]>
+}
+
+/** Goal "under `limit` ms": met, or how many times the limit this run took. */
+export function under(ms: number, limit: number, unit: 'ms' | 's' = 'ms'): Pick<BenchRow, 'goal' | 'met'> {
+  const k = unit === 's' ? 1000 : 1
+  return { goal: `< ${limit / k} ${unit}`, met: ms < limit ? 'yes' : `no (${(ms / limit).toFixed(1)}x goal)` }
+}
+
+/** Goal "at least `min`" for a ratio: met, or the share of the goal this run reached. */
+export function atLeast(ratio: number, min: number): Pick<BenchRow, 'goal' | 'met'> {
+  return { goal: `>= ${min.toFixed(2)}`, met: ratio >= min ? 'yes' : `no (${((ratio / min) * 100).toFixed(0)}% of goal)` }
+}
+
+/** The value at quantile `q` (0.5 = median) of the samples, nearest rank. */
+export const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil(s.length * q) - 1)]
 }

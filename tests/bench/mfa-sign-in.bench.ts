@@ -7,7 +7,7 @@ import { generate } from 'otplib'
 import { generateSecret } from 'otplib'
 import { encryptSecret } from '#app/auth/crypto.server.ts'
 import { db, schema } from '#db/client.ts'
-import type { Bench } from './bench-types.ts'
+import { atLeast, type Bench } from './bench-types.ts'
 
 const ACCOUNTS = Number(process.env.BENCH_MFA_ACCOUNTS ?? 4000)
 
@@ -47,8 +47,8 @@ export const bench: Bench = {
     }
     const mfaRate = await rate(signInWithTotp)
     return [
-      { name: 'password+TOTP sign-in (HTTP)', value: `${mfaRate.toFixed(1)} /s (one account per sign-in, ${next} used)` },
-      { name: 'ratio password+TOTP / argon2', value: (mfaRate / argon2Rate).toFixed(3) },
+      { measure: `password + TOTP sign-in over HTTP (one account each, ${next} used)`, now: `${mfaRate.toFixed(1)} /s` },
+      { measure: 'password + TOTP sign-in / argon2id verify rate', now: (mfaRate / argon2Rate).toFixed(3), ...atLeast(mfaRate / argon2Rate, 0.8) },
     ]
   },
 }
