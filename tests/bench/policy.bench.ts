@@ -145,7 +145,7 @@ export const bench: Bench = {
     }
     // The review's domain function alone (one impact query over the region's members), for comparison.
     const domainTimes: number[] = []
-    for (let i = 0; i < POLICY_CHANGES; i++) {
+    for (let i = 0; i < Math.min(3, POLICY_CHANGES); i++) {
       const d0 = performance.now()
       const review = await reviewPolicyChange(big.id, 'us', proposal(stored.grace_period_days - 1 - (i % 2)), owner.id)
       domainTimes.push(performance.now() - d0)
@@ -171,7 +171,7 @@ export const bench: Bench = {
       },
       { measure: `policy change, ${members}-member region: review (impact) over HTTP p95`, now: `${quantile(reviewTimes, 0.95).toFixed(0)} ms (p50 ${quantile(reviewTimes, 0.5).toFixed(0)} ms, ${POLICY_CHANGES} reviews)`, ...under(quantile(reviewTimes, 0.95), 300) },
       { measure: `policy change, ${members}-member region: save over HTTP p95`, now: `${quantile(saveTimes, 0.95).toFixed(0)} ms (p50 ${quantile(saveTimes, 0.5).toFixed(0)} ms, ${POLICY_CHANGES} saves)`, ...under(quantile(saveTimes, 0.95), 300) },
-      { measure: 'policy change: review domain function alone p50', now: `${quantile(domainTimes, 0.5).toFixed(0)} ms (${impactSummary})` },
+      { measure: 'policy change: review domain function alone p50', now: `${quantile(domainTimes, 0.5).toFixed(0)} ms (${impactSummary}, ${domainTimes.length} runs)` },
     ]
   },
 }
