@@ -4,7 +4,9 @@ export type BenchContext = {
   base: string
   /** Runs a task from BENCH_CONCURRENCY loops for BENCH_SECONDS; returns operations per second. */
   rate: (task: (i: number) => Promise<void>) => Promise<number>
-  /** argon2id verifications per second measured in this run: the baseline for ratios. */
+  /** A task's rate and argon2id's, measured in alternating slices: use it for a ratio to argon2id. */
+  versusArgon2: (task: (i: number) => Promise<void>) => Promise<{ rate: number; argon2Rate: number }>
+  /** argon2id verifications per second measured in this run (alongside password sign-in). */
   argon2Rate: number
   /** A production-cost argon2id hash of `password`, to make accounts quickly. */
   passwordHash: string

@@ -71,9 +71,9 @@ const { closeRedisClients } = await import('#app/infra/redis.server.ts')
 const PASSWORD = 'correct horse battery staple'
 const passwordHash = await hashPassword(PASSWORD)
 
-/** Runs `task` from `CONCURRENCY` loops for `SECONDS`; returns operations per second. */
-async function rate(task: (i: number) => Promise<void>): Promise<number> {
-  const until = Date.now() + SECONDS * 1000
+/** Runs `task` from `CONCURRENCY` loops for `seconds`; returns operations per second. */
+async function rate(task: (i: number) => Promise<void>, seconds = SECONDS): Promise<number> {
+  const until = Date.now() + seconds * 1000
   let done = 0
   const start = performance.now()
   await Promise.all(
@@ -85,6 +85,25 @@ async function rate(task: (i: number) => Promise<void>): Promise<number> {
     }),
   )
   return done / ((performance.now() - start) / 1000)
+}
+
+const verifyOnce = async () => {
+  if (!(await verifyPassword(passwordHash, PASSWORD))) throw new Error('argon2 verify failed')
+}
+
+/**
+ * `task`'s rate and the argon2id verify rate, in alternating slices (SECONDS each in all): on a
+ * shared machine the load drifts, and a baseline taken minutes earlier would skew the ratio.
+ */
+async function versusArgon2(task: (i: number) => Promise<void>): Promise<{ rate: number; argon2Rate: number }> {
+  const rounds = 4
+  let taskSum = 0
+  let argonSum = 0
+  for (let r = 0; r < rounds; r++) {
+    argonSum += await rate(verifyOnce, SECONDS / rounds)
+    taskSum += await rate(task, SECONDS / rounds)
+  }
+  return { rate: taskSum / rounds, argon2Rate: argonSum / rounds }
 }
 
 const accounts = Array.from({ length: 200 }, (_, i) => `bench-${i}@bench.test`)
@@ -107,29 +126,27 @@ async function signIn(i: number) {
 }
 
 await signIn(0) // warm up
-const argon2Rate = await rate(async () => {
-  if (!(await verifyPassword(passwordHash, PASSWORD))) throw new Error('argon2 verify failed')
-})
-const signInRate = await rate(signIn)
+const signInVs = await versusArgon2(signIn)
+const argon2Rate = signInVs.argon2Rate
 
 const rows: BenchRow[] = [
-  { measure: 'argon2id verify (baseline)', now: `${argon2Rate.toFixed(1)} /s` },
-  { measure: 'password sign-in over HTTP', now: `${signInRate.toFixed(1)} /s` },
-  { measure: 'password sign-in / argon2id verify rate', now: (signInRate / argon2Rate).toFixed(3), ...atLeast(signInRate / argon2Rate, 0.85) },
+  { measure: 'argon2id verify (baseline, alongside sign-in)', now: `${argon2Rate.toFixed(1)} /s` },
+  { measure: 'password sign-in over HTTP', now: `${signInVs.rate.toFixed(1)} /s` },
+  { measure: 'password sign-in / argon2id verify rate', now: (signInVs.rate / argon2Rate).toFixed(3), ...atLeast(signInVs.rate / argon2Rate, 0.85) },
 ]
 // More measures: every tests/bench/*.bench.ts exports `bench: Bench` (see bench-types.ts).
 // BENCH_ONLY=forgot-password runs that measure alone (after the baseline), e.g. on a busy machine.
 const only = process.env.BENCH_ONLY
 for (const file of readdirSync(new URL('.', import.meta.url)).filter((f) => f.endsWith('.bench.ts') && (!only || f === `${only}.bench.ts`)).sort()) {
   const { bench } = (await import(new URL(file, import.meta.url).href)) as { bench: Bench }
-  rows.push(...(await bench.run({ base, rate, argon2Rate, passwordHash, password: PASSWORD })))
+  rows.push(...(await bench.run({ base, rate, versusArgon2, argon2Rate, passwordHash, password: PASSWORD })))
 }
 
 const head: BenchRow = { measure: 'measure', now: 'now', goal: 'goal', met: 'met?' }
 const cols = (['measure', 'now', 'goal', 'met'] as const).map((k) => ({ k, w: Math.max(...[head, ...rows].map((r) => (r[k] ?? '').length)) }))
 const line = (r: BenchRow) => `| ${cols.map(({ k, w }) => (r[k] ?? '').padEnd(w)).join(' | ')} |`
 console.log(`
-Gatehouse benchmark (${SECONDS}s per rate, ${CONCURRENCY} concurrent, server and load in one process;
+Gatehouse benchmark (${SECONDS}s per rate, ratios from alternating slices, ${CONCURRENCY} concurrent, server and load in one process;
 argon2id m=19456 t=2 p=1; rate limits raised to 1e8/min for the bench; ${os.availableParallelism()} cores)
 
 ${line(head)}
