@@ -56,6 +56,17 @@ export async function recordAudit(input: AuditInput, tx: Tx = db) {
   await tx.insert(schema.auditEvents).values(auditRow(input))
 }
 
+/**
+ * One event as an `insert` for a data-modifying CTE, so that it commits in the same statement as
+ * the change it records (a sign-in's session, decision 068). The chain trigger numbers it as usual.
+ */
+export function auditInsert(input: AuditInput) {
+  observeAuditEvent(input.action)
+  const r = auditRow(input)
+  return pg`insert into audit_events (chain, organization_id, actor_id, actor_label, subject_id, action, ip, user_agent, details)
+    values (${r.chain}, ${r.organizationId}, ${r.actorId}, ${r.actorLabel}, ${r.subjectId}, ${r.action}, ${r.ip}, ${r.userAgent}, ${JSON.stringify(r.details)}::jsonb)`
+}
+
 function auditRow(input: AuditInput) {
   return {
     chain: input.organizationId ?? 'platform',

@@ -15,7 +15,7 @@ import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { lockRemainingSeconds, MAX_LOCK_SECONDS, recordWrongPassword } from '#app/auth/lockout.server.ts'
 import { burnPasswordCheck, verifyPassword } from '#app/auth/password.server.ts'
 import { accountKey, normaliseEmail, recordUnknownAccountFailure, throttleAttempt, waitInWords } from '#app/auth/rate-limit.server.ts'
-import { createSession, type Session, type SessionLevel, type User } from '#app/auth/session.server.ts'
+import { startSignInSession, type Session, type SessionLevel, type User } from '#app/auth/session.server.ts'
 import { createVerification, findByToken, type Verification } from '#app/auth/verification.server.ts'
 import { safeRedirectPath } from '#app/http/request.server.ts'
 import { EMAIL_CODE_MESSAGES, findEmailCode, sendEmailCode } from '#app/mfa/email-code.server.ts'
@@ -184,14 +184,12 @@ type SignInMethod = 'password' | 'totp' | 'webauthn' | 'email' | 'recovery_code'
 async function startSession(input: { user: User; level: SessionLevel; meta: RequestMeta; method: SignInMethod; channel: Channel } & Pick<SignedIn, 'then' | 'grace' | 'returnTo'>): Promise<SignedIn> {
   const { user, level, meta, method, channel } = input
   const secondFactor = method !== 'password' && method !== 'trusted_device' ? method : undefined
-  const token = await db.transaction(async (tx) => {
-    const created = await createSession({ userId: user.id, level, meta, secondFactorMethod: secondFactor, channel }, tx)
-    // A success ends the run of consecutive failures (lockout counts only consecutive ones).
-    await tx.update(schema.users).set({ failedAttempts: 0, lastSignInAt: sql`now()` }).where(eq(schema.users.id, user.id))
-    const action = method === 'recovery_code' ? 'auth.login_success_backup_code' : level === 'mfa' ? 'auth.login_success_2fa' : 'auth.login_success'
-    await recordAudit({ action, actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { method, level, channel } }, tx)
-    return created.token
-  })
+  const action = method === 'recovery_code' ? 'auth.login_success_backup_code' : level === 'mfa' ? 'auth.login_success_2fa' : 'auth.login_success'
+  // The session, the end of the run of failures and the audit event commit together (decision 068).
+  const { token } = await startSignInSession(
+    { userId: user.id, level, meta, secondFactorMethod: secondFactor, channel },
+    { action, actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { method, level, channel } },
+  )
   return { kind: 'signed_in', user, token, level, then: input.then, grace: input.grace, returnTo: input.returnTo }
 }
 
