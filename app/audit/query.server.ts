@@ -1,10 +1,10 @@
 /**
- * An organization's audit page: its own chain plus its members' security events (platform chain,
+ * An organization's audit page: its own chain plus its members' security events (platform chains,
  * member as subject), newest first, filtered and paginated in SQL. One query for the page and for CSV.
  */
 import { eq } from 'drizzle-orm'
 import { z } from 'zod'
-import { recordAudit, type Actor, type RequestMeta } from './record.server.ts'
+import { isPlatformChain, recordAudit, type Actor, type RequestMeta } from './record.server.ts'
 import { db, schema, sql as pg } from '#db/client.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
 import { asDate } from '#app/policy/member-status.server.ts'
@@ -42,7 +42,7 @@ function events(scope: OrgScope, q: AuditQuery) {
     from audit_events e
     left join users s on s.id = e.subject_id
     where (e.organization_id = ${scope.orgId}
-        or (e.chain = 'platform' and e.subject_id in (select user_id from memberships where organization_id = ${scope.orgId})))
+        or (e.organization_id is null and e.subject_id in (select user_id from memberships where organization_id = ${scope.orgId})))
       ${q.action ? pg`and e.action = ${q.action}` : pg``}
       ${q.actor ? pg`and lower(e.actor_label) like ${esc(q.actor)}` : pg``}
       ${q.member ? pg`and s.email like ${esc(q.member)}` : pg``}
@@ -51,7 +51,7 @@ function events(scope: OrgScope, q: AuditQuery) {
 }
 
 type Raw = { id: number; created_at: string; action: string; actor_label: string; subject_id: string | null; subject_email: string | null; ip: string | null; details: Record<string, unknown>; chain: string }
-const toEvent = (r: Raw) => ({ id: Number(r.id), createdAt: asDate(r.created_at)!, action: r.action, actor: r.actor_label, subjectEmail: r.subject_email, ip: r.ip, details: r.details, scope: r.chain === 'platform' ? 'member security' : 'organization' })
+const toEvent = (r: Raw) => ({ id: Number(r.id), createdAt: asDate(r.created_at)!, action: r.action, actor: r.actor_label, subjectEmail: r.subject_email, ip: r.ip, details: r.details, scope: isPlatformChain(r.chain) ? 'member security' : 'organization' })
 
 export async function listOrgAudit(scope: OrgScope, q: AuditQuery) {
   const rows = await pg<(Raw & { total: number })[]>`

@@ -41,7 +41,7 @@ export type AuditInput = {
   action: AuditAction
   actor: Actor
   subjectId?: string | null
-  /** Set for organization events (their own chain); member security events go in the platform chain. */
+  /** Set for organization events (their own chain); member security events go in a platform chain (`platformChain`). */
   organizationId?: string | null
   meta?: RequestMeta
   details?: Record<string, unknown>
@@ -56,9 +56,38 @@ export async function recordAudit(input: AuditInput, tx: Tx = db) {
   await tx.insert(schema.auditEvents).values(auditRow(input))
 }
 
+/**
+ * One event as an `insert` for a data-modifying CTE, so that it commits in the same statement as
+ * the change it records (a sign-in's session, decision 068). The chain trigger numbers it as usual.
+ */
+export function auditInsert(input: AuditInput) {
+  observeAuditEvent(input.action)
+  const r = auditRow(input)
+  return pg`insert into audit_events (chain, organization_id, actor_id, actor_label, subject_id, action, ip, user_agent, details)
+    values (${r.chain}, ${r.organizationId}, ${r.actorId}, ${r.actorLabel}, ${r.subjectId}, ${r.action}, ${r.ip}, ${r.userAgent}, ${JSON.stringify(r.details)}::jsonb)`
+}
+
+/** How many chains a member's security events are spread over (decision 068); audit_prune knows them by name. */
+export const PLATFORM_CHAIN_COUNT = 8
+/** Every chain that holds member security events: 'platform' (events about no member) and 'platform:0'… */
+export const PLATFORM_CHAINS = ['platform', ...Array.from({ length: PLATFORM_CHAIN_COUNT }, (_, i) => `platform:${i}`)]
+export const isPlatformChain = (chain: string) => PLATFORM_CHAINS.includes(chain)
+
+/**
+ * A member's security events go to one of several platform chains, picked by their user id, so
+ * that sign-ins of different members do not wait for one chain's lock (decision 068); one member's
+ * events stay in order on one chain. Events about no member stay on 'platform'.
+ */
+export function platformChain(subjectId: string | null | undefined): string {
+  if (!subjectId) return 'platform'
+  let h = 0
+  for (let i = 0; i < subjectId.length; i++) h = (h * 31 + subjectId.charCodeAt(i)) >>> 0
+  return `platform:${h % PLATFORM_CHAIN_COUNT}`
+}
+
 function auditRow(input: AuditInput) {
   return {
-    chain: input.organizationId ?? 'platform',
+    chain: input.organizationId ?? platformChain(input.subjectId),
     organizationId: input.organizationId ?? null,
     actorId: input.actor.id,
     actorLabel: input.actor.label,

@@ -1,6 +1,6 @@
 /**
  * The audit-retention job: each organization's chain keeps organizations.audit_retention_days (default
- * 7 years); the platform chain keeps the longest retention of any organization (members' security
+ * 7 years); the platform chains (decision 068) keep the longest retention of any organization (members' security
  * events show on every organization's audit page, so none may lose them early), at least 7 years.
  * Events leave only through the privileged database function audit_prune, which reads that
  * retention itself, refuses one under the minimum and writes the anchor: the caller names the chain
@@ -8,6 +8,7 @@
  */
 import { defineSweep } from '#app/jobs/define-job.server.ts'
 import { sql as pg } from '#db/client.ts'
+import { PLATFORM_CHAINS } from './record.server.ts'
 
 export const auditRetention = defineSweep({
   name: 'audit-retention',
@@ -19,7 +20,7 @@ export async function pruneAudit(): Promise<{ chains: number; removed: number }>
   const orgs = await pg<{ id: string }[]>`select id::text from organizations`
   let removed = 0
   const refused: string[] = []
-  for (const chain of [...orgs.map((o) => o.id), 'platform']) {
+  for (const chain of [...orgs.map((o) => o.id), ...PLATFORM_CHAINS]) {
     try {
       const [r] = await pg<{ n: number }[]>`select audit_prune(${chain}) as n`
       removed += r.n
@@ -30,5 +31,5 @@ export async function pruneAudit(): Promise<{ chains: number; removed: number }>
     }
   }
   if (refused.length) throw new Error(refused.join('\n'))
-  return { chains: orgs.length + 1, removed }
+  return { chains: orgs.length + PLATFORM_CHAINS.length, removed }
 }

@@ -81,12 +81,31 @@ export const joinedPendingDeadline = (now: Date) => pendingCase(joinedExempt(now
 
 // One member's policy input, for the pure `effectivePolicy` (sign-in, enrollment, live sessions).
 
-type UserRow = { kind: 'human' | 'service'; platform_role: 'none' | 'support' | 'superadmin'; region: string; has_totp: boolean; has_key: boolean }
-type MembershipRow = {
+export type UserRow = { kind: 'human' | 'service'; platform_role: 'none' | 'support' | 'superadmin'; region: string; has_totp: boolean; has_key: boolean }
+export type MembershipRow = {
   organization_id: string; organization_name: string; joined_at: Date; mode: Mode; allowed_methods: string[]; grace_period_days: number
   on_deadline: DeadlineAction; remember_device_days: number; required_since: Date | null; exemption_expires_at: Date | null; exempt: boolean
   extension: Date | null; contacts: string[] | null
 }
+
+/**
+ * One member's memberships as `effectivePolicy` reads them, for the member `userId` in `region`
+ * (values or columns of an outer query: the sign-in loads them in its one query, decision 068).
+ * Only organizations that operate in the member's region (have a policy row there) count.
+ */
+export const membershipRowsOf = (userId: Fragment | string, region: Fragment | string) => pg`
+    select o.id as organization_id, o.name as organization_name, m.joined_at, p.mode, p.allowed_methods, p.grace_period_days,
+      p.on_deadline, p.remember_device_days, p.required_since,
+      e.id is not null as exempt, e.expires_at as exemption_expires_at, x.deadline as extension,
+      (select array_agg(cu.email order by cm.role, cu.email) from (
+         select cm.user_id, cm.role from memberships cm where cm.organization_id = o.id and cm.role in ('owner', 'admin')
+         order by cm.role limit 3) cm join users cu on cu.id = cm.user_id) as contacts
+    from memberships m
+    join organizations o on o.id = m.organization_id
+    join region_policies p on p.organization_id = m.organization_id and p.region = ${region}
+    left join exemptions e on e.organization_id = m.organization_id and e.user_id = m.user_id and e.region = ${region}
+    left join deadline_extensions x on x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = ${region}
+    where m.user_id = ${userId}`
 
 /** The plain input of `effectivePolicy` for one user (two queries), or null for an unknown user. */
 export async function loadPolicyInput(userId: string, now = new Date()): Promise<PolicyInput | null> {
@@ -96,20 +115,12 @@ export async function loadPolicyInput(userId: string, now = new Date()): Promise
       exists (select 1 from webauthn_credentials w where w.user_id = u.id) as has_key
     from users u where u.id = ${userId}`
   if (!user) return null
-  // Only organizations that operate in the member's region (have a policy row there) count.
-  const rows = await pg<MembershipRow[]>`
-    select o.id as organization_id, o.name as organization_name, m.joined_at, p.mode, p.allowed_methods, p.grace_period_days,
-      p.on_deadline, p.remember_device_days, p.required_since,
-      e.id is not null as exempt, e.expires_at as exemption_expires_at, x.deadline as extension,
-      (select array_agg(cu.email order by cm.role, cu.email) from (
-         select cm.user_id, cm.role from memberships cm where cm.organization_id = o.id and cm.role in ('owner', 'admin')
-         order by cm.role limit 3) cm join users cu on cu.id = cm.user_id) as contacts
-    from memberships m
-    join organizations o on o.id = m.organization_id
-    join region_policies p on p.organization_id = m.organization_id and p.region = ${user.region}
-    left join exemptions e on e.organization_id = m.organization_id and e.user_id = m.user_id and e.region = ${user.region}
-    left join deadline_extensions x on x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = ${user.region}
-    where m.user_id = ${userId}`
+  const rows = await pg<MembershipRow[]>`${membershipRowsOf(userId, user.region)}`
+  return policyInputFrom(user, rows, now)
+}
+
+/** `effectivePolicy`'s input from the member's row and `membershipRowsOf` (rows as they come, or as JSON). */
+export function policyInputFrom(user: UserRow, rows: MembershipRow[], now: Date): PolicyInput {
   const enrolled: Method[] = [...(user.has_totp ? (['totp'] as const) : []), ...(user.has_key ? (['webauthn'] as const) : [])]
   return {
     user: { kind: user.kind, platformRole: user.platform_role },

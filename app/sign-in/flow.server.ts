@@ -15,18 +15,19 @@ import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { lockRemainingSeconds, MAX_LOCK_SECONDS, recordWrongPassword } from '#app/auth/lockout.server.ts'
 import { burnPasswordCheck, verifyPassword } from '#app/auth/password.server.ts'
 import { accountKey, normaliseEmail, recordUnknownAccountFailure, throttleAttempt, waitInWords } from '#app/auth/rate-limit.server.ts'
-import { createSession, type Session, type SessionLevel, type User } from '#app/auth/session.server.ts'
+import { startSignInSession, type Session, type SessionLevel, type User } from '#app/auth/session.server.ts'
 import { createVerification, findByToken, type Verification } from '#app/auth/verification.server.ts'
 import { safeRedirectPath } from '#app/http/request.server.ts'
 import { EMAIL_CODE_MESSAGES, findEmailCode, sendEmailCode } from '#app/mfa/email-code.server.ts'
 import { listFactors, stepUpMethods, type Method } from '#app/mfa/factors.server.ts'
-import { findTrustedDevice, markTrustedDeviceUsed, rememberDevice } from '#app/mfa/trusted-devices.server.ts'
+import { markTrustedDeviceUsed, rememberDevice } from '#app/mfa/trusted-devices.server.ts'
 import { stepUpTarget, verifyFactor, type Challenge, type FactorInput, type NotVerified, type Verified } from '#app/mfa/verifier.server.ts'
 import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
 import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 import { gracePromptFrom, type GracePrompt } from '#app/policy/sign-in-step.ts'
 import { db, schema } from '#db/client.ts'
 import { decideNextStep, methodAllowed, type SecondFactorStep } from './decide.ts'
+import { loadSignInContext, type SignInContext } from './load.server.ts'
 
 export type Channel = 'web' | 'api'
 export const CHALLENGE_TTL_SECONDS = 10 * 60
@@ -64,17 +65,19 @@ const refuse = (code: RefusalCode, message: string, extra: Partial<Refused> = {}
 // ---------------------------------------------------------------------------------------------
 // The password step. Unknown email and wrong password get the same answer after about the same work.
 
-export type PasswordCheck = { ok: true; user: User } | { ok: false; refusal: Refused }
+export type PasswordCheck = { ok: true; user: User; context: SignInContext } | { ok: false; refusal: Refused }
 
-export async function checkPassword(input: { region: string; email: string; password: string; meta: RequestMeta }): Promise<PasswordCheck> {
+export async function checkPassword(input: { region: string; email: string; password: string; meta: RequestMeta; deviceToken?: string }): Promise<PasswordCheck> {
   const email = normaliseEmail(input.email)
   const throttle = await throttleAttempt(input.meta.ip, accountKey(input.region, email))
   if (!throttle.allowed) {
     const wait = throttle.retryAfterSeconds
     return { ok: false, refusal: refuse('throttled', `Too many sign-in attempts. Try again in ${waitInWords(wait)}.`, { retryAfterSeconds: wait }) }
   }
-  const [user] = await db.select().from(schema.users).where(and(eq(schema.users.region, input.region), eq(schema.users.email, email)))
-  if (!user?.passwordHash) {
+  // The member with everything the decision after the password needs, in one query (decision 068).
+  const context = await loadSignInContext({ region: input.region, email }, input.deviceToken)
+  const user = context?.user
+  if (!context || !user?.passwordHash) {
     await burnPasswordCheck(input.password)
     const mirroredLock = await recordUnknownAccountFailure(accountKey(input.region, email))
     await recordAudit({ action: 'auth.login_failed', actor: { id: null, label: email }, meta: input.meta, details: { region: input.region, reason: 'unknown_email' } })
@@ -91,7 +94,7 @@ export async function checkPassword(input: { region: string; email: string; pass
     if (lockedForSeconds > 0) return lockedAnswer(lockedForSeconds)
     return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS) }
   }
-  return { ok: true, user }
+  return { ok: true, user, context }
 }
 
 function lockedAnswer(seconds: number): PasswordCheck {
@@ -116,7 +119,7 @@ type AfterPasswordInput = {
 export async function signInWithPassword(input: { region: string; email: string; password: string } & AfterPasswordInput): Promise<SignInResult> {
   const check = await checkPassword(input)
   if (!check.ok) return check.refusal
-  return afterPassword(check.user, input)
+  return afterPassword(check.context, input)
 }
 
 /**
@@ -125,15 +128,14 @@ export async function signInWithPassword(input: { region: string; email: string;
  * who already holds an app or key is still asked for it.
  */
 export async function signInAfterInvite(userId: string, meta: RequestMeta, channel: Channel = 'web'): Promise<SignInResult> {
-  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, userId))
-  if (!user) return refuse('gone', 'This invitation has expired or was already used. Ask your administrator for a new one.')
-  return afterPassword(user, { meta, channel, proof: 'password_and_mailbox' })
+  const context = await loadSignInContext({ id: userId })
+  if (!context) return refuse('gone', 'This invitation has expired or was already used. Ask your administrator for a new one.')
+  return afterPassword(context, { meta, channel, proof: 'password_and_mailbox' })
 }
 
-/** Everything after an accepted password: the one decision, and what it leads to. */
-export async function afterPassword(user: User, input: AfterPasswordInput): Promise<SignInResult> {
+/** Everything after an accepted password: the one decision on what was loaded with the member, and what it leads to. */
+export async function afterPassword({ user, factors, policy, device }: SignInContext, input: AfterPasswordInput): Promise<SignInResult> {
   const returnTo = input.returnTo ?? '/'
-  const [factors, policy, device] = await Promise.all([listFactors(user.id), loadEffectivePolicy(user.id), findTrustedDevice(input.deviceToken, user.id)])
   const step = decideNextStep({ user, factors, policy, proof: input.proof, trustedDevice: device })
   const session = (level: SessionLevel, method: SignInMethod, then: SignedIn['then']) =>
     startSession({ user, level, meta: input.meta, method, channel: input.channel, then, grace: then === 'grace_prompt' ? gracePromptFrom(policy) : null, returnTo })
@@ -184,14 +186,12 @@ type SignInMethod = 'password' | 'totp' | 'webauthn' | 'email' | 'recovery_code'
 async function startSession(input: { user: User; level: SessionLevel; meta: RequestMeta; method: SignInMethod; channel: Channel } & Pick<SignedIn, 'then' | 'grace' | 'returnTo'>): Promise<SignedIn> {
   const { user, level, meta, method, channel } = input
   const secondFactor = method !== 'password' && method !== 'trusted_device' ? method : undefined
-  const token = await db.transaction(async (tx) => {
-    const created = await createSession({ userId: user.id, level, meta, secondFactorMethod: secondFactor, channel }, tx)
-    // A success ends the run of consecutive failures (lockout counts only consecutive ones).
-    await tx.update(schema.users).set({ failedAttempts: 0, lastSignInAt: sql`now()` }).where(eq(schema.users.id, user.id))
-    const action = method === 'recovery_code' ? 'auth.login_success_backup_code' : level === 'mfa' ? 'auth.login_success_2fa' : 'auth.login_success'
-    await recordAudit({ action, actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { method, level, channel } }, tx)
-    return created.token
-  })
+  const action = method === 'recovery_code' ? 'auth.login_success_backup_code' : level === 'mfa' ? 'auth.login_success_2fa' : 'auth.login_success'
+  // The session, the end of the run of failures and the audit event commit together (decision 068).
+  const { token } = await startSignInSession(
+    { userId: user.id, level, meta, secondFactorMethod: secondFactor, channel },
+    { action, actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { method, level, channel } },
+  )
   return { kind: 'signed_in', user, token, level, then: input.then, grace: input.grace, returnTo: input.returnTo }
 }
 
