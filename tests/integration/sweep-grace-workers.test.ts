@@ -37,7 +37,10 @@ it(`two workers sweeping ${MEMBERS.toLocaleString('en')} members at once send ea
   const queue = getQueue(QUEUE.sweeps)
   const jobs = await Promise.all([queue.add(graceSweep.name, {}), queue.add(graceSweep.name, {})])
   await expect.poll(async () => Promise.all(jobs.map(async (j) => (await queue.getJob(j.id!))?.getState())), { timeout: 120_000, interval: 500 }).toEqual(['completed', 'completed'])
-  const sweeps = workers.map((w) => w.logs().filter((l) => l.msg === 'sweep done' && l.sweep === graceSweep.name))
+  // A job is completed in Redis before its worker's log line reaches this process: wait for both lines.
+  const sweepLogs = () => workers.map((w) => w.logs().filter((l) => l.msg === 'sweep done' && l.sweep === graceSweep.name))
+  await expect.poll(() => sweepLogs().flat().length, { timeout: 10_000 }).toBe(2)
+  const sweeps = sweepLogs()
   expect(sweeps.map((s) => s.length), 'each worker ran one of the sweeps').toEqual([1, 1])
   const written = sweeps.flat().reduce((n, l) => n + (l.result as { reminders: number }).reminders, 0)
   expect(written).toBe(MEMBERS)
