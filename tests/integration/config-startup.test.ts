@@ -8,10 +8,10 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { freePort } from '#tests/setup/free-port.ts'
 
 const ROOT = process.cwd()
 const TSX = join(ROOT, 'node_modules/.bin/tsx')
@@ -88,13 +88,6 @@ describe('a bad configuration stops start-up with one message', () => {
   })
 })
 
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const { port } = s.address() as { port: number }
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
 
 /** Starts server.ts with the test file's database and Redis, plus `env`; returns its port and a stop function. */
 async function startServer(env: Record<string, string | undefined>) {

@@ -14,7 +14,8 @@ import { findDemoUser, seedDemo } from '#db/seed.ts'
 import { createUser, PASSWORD } from '#tests/factories/users.ts'
 import { signInAs } from '#tests/factories/security.ts'
 import { signIn, TestClient } from '#tests/setup/http.ts'
-import { freePort, killPrograms, startBalancer, startProgram, waitUntilServing, type LogLine, type Program } from '#tests/setup/processes.ts'
+import { freePort } from '#tests/setup/free-port.ts'
+import { killPrograms, startBalancer, startProgram, waitUntilServing, type LogLine, type Program } from '#tests/setup/processes.ts'
 import { testSmtp } from '#tests/setup/app.ts'
 
 const ACCOUNT_LIMIT = 4

@@ -7,7 +7,6 @@
  * nor the address written in the audit log.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { and, eq, inArray } from 'drizzle-orm'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -15,6 +14,7 @@ import { workerConnection } from '#app/infra/redis.server.ts'
 import { db, schema } from '#db/client.ts'
 import { seedDemo } from '#db/seed.ts'
 import { TestClient } from '#tests/setup/http.ts'
+import { freePort } from '#tests/setup/free-port.ts'
 
 const ROOT = process.cwd()
 const IP_LIMIT = 4
@@ -22,13 +22,6 @@ const IP_LIMIT = 4
 const CLIENT = '203.0.113.7'
 const PREFIX = `${process.env.REDIS_PREFIX}:proxy`
 
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const { port } = s.address() as { port: number }
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
-}
 
 let child: ChildProcess
 let base: string

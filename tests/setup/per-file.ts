@@ -4,23 +4,12 @@
  * Any console.error during a test fails it.
  */
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import postgres from 'postgres'
 import { afterAll, afterEach, beforeEach, expect, inject, vi } from 'vitest'
 import { ADMIN_URL, databaseUrls } from './database-urls.ts'
 import { startSmtp } from './smtp.ts'
+import { freePort } from './free-port.ts'
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.unref()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 const name = `gh_t_${process.pid}_${randomBytes(4).toString('hex')}`
 const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })

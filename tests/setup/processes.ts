@@ -6,19 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer as createHttpServer, request as httpRequest } from 'node:http'
-import { createServer } from 'node:net'
+import { freePort } from './free-port.ts'
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.unref()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** What per-file.ts sets for this test file, passed on; nothing else of the test runner's environment. */
 const PASSED = [
