@@ -24,6 +24,7 @@ import { limitAddress, limitToken } from './rate-limit.server.ts'
 import { matchEndpoints } from './match.ts'
 import { zod3Wording } from '#app/http/zod-wording.ts'
 import { ENDPOINTS } from './registry.server.ts'
+import { noteRequestOrganization, noteRequestUser } from '#app/observability/request-context.server.ts'
 
 type RouteArgs = { request: Request; context?: { ip?: string | null } }
 
@@ -52,6 +53,11 @@ async function dispatch(path: string, candidates: AnyEndpoint[], params: Record<
   const caller = endpoint.auth === 'none' || (endpoint.auth === 'optional_session' && !tokenSent) ? null : await authenticate(request, meta)
   // Right after authentication, so no later refusal lets a token go unmetered.
   if (caller) await limitToken(callerTokenId(caller))
+  // A key's log line names its service account and organization, as a session's names its member.
+  if (caller?.kind === 'api_key') {
+    noteRequestUser(caller.user.id)
+    noteRequestOrganization(caller.org.id)
+  }
   // A key acts as its service account: the organization's MFA policy must not ask that account
   // for a second factor (a key cannot give one), unless an admin exempted it (decision 047).
   if (caller?.kind === 'api_key') await requireKeyAllowedByPolicy(caller)
@@ -59,6 +65,7 @@ async function dispatch(path: string, candidates: AnyEndpoint[], params: Record<
     throw apiError('enrollment_required', 'This token may only set up a second factor (or sign out). Finish enrollment, then sign in again.')
   }
   const org = endpoint.org ? await resolveOrg(endpoint, caller!, params.orgId) : undefined
+  if (org) noteRequestOrganization(org.org.id)
   // Owners and admins change nothing in an organization with a session that never passed a second
   // factor (decision 056); reading stays open. The one place the API checks it.
   if (org && method !== 'GET' && caller?.kind === 'session' && !sessionPassedSecondFactor(caller.session)) {

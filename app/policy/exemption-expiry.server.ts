@@ -1,8 +1,11 @@
 /**
  * The expire-exemptions job: records `org.exemption_expired` once per lapsed exemption. The lapse
  * itself needs no worker (enforcement compares expires_at with now); this only writes the record.
- * The UPDATE claims the rows (expiry_recorded_at) and the events are appended in the same
- * transaction, so a rerun or a concurrent worker records nothing twice.
+ * Set-based, in batches: one statement claims a batch of lapsed, unrecorded exemptions with
+ * `FOR UPDATE SKIP LOCKED` (several workers share the work; none waits on another's batch), marks
+ * them recorded, and the events are appended in the same transaction, so a rerun or a concurrent
+ * worker records nothing twice. A rerun with nothing to do reads the partial index
+ * `exemptions_expiry_pending` only.
  */
 import { recordMany, systemActor } from '#app/audit/record.server.ts'
 import { defineSweep } from '#app/jobs/define-job.server.ts'
@@ -14,18 +17,30 @@ export const exemptionExpiry = defineSweep({
   handler: async () => ({ expired: await expireExemptions() }),
 })
 
-export async function expireExemptions(now = new Date()): Promise<number> {
-  return pg.begin(async (tx) => {
-    const claimed = await tx<{ organization_id: string; user_id: string; details: Record<string, unknown> }[]>`
-      with claimed as (
-        update exemptions set expiry_recorded_at = ${now.toISOString()}::timestamptz
-        where expires_at <= ${now.toISOString()}::timestamptz and expiry_recorded_at is null
-        returning id, organization_id, user_id, region, reason, expires_at
-      )
-      select organization_id::text, user_id::text,
-        jsonb_build_object('region', region, 'reason', reason, 'expiresAt', expires_at, 'exemptionId', id) as details
-      from claimed order by organization_id, user_id`
-    const worker = systemActor('worker')
-    return recordMany(claimed.map((c) => ({ action: 'org.exemption_expired', actor: worker, organizationId: c.organization_id, subjectId: c.user_id, details: c.details })), tx)
-  })
+export async function expireExemptions(now = new Date(), batchSize = 1000): Promise<number> {
+  const worker = systemActor('worker')
+  let total = 0
+  for (;;) {
+    const n = await pg.begin(async (tx) => {
+      const claimed = await tx<{ organization_id: string; user_id: string; details: Record<string, unknown> }[]>`
+        with due as (
+          select id from exemptions
+          where expiry_recorded_at is null and expires_at is not null and expires_at <= ${now.toISOString()}::timestamptz
+          order by expires_at limit ${batchSize}
+          for update skip locked
+        ),
+        claimed as (
+          update exemptions e set expiry_recorded_at = ${now.toISOString()}::timestamptz
+          from due where e.id = due.id
+          returning e.id, e.organization_id, e.user_id, e.region, e.reason, e.expires_at
+        )
+        select organization_id::text, user_id::text,
+          jsonb_build_object('region', region, 'reason', reason, 'expiresAt', expires_at, 'exemptionId', id) as details
+        from claimed order by organization_id, user_id`
+      await recordMany(claimed.map((c) => ({ action: 'org.exemption_expired', actor: worker, organizationId: c.organization_id, subjectId: c.user_id, details: c.details })), tx)
+      return claimed.length
+    })
+    total += n
+    if (n < batchSize) return total
+  }
 }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { organizations } from './orgs.ts'
 import { regions } from './regions.ts'
@@ -40,7 +41,11 @@ export const exemptions = pgTable(
     /** When the worker recorded org.exemption_expired. */
     expiryRecordedAt: timestamp('expiry_recorded_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('exemptions_org_user_region').on(t.organizationId, t.userId, t.region)],
+  (t) => [
+    uniqueIndex('exemptions_org_user_region').on(t.organizationId, t.userId, t.region),
+    /** The expiry sweep's claim: lapsed exemptions not yet recorded; a rerun with nothing to do reads this index only. */
+    index('exemptions_expiry_pending').on(t.expiresAt).where(sql`expiry_recorded_at is null and expires_at is not null`),
+  ],
 )
 
 export const deadlineExtensions = pgTable(

@@ -17,6 +17,9 @@ import { signIn, TestClient } from '#tests/setup/http.ts'
 import { freePort } from '#tests/setup/free-port.ts'
 import { killPrograms, startBalancer, startProgram, waitUntilServing, type LogLine, type Program } from '#tests/setup/processes.ts'
 import { testSmtp } from '#tests/setup/app.ts'
+import { issueApiKey } from '#app/orgs/api-keys.server.ts'
+import { orgScope } from '#app/orgs/scope.server.ts'
+import { NO_REQUEST } from '#app/audit/record.server.ts'
 
 const ACCOUNT_LIMIT = 4
 const origin = process.env.APP_ORIGIN!
@@ -110,12 +113,21 @@ describe('logs', () => {
     expect(orgPage.status).toBe(200)
     expect(await requestLine(webA, 'probe-2')).toMatchObject({ userId: admin.id, organizationId: acme.id })
 
+    // An API key: its service account and organization, and never the key.
+    const ciBot = await findDemoUser('ci-bot@acme.test')
+    const { key } = await issueApiKey({
+      org: acme, scope: orgScope(acme), issuer: { user: admin, session: { secondFactorAt: null } }, serviceAccountId: ciBot.id, name: 'log probe', scopes: ['policy:read'], meta: NO_REQUEST,
+    })
+    const keyed = await browser('a').request(`/api/organizations/${acme.id}/security`, { headers: { authorization: `Bearer ${key}`, 'x-request-id': 'probe-4' } })
+    expect(keyed.status).toBe(200)
+    expect(await requestLine(webA, 'probe-4')).toMatchObject({ userId: ciBot.id, organizationId: acme.id })
+
     // A reset link's token is masked in the URL.
     await browser('a').request('/reset-password/SECRETRESETTOKEN123', { headers: { 'x-request-id': 'probe-3' } })
     expect((await requestLine(webA, 'probe-3')).req).toMatchObject({ url: '/reset-password/[Redacted]' })
 
     const everything = [...webA.output, ...webB.output].join('\n')
-    for (const secret of [PASSWORD, token, c.cookies.get('gh_session')!, 'SECRETRESETTOKEN123']) expect(everything).not.toContain(secret)
+    for (const secret of [PASSWORD, token, c.cookies.get('gh_session')!, 'SECRETRESETTOKEN123', key]) expect(everything).not.toContain(secret)
   })
 })
 
