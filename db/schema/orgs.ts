@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
-import { index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { boolean, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { regions } from './regions.ts'
-import { users } from './users.ts'
+import { userKind, users } from './users.ts'
 
 export const orgRole = pgEnum('org_role', ['owner', 'admin', 'member'])
 
@@ -22,8 +22,44 @@ export const memberships = pgTable(
     organizationId: uuid('organization_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
     role: orgRole('role').notNull().default('member'),
     joinedAt: timestamp('joined_at', { withTimezone: true }).notNull().defaultNow(),
+    /*
+     * The members list's read model (decision 076): what the members page, the overview chart and the
+     * impact preview filter and sort on, kept beside the membership by PostgreSQL triggers in the same
+     * transaction as every write they depend on (users, factors, policy, exemptions, extensions, this
+     * row), through the one function memberships_refresh (db/migrations/0010_members_read_model.sql).
+     * Status is a predicate on them and now() (app/policy/member-status.server.ts), so time passing
+     * needs no write. Sign-in enforcement never reads them. `gatehouse verify-members` checks and repairs.
+     * An insert's values are replaced by the BEFORE INSERT trigger, so callers pass none: the
+     * placeholders below only satisfy drizzle's types (the database column has no default).
+     */
+    userName: text('user_name').notNull().$defaultFn(() => ''),
+    userEmail: text('user_email').notNull().$defaultFn(() => ''),
+    userKind: userKind('user_kind').notNull().$defaultFn(() => 'human'),
+    userRegion: text('user_region').notNull().$defaultFn(() => ''),
+    /** A confirmed authenticator app. */
+    hasTotp: boolean('has_totp').notNull().default(false),
+    /** At least one security key or passkey. */
+    hasKey: boolean('has_key').notNull().default(false),
+    /** Holds a factor this organization's policy in the member's region allows (email counts where allowed; no policy row reads as the default, all allowed). */
+    allowedFactor: boolean('allowed_factor').notNull().default(true),
+    /** Only under a Required policy: greatest(extension, greatest(coalesce(required_since, joined_at), joined_at) + grace days). */
+    deadline: timestamp('deadline', { withTimezone: true }),
+    /** A service account's exemption here: its end, 'infinity' without one; null when not exempt. */
+    exemptUntil: timestamp('exempt_until', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('memberships_org_user').on(t.organizationId, t.userId), index('memberships_user').on(t.userId)],
+  (t) => [
+    uniqueIndex('memberships_org_user').on(t.organizationId, t.userId),
+    index('memberships_user').on(t.userId),
+    // The members page's sorts (keyset: sort value, then id) and filters, and a policy change's region.
+    index('memberships_org_name').on(t.organizationId, sql`lower(${t.userName})`, t.id),
+    index('memberships_org_email').on(t.organizationId, t.userEmail, t.id),
+    index('memberships_org_joined').on(t.organizationId, t.joinedAt, t.id),
+    index('memberships_org_region').on(t.organizationId, t.userRegion, t.id),
+    index('memberships_org_role').on(t.organizationId, t.role, t.id),
+    index('memberships_org_kind').on(t.organizationId, t.userKind, t.id),
+    // Members who still owe a factor, by deadline: in grace / overdue filters, the next deadlines.
+    index('memberships_org_pending').on(t.organizationId, t.deadline, t.id).where(sql`${t.deadline} is not null and not ${t.allowedFactor}`),
+  ],
 )
 
 export const apiKeys = pgTable(

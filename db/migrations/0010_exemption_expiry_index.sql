@@ -1,1 +1,0 @@
-CREATE INDEX "exemptions_expiry_pending" ON "exemptions" USING btree ("expires_at") WHERE expiry_recorded_at is null and expires_at is not null;
