@@ -1,18 +1,22 @@
 /**
  * The sweep-grace job: reminders 7, 3 and 1 days before each member's deadline, and
- * `policy.grace_expired` once per member when it passes. Walks memberships in keyset batches (by
- * id) so memory stays flat however many there are. Each batch is ONE transaction: a statement
- * inserts the grace_reminders keys (ON CONFLICT DO NOTHING) and returns only the keys it inserted,
- * and for those the outbound email rows and audit events are written through the mail and audit
- * modules. A rerun or a concurrent sweep inserts nothing twice. Mail jobs are enqueued after commit;
- * a crash in between is repaired by recoverStrandedMail (decision 022). Enforcement never depends
- * on this: sign-in computes deadlines itself.
+ * `policy.grace_expired` once per member when it passes. Set-based on the members read model
+ * (decisions 076, 077): each membership carries `next_reminder_at`, the moment its next reminder or
+ * expiry falls due (kept by a trigger whenever its deadline, allowed factor or exemption changes,
+ * and moved on by this sweep). One statement per batch claims the due memberships through the
+ * partial index on that column with `FOR UPDATE SKIP LOCKED`, so several workers share the work
+ * and none waits for another's batch; it inserts the grace_reminders keys (ON CONFLICT DO NOTHING,
+ * so nothing is sent twice even for a deadline seen before) and moves each claimed row's
+ * `next_reminder_at` to its next threshold. For the keys it inserted, the outbound email rows and
+ * audit events are written through the mail and audit modules in the same transaction. A rerun
+ * with nothing due reads that index only. Mail jobs are enqueued after commit; a crash in between
+ * is repaired by recoverStrandedMail (decision 022). Enforcement never depends on this: sign-in
+ * computes deadlines itself from the source tables.
  */
 import { recordMany, systemActor } from '#app/audit/record.server.ts'
 import { defineSweep } from '#app/jobs/define-job.server.ts'
 import { recoverStrandedMail } from '#app/mail/outbox.server.ts'
 import { enqueueEmails, writeEmails } from '#app/mail/queue-email.server.ts'
-import { deadlineExpr, hasAllowedFactor, isExempt } from '#app/policy/member-status.server.ts'
 import { requeueStalledRuns } from '#app/policy/notification-runs.server.ts'
 import { sql as pg } from '#db/client.ts'
 
@@ -32,40 +36,56 @@ export type SweepStats = { batches: number; memberships: number; reminders: numb
 type Claimed = { userId: string; email: string; orgId: string; offsetDays: number; mailParams: Record<string, unknown>; auditDetails: Record<string, unknown> }
 
 export async function sweepGrace(options: { now?: Date; batchSize?: number; afterCommit?: (batch: number, emailIds: string[]) => Promise<void> | void } = {}): Promise<SweepStats> {
-  const now = options.now ?? new Date()
+  const now = (options.now ?? new Date()).toISOString()
   const batchSize = options.batchSize ?? 5000
-  const stats: SweepStats = { batches: 0, memberships: 0, reminders: 0, expired: 0, recovered: await recoverStrandedMail(60_000, now) }
+  const stats: SweepStats = { batches: 0, memberships: 0, reminders: 0, expired: 0, recovered: await recoverStrandedMail(60_000, options.now ?? new Date()) }
   const worker = systemActor('worker')
-  let cursor = '00000000-0000-0000-0000-000000000000'
   for (;;) {
     const res = await pg.begin(async (tx) => {
-      const [batch] = await tx<{ last: string | null; n: number; claimed: Claimed[] }[]>`
-        with m as (
-          select id, user_id, organization_id, joined_at from memberships where id > ${cursor}::uuid order by id limit ${batchSize}
+      const [batch] = await tx<{ n: number; claimed: Claimed[] }[]>`
+        with due as (
+          select id from memberships where next_reminder_at <= ${now}::timestamptz
+          order by next_reminder_at limit ${batchSize}
+          for update skip locked
         ),
-        due as (
-          select u.id as user_id, u.email, u.region, o.id as org_id, o.name as org_name, p.on_deadline, p.allowed_methods, ${deadlineExpr} as deadline
-          from m
-          join users u on u.id = m.user_id
-          join region_policies p on p.organization_id = m.organization_id and p.region = u.region and p.mode = 'required'
-          join organizations o on o.id = m.organization_id
-          where not ${isExempt(now)} and not ${hasAllowedFactor}
+        cur as (
+          select m.id, m.user_id, m.user_email as email, m.user_region as region, m.organization_id as org_id, m.deadline,
+            m.allowed_factor, m.exempt_until,
+            case
+              when m.deadline <= ${now}::timestamptz then 0
+              when m.deadline - ${now}::timestamptz <= interval '1 day' then 1
+              when m.deadline - ${now}::timestamptz <= interval '3 days' then 3
+              else 7 end as offset_days
+          from memberships m join due on due.id = m.id
         ),
         keyed as (
-          select due.*, case
-            when deadline <= ${now.toISOString()}::timestamptz then 0
-            when deadline - ${now.toISOString()}::timestamptz <= interval '1 day' then 1
-            when deadline - ${now.toISOString()}::timestamptz <= interval '3 days' then 3
-            else 7 end as offset_days
-          from due where deadline - ${now.toISOString()}::timestamptz <= interval '7 days'
+          select cur.*, o.name as org_name, p.on_deadline, p.allowed_methods
+          from cur
+          join organizations o on o.id = cur.org_id
+          join region_policies p on p.organization_id = cur.org_id and p.region = cur.region and p.mode = 'required'
+          where cur.deadline is not null and not cur.allowed_factor
+            and (cur.exempt_until is null or cur.exempt_until <= ${now}::timestamptz)
+            and cur.deadline - ${now}::timestamptz <= interval '7 days'
         ),
         ins as (
           insert into grace_reminders (user_id, organization_id, region, deadline, offset_days)
           select user_id, org_id, region, deadline, offset_days from keyed
           on conflict do nothing
           returning user_id, organization_id, region, deadline, offset_days
+        ),
+        moved as (
+          update memberships m set next_reminder_at = case
+              when cur.deadline is null or cur.allowed_factor then null
+              when cur.exempt_until > ${now}::timestamptz then cur.exempt_until
+              when cur.deadline - ${now}::timestamptz > interval '7 days' then cur.deadline - interval '7 days'
+              when cur.offset_days = 7 then cur.deadline - interval '3 days'
+              when cur.offset_days = 3 then cur.deadline - interval '1 day'
+              when cur.offset_days = 1 then cur.deadline
+              else null end
+          from cur where m.id = cur.id
+          returning m.id
         )
-        select (select id from m order by id desc limit 1)::text as last, (select count(*) from m)::int as n,
+        select (select count(*) from moved)::int as n,
           coalesce((select jsonb_agg(jsonb_build_object(
             'userId', k.user_id, 'email', k.email, 'orgId', k.org_id, 'offsetDays', k.offset_days,
             'mailParams', jsonb_build_object('organization', k.org_name, 'region', k.region, 'deadline', k.deadline,
@@ -77,16 +97,15 @@ export async function sweepGrace(options: { now?: Date; batchSize?: number; afte
       const expired = batch.claimed.filter((c) => c.offsetDays === 0)
       const emails = await writeEmails(reminders.map((c) => ({ to: c.email, userId: c.userId, template: 'grace_reminder', params: c.mailParams })), tx)
       await recordMany(expired.map((c) => ({ action: 'policy.grace_expired', actor: worker, organizationId: c.orgId, subjectId: c.userId, details: c.auditDetails })), tx)
-      return { last: batch.last, n: batch.n, emails, expired: expired.length }
+      return { n: batch.n, emails, expired: expired.length }
     })
-    if (!res.last) break
+    if (!res.n) break
     stats.batches++
     stats.memberships += res.n
     stats.expired += res.expired
     stats.reminders += res.emails.length
     await options.afterCommit?.(stats.batches, res.emails)
     await enqueueEmails(res.emails)
-    cursor = res.last
     if (res.n < batchSize) break
   }
   return stats

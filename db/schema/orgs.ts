@@ -46,6 +46,12 @@ export const memberships = pgTable(
     deadline: timestamp('deadline', { withTimezone: true }),
     /** A service account's exemption here: its end, 'infinity' without one; null when not exempt. */
     exemptUntil: timestamp('exempt_until', { withTimezone: true }),
+    /**
+     * When this member's next grace reminder (7, 3, 1 days before the deadline) or expiry falls due;
+     * null when nothing is owed. Set by a trigger when the deadline, the allowed factor or the
+     * exemption changes, moved on by the grace sweep (decision 077, migration 0011).
+     */
+    nextReminderAt: timestamp('next_reminder_at', { withTimezone: true }),
   },
   (t) => [
     uniqueIndex('memberships_org_user').on(t.organizationId, t.userId),
@@ -58,6 +64,8 @@ export const memberships = pgTable(
     index('memberships_org_role').on(t.organizationId, t.role, t.id),
     index('memberships_org_kind').on(t.organizationId, t.userKind, t.id),
     // Members who still owe a factor, by deadline: in grace / overdue filters, the next deadlines.
+    // The grace sweep's claim (decision 077): a run with nothing due reads this index only.
+    index('memberships_next_reminder').on(t.nextReminderAt).where(sql`${t.nextReminderAt} is not null`),
     index('memberships_org_pending').on(t.organizationId, t.deadline, t.id).where(sql`${t.deadline} is not null and not ${t.allowedFactor}`),
   ],
 )

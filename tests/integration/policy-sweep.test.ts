@@ -121,6 +121,48 @@ describe('grace sweep', () => {
   })
 })
 
+describe('the grace sweep on the read model (decision 077)', () => {
+  it('as time passes: each threshold once, nothing for a member who set up a factor, an exemption defers expiry, a rerun with nothing due claims nothing', async () => {
+    const org = await createOrg({ name: 'Timeco' })
+    await requireAppOnly(org.id, ago(30))
+    const at = (days: number) => new Date(Date.now() + days * DAY)
+    const later = await memberDue(org, 20)
+    const fixes = await memberDue(org, 20)
+    const bot = await memberDue(org, 20, { kind: 'service' })
+    const until = at(25)
+    await db.insert(schema.exemptions).values({ organizationId: org.id, userId: bot.id, region: 'us', reason: 'CI', expiresAt: until })
+    const sent = async (userId: string) =>
+      (await db.select().from(schema.graceReminders).where(and(eq(schema.graceReminders.organizationId, org.id), eq(schema.graceReminders.userId, userId)))).map((k) => k.offsetDays).sort()
+    const nextOf = async (userId: string) =>
+      (await db.select({ next: schema.memberships.nextReminderAt }).from(schema.memberships).where(and(eq(schema.memberships.organizationId, org.id), eq(schema.memberships.userId, userId))))[0].next
+
+    await sweepGrace({ now: at(1) })
+    expect(await sent(later.id)).toEqual([])
+    await sweepGrace({ now: at(13.5) })
+    expect(await sent(later.id)).toEqual([7])
+    expect(await sent(fixes.id)).toEqual([7])
+    // A factor the policy allows: nothing owed, nothing due.
+    await db.insert(schema.totpFactors).values({ userId: fixes.id, secretCiphertext: 'x', keyId: 't1', confirmedAt: new Date() })
+    expect(await nextOf(fixes.id)).toBeNull()
+    await sweepGrace({ now: at(17.5) })
+    await sweepGrace({ now: at(17.5) })
+    expect(await sent(later.id)).toEqual([3, 7])
+    await sweepGrace({ now: at(19.5) })
+    await sweepGrace({ now: at(21) })
+    expect(await sent(later.id)).toEqual([0, 1, 3, 7])
+    expect(await sent(fixes.id)).toEqual([7])
+    // Exempt until day 25: no reminder and no expiry until the exemption lapses, then the expiry.
+    expect(await sent(bot.id)).toEqual([])
+    expect((await nextOf(bot.id))?.getTime()).toBe(until.getTime())
+    await sweepGrace({ now: at(26) })
+    expect(await sent(bot.id)).toEqual([0])
+    const expired = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'policy.grace_expired'), eq(schema.auditEvents.organizationId, org.id)))
+    expect(expired.map((e) => e.subjectId).sort()).toEqual([later.id, bot.id].sort())
+    // Everything due is done: a rerun claims no membership at all.
+    expect(await sweepGrace({ now: at(26) })).toMatchObject({ memberships: 0, reminders: 0, expired: 0 })
+  })
+})
+
 describe('exemption expiry and audit retention', () => {
   it('records org.exemption_expired once per lapsed exemption', async () => {
     const org = await createOrg()
@@ -132,6 +174,18 @@ describe('exemption expiry and audit retention', () => {
     const events = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'org.exemption_expired'), eq(schema.auditEvents.subjectId, bot.id)))
     expect(events).toHaveLength(1)
     expect(events[0].details).toMatchObject({ region: 'us', reason: 'deploys' })
+  })
+
+  it('two workers share the lapsed exemptions in batches (SKIP LOCKED): each recorded exactly once', async () => {
+    const org = await createOrg()
+    const bots = [] as { id: string }[]
+    for (let i = 0; i < 12; i++) bots.push(await createUser({ org, kind: 'service' }))
+    await db.insert(schema.exemptions).values(bots.map((b) => ({ organizationId: org.id, userId: b.id, region: 'us', reason: 'batch', expiresAt: ago(0.2) })))
+    const [a, b] = await Promise.all([expireExemptions(new Date(), 2), expireExemptions(new Date(), 3)])
+    expect(a + b).toBe(12)
+    expect(await expireExemptions()).toBe(0)
+    const events = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'org.exemption_expired'), eq(schema.auditEvents.organizationId, org.id)))
+    expect(events.map((e) => e.subjectId).sort()).toEqual(bots.map((x) => x.id).sort())
   })
 
   it('prunes events older than the organization retention through audit_prune and leaves an anchor', async () => {
