@@ -62,7 +62,7 @@ export function startProgram(file: 'server.ts' | 'workers/index.ts', env: Record
       resolve({ code, signal, at: Date.now() })
     })
   })
-  const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = 30_000) =>
+  const waitForLog = (match: (line: LogLine) => boolean, timeoutMs = 60_000) =>
     new Promise<LogLine>((resolve, reject) => {
       const check = () => {
         const found = logs().find(match)
