@@ -123,8 +123,8 @@ export const factorJoins = pg`
 
 /** `deadlineExpr` over the joined extension `x`: the later of the extension and the computed deadline. */
 export const joinedDeadline = pg`greatest(x.deadline, greatest(coalesce(p.required_since, m.joined_at), m.joined_at) + make_interval(days => p.grace_period_days))`
-const joinedExempt = (now: Date) => pg`(u.kind = 'service' and e.id is not null and (e.expires_at is null or e.expires_at > ${now.toISOString()}::timestamptz))`
-const joinedAllowed = pg`('email' = any(p.allowed_methods) or ('totp' = any(p.allowed_methods) and t.id is not null) or ('webauthn' = any(p.allowed_methods) and w.user_id is not null))`
+export const joinedExempt = (now: Date) => pg`(u.kind = 'service' and e.id is not null and (e.expires_at is null or e.expires_at > ${now.toISOString()}::timestamptz))`
+export const joinedAllowed = pg`('email' = any(p.allowed_methods) or ('totp' = any(p.allowed_methods) and t.id is not null) or ('webauthn' = any(p.allowed_methods) and w.user_id is not null))`
 
 export const joinedStatus = (now: Date) => statusCase(now, joinedExempt(now), joinedAllowed, joinedDeadline)
 export const joinedPendingDeadline = (now: Date) => pendingCase(joinedExempt(now), joinedAllowed, joinedDeadline)
