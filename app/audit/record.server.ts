@@ -17,8 +17,8 @@ export const AUDIT_ACTIONS = [
   'support.approval_expired', 'org.policy_changed', 'org.exemption_added', 'org.exemption_removed',
   'org.exemption_expired', 'org.deadline_extended', 'org.member_invited', 'org.member_removed',
   'org.role_changed', 'org.api_key_issued', 'org.api_key_revoked', 'policy.grace_expired',
-  // Operator CLI (grant-support).
-  'platform.role_changed',
+  // Operator CLI (grant-support; verify-members repairing the members read model, decision 076).
+  'platform.role_changed', 'platform.members_repaired',
   'org.audit_retention_changed',
   // Joining needs the account's consent (decision 055); organizations create their service accounts.
   'org.invitation_accepted', 'org.invitation_declined', 'org.invitation_cancelled', 'org.service_account_created',

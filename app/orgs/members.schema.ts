@@ -9,7 +9,8 @@ import { extensionInput } from '#app/policy/policy.schema.ts'
 export const ORG_ROLES = ['owner', 'admin', 'member'] as const
 export const orgRoleSchema = z.enum(ORG_ROLES)
 
-export const SORTS = ['name', 'email', 'region', 'role', 'kind', 'status', 'lastSignIn', 'joined'] as const
+/** The members table's sorts (no last sign-in: it is not in the read model, decision 076). */
+export const SORTS = ['name', 'email', 'region', 'role', 'kind', 'status', 'joined'] as const
 export const STATUSES = ['compliant', 'in_grace', 'overdue', 'exempt'] as const
 export const STATUS_LABELS: Record<(typeof STATUSES)[number], string> = { compliant: 'Compliant', in_grace: 'In grace', overdue: 'Overdue', exempt: 'Exempt' }
 

@@ -1,14 +1,17 @@
 /**
- * Members of one organization: the server-side paginated, sorted and filtered list (status under
- * THIS organization's policy, computed in SQL so that filtering by status never loads every row),
- * CSV export, role changes and removal (always at least one owner), all audited.
+ * Members of one organization: the server-side list, sorted, filtered and paginated by keyset over
+ * the members read model (decision 076: status is a predicate on columns kept beside each
+ * membership, so a filtered page of a 100,000-member organization reads one index range and never
+ * the users table but for the rows shown), CSV export, role changes and removal (always at least
+ * one owner), all audited.
  */
+import type { PendingQuery } from 'postgres'
 import { z } from 'zod'
 import { recordAudit, refuseChange, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { eq } from 'drizzle-orm'
 import { db, schema, sql as pg } from '#db/client.ts'
-import { asDate, factorJoins, joinedPendingDeadline, joinedStatus } from '#app/policy/member-status.server.ts'
+import { asDate, storedPendingDeadline, storedStatus, storedStatusIs } from '#app/policy/member-status.server.ts'
 import type { OrgRole, OrgScope } from './scope.server.ts'
 import { parseSearchParams } from '#app/http/forms.server.ts'
 import { SORTS, STATUSES } from './members.schema.ts'
@@ -16,6 +19,26 @@ import { SORTS, STATUSES } from './members.schema.ts'
 const m = schema.memberships
 
 export { SORTS, STATUSES }
+
+/** Past this many matching members the count stops: "10,000+" (counting 100,000 rows for a label is not worth it). */
+export const COUNT_LIMIT = 10_000
+
+/**
+ * A keyset cursor: the sort value of a row (as PostgreSQL prints it) and its membership id, in
+ * base64url JSON. Opaque to callers; a malformed one is refused by the schema.
+ */
+type Cursor = { key: string; id: string }
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.key, c.id])).toString('base64url')
+const cursorShape = z.tuple([z.string().max(400), z.string().uuid()])
+function decodeCursor(s: string): Cursor | null {
+  try {
+    const parsed = cursorShape.safeParse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8')))
+    return parsed.success ? { key: parsed.data[0], id: parsed.data[1] } : null
+  } catch {
+    return null
+  }
+}
+const cursor = z.string().max(1000).refine((s) => decodeCursor(s) !== null, 'Not a cursor from this list.')
 
 export const memberQuery = z.object({
   q: z.string().trim().max(200).optional().default(''),
@@ -25,6 +48,11 @@ export const memberQuery = z.object({
   role: z.enum(['', 'owner', 'admin', 'member']).optional().default(''),
   sort: z.enum(SORTS).optional().default('name'),
   dir: z.enum(['asc', 'desc']).optional().default('asc'),
+  /** The page after this row (the `next` cursor of a page). */
+  after: cursor.optional(),
+  /** The page before this row (the `prev` cursor of a page). */
+  before: cursor.optional(),
+  /** Deprecated (offset paging, slow deep in a large organization): use `after`/`before`. Ignored with a cursor. */
   page: z.coerce.number().int().min(1).max(100_000).optional().default(1),
   pageSize: z.coerce.number().int().min(1).max(200).optional().default(50),
 })
@@ -40,52 +68,105 @@ export type MemberRow = {
   factors: string[]; status: (typeof STATUSES)[number]; deadline: Date | null; lastSignInAt: Date | null; joinedAt: Date
 }
 
-const ORDER: Record<(typeof SORTS)[number], string> = {
-  name: 'lower(name)', email: 'email', region: 'region', role: 'role', kind: 'kind', status: 'status', lastSignIn: 'last_sign_in_at', joined: 'joined_at',
+type Fragment = PendingQuery<any>
+/**
+ * Each sort: its expression over the membership `m` (indexed: memberships_org_name, _email,
+ * _region, _role, _kind, _joined, each ending in id for the keyset), the same over a result row
+ * `r`, and the type its cursor value is read back as. Status is not indexable (it depends on now):
+ * that sort reads the organization's read-model rows, never users. There is no sort by last
+ * sign-in: it lives on users, which the list no longer reads for every member (decision 076).
+ */
+const SORT_SPECS: Record<(typeof SORTS)[number], { m: (now: Date) => Fragment; r: string; type: string }> = {
+  name: { m: () => pg`lower(m.user_name)`, r: 'lower(r.name)', type: 'text' },
+  email: { m: () => pg`m.user_email`, r: 'r.email', type: 'text' },
+  region: { m: () => pg`m.user_region`, r: 'r.region', type: 'text' },
+  role: { m: () => pg`m.role`, r: 'r.role', type: 'org_role' },
+  kind: { m: () => pg`m.user_kind`, r: 'r.kind', type: 'user_kind' },
+  joined: { m: () => pg`m.joined_at`, r: 'r.joined_at', type: 'timestamptz' },
+  status: { m: (now) => storedStatus(now), r: 'r.status', type: 'text' },
 }
 
-function memberRows(scope: OrgScope, q: MemberQuery, now: Date) {
+/** The filters, on the read model of `m` only. */
+function memberFilters(scope: OrgScope, q: MemberQuery, now: Date) {
   const like = q.q ? `%${q.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null
-  // Filters on the status and factor columns apply after they are computed, still in SQL.
-  return pg`
-    select * from (
-      select m.id as membership_id, u.id as user_id, u.name, u.email, u.region, m.role, u.kind, u.last_sign_in_at, m.joined_at,
-        t.id is not null as has_totp, w.user_id is not null as has_key,
-        ${joinedStatus(now)} as status, ${joinedPendingDeadline(now)} as deadline
-      from memberships m
-      join users u on u.id = m.user_id
-      left join region_policies p on p.organization_id = m.organization_id and p.region = u.region
-      ${factorJoins}
-      where m.organization_id = ${scope.orgId}
-        ${like ? pg`and (lower(u.name) like ${like} or u.email like ${like})` : pg``}
-        ${q.region ? pg`and u.region = ${q.region}` : pg``}
-        ${q.role ? pg`and m.role = ${q.role}` : pg``}
-    ) r
-    where true
-      ${q.status ? pg`and status = ${q.status}` : pg``}
-      ${q.factor === 'none' ? pg`and not has_totp and not has_key` : q.factor === 'any' ? pg`and (has_totp or has_key)` : q.factor === 'totp' ? pg`and has_totp` : q.factor === 'webauthn' ? pg`and has_key` : pg``}`
+  return pg`m.organization_id = ${scope.orgId}
+    ${like ? pg`and (lower(m.user_name) like ${like} or m.user_email like ${like})` : pg``}
+    ${q.region ? pg`and m.user_region = ${q.region}` : pg``}
+    ${q.role ? pg`and m.role = ${q.role}` : pg``}
+    ${q.status ? pg`and ${storedStatusIs(q.status, now)}` : pg``}
+    ${q.factor === 'none' ? pg`and not m.has_totp and not m.has_key` : q.factor === 'any' ? pg`and (m.has_totp or m.has_key)` : q.factor === 'totp' ? pg`and m.has_totp` : q.factor === 'webauthn' ? pg`and m.has_key` : pg``}`
 }
 
-type RawRow = { membership_id: string; user_id: string; name: string; email: string; region: string; role: OrgRole; kind: 'human' | 'service'; last_sign_in_at: Date | null; joined_at: Date; has_totp: boolean; has_key: boolean; status: MemberRow['status']; deadline: Date | null }
+/** The page's rows from the read model, with last sign-in from users for those rows alone, in the sort's order. */
+function memberRows(scope: OrgScope, q: MemberQuery, now: Date, page: { where: Fragment; reverse: boolean; limit: number | null; offset: number }) {
+  const spec = SORT_SPECS[q.sort]
+  const desc = (q.dir === 'desc') !== page.reverse
+  const inner = pg.unsafe(desc ? 'desc' : 'asc')
+  const outer = pg.unsafe(`${spec.r} ${q.dir}, r.membership_id ${q.dir}`)
+  return pg`
+    select r.*, u.last_sign_in_at from (
+      select m.id as membership_id, m.user_id, m.user_name as name, m.user_email as email, m.user_region as region, m.role,
+        m.user_kind as kind, m.joined_at, m.has_totp, m.has_key,
+        ${storedStatus(now)} as status, ${storedPendingDeadline(now)} as deadline, (${spec.m(now)})::text as sort_key
+      from memberships m
+      where ${memberFilters(scope, q, now)} ${page.where}
+      order by ${spec.m(now)} ${inner}, m.id ${inner}
+      ${page.limit === null ? pg`` : pg`limit ${page.limit}`} ${page.offset ? pg`offset ${page.offset}` : pg``}
+    ) r join users u on u.id = r.user_id
+    order by ${outer}`
+}
+
+type RawRow = { membership_id: string; user_id: string; name: string; email: string; region: string; role: OrgRole; kind: 'human' | 'service'; last_sign_in_at: Date | null; joined_at: Date; has_totp: boolean; has_key: boolean; status: MemberRow['status']; deadline: Date | null; sort_key: string }
 const toRow = (r: RawRow): MemberRow => ({
   membershipId: r.membership_id, userId: r.user_id, name: r.name, email: r.email, region: r.region, role: r.role, kind: r.kind,
   factors: [...(r.has_totp ? ['totp'] : []), ...(r.has_key ? ['webauthn'] : [])], status: r.status, deadline: asDate(r.deadline),
   lastSignInAt: asDate(r.last_sign_in_at), joinedAt: asDate(r.joined_at)!,
 })
 
-/** One page, sorted and filtered in the database, with the filtered total. */
-export async function listMembers(scope: OrgScope, q: Partial<MemberQuery>, now = new Date()) {
+export type MemberPage = {
+  rows: MemberRow[]
+  /** Matching members, exact up to COUNT_LIMIT; `totalExact` false means "COUNT_LIMIT or more". */
+  total: number
+  totalExact: boolean
+  /** Cursors of the neighbouring pages (`after=next`, `before=prev`), null at either end. */
+  next: string | null
+  prev: string | null
+  query: MemberQuery
+}
+
+/**
+ * One page, sorted and filtered in the database by keyset (`after`/`before` a row), with the
+ * filtered count (exact up to 10,000). The deprecated `page` (offset) still works without a cursor.
+ */
+export async function listMembers(scope: OrgScope, q: Partial<MemberQuery>, now = new Date()): Promise<MemberPage> {
   const query = memberQuery.parse(q)
-  const order = pg.unsafe(`${ORDER[query.sort]} ${query.dir === 'desc' ? 'desc nulls last' : 'asc nulls first'}, membership_id`)
-  const rows = await pg<(RawRow & { total: number })[]>`
-    select *, count(*) over ()::int as total from (${memberRows(scope, query, now)}) f
-    order by ${order} limit ${query.pageSize} offset ${(query.page - 1) * query.pageSize}`
-  let total = rows[0]?.total ?? 0
-  if (!rows.length && query.page > 1) {
-    const [c] = await pg<{ n: number }[]>`select count(*)::int as n from (${memberRows(scope, query, now)}) f`
-    total = c.n
+  const spec = SORT_SPECS[query.sort]
+  const after = query.after ? decodeCursor(query.after) : null
+  const before = !after && query.before ? decodeCursor(query.before) : null
+  const at = after ?? before
+  // Rows after the cursor in the sort's direction (or before it, read backwards and put back in order).
+  const forward = (query.dir === 'asc') === Boolean(after)
+  const where = at ? pg`and (${spec.m(now)}, m.id) ${pg.unsafe(forward ? '>' : '<')} (${at.key}::${pg.unsafe(spec.type)}, ${at.id}::uuid)` : pg``
+  const offset = at ? 0 : (query.page - 1) * query.pageSize
+  const [rows, [count]] = await Promise.all([
+    pg<RawRow[]>`${memberRows(scope, query, now, { where, reverse: Boolean(before), limit: query.pageSize + 1, offset })}`,
+    pg<{ n: number }[]>`select count(*)::int as n from (select 1 from memberships m where ${memberFilters(scope, query, now)} limit ${COUNT_LIMIT + 1}) c`,
+  ])
+  // One row more than a page says whether there is a page beyond, in the direction read.
+  const more = rows.length > query.pageSize
+  const page = before ? rows.slice(rows.length - Math.min(rows.length, query.pageSize)) : rows.slice(0, query.pageSize)
+  const first = page[0]
+  const last = page[page.length - 1]
+  const hasNext = before ? true : more
+  const hasPrev = before ? more : Boolean(after) || offset > 0
+  return {
+    rows: page.map(toRow),
+    total: Math.min(count.n, COUNT_LIMIT),
+    totalExact: count.n <= COUNT_LIMIT,
+    next: hasNext && last ? encodeCursor({ key: last.sort_key, id: last.membership_id }) : null,
+    prev: hasPrev && first ? encodeCursor({ key: first.sort_key, id: first.membership_id }) : null,
+    query,
   }
-  return { rows: rows.map(toRow), total, query }
 }
 
 const csvCell = (v: unknown) => {
@@ -96,11 +177,10 @@ const csvCell = (v: unknown) => {
 }
 export const toCsv = (header: string[], rows: unknown[][]) => [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n'
 
-/** Every filtered row (no pagination), as CSV. */
+/** Every filtered row (no pagination), as CSV, in the table's order. */
 export async function exportMembersCsv(scope: OrgScope, q: Partial<MemberQuery>, now = new Date()): Promise<string> {
   const query = memberQuery.parse(q)
-  const order = pg.unsafe(`${ORDER[query.sort]} ${query.dir === 'desc' ? 'desc nulls last' : 'asc nulls first'}, membership_id`)
-  const rows = (await pg<RawRow[]>`select * from (${memberRows(scope, query, now)}) f order by ${order}`).map(toRow)
+  const rows = (await pg<RawRow[]>`${memberRows(scope, query, now, { where: pg``, reverse: false, limit: null, offset: 0 })}`).map(toRow)
   return toCsv(
     ['name', 'email', 'region', 'role', 'kind', 'factors', 'status', 'deadline', 'last_sign_in'],
     rows.map((r) => [r.name, r.email, r.region, r.role, r.kind, r.factors.join(' '), r.status, r.deadline, r.lastSignInAt]),

@@ -1,8 +1,15 @@
 /**
- * The status of a member under ONE organization's policy, in SQL: the members table, the overview
- * chart, the impact preview and the sweep filter and count in the database (an organization may have
- * 100,000 members), never in JS over all rows. Mirrors `orgStatus` in effective-policy.ts; the
- * integration tests check the two agree.
+ * The status of a member under ONE organization's policy, in SQL.
+ *
+ * The members list reads the READ MODEL (decision 076): columns kept beside each membership by
+ * PostgreSQL triggers (db/migrations/0010_members_read_model.sql). `storedStatus`,
+ * `storedPendingDeadline` and `storedStatusIs` below are the one predicate over those columns and
+ * `now`, used by the members page, the CSV, the overview chart and the impact preview; time passing
+ * needs no write.
+ *
+ * The computed forms further down (`statusExpr`, `joinedStatus`...) read the source tables: they are
+ * the ORACLE the read model is checked against (`verify-members`, the property test), and the sweep's
+ * filter. Mirrors `orgStatus` in effective-policy.ts; the integration tests check the two agree.
  *
  * Expects, in the surrounding query: `m` memberships, `u` users, `p` region_policies (left joined on
  * organization and the member's region; a missing row reads as the default, optional).
@@ -15,6 +22,51 @@
 import type { PendingQuery } from 'postgres'
 import { sql as pg } from '#db/client.ts'
 import { effectivePolicy, type DeadlineAction, type Method, type Mode, type PolicyDecision, type PolicyInput } from './effective-policy.ts'
+
+type Fragment = PendingQuery<any>
+type Status = 'compliant' | 'in_grace' | 'overdue' | 'exempt'
+const at = (now: Date) => pg`${now.toISOString()}::timestamptz`
+
+// The read model's predicate (decision 076). Expects `m`, a memberships row with its read-model
+// columns: exempt_until (a service account's exemption here; 'infinity' without an end), deadline
+// (only under Required), allowed_factor. Each status as a WHERE clause, so that filters use indexes.
+const storedExempt = (now: Date) => pg`coalesce(m.exempt_until > ${at(now)}, false)`
+const storedOwes = (now: Date) => pg`(not ${storedExempt(now)} and m.deadline is not null and not m.allowed_factor)`
+
+/** "The membership `m` has this status now", from the read model only. */
+export function storedStatusIs(status: Status, now: Date): Fragment {
+  switch (status) {
+    case 'exempt': return storedExempt(now)
+    case 'compliant': return pg`(not ${storedExempt(now)} and (m.deadline is null or m.allowed_factor))`
+    case 'in_grace': return pg`(${storedOwes(now)} and m.deadline > ${at(now)})`
+    case 'overdue': return pg`(${storedOwes(now)} and m.deadline <= ${at(now)})`
+  }
+}
+
+/** The status of `m` now, from the read model: exempt, compliant (no deadline or an allowed factor), in grace, overdue. */
+export const storedStatus = (now: Date) => pg`case
+  when ${storedExempt(now)} then 'exempt'
+  when m.deadline is null or m.allowed_factor then 'compliant'
+  when m.deadline > ${at(now)} then 'in_grace'
+  else 'overdue' end`
+
+/** The deadline shown beside a status: only for members who still owe a factor. */
+export const storedPendingDeadline = (now: Date) => pg`case when ${storedOwes(now)} then m.deadline end`
+
+/**
+ * The same three inputs under a PROPOSED policy of `m`'s organization and region (the impact preview),
+ * through the database's own expressions (member_allowed_factor, member_deadline: the ones the
+ * triggers store). Expects `m` and `x` (deadline_extensions, left joined on organization, user and
+ * region). Exemptions do not depend on the policy: `m.exempt_until` stands.
+ */
+export function proposedStatusInputs(now: Date, proposed: { allowedMethods: readonly string[]; requiredSince: Date; gracePeriodDays: number }) {
+  const methods = pg`string_to_array(${proposed.allowedMethods.join(',')}::text, ',')`
+  return {
+    exempt: storedExempt(now),
+    allowedFactor: pg`member_allowed_factor(${methods}, m.has_totp, m.has_key)`,
+    deadline: pg`member_deadline('required', ${proposed.requiredSince.toISOString()}::timestamptz, ${proposed.gracePeriodDays}::int, m.joined_at, x.deadline)`,
+  }
+}
 
 export const hasTotp = pg`exists (select 1 from totp_factors t where t.user_id = u.id and t.confirmed_at is not null)`
 export const hasKey = pg`exists (select 1 from webauthn_credentials w where w.user_id = u.id)`
@@ -36,8 +88,6 @@ export const hasAllowedFactor = pg`('email' = any(p.allowed_methods)
 export const deadlineExpr = pg`greatest(
   (select x.deadline from deadline_extensions x where x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = u.region),
   greatest(coalesce(p.required_since, m.joined_at), m.joined_at) + make_interval(days => p.grace_period_days))`
-
-type Fragment = PendingQuery<any>
 
 /** A member's status from its three inputs, for the correlated (`statusExpr`) and joined (`joinedStatus`) forms. */
 const statusCase = (now: Date, exempt: Fragment, allowed: Fragment, deadline: Fragment) => pg`case
@@ -73,8 +123,8 @@ export const factorJoins = pg`
 
 /** `deadlineExpr` over the joined extension `x`: the later of the extension and the computed deadline. */
 export const joinedDeadline = pg`greatest(x.deadline, greatest(coalesce(p.required_since, m.joined_at), m.joined_at) + make_interval(days => p.grace_period_days))`
-const joinedExempt = (now: Date) => pg`(u.kind = 'service' and e.id is not null and (e.expires_at is null or e.expires_at > ${now.toISOString()}::timestamptz))`
-const joinedAllowed = pg`('email' = any(p.allowed_methods) or ('totp' = any(p.allowed_methods) and t.id is not null) or ('webauthn' = any(p.allowed_methods) and w.user_id is not null))`
+export const joinedExempt = (now: Date) => pg`(u.kind = 'service' and e.id is not null and (e.expires_at is null or e.expires_at > ${now.toISOString()}::timestamptz))`
+export const joinedAllowed = pg`('email' = any(p.allowed_methods) or ('totp' = any(p.allowed_methods) and t.id is not null) or ('webauthn' = any(p.allowed_methods) and w.user_id is not null))`
 
 export const joinedStatus = (now: Date) => statusCase(now, joinedExempt(now), joinedAllowed, joinedDeadline)
 export const joinedPendingDeadline = (now: Date) => pendingCase(joinedExempt(now), joinedAllowed, joinedDeadline)

@@ -13,7 +13,7 @@ import { db, schema, sql as pg, type Tx } from '#db/client.ts'
 import type { RegionPolicyInput } from './policy.schema.ts'
 import { policyLowerings } from './lowering.ts'
 import { requireLoweringAllowed, type ChangeAuthority } from './lowering.server.ts'
-import { asDate, deadlineExpr, hasAllowedFactor, isExempt } from './member-status.server.ts'
+import { asDate, hasAllowedFactor, proposedStatusInputs } from './member-status.server.ts'
 import { startNotificationRun, type RunKind } from './notification-runs.server.ts'
 
 
@@ -60,14 +60,15 @@ export async function previewPolicyChange(orgId: string, region: string, propose
   current ??= await getRegionPolicy(orgId, region)
   const becomesRequired = proposed.mode === 'required' && current?.mode !== 'required'
   const requiredSince = becomesRequired ? now : (current?.requiredSince ?? now)
+  const r = proposedStatusInputs(now, { allowedMethods: proposed.allowedMethods, requiredSince, gracePeriodDays: proposed.gracePeriodDays })
+  // The proposal in place of the stored policy, over the read model (decision 076): the members'
+  // stored factors, join dates and exemptions, and their extensions; no users row is read.
   const [row] = await pg<{ members: number; exempt: number; without: number; overdue: number; earliest: Date | null }[]>`
-    with p as (select string_to_array(${proposed.allowedMethods.join(',')}::text, ',') as allowed_methods,
-      ${requiredSince.toISOString()}::timestamptz as required_since, ${proposed.gracePeriodDays}::int as grace_period_days),
-    rows as (
-      -- The proposal in place of the stored policy, through the same expressions as the members table and the sweep.
-      select ${isExempt(now)} as exempt, ${hasAllowedFactor} as ok, ${deadlineExpr} as deadline
-      from memberships m join users u on u.id = m.user_id, p
-      where m.organization_id = ${orgId} and u.region = ${region})
+    with rows as (
+      select ${r.exempt} as exempt, ${r.allowedFactor} as ok, ${r.deadline} as deadline
+      from memberships m
+      left join deadline_extensions x on x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = m.user_region
+      where m.organization_id = ${orgId} and m.user_region = ${region})
     select count(*)::int as members, count(*) filter (where exempt)::int as exempt,
       count(*) filter (where not exempt and not ok)::int as without,
       count(*) filter (where not exempt and not ok and deadline <= ${now.toISOString()}::timestamptz)::int as overdue,

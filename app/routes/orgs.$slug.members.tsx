@@ -36,6 +36,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     resumed: readResumed(request, membersForm),
     regions: regions.map((r) => r.region),
     total: page.total,
+    totalExact: page.totalExact,
+    next: page.next,
+    prev: page.prev,
     query: page.query,
     invitations: invitations.map((x) => ({ ...x, createdAt: x.createdAt.toISOString(), expiresAt: x.expiresAt.toISOString() })),
     rows: page.rows.map((r) => ({ ...r, deadline: r.deadline?.toISOString() ?? null, lastSignInAt: r.lastSignInAt?.toISOString() ?? null, joinedAt: r.joinedAt.toISOString() })),
@@ -86,7 +89,7 @@ type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number]
 const col = createColumnHelper<Row>()
 
 export default function Members() {
-  const { org, rows, total, query, regions, done, myRole, resumed, invitations } = useLoaderData<typeof loader>()
+  const { org, rows, total, totalExact, next, prev, query, regions, done, myRole, resumed, invitations } = useLoaderData<typeof loader>()
   const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
   const [params, setParams] = useSearchParams()
   const sorting: SortingState = [{ id: query.sort, desc: query.dir === 'desc' }]
@@ -167,14 +170,15 @@ export default function Members() {
       const p = new URLSearchParams(params)
       p.set('sort', s?.id ?? 'name')
       p.set('dir', s?.desc ? 'desc' : 'asc')
-      p.set('page', '1')
+      for (const k of ['after', 'before', 'page']) p.delete(k)
       setParams(p)
     },
   })
-  const pages = Math.max(1, Math.ceil(total / query.pageSize))
-  const pageLink = (page: number) => {
+  // Keyset pages (decision 076): the neighbours are "after the last row" and "before the first".
+  const pageLink = (key: 'after' | 'before', value: string) => {
     const p = new URLSearchParams(params)
-    p.set('page', String(page))
+    for (const k of ['after', 'before', 'page']) p.delete(k)
+    p.set(key, value)
     return `?${p}`
   }
   const errors = a?.errors ?? {}
@@ -206,7 +210,7 @@ export default function Members() {
           <button type="submit">Filter</button>
           <a className="button secondary" href={`/orgs/${org.slug}/members/csv?${params}`} download>Export CSV</a>
         </Form>
-        <p className="hint">{total.toLocaleString('en-US')} matching members. Status is under this organization's policy alone.</p>
+        <p className="hint">{total.toLocaleString('en-US')}{totalExact ? '' : '+'} matching members. Status is under this organization's policy alone.</p>
         <div style={{ overflowX: 'auto' }}>
           <table>
             <thead>
@@ -236,9 +240,9 @@ export default function Members() {
           </table>
         </div>
         <nav className="row" aria-label="Pages">
-          {query.page > 1 ? <Link to={pageLink(query.page - 1)}>Previous</Link> : null}
-          <span>Page {query.page} of {pages}</span>
-          {query.page < pages ? <Link to={pageLink(query.page + 1)}>Next</Link> : null}
+          {prev ? <Link to={pageLink('before', prev)}>Previous</Link> : null}
+          <span>{rows.length ? `Showing ${rows.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}${totalExact ? '' : '+'}` : 'No members on this page'}</span>
+          {next ? <Link to={pageLink('after', next)}>Next</Link> : null}
         </nav>
       </section>
       {resumed?.intent === 'extend' ? (

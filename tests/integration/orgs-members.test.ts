@@ -103,42 +103,67 @@ describe('filters', () => {
   })
 })
 
-describe('pagination', () => {
-  it('pages through the sorted rows with the total, and links to the neighbours', async () => {
+/** The href of the pager's link, decoded. */
+const pagerLink = (html: string, label: 'Next' | 'Previous') => html.match(new RegExp(`href="([^"]+)">${label}</a>`))?.[1].replaceAll('&amp;', '&') ?? null
+
+describe('pagination (keyset, decision 076)', () => {
+  it('pages through the sorted rows with the total, forwards and back by the neighbours\' links', async () => {
     const p1 = await rows('?sort=email&pageSize=2')
     expect(p1.emails).toEqual(['alice@tbl.test', 'bob@tbl.test'])
     expect(p1.total).toBe(5)
-    expect(p1.html).toContain('Page 1 of 3')
-    expect(p1.html).not.toContain('>Previous</a>')
-    expect(p1.html).toContain('href="/orgs/tbl/members?sort=email&amp;pageSize=2&amp;page=2">Next</a>')
+    expect(p1.html).toContain('Showing 2 of 5')
+    expect(pagerLink(p1.html, 'Previous')).toBeNull()
+    const next1 = pagerLink(p1.html, 'Next')!
+    expect(next1).toMatch(/^\/orgs\/tbl\/members\?sort=email&pageSize=2&after=[\w-]+$/)
 
-    const p2 = await rows('?sort=email&pageSize=2&page=2')
+    const p2 = await rows(next1.slice('/orgs/tbl/members'.length))
     expect(p2.emails).toEqual(['carol.ch@tbl.test', 'dave@other-domain.test'])
-    expect(p2.html).toContain('Page 2 of 3')
-    expect(p2.html).toContain('>Previous</a>')
-    expect(p2.html).toContain('>Next</a>')
-
-    const p3 = await rows('?sort=email&pageSize=2&page=3')
+    expect(p2.total).toBe(5)
+    const next2 = pagerLink(p2.html, 'Next')!
+    const p3 = await rows(next2.slice('/orgs/tbl/members'.length))
     expect(p3.emails).toEqual(['zed.admin@tbl.test'])
-    expect(p3.html).toContain('Page 3 of 3')
-    expect(p3.html).not.toContain('>Next</a>')
+    expect(pagerLink(p3.html, 'Next')).toBeNull()
+
+    // Back from the last page: the same pages in the same order.
+    const back2 = await rows(pagerLink(p3.html, 'Previous')!.slice('/orgs/tbl/members'.length))
+    expect(back2.emails).toEqual(p2.emails)
+    const back1 = await rows(pagerLink(back2.html, 'Previous')!.slice('/orgs/tbl/members'.length))
+    expect(back1.emails).toEqual(p1.emails)
+    expect(pagerLink(back1.html, 'Previous')).toBeNull()
 
     // Every member appears exactly once across the pages.
     expect([...p1.emails, ...p2.emails, ...p3.emails].sort()).toEqual((await rows('?sort=email')).emails.sort())
   })
 
-  it('pages within a filter, and a page past the end is empty but keeps the total', async () => {
-    const p2 = await rows('?region=us&sort=email&dir=desc&pageSize=2&page=2')
+  it('pages descending and within a filter, for every sort', async () => {
+    const p1 = await rows('?region=us&sort=email&dir=desc&pageSize=2')
+    expect(p1.emails).toEqual(['zed.admin@tbl.test', 'dave@other-domain.test'])
+    expect(p1.total).toBe(3)
+    const p2 = await rows(pagerLink(p1.html, 'Next')!.slice('/orgs/tbl/members'.length))
     expect(p2.emails).toEqual(['alice@tbl.test'])
-    expect(p2.total).toBe(3)
-    const past = await rows('?sort=email&pageSize=2&page=9')
-    expect(past.emails).toEqual([])
-    expect(past.total).toBe(5)
+    expect(pagerLink(p2.html, 'Next')).toBeNull()
+    // Each sort, both ways, one row a page: the pages together are the whole list in the one-page order.
+    for (const sort of ['name', 'email', 'region', 'role', 'kind', 'status', 'joined']) {
+      for (const dir of ['asc', 'desc']) {
+        const whole = (await rows(`?sort=${sort}&dir=${dir}`)).emails
+        const walked: string[] = []
+        let q: string | null = `?sort=${sort}&dir=${dir}&pageSize=1`
+        while (q && walked.length < 10) {
+          const page = await rows(q)
+          walked.push(...page.emails)
+          q = pagerLink(page.html, 'Next')?.slice('/orgs/tbl/members'.length) ?? null
+        }
+        expect(walked, `${sort} ${dir}`).toEqual(whole)
+      }
+    }
   })
 
-  it('falls back to defaults for a bad page or page size instead of failing', async () => {
-    const r = await rows('?page=-1&pageSize=100000&sort=email')
+  it('falls back to the first page for a bad cursor, page or page size instead of failing', async () => {
+    const r = await rows('?page=-1&pageSize=100000&sort=email&after=not-a-cursor')
     expect(r.emails).toHaveLength(5)
-    expect(r.html).toContain('Page 1 of 1')
+    expect(pagerLink(r.html, 'Next')).toBeNull()
+    // A well-formed cursor whose id is not a uuid is refused too.
+    const forged = Buffer.from(JSON.stringify(['b', "1' or 1=1"])).toString('base64url')
+    expect((await rows(`?sort=email&after=${forged}`)).emails).toHaveLength(5)
   })
 })

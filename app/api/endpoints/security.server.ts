@@ -199,17 +199,27 @@ export const listMembersEndpoint = defineEndpoint({
         joinedAt: dateTime,
       }),
     ),
+    /** Deprecated with the `page` query parameter: page through with `next`/`prev` (`after`/`before`). */
     page: z.number().int(),
     pageSize: z.number().int(),
+    /** Matching members, exact up to 10,000: past that it is 10000 with `totalExact` false ("10,000+"). */
     total: z.number().int(),
+    totalExact: z.boolean(),
+    /** Cursor for the next page (`?after=`), null on the last page. */
+    next: z.string().nullable(),
+    /** Cursor for the previous page (`?before=`), null on the first page. */
+    prev: z.string().nullable(),
   }),
   async handler({ org, query }) {
-    const { rows, total, query: q } = await listMembers(org.scope, query)
+    const { rows, total, totalExact, next, prev, query: q } = await listMembers(org.scope, query)
     return {
       members: rows.map((r) => ({ userId: r.userId, name: r.name, email: r.email, region: r.region, role: r.role, kind: r.kind, factors: r.factors, status: r.status, deadline: iso(r.deadline), lastSignInAt: iso(r.lastSignInAt), joinedAt: iso(r.joinedAt)! })),
       page: q.page,
       pageSize: q.pageSize,
       total,
+      totalExact,
+      next,
+      prev,
     }
   },
 })
