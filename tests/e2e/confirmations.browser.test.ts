@@ -166,7 +166,7 @@ it('an admin removing a member, cancelling an invitation and removing an exempti
   expect(await db.select().from(schema.memberships).where(and(eq(schema.memberships.organizationId, org.id), eq(schema.memberships.userId, ana.id)))).toHaveLength(0)
 
   // Cancel an invitation (sent from the page, its button busy too).
-  await page.getByLabel('Email', { exact: true }).fill('newcomer@example.test')
+  await page.locator('#email').fill('newcomer@example.test')
   await expectBusy(page, 'Send invitation', 'Sending…', 'busy-send-invitation')
   await page.getByText('Invited.').waitFor()
   await page.getByRole('link', { name: 'Cancel the invitation of newcomer@example.test…' }).click()
