@@ -1,5 +1,6 @@
 /**
- * A console change carried through step-up (decision 056). When the domain refuses a change with
+ * Every change that needs step-up on the web goes through here (decisions 056 and 072).
+ * A change carried through step-up (decision 056). When the domain refuses a change with
  * step_up_required, the route sends the admin to /settings/security/confirm with a return address
  * that holds the submitted values (`?resume=` JSON: the form's intent and its plain values, never a
  * secret). Back on the page, the loader re-validates them with the page's own form schema and the
@@ -13,13 +14,19 @@ import { redirectTo } from './request.server.ts'
 
 const PARAM = 'resume'
 
-type Plain = string | number | boolean | Date | null | undefined | readonly (string | number)[]
+/**
+ * Never carried: whatever a form names like a secret is dropped before the values go into the
+ * address (a form that needs a password asks for step-up before it is shown, decision 072).
+ */
+const SECRET_FIELDS = /password|secret|code|token|response|challenge/i
+
+export type Plain = string | number | boolean | Date | null | undefined | readonly (string | number)[]
 export type Resumed = { intent: string; values: Record<string, string | string[]> }
 
 function plain(values: Record<string, Plain>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   for (const [k, v] of Object.entries(values)) {
-    if (v === null || v === undefined || k === 'intent') continue
+    if (v === null || v === undefined || k === 'intent' || SECRET_FIELDS.test(k)) continue
     out[k] = Array.isArray(v) ? v.map(String) : v instanceof Date ? v.toISOString() : String(v)
   }
   return out
@@ -30,7 +37,10 @@ export const stepUpLocation = (returnTo: string) => `/settings/security/confirm?
 
 /** `path` with the change in its query: where the step-up page sends the admin back. */
 export function resumePath(path: string, intent: string, values: Record<string, Plain>): string {
-  return `${path}?${new URLSearchParams({ [PARAM]: JSON.stringify({ intent, values: plain(values) }) })}`
+  const [base, query = ''] = path.split('?', 2)
+  const params = new URLSearchParams(query)
+  params.set(PARAM, JSON.stringify({ intent, values: plain(values) }))
+  return `${base}?${params}`
 }
 
 /**

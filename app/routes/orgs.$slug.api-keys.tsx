@@ -1,12 +1,11 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { useState } from 'react'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
-import { isDomainError } from '#app/errors.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
-import { stepUpLocation } from '#app/http/resume.server.ts'
+import { readResumed, stepUpToResume } from '#app/http/resume.server.ts'
 import { API_SCOPES, apiKeysForm } from '#app/orgs/api-keys.schema.ts'
 import {
   SCOPE_LABELS,
@@ -19,6 +18,9 @@ import {
 import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { OrgNav } from '#app/ui/org-nav.tsx'
+import { ConfirmAction } from '#app/ui/confirm.tsx'
+import { ResumeChange } from '#app/ui/resume.tsx'
+import { SubmitButton } from '#app/ui/submit-button.tsx'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `API keys · ${data?.org.name ?? 'Organization'} · Gatehouse` }]
 
@@ -27,6 +29,9 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const [keys, accounts] = await Promise.all([listApiKeys(scope), listServiceAccounts(scope)])
   const url = new URL(request.url)
   const revoke = keys.find((k) => k.id === url.searchParams.get('revoke') && !k.revokedAt)
+  // A key with a write scope carried back from step-up, ready to issue (decision 072).
+  const resumed = readResumed(request, apiKeysForm)
+  const resumedIssue = resumed?.data.intent === 'issue' ? { ...resumed, account: accounts.find((a) => a.id === (resumed.data as { serviceAccountId: string }).serviceAccountId) } : null
   return {
     org: { name: org.name, slug: org.slug },
     keys: keys.map((k) => ({
@@ -44,6 +49,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     stepUpFresh: hasFreshSecondFactor(session),
     confirmRevoke: revoke ? { id: revoke.id, name: revoke.name, prefix: revoke.prefix } : null,
     notice: url.searchParams.get('notice'),
+    resumed: resumedIssue?.account ? { intent: resumedIssue.intent, values: resumedIssue.values, account: resumedIssue.account.email } : null,
   }
 }
 
@@ -82,8 +88,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       },
     }
   } catch (e) {
-    // The step-up page returns here; the admin issues the key again with a fresh second factor.
-    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(stepUpLocation(here))
+    // Through the step-up page and back to this key, ready to issue (decision 072).
+    stepUpToResume(e, here, 'issue', { serviceAccountId: input.serviceAccountId, name: input.name, scopes: input.scopes })
     return formError(e, { values: { name: input.name } })
   }
 }
@@ -113,9 +119,8 @@ function CopyableKey({ value }: { value: string }) {
 }
 
 export default function ApiKeys() {
-  const { org, keys, accounts, scopes, stepUpFresh, confirmRevoke, notice } = useLoaderData<typeof loader>()
+  const { org, keys, accounts, scopes, stepUpFresh, confirmRevoke, notice, resumed } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
-  const busy = useNavigation().state !== 'idle'
   const issued = actionData && 'issued' in actionData ? actionData.issued : null
   const errors = (actionData && 'errors' in actionData ? actionData.errors : {}) as Record<string, string>
   const values = (actionData && 'values' in actionData ? actionData.values : {}) as Record<string, string>
@@ -137,22 +142,20 @@ export default function ApiKeys() {
           </div>
         ) : null}
         {confirmRevoke ? (
-          <div className="banner error" role="alertdialog" aria-labelledby="revoke-title">
-            <p id="revoke-title">
-              <strong>
-                Revoke “{confirmRevoke.name}” ({confirmRevoke.prefix}…)?
-              </strong>{' '}
-              Scripts using it are refused at once. This cannot be undone.
-            </p>
-            <Form method="post" className="row">
-              <input type="hidden" name="intent" value="revoke" />
-              <input type="hidden" name="keyId" value={confirmRevoke.id} />
-              <button type="submit" disabled={busy}>
-                Revoke key
-              </button>
-              <Link to=".">Cancel</Link>
-            </Form>
-          </div>
+          <ConfirmAction
+            title={`Revoke “${confirmRevoke.name}” (${confirmRevoke.prefix}…)?`}
+            fields={{ intent: 'revoke', keyId: confirmRevoke.id }}
+            confirmLabel="Revoke key"
+            busyLabel="Revoking…"
+            cancelTo="."
+          >
+            Scripts using it are refused at once. This cannot be undone.
+          </ConfirmAction>
+        ) : null}
+        {resumed && !issued ? (
+          <ResumeChange resumed={resumed} label="Issue key" busyLabel="Issuing…" cancelTo=".">
+            Issue the key “{String(resumed.values.name)}” for {resumed.account} with {[resumed.values.scopes].flat().join(', ')}.
+          </ResumeChange>
         ) : null}
         <FormError message={errors.form ?? errors.keyId} />
         {keys.length === 0 ? (
@@ -183,7 +186,7 @@ export default function ApiKeys() {
                   <td>{k.createdAt.slice(0, 16).replace('T', ' ')} UTC</td>
                   <td>{k.lastUsedAt ? `${k.lastUsedAt.slice(0, 16).replace('T', ' ')} UTC` : 'Never'}</td>
                   <td>{k.revokedAt ? <span className="badge bad">Revoked</span> : <span className="badge ok">Active</span>}</td>
-                  <td>{k.revokedAt ? null : <Link to={`?revoke=${k.id}`}>Revoke…</Link>}</td>
+                  <td>{k.revokedAt ? null : <Link to={`?revoke=${k.id}#confirm`}>Revoke…</Link>}</td>
                 </tr>
               ))}
             </tbody>
@@ -238,9 +241,9 @@ export default function ApiKeys() {
                 </div>
               ) : null}
             </fieldset>
-            <button type="submit" disabled={busy}>
+            <SubmitButton busyLabel="Issuing…" match={{ intent: 'issue' }}>
               Issue key
-            </button>
+            </SubmitButton>
           </Form>
         )}
       </section>

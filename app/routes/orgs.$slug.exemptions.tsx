@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
@@ -12,6 +12,8 @@ import { exemptionsForm } from '#app/policy/policy.schema.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { fmtDate, OrgNav } from '#app/ui/org-nav.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
+import { ConfirmAction } from '#app/ui/confirm.tsx'
+import { SubmitButton } from '#app/ui/submit-button.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Exemptions · Gatehouse' }]
 
@@ -20,7 +22,10 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const { org, scope } = await requireOrgRole(request, params.slug ?? '', 'admin')
   const [rows, regions] = await Promise.all([listExemptions(scope), listOrgRegions(scope)])
   const now = Date.now()
+  // A removal to confirm first (?remove=), decision 072.
+  const removing = rows.find((r) => r.id === new URL(request.url).searchParams.get('remove'))
   return {
+    confirmRemove: removing ? { id: removing.id, name: removing.name, email: removing.email, region: removing.region } : null,
     org: { name: org.name, slug: org.slug },
     regions: regions.map((r) => r.region),
     done: new URL(request.url).searchParams.get('done'),
@@ -51,7 +56,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function Exemptions() {
-  const { org, exemptions, regions, done, resumed } = useLoaderData<typeof loader>()
+  const { org, exemptions, regions, done, resumed, confirmRemove } = useLoaderData<typeof loader>()
   const a = useActionData<typeof action>() as { errors: Record<string, string>; values?: Record<string, string> } | undefined
   const errors = a?.errors ?? {}
   return (
@@ -61,6 +66,11 @@ export default function Exemptions() {
         <h1>Exemptions</h1>
         <p className="hint">Only service accounts can be exempted from a region's policy: they cannot answer a second-factor prompt. People get more time through a deadline extension instead.</p>
         {done ? <Notice>Exemption {done}.</Notice> : null}
+        {confirmRemove ? (
+          <ConfirmAction title={`Remove the exemption of ${confirmRemove.email} in ${confirmRemove.region.toUpperCase()}?`} fields={{ intent: 'remove', id: confirmRemove.id }} confirmLabel="Remove exemption" busyLabel="Removing…" cancelTo={`/orgs/${org.slug}/exemptions`}>
+            {confirmRemove.name} ({confirmRemove.email}) is no longer exempt in {confirmRemove.region.toUpperCase()}: from now on {org.name}’s policy there applies to it like to everyone else. Adding the exemption back needs a fresh second factor.
+          </ConfirmAction>
+        ) : null}
         {exemptions.length === 0 ? <p>No exemptions.</p> : (
           <table>
             <thead><tr><th>Account</th><th>Region</th><th>Reason</th><th>Ends</th><th></th></tr></thead>
@@ -72,11 +82,7 @@ export default function Exemptions() {
                   <td>{x.reason}</td>
                   <td>{x.expiresAt ? fmtDate(x.expiresAt) : 'No end date'} {x.lapsed ? <span className="badge bad">lapsed</span> : null}</td>
                   <td>
-                    <Form method="post">
-                      <input type="hidden" name="intent" value="remove" />
-                      <input type="hidden" name="id" value={x.id} />
-                      <button type="submit" className="secondary" aria-label={`Remove exemption of ${x.email} in ${x.region}`}>Remove</button>
-                    </Form>
+                    <Link to={`?remove=${x.id}#confirm`} aria-label={`Remove exemption of ${x.email} in ${x.region}…`}>Remove…</Link>
                   </td>
                 </tr>
               ))}
@@ -105,7 +111,7 @@ export default function Exemptions() {
           </div>
           <Field label="Reason" name="reason" required defaultValue={a?.values?.reason ?? ''} error={errors.reason} />
           <Field label="End date (optional)" name="expiresAt" type="date" defaultValue={a?.values?.expiresAt ?? ''} error={errors.expiresAt} hint="The exemption lapses on its own at the end of that day (UTC)." />
-          <button type="submit">Add exemption</button>
+          <SubmitButton busyLabel="Adding…" match={{ intent: 'add' }}>Add exemption</SubmitButton>
         </Form>
       </section>
     </>

@@ -15,6 +15,8 @@ import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { extendDeadline } from '#app/policy/exemptions.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
+import { ConfirmAction } from '#app/ui/confirm.tsx'
+import { SubmitButton } from '#app/ui/submit-button.tsx'
 import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Members · Gatehouse' }]
@@ -28,9 +30,14 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const url = new URL(request.url)
   const query = parseMemberQuery(url)
   const [page, regions, invitations] = await Promise.all([listMembers(scope, query), listOrgRegions(scope), listOrgInvitations(scope)])
+  // A removal or cancellation to confirm first (?remove=, ?cancel=), decision 072.
+  const removing = page.rows.find((r) => r.userId === url.searchParams.get('remove'))
+  const cancelling = invitations.find((x) => x.id === url.searchParams.get('cancel'))
   return {
     org: { name: org.name, slug: org.slug },
     myRole: membership.role,
+    confirmRemove: removing ? { userId: removing.userId, name: removing.name, email: removing.email, role: removing.role } : null,
+    confirmCancel: cancelling ? { id: cancelling.id, email: cancelling.email, role: cancelling.role } : null,
     done: url.searchParams.get('done'),
     // A deadline extension carried back from step-up, ready to finish (decision 056).
     resumed: readResumed(request, membersForm),
@@ -89,7 +96,7 @@ type Row = ReturnType<typeof useLoaderData<typeof loader>>['rows'][number]
 const col = createColumnHelper<Row>()
 
 export default function Members() {
-  const { org, rows, total, totalExact, next, prev, query, regions, done, myRole, resumed, invitations } = useLoaderData<typeof loader>()
+  const { org, rows, total, totalExact, next, prev, query, regions, done, myRole, resumed, invitations, confirmRemove, confirmCancel } = useLoaderData<typeof loader>()
   const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
   const [params, setParams] = useSearchParams()
   const sorting: SortingState = [{ id: query.sort, desc: query.dir === 'desc' }]
@@ -109,7 +116,7 @@ export default function Members() {
             <option value="admin">admin</option>
             <option value="owner">owner</option>
           </select>
-          <button type="submit" className="secondary">Set</button>
+          <SubmitButton className="secondary" busyLabel="Setting…" match={{ intent: 'role', userId: c.row.original.userId }}>Set</SubmitButton>
         </Form>
       ),
     }),
@@ -136,7 +143,7 @@ export default function Members() {
               <input type="hidden" name="userId" value={c.row.original.userId} />
               <Field label="New deadline" name="deadline" type="date" id={`deadline-${c.row.original.userId}`} required />
               <Field label="Reason" name="reason" id={`reason-${c.row.original.userId}`} required />
-              <button type="submit" className="secondary">Extend deadline</button>
+              <SubmitButton className="secondary" busyLabel="Extending…" match={{ intent: 'extend', userId: c.row.original.userId }}>Extend deadline</SubmitButton>
             </Form>
           ) : null}
           {c.row.original.role === 'member' && c.row.original.kind === 'human' ? (
@@ -144,11 +151,7 @@ export default function Members() {
             <p><Link to={`/orgs/${org.slug}/members/${c.row.original.userId}/reset`}>Reset two-step verification…</Link></p>
           ) : null}
           {myRole === 'owner' || c.row.original.role === 'member' ? (
-            <Form method="post">
-              <input type="hidden" name="intent" value="remove" />
-              <input type="hidden" name="userId" value={c.row.original.userId} />
-              <button type="submit" className="danger" aria-label={`Remove ${c.row.original.email}`}>Remove from organization</button>
-            </Form>
+            <p><Link to={confirmLink('remove', c.row.original.userId)} aria-label={`Remove ${c.row.original.email}…`}>Remove from organization…</Link></p>
           ) : null}
         </details>
       ),
@@ -174,6 +177,14 @@ export default function Members() {
       setParams(p)
     },
   })
+  const confirmLink = (name: 'remove' | 'cancel', id: string) => {
+    const p = new URLSearchParams(params)
+    p.delete('remove')
+    p.delete('cancel')
+    p.delete('done')
+    p.set(name, id)
+    return `?${p}#confirm`
+  }
   // Keyset pages (decision 076): the neighbours are "after the last row" and "before the first".
   const pageLink = (key: 'after' | 'before', value: string) => {
     const p = new URLSearchParams(params)
@@ -182,6 +193,12 @@ export default function Members() {
     return `?${p}`
   }
   const errors = a?.errors ?? {}
+  // The page as it is (filters, sort, page), without a confirmation in its address.
+  const plainParams = new URLSearchParams(params)
+  plainParams.delete('remove')
+  plainParams.delete('cancel')
+  plainParams.delete('done')
+  const plainPage = `/orgs/${org.slug}/members${plainParams.size ? `?${plainParams}` : ''}`
   return (
     <>
       <OrgNav slug={org.slug} name={org.name} />
@@ -189,6 +206,17 @@ export default function Members() {
         <h1>Members</h1>
         {done ? <Notice>{{ invited: 'Invited.', cancelled: 'Invitation cancelled.', service_account: 'Service account created.', role: 'Role changed.', removed: 'Member removed.', extended: 'Deadline extended.' }[done] ?? 'Done.'}</Notice> : null}
         <FormError message={errors.form ?? errors.deadline ?? errors.reason} />
+        {confirmRemove ? (
+          <ConfirmAction title={`Remove ${confirmRemove.name} from ${org.name}?`} fields={{ intent: 'remove', userId: confirmRemove.userId }} confirmLabel="Remove from organization" busyLabel="Removing…" cancelTo={plainPage}>
+            {confirmRemove.name} ({confirmRemove.email}) will no longer be {confirmRemove.role === 'member' ? 'a member' : `an ${confirmRemove.role}`} of {org.name}: {org.name}’s policy stops applying to them, and their exemptions and deadline extensions here are removed.
+            Their account, their sign-in methods and their other organizations stay. To bring them back, invite them again.
+          </ConfirmAction>
+        ) : null}
+        {confirmCancel ? (
+          <ConfirmAction title={`Cancel the invitation of ${confirmCancel.email}?`} fields={{ intent: 'cancel_invitation', invitationId: confirmCancel.id }} confirmLabel="Cancel invitation" busyLabel="Cancelling…" cancelTo={plainPage}>
+            The link sent to {confirmCancel.email} stops working at once, so they cannot join {org.name} as {confirmCancel.role} with it. You can invite them again later.
+          </ConfirmAction>
+        ) : null}
         <Form method="get" className="row" role="search">
           <div className="field"><label htmlFor="q">Search name or email</label><input id="q" name="q" defaultValue={query.q} /></div>
           <div className="field">
@@ -261,11 +289,7 @@ export default function Members() {
                   <td>{x.email}</td><td>{x.region.toUpperCase()}</td><td>{x.role}</td><td>{fmtDateTime(x.createdAt)}</td><td>{fmtDate(x.expiresAt)}</td>
                   <td><span className="badge">Invited</span></td>
                   <td>
-                    <Form method="post">
-                      <input type="hidden" name="intent" value="cancel_invitation" />
-                      <input type="hidden" name="invitationId" value={x.id} />
-                      <button type="submit" className="secondary" aria-label={`Cancel the invitation of ${x.email}`}>Cancel</button>
-                    </Form>
+                    <Link to={confirmLink('cancel', x.id)} aria-label={`Cancel the invitation of ${x.email}…`}>Cancel…</Link>
                   </td>
                 </tr>
               ))}
@@ -291,7 +315,7 @@ export default function Members() {
               {myRole === 'owner' ? <><option value="admin">Admin</option><option value="owner">Owner</option></> : null}
             </select>
           </div>
-          <button type="submit">Send invitation</button>
+          <SubmitButton busyLabel="Sending…" match={{ intent: 'invite' }}>Send invitation</SubmitButton>
         </Form>
       </section>
       <section className="card narrow">
@@ -305,7 +329,7 @@ export default function Members() {
             <label htmlFor="sa-region">Region</label>
             <select id="sa-region" name="saRegion">{regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}</select>
           </div>
-          <button type="submit">Create service account</button>
+          <SubmitButton busyLabel="Creating…" match={{ intent: 'service_account' }}>Create service account</SubmitButton>
         </Form>
       </section>
     </>

@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
+import { Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { isUuid } from '#app/auth/verification.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
@@ -10,6 +10,9 @@ import { findResettableMember, orgAdminReset } from '#app/support/org-admin-rese
 import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
 import { Notice } from '#app/ui/form.tsx'
 import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
+import { readResumed } from '#app/http/resume.server.ts'
+import { requireStepUp } from '#app/sign-in/web.server.ts'
+import { ResumeChange } from '#app/ui/resume.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Reset two-step verification · Gatehouse' }]
 
@@ -26,11 +29,13 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     why: found.why,
     checks: IDENTITY_CHECKS.map((c) => ({ ...c })),
     minChecks: MIN_CHECKS,
+    // The reset carried back from step-up, ready to finish (decision 072).
+    resumed: found.allowed ? readResumed(request, resetForm) : null,
   }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { org, scope, user } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
+  const { org, scope, user, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
   const targetId = params.userId ?? ''
   if (!isUuid(targetId)) throw notFound()
   const form = await parseForm(request, resetForm)
@@ -39,6 +44,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const values = { reason, ticket, checks }
   const errors = resetInputErrors('org_admin', { reason, ticket, checks })
   if (Object.keys(errors).length) return badRequest(errors, values)
+  // Removing someone's factors needs a fresh second factor; the reset comes back through step-up (decision 072).
+  await requireStepUp(user.id, session, `/orgs/${org.slug}/members/${targetId}/reset`, { intent: 'reset', values: { ...values, confirm: form.data.confirm } })
   try {
     await orgAdminReset({ actor: { id: user.id, email: user.email }, org, scope, targetUserId: targetId, reason, ticket, checks, meta: requestMeta(request, context) })
   } catch (e) {
@@ -48,10 +55,9 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function OrgMemberReset() {
-  const { org, member, allowed, why, checks, minChecks } = useLoaderData<typeof loader>()
+  const { org, member, allowed, why, checks, minChecks, resumed } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   const [params] = useSearchParams()
-  const busy = useNavigation().state !== 'idle'
   return (
     <section className="card">
       <p><Link to={`/orgs/${org.slug}/members`}>← Members of {org.name}</Link></p>
@@ -59,6 +65,10 @@ export default function OrgMemberReset() {
       <p className="muted">{member.email} · {member.role} of {org.name}</p>
       {params.get('done') ? (
         <Notice>Done: {member.email} has no factor, recovery code or remembered device left, was signed out everywhere, and has been emailed what to do next.</Notice>
+      ) : allowed && resumed ? (
+        <ResumeChange resumed={resumed} label="Reset two-step verification" busyLabel="Resetting…" cancelTo=".">
+          Reset two-step verification of {member.email}. Reason: {String(resumed.values.reason)}{resumed.values.ticket ? ` (ticket ${String(resumed.values.ticket)})` : ''}.
+        </ResumeChange>
       ) : allowed ? (
         <ResetMfaForm
           email={member.email}
@@ -67,7 +77,6 @@ export default function OrgMemberReset() {
           ticketRequired={false}
           errors={(result?.errors ?? {}) as Record<string, string>}
           values={(result?.values ?? {}) as Record<string, unknown>}
-          busy={busy}
         />
       ) : (
         <div className="banner warn" role="status">{why}</div>

@@ -14,9 +14,11 @@ import { requireStepUp } from '#app/sign-in/web.server.ts'
 import { stepUpLocation } from '#app/http/resume.server.ts'
 import { listDevices } from '#app/mfa/trusted-devices.server.ts'
 import { isDomainError } from '#app/errors.ts'
+import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { answerInvitation, listMyInvitations } from '#app/orgs/invites.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { SubmitButton } from '#app/ui/submit-button.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Security · Gatehouse' }]
 
@@ -27,8 +29,11 @@ const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('decline_invitation'), invitationId: z.string().uuid('Choose an invitation') }),
 ])
 
+/** Where turning 2FA off starts when the session has no fresh second factor: step-up first, then the password form (decision 072). */
+const TURN_OFF_PATH = '/settings/security?turn-off=1#turn-off'
+
 export async function loader({ request }: LoaderFunctionArgs) {
-  const { user } = await requireUser(request)
+  const { user, session } = await requireUser(request)
   const factors = await listFactors(user.id)
   const notice = new URL(request.url).searchParams.get('notice')
   const mfaOn = hasAppOrKey(factors)
@@ -38,6 +43,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
     // Under Required, turning 2FA off is refused: say so instead of offering the form.
     turnOffRefused: mfaOn ? await removalRefusal(user.id, { kind: 'all' }) : null,
     mfaOn: hasAppOrKey(factors),
+    // The password is never carried through step-up: without a fresh second factor the form is not shown yet.
+    turnOffStepUp: mfaOn && !hasFreshSecondFactor(session) ? stepUpLocation(TURN_OFF_PATH) : null,
     since: user.mfaEnabledAt?.toISOString() ?? null,
     preferred: user.preferredMethod,
     totp: factors.totp ? { lastUsedAt: factors.totp.lastUsedAt?.toISOString() ?? null, since: factors.totp.confirmedAt.toISOString() } : null,
@@ -72,7 +79,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
   const refused = await removalRefusal(user.id, { kind: 'all' })
   if (refused) return data({ errors: { form: refused } }, { status: 409 })
-  const factors = await requireStepUp(user.id, session, '/settings/security')
+  // Lapsed while the form was open: step-up again, back to the form (the password is not carried).
+  const factors = await requireStepUp(user.id, session, TURN_OFF_PATH)
   if (!hasAppOrKey(factors)) return data({ errors: { form: 'Two-factor authentication is already off.' } }, { status: 400 })
   const meta = requestMeta(request, context)
   // After the step-up; a wrong password counts toward the lockout, as at sign-in (decision 057).
@@ -176,14 +184,16 @@ export default function Security() {
         <Link to="/settings/security/sessions">Manage active sessions</Link>
       </section>
       {d.mfaOn ? (
-        <section className="card">
+        <section className="card" id="turn-off">
           <h2>Turn off two-factor authentication</h2>
           <p className="muted">Removes every app and key, your recovery codes and remembered devices. Needs your password and a fresh second factor.</p>
-          {d.turnOffRefused ? <p role="status">{d.turnOffRefused}</p> : <Form method="post">
+          {d.turnOffRefused ? <p role="status">{d.turnOffRefused}</p> : d.turnOffStepUp ? (
+            <p><a href={d.turnOffStepUp} className="button">Turn off 2FA…</a> <span className="hint">You confirm it’s you first, then enter your password.</span></p>
+          ) : <Form method="post">
             <input type="hidden" name="intent" value="turn_off" />
             <input type="hidden" name="username" autoComplete="username" value="" />
             <Field label="Password" name="password" type="password" autoComplete="current-password" error={errors.password} required />
-            <button type="submit" className="danger">Turn off 2FA</button>
+            <SubmitButton className="danger" busyLabel="Turning off…" match={{ intent: 'turn_off' }}>Turn off 2FA</SubmitButton>
           </Form>}
         </section>
       ) : null}

@@ -1,12 +1,14 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
-import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
 import { listDevices, revokeAllDevices, revokeDevice } from '#app/mfa/trusted-devices.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
+import { ConfirmAction } from '#app/ui/confirm.tsx'
+import { SubmitButton } from '#app/ui/submit-button.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Remembered devices · Gatehouse' }]
 
@@ -17,7 +19,8 @@ const schema = z.discriminatedUnion('intent', [
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireUser(request)
-  return { devices: (await listDevices(user.id)).map((d) => ({ id: d.id, label: d.label, method: d.method, createdAt: d.createdAt.toISOString(), lastUsedAt: d.lastUsedAt?.toISOString() ?? null, expiresAt: d.expiresAt.toISOString() })) }
+  // "Forget all" is confirmed first (?forget=all), decision 072.
+  return { confirmForgetAll: new URL(request.url).searchParams.get('forget') === 'all', devices: (await listDevices(user.id)).map((d) => ({ id: d.id, label: d.label, method: d.method, createdAt: d.createdAt.toISOString(), lastUsedAt: d.lastUsedAt?.toISOString() ?? null, expiresAt: d.expiresAt.toISOString() })) }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -31,7 +34,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Devices() {
-  const { devices } = useLoaderData<typeof loader>()
+  const { devices, confirmForgetAll } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; revoked?: number } | undefined
   return (
     <section className="card">
@@ -54,17 +57,20 @@ export default function Devices() {
                     <Form method="post">
                       <input type="hidden" name="intent" value="revoke" />
                       <input type="hidden" name="deviceId" value={d.id} />
-                      <button type="submit" className="secondary">Forget</button>
+                      <SubmitButton className="secondary" busyLabel="Forgetting…" match={{ intent: 'revoke', deviceId: d.id }} aria-label={`Forget ${d.label}`}>Forget</SubmitButton>
                     </Form>
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
-          <Form method="post" style={{ marginTop: '1rem' }}>
-            <input type="hidden" name="intent" value="revoke_all" />
-            <button type="submit" className="danger">Forget all devices</button>
-          </Form>
+          {confirmForgetAll && result?.revoked === undefined ? (
+            <ConfirmAction title="Forget all remembered devices?" fields={{ intent: 'revoke_all' }} confirmLabel="Forget all devices" busyLabel="Forgetting…" cancelTo="/settings/security/devices">
+              {devices.length === 1 ? 'The browser listed here' : `The ${devices.length} browsers listed here`} will ask for your second factor at your next sign-in on {devices.length === 1 ? 'it' : 'each of them'}. Nobody is signed out now.
+            </ConfirmAction>
+          ) : (
+            <p style={{ marginTop: '1rem' }}><Link to="?forget=all#confirm" className="button secondary">Forget all devices…</Link></p>
+          )}
         </>
       )}
     </section>

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
-import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { useState } from 'react'
 import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
@@ -12,6 +12,11 @@ import { listFactors, removalRefusal, removeKey } from '#app/mfa/factors.server.
 import { requireStepUp, upgradeEnrollOnlySession } from '#app/sign-in/web.server.ts'
 import { KEY_LABEL_MAX, webauthnRegistrationOptions } from '#app/mfa/webauthn.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
+import { readResumed } from '#app/http/resume.server.ts'
+import { listMemberSessions } from '#app/auth/member-sessions.server.ts'
+import { ConfirmAction } from '#app/ui/confirm.tsx'
+import { ResumeChange } from '#app/ui/resume.tsx'
+import { RemovalEffect } from '#app/ui/factor-removal.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 import { WebAuthnButton } from '#app/ui/webauthn.tsx'
 
@@ -30,9 +35,15 @@ const schema = z.discriminatedUnion('intent', [
 ])
 
 export async function loader({ request }: LoaderFunctionArgs) {
-  const { user } = await requireUser(request)
-  const { keys } = await listFactors(user.id)
-  return { keys: keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })), closed: await enrollmentClosed(user.id, 'webauthn') }
+  const { user, session } = await requireUser(request)
+  const { keys, totp } = await listFactors(user.id)
+  // Removing a key: confirmed first (?remove=), or carried back from step-up (?resume=), decision 072.
+  const resumed = readResumed(request, schema)
+  const removing = keys.find((k) => k.id === (resumed?.data.intent === 'remove' ? resumed.data.keyId : new URL(request.url).searchParams.get('remove')))
+  const removal = removing
+    ? { id: removing.id, label: removing.label, resumed: resumed?.data.intent === 'remove', lastFactor: keys.length === 1 && !totp, otherSessions: (await listMemberSessions(user.id, session.id)).filter((x) => !x.current).length }
+    : null
+  return { keys: keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })), closed: await enrollmentClosed(user.id, 'webauthn'), removal }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -51,7 +62,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (refused) return data({ errors: { form: refused } }, { status: 409 })
   }
   // Adding a key when the member already has a factor, and removing one, need step-up.
-  await requireStepUp(user.id, session, '/settings/security/keys')
+  await requireStepUp(user.id, session, '/settings/security/keys', form.data.intent === 'remove' ? { intent: 'remove', values: { keyId: form.data.keyId } } : undefined)
   if (form.data.intent === 'remove') {
     const removed = await removeKey(user, form.data.keyId, meta, session.id)
     if (!removed.ok) return data({ errors: { form: removed.message } }, { status: removed.code === 'not_found' ? 404 : 409 })
@@ -74,7 +85,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Keys() {
-  const { keys, closed } = useLoaderData<typeof loader>()
+  const { keys, closed, removal } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; added?: string; removed?: boolean; done?: string } | undefined
   const [name, setName] = useState('')
   const errors = result?.errors ?? {}
@@ -87,6 +98,11 @@ export default function Keys() {
         {result?.added ? <Notice>Security key “{result.added}” added.</Notice> : null}
         {result?.removed ? <Notice>Security key removed.</Notice> : null}
         <FormError message={errors.form} />
+        {removal && !removal.resumed && !result?.removed ? (
+          <ConfirmAction title={`Remove “${removal.label}”?`} fields={{ intent: 'remove', keyId: removal.id }} confirmLabel="Remove key" busyLabel="Removing…" cancelTo="/settings/security/keys">
+            <RemovalEffect what="This key" lastFactor={removal.lastFactor} otherSessions={removal.otherSessions} />
+          </ConfirmAction>
+        ) : null}
         {keys.length === 0 ? <p className="muted">No security keys yet.</p> : (
           <table>
             <thead><tr><th>Name</th><th>Added</th><th>Last used</th><th /></tr></thead>
@@ -97,11 +113,7 @@ export default function Keys() {
                   <td>{new Date(k.createdAt).toUTCString()}</td>
                   <td>{k.lastUsedAt ? new Date(k.lastUsedAt).toUTCString() : 'never'}</td>
                   <td>
-                    <Form method="post">
-                      <input type="hidden" name="intent" value="remove" />
-                      <input type="hidden" name="keyId" value={k.id} />
-                      <button type="submit" className="secondary" aria-label={`Remove ${k.label}`}>Remove</button>
-                    </Form>
+                    <Link to={`?remove=${k.id}#confirm`} aria-label={`Remove ${k.label}…`}>Remove…</Link>
                   </td>
                 </tr>
               ))}
@@ -109,6 +121,11 @@ export default function Keys() {
           </table>
         )}
       </section>
+      {removal?.resumed && !result?.removed ? (
+        <ResumeChange resumed={{ intent: 'remove', values: { keyId: removal.id } }} label="Remove key" busyLabel="Removing…" cancelTo="/settings/security/keys">
+          Remove “{removal.label}”. <RemovalEffect what="This key" lastFactor={removal.lastFactor} otherSessions={removal.otherSessions} />
+        </ResumeChange>
+      ) : null}
       {closed ? (
         <section className="card narrow">
           <h2>Add a security key</h2>
@@ -126,3 +143,4 @@ export default function Keys() {
     </>
   )
 }
+

@@ -10,6 +10,9 @@ import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
 import { requireStepUp } from '#app/sign-in/web.server.ts'
 import { FormError } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
+import { readResumed } from '#app/http/resume.server.ts'
+import { ResumeChange } from '#app/ui/resume.tsx'
+import { SubmitButton } from '#app/ui/submit-button.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Recovery codes · Gatehouse' }]
 
@@ -18,14 +21,15 @@ const schema = z.object({ intent: z.literal('regenerate') })
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireUser(request)
   const factors = await listFactors(user.id)
-  return { left: factors.recoveryCodesLeft, mfaOn: hasAppOrKey(factors), low: factors.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK }
+  // Back from step-up with "regenerate" (decision 072): the page offers to finish it.
+  return { left: factors.recoveryCodesLeft, mfaOn: hasAppOrKey(factors), low: factors.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK, resumed: readResumed(request, schema) !== null }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { user, session } = await requireUser(request)
   const form = await parseForm(request, schema)
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
-  const factors = await requireStepUp(user.id, session, '/settings/security/recovery-codes')
+  const factors = await requireStepUp(user.id, session, '/settings/security/recovery-codes', { intent: 'regenerate' })
   if (!hasAppOrKey(factors)) return data({ errors: { form: 'Recovery codes come with an authenticator app or a security key. Set one up first.' } }, { status: 400 })
   return { codes: await regenerateRecoveryCodes(user, requestMeta(request, context), session.id) }
 }
@@ -40,11 +44,15 @@ export default function RecoveryCodes() {
       <FormError message={result?.errors?.form} />
       <p>{d.left} of 10 recovery codes left.</p>
       {d.mfaOn && d.low ? <div className="banner warn" role="status">You are running low on recovery codes. Generate a new set.</div> : null}
-      {d.mfaOn ? (
+      {d.mfaOn && d.resumed ? (
+        <ResumeChange resumed={{ intent: 'regenerate', values: {} }} label="Regenerate" busyLabel="Generating…" cancelTo="/settings/security/recovery-codes">
+          Generate a new set of recovery codes: every earlier code stops working.
+        </ResumeChange>
+      ) : d.mfaOn ? (
         <Form method="post">
           <input type="hidden" name="intent" value="regenerate" />
           <p className="muted">A new set replaces every earlier code.</p>
-          <button type="submit">Regenerate</button>
+          <SubmitButton busyLabel="Generating…" match={{ intent: 'regenerate' }}>Regenerate</SubmitButton>
         </Form>
       ) : <p className="muted">Set up an authenticator app or a security key first.</p>}
     </section>

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { listMemberSessions, signOutEverywhereElse, signOutSession } from '#app/auth/member-sessions.server.ts'
@@ -9,6 +9,7 @@ import { formError } from '#app/http/domain-error.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
+import { ConfirmAction } from '#app/ui/confirm.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Active sessions · Gatehouse' }]
 
@@ -20,7 +21,8 @@ const schema = z.discriminatedUnion('intent', [
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user, session } = await requireUser(request)
   const sessions = await listMemberSessions(user.id, session.id)
-  return { sessions: sessions.map((x) => ({ ...x, createdAt: x.createdAt.toISOString(), lastSeenAt: x.lastSeenAt.toISOString() })) }
+  // Signing a session out is confirmed first (?sign-out=<id> or ?sign-out=others), decision 072.
+  return { signOut: new URL(request.url).searchParams.get('sign-out'), sessions: sessions.map((x) => ({ ...x, createdAt: x.createdAt.toISOString(), lastSeenAt: x.lastSeenAt.toISOString() })) }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -43,9 +45,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
 const fmt = (iso: string) => new Date(iso).toUTCString().replace(' GMT', ' UTC')
 
 export default function Sessions() {
-  const { sessions } = useLoaderData<typeof loader>()
+  const { sessions, signOut } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; ended?: number } | undefined
   const others = sessions.filter((x) => !x.current).length
+  const ending = result?.ended === undefined ? sessions.find((x) => x.id === signOut) : undefined
+  const endingOthers = result?.ended === undefined && signOut === 'others' && others > 0
+  const label = (x: (typeof sessions)[number]) => `${x.channel === 'api' ? 'The API token' : x.browser} on ${x.system}${x.ip ? ` (${x.ip})` : ''}`
   return (
     <section className="card">
       <h1>Active sessions</h1>
@@ -55,6 +60,16 @@ export default function Sessions() {
       </p>
       {result?.ended !== undefined ? <Notice>{result.ended === 1 ? 'Session signed out.' : `${result.ended} sessions signed out.`}</Notice> : null}
       <FormError message={result?.errors?.form ?? result?.errors?.sessionId} />
+      {ending ? (
+        <ConfirmAction title={ending.current ? 'Sign out here?' : 'Sign out this session?'} fields={{ intent: 'sign_out', sessionId: ending.id }} confirmLabel={ending.current ? 'Sign out here' : 'Sign out'} busyLabel="Signing out…" cancelTo="/settings/security/sessions">
+          {ending.current ? 'You will need to sign in again in this browser.' : `${label(ending)} will need to sign in again.`}
+        </ConfirmAction>
+      ) : null}
+      {endingOthers ? (
+        <ConfirmAction title="Sign out everywhere else?" fields={{ intent: 'sign_out_others' }} confirmLabel="Sign out everywhere else" busyLabel="Signing out…" cancelTo="/settings/security/sessions">
+          You will need to sign in again on {others === 1 ? '1 other browser or API token' : `${others} other browsers and API tokens`}; you stay signed in here.
+        </ConfirmAction>
+      ) : null}
       <table>
         <thead><tr><th>Browser</th><th>System</th><th>Address</th><th>Started</th><th>Last seen</th><th /></tr></thead>
         <tbody>
@@ -70,22 +85,17 @@ export default function Sessions() {
               <td>{fmt(x.createdAt)}</td>
               <td>{fmt(x.lastSeenAt)}</td>
               <td>
-                <Form method="post">
-                  <input type="hidden" name="intent" value="sign_out" />
-                  <input type="hidden" name="sessionId" value={x.id} />
-                  <button type="submit" className="secondary">{x.current ? 'Sign out here' : 'Sign out'}</button>
-                </Form>
+                <Link to={`?sign-out=${x.id}#confirm`} aria-label={`${x.current ? 'Sign out here' : `Sign out ${label(x)}`}…`}>{x.current ? 'Sign out here…' : 'Sign out…'}</Link>
               </td>
             </tr>
           ))}
         </tbody>
       </table>
       {others > 0 ? (
-        <Form method="post" style={{ marginTop: '1rem' }}>
-          <input type="hidden" name="intent" value="sign_out_others" />
+        <div style={{ marginTop: '1rem' }}>
           <p className="muted">Ends the other {others === 1 ? 'session' : `${others} sessions`} listed here; you stay signed in on this one.</p>
-          <button type="submit" className="danger">Sign out everywhere else</button>
-        </Form>
+          <Link to="?sign-out=others#confirm" className="button secondary">Sign out everywhere else…</Link>
+        </div>
       ) : <p className="muted">You are signed in only here.</p>}
       <p><Link to="/settings/security">Back to security</Link></p>
     </section>

@@ -12,6 +12,12 @@ import { beginTotpSetup, getTotp, pendingTotpSetup } from '#app/mfa/totp.server.
 import { cancelTotpReplacement, replaceTotp, startTotpReplacement } from '#app/mfa/totp-replacement.server.ts'
 import { CodeField, FormError } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
+import { readResumed } from '#app/http/resume.server.ts'
+import { listMemberSessions } from '#app/auth/member-sessions.server.ts'
+import { ConfirmAction } from '#app/ui/confirm.tsx'
+import { RemovalEffect } from '#app/ui/factor-removal.tsx'
+import { ResumeChange } from '#app/ui/resume.tsx'
+import { SubmitButton } from '#app/ui/submit-button.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Authenticator app · Gatehouse' }]
 
@@ -29,7 +35,12 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const enabled = await getTotp(user.id)
   if (enabled) {
     const url = new URL(request.url)
-    const view = { since: enabled.confirmedAt!.toISOString(), lastUsedAt: enabled.lastUsedAt?.toISOString() ?? null, replaced: url.searchParams.has('replaced') }
+    // Removing the app: confirmed first (?remove=1), or carried back from step-up (?resume=), decision 072.
+    const resumed = readResumed(request, schema)?.intent === 'remove'
+    const removal = resumed || url.searchParams.has('remove')
+      ? { resumed, lastFactor: (await listFactors(user.id)).keys.length === 0, otherSessions: (await listMemberSessions(user.id, session.id)).filter((x) => !x.current).length }
+      : null
+    const view = { since: enabled.confirmedAt!.toISOString(), lastUsedAt: enabled.lastUsedAt?.toISOString() ?? null, replaced: url.searchParams.has('replaced'), removal }
     const replaceClosed = await enrollmentClosed(user.id, 'totp')
     if (!url.searchParams.has('replace') || replaceClosed) return { enabled: { ...view, replaceClosed }, setup: null, closed: null, replacement: null }
     // Replacing: a fresh second factor first (as for any other change here), then the new secret.
@@ -58,7 +69,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     // Said before step-up, so the member does not confirm for a change that will be refused.
     const refused = await removalRefusal(user.id, { kind: 'totp' })
     if (refused) return data({ errors: { form: refused } }, { status: 409 })
-    await requireStepUp(user.id, session, '/settings/security/totp')
+    await requireStepUp(user.id, session, '/settings/security/totp', { intent: 'remove' })
     const removed = await removeTotp(user, meta, session.id)
     if (!removed.ok) return data({ errors: { form: removed.message } }, { status: removed.code === 'not_found' ? 400 : 409 })
     throw redirectTo('/settings/security')
@@ -120,7 +131,7 @@ export default function Totp() {
         <Form method="post" action="/settings/security/totp?replace=1" noValidate>
           <input type="hidden" name="intent" value="replace_confirm" />
           <CodeField label="Code from the new app" name="code" error={errors.code} />
-          <button type="submit">Verify &amp; replace</button>
+          <SubmitButton busyLabel="Verifying…" match={{ intent: 'replace_confirm' }}>Verify &amp; replace</SubmitButton>
         </Form>
         <Form method="post" action="/settings/security/totp">
           <input type="hidden" name="intent" value="replace_cancel" />
@@ -145,10 +156,17 @@ export default function Totp() {
             <span className="hint"> Moving to a new phone? Set up the new one here; the current app keeps working until the new one is verified.</span>
           </Form>
         )}
-        <Form method="post">
-          <input type="hidden" name="intent" value="remove" />
-          <button type="submit" className="danger">Remove authenticator app</button>
-        </Form>
+        {enabled.removal?.resumed ? (
+          <ResumeChange resumed={{ intent: 'remove', values: {} }} label="Remove authenticator app" busyLabel="Removing…" cancelTo="/settings/security/totp">
+            Remove your authenticator app. <RemovalEffect what="Codes from the app" lastFactor={enabled.removal.lastFactor} otherSessions={enabled.removal.otherSessions} />
+          </ResumeChange>
+        ) : enabled.removal ? (
+          <ConfirmAction title="Remove your authenticator app?" fields={{ intent: 'remove' }} confirmLabel="Remove authenticator app" busyLabel="Removing…" cancelTo="/settings/security/totp">
+            <RemovalEffect what="Codes from the app" lastFactor={enabled.removal.lastFactor} otherSessions={enabled.removal.otherSessions} />
+          </ConfirmAction>
+        ) : (
+          <p><Link to="?remove=1#confirm" className="button secondary">Remove authenticator app…</Link></p>
+        )}
       </section>
     )
   }
@@ -179,7 +197,7 @@ export default function Totp() {
       <Form method="post" noValidate>
         <input type="hidden" name="intent" value="confirm" />
         <CodeField label="Code from the app" name="code" error={errors.code} />
-        <button type="submit">Verify &amp; enable</button>
+        <SubmitButton busyLabel="Verifying…" match={{ intent: 'confirm' }}>Verify &amp; enable</SubmitButton>
       </Form>
     </section>
   )

@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { requireSupport } from '#app/auth/guards.server.ts'
 import { isUuid } from '#app/auth/verification.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
@@ -11,6 +11,10 @@ import { memberDetail } from '#app/support/members.server.ts'
 import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
+import { readResumed } from '#app/http/resume.server.ts'
+import { requireStepUp } from '#app/sign-in/web.server.ts'
+import { ResumeChange } from '#app/ui/resume.tsx'
+import { SubmitButton } from '#app/ui/submit-button.tsx'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.detail.user.email ?? 'Member'} · Support · Gatehouse` }]
 
@@ -21,19 +25,24 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const detail = await memberDetail(id)
   if (!detail) throw notFound()
   const { pending } = await listRequests({ targetUserId: id })
-  return { detail, pending, checks: IDENTITY_CHECKS.map((c) => ({ ...c })), minChecks: MIN_CHECKS, isSelf: me.id === id }
+  // A reset or unlock carried back from step-up, ready to finish (decision 072).
+  const resumed = me.id === id ? null : readResumed(request, supportMemberForm)
+  return { detail, pending, checks: IDENTITY_CHECKS.map((c) => ({ ...c })), minChecks: MIN_CHECKS, isSelf: me.id === id, resumed }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { user: me } = await requireSupport(request)
+  const { user: me, session } = await requireSupport(request)
   const id = params.id ?? ''
   if (!isUuid(id) || !(await memberDetail(id))) throw notFound()
+  const here = `/support/users/${id}`
   const form = await parseForm(request, supportMemberForm)
   if (!form.ok) return badRequest(form.errors)
   const actor = { id: me.id, email: me.email }
   const meta = requestMeta(request, context)
   if (form.data.intent === 'unlock') {
     const values = { intent: 'unlock', reason: form.data.reason }
+    // Unlocking and resetting need a fresh second factor; the change comes back through step-up (decision 072).
+    await requireStepUp(me.id, session, here, { intent: 'unlock', values: { reason: form.data.reason } })
     try {
       const done = await supportUnlock({ actor, targetUserId: id, reason: form.data.reason, meta })
       throw redirectTo(`/support/users/${id}?notice=${done.status === 'pending' ? 'unlock_requested' : 'unlocked'}`)
@@ -45,6 +54,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const values = { intent: 'reset', reason, ticket, checks }
   const errors = resetInputErrors('support', { reason, ticket, checks })
   if (Object.keys(errors).length) return badRequest(errors, values)
+  await requireStepUp(me.id, session, here, { intent: 'reset', values: { reason, ticket, checks, confirm: form.data.confirm } })
   try {
     const outcome = await supportReset({ actor, targetUserId: id, reason, ticket, checks, meta })
     throw redirectTo(`/support/users/${id}?notice=${outcome.status === 'done' ? 'reset' : 'requested'}`)
@@ -63,10 +73,9 @@ const NOTICES: Record<string, string> = {
 const date = (d: string | Date | null | undefined) => (d ? new Date(d).toUTCString().replace(' GMT', ' UTC') : '—')
 
 export default function SupportMember() {
-  const { detail, pending, checks, minChecks, isSelf } = useLoaderData<typeof loader>()
+  const { detail, pending, checks, minChecks, isSelf, resumed } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   const [params] = useSearchParams()
-  const busy = useNavigation().state !== 'idle'
   const errors = (result?.errors ?? {}) as Record<string, string>
   const values = (result?.values ?? {}) as Record<string, unknown>
   const { user, lockout } = detail
@@ -75,6 +84,11 @@ export default function SupportMember() {
     <>
       <p><Link to="/support">← Search</Link></p>
       {notice ? <Notice>{notice}</Notice> : null}
+      {resumed && !notice ? (
+        <ResumeChange resumed={resumed} label={resumed.intent === 'unlock' ? 'Unlock account' : 'Reset two-step verification'} busyLabel={resumed.intent === 'unlock' ? 'Unlocking…' : 'Resetting…'} cancelTo=".">
+          {resumed.intent === 'unlock' ? 'Unlock' : 'Reset two-step verification of'} {detail.user.email}. Reason: {String(resumed.values.reason)}{resumed.values.ticket ? ` (ticket ${String(resumed.values.ticket)})` : ''}.
+        </ResumeChange>
+      ) : null}
       <section className="card">
         <h1>{user.name}</h1>
         <p>
@@ -131,7 +145,7 @@ export default function SupportMember() {
                 <input id="unlock-reason" name="reason" required defaultValue={values.intent === 'unlock' ? String(values.reason ?? '') : ''} aria-invalid={errors.unlockReason ? true : undefined} />
                 {errors.unlockReason ? <div className="error" role="alert">{errors.unlockReason}</div> : null}
               </div>
-              <button type="submit" disabled={busy}>Unlock account</button>
+              <SubmitButton busyLabel="Unlocking…" match={{ intent: 'unlock' }}>Unlock account</SubmitButton>
             </Form>
           </>
         ) : <p><span className="badge ok">Not locked</span> · failed attempts in a row: {lockout.failedAttempts}</p>}
@@ -143,7 +157,7 @@ export default function SupportMember() {
         {isSelf ? (
           <p className="muted">You cannot reset your own account. Ask another support person.</p>
         ) : (
-          <ResetMfaForm email={user.email} checks={checks} minChecks={minChecks} ticketRequired errors={errors} values={values} busy={busy} />
+          <ResetMfaForm email={user.email} checks={checks} minChecks={minChecks} ticketRequired errors={errors} values={values} />
         )}
       </section>
 

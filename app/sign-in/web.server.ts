@@ -8,7 +8,7 @@ import { COOKIE, clearCookie, readCookie, setCookie } from '#app/auth/cookies.se
 import { sessionCookie, type Session, type User } from '#app/auth/session.server.ts'
 import { isDomainError } from '#app/errors.ts'
 import { redirectTo } from '#app/http/request.server.ts'
-import { stepUpLocation } from '#app/http/resume.server.ts'
+import { stepUpLocation, resumePath, type Plain } from '#app/http/resume.server.ts'
 import { toFactorInput, type FactorForm } from '#app/mfa/factor-form.server.ts'
 import { requireStepUp as requireFreshFactor, type Factors } from '#app/mfa/factors.server.ts'
 import {
@@ -128,13 +128,15 @@ function verified(result: SignInResult): FormOutcome {
 
 /**
  * The step-up guard on the web: `step_up_required` (thrown by the one guard in app/mfa) becomes a
- * redirect to the confirm page, which comes back to `returnTo`. Returns the member's factors.
+ * redirect to the confirm page, which comes back to `returnTo`. With `resume`, the change being
+ * made comes back with it (its intent and plain values, never a secret) and the page offers to
+ * finish it (decision 072). Returns the member's factors.
  */
-export async function requireStepUp(userId: string, session: Session, returnTo: string): Promise<Factors> {
+export async function requireStepUp(userId: string, session: Session, returnTo: string, resume?: { intent: string; values?: Record<string, Plain> }): Promise<Factors> {
   try {
     return await requireFreshFactor(userId, session)
   } catch (e) {
-    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(stepUpLocation(returnTo))
+    if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(stepUpLocation(resume ? resumePath(returnTo, resume.intent, resume.values ?? {}) : returnTo))
     throw e
   }
 }

@@ -1,5 +1,6 @@
 import { Form } from '@remix-run/react'
 import { Field, FormError } from './form.tsx'
+import { SubmitButton } from './submit-button.tsx'
 
 export type CheckOption = { id: string; label: string }
 
@@ -14,7 +15,6 @@ export function ResetMfaForm(props: {
   ticketRequired: boolean
   errors?: Record<string, string>
   values?: Record<string, unknown>
-  busy?: boolean
   submitLabel?: string
 }) {
   const errors = props.errors ?? {}
@@ -56,7 +56,7 @@ export function ResetMfaForm(props: {
         </label>
         {errors.confirm ? <div className="error" role="alert">{errors.confirm}</div> : null}
       </div>
-      <button type="submit" className="danger" disabled={props.busy}>{props.busy ? 'Resetting…' : props.submitLabel ?? 'Reset two-step verification'}</button>
+      <SubmitButton className="danger" busyLabel="Resetting…" match={{ intent: 'reset' }}>{props.submitLabel ?? 'Reset two-step verification'}</SubmitButton>
     </Form>
   )
 }

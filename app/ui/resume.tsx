@@ -1,11 +1,12 @@
 import { Form, Link } from '@remix-run/react'
 import type { ReactNode } from 'react'
+import { SubmitButton } from './submit-button.tsx'
 
 /**
- * A change brought back from step-up (decision 056): what it does, and one button that posts the
- * same values to the same action, where they are validated and checked again.
+ * A change brought back from step-up (decisions 056 and 072): what it does, and one button that
+ * posts the same values to the same action, where they are validated and checked again.
  */
-export function ResumeChange({ resumed, label, cancelTo, children }: { resumed: { intent: string; values: Record<string, string | string[]> }; label: string; cancelTo: string; children: ReactNode }) {
+export function ResumeChange({ resumed, label, busyLabel, cancelTo, children }: { resumed: { intent: string; values: Record<string, string | string[]> }; label: string; busyLabel?: string; cancelTo: string; children: ReactNode }) {
   return (
     <section className="card narrow" aria-labelledby="resume-title">
       <h2 id="resume-title">Finish your change</h2>
@@ -14,7 +15,7 @@ export function ResumeChange({ resumed, label, cancelTo, children }: { resumed: 
         <input type="hidden" name="intent" value={resumed.intent} />
         {Object.entries(resumed.values).flatMap(([name, v]) => [v].flat().map((value, i) => <input key={`${name}-${i}`} type="hidden" name={name} value={value} />))}
         <div className="row">
-          <button type="submit">{label}</button>
+          <SubmitButton busyLabel={busyLabel ?? 'Working…'} match={{ intent: resumed.intent }}>{label}</SubmitButton>
           <Link to={cancelTo} className="button secondary">Cancel</Link>
         </div>
       </Form>

@@ -237,7 +237,9 @@ describe('step-up and removing factors', () => {
     const first = await client.post('/settings/security/recovery-codes', { intent: 'regenerate' })
     expect(first.status).toBe(302)
     const confirm = first.headers.get('location')!
-    expect(confirm).toBe('/settings/security/confirm?redirectTo=%2Fsettings%2Fsecurity%2Frecovery-codes')
+    // The change comes back through step-up, ready to finish (decision 072).
+    const back = `/settings/security/recovery-codes?${new URLSearchParams({ resume: JSON.stringify({ intent: 'regenerate', values: {} }) })}`
+    expect(confirm).toBe(`/settings/security/confirm?redirectTo=${encodeURIComponent(back)}`)
     const page = await client.text(confirm)
     expect(page.html).toContain('Confirm it’s you')
     expect(page.html).not.toContain('Email me a code')
@@ -245,7 +247,8 @@ describe('step-up and removing factors', () => {
     expect((await client.post(confirm, { intent: 'email_send' })).status).toBe(403)
     const stepped = await client.post(confirm, { intent: 'recovery_code', code: recoveryCodes[1] })
     expect(stepped.status).toBe(302)
-    expect(stepped.headers.get('location')).toBe('/settings/security/recovery-codes')
+    expect(stepped.headers.get('location')).toBe(back)
+    expect((await client.text(back)).html).toContain('Finish your change')
     const regen = await client.post('/settings/security/recovery-codes', { intent: 'regenerate' })
     expect(regen.status).toBe(200)
     expect([...(await regen.text()).matchAll(/<code class="secret">/g)]).toHaveLength(10)

@@ -51,7 +51,9 @@ describe('/orgs/:slug/api-keys', () => {
     const before = (await db.select().from(schema.apiKeys)).length
     const res = await client.post('/orgs/acme/api-keys', { intent: 'issue', serviceAccountId: bot.id, name: 'Policy writer', scopes: ['policy:read', 'policy:write'] })
     expect(res.status).toBe(302)
-    expect(res.headers.get('location')).toBe('/settings/security/confirm?redirectTo=%2Forgs%2Facme%2Fapi-keys')
+    // Through step-up and back with the key to issue, never anything secret (decision 072).
+    const back = `/orgs/acme/api-keys?${new URLSearchParams({ resume: JSON.stringify({ intent: 'issue', values: { serviceAccountId: bot.id, name: 'Policy writer', scopes: ['policy:read', 'policy:write'] } }) })}`
+    expect(res.headers.get('location')).toBe(`/settings/security/confirm?redirectTo=${encodeURIComponent(back)}`)
     expect((await db.select().from(schema.apiKeys)).length).toBe(before)
 
     const admin = await findDemoUser('admin@acme.test')

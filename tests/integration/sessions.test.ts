@@ -56,7 +56,8 @@ const eventsOf = (userId: string, action: string) =>
   db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.subjectId, userId), eq(schema.auditEvents.action, action as 'auth.session_revoked')))
 
 const sessionRows = (html: string) => [...html.replaceAll('<!-- -->', '').matchAll(/<tr data-testid="session"[^>]*>([\s\S]*?)<\/tr>/g)].map((m) => m[0])
-const idIn = (row: string) => row.match(/name="sessionId" value="([0-9a-f-]{36})"/)![1]
+// Each row links to its sign-out confirmation (decision 072), which names the session.
+const idIn = (row: string) => row.match(/sign-out=([0-9a-f-]{36})/)![1]
 
 describe('the sessions page', () => {
   it('lists this session marked and another with its parsed browser; signing the other out ends it at once', async () => {
