@@ -19,6 +19,7 @@ import {
 import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { OrgNav } from '#app/ui/org-nav.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `API keys · ${data?.org.name ?? 'Organization'} · Gatehouse` }]
 
@@ -180,8 +181,8 @@ export default function ApiKeys() {
                   </td>
                   <td>{k.serviceAccount.email}</td>
                   <td>{k.scopes.join(', ')}</td>
-                  <td>{k.createdAt.slice(0, 16).replace('T', ' ')} UTC</td>
-                  <td>{k.lastUsedAt ? `${k.lastUsedAt.slice(0, 16).replace('T', ' ')} UTC` : 'Never'}</td>
+                  <td><Time value={k.createdAt} /></td>
+                  <td><Time value={k.lastUsedAt} empty="Never" /></td>
                   <td>{k.revokedAt ? <span className="badge bad">Revoked</span> : <span className="badge ok">Active</span>}</td>
                   <td>{k.revokedAt ? null : <Link to={`?revoke=${k.id}`}>Revoke…</Link>}</td>
                 </tr>

@@ -9,7 +9,8 @@ import { Field } from '#app/ui/form.tsx'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { AUDIT_CSV_MAX_ROWS, listOrgAudit, parseAuditQuery, retentionInput, setAuditRetention } from '#app/audit/query.server.ts'
 import { AUDIT_ACTIONS } from '#app/audit/record.server.ts'
-import { fmtDateTime, OrgNav } from '#app/ui/org-nav.tsx'
+import { OrgNav } from '#app/ui/org-nav.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Audit log · Gatehouse' }]
 
@@ -79,7 +80,7 @@ export default function Audit() {
           <tbody>
             {events.map((e) => (
               <tr key={e.id}>
-                <td>{fmtDateTime(e.createdAt)}</td><td><code>{e.action}</code><br /><span className="muted">{e.scope}</span></td>
+                <td><Time value={e.createdAt} /></td><td><code>{e.action}</code><br /><span className="muted">{e.scope}</span></td>
                 <td>{e.actor}</td><td>{e.subjectEmail ?? '—'}</td><td><code style={{ fontSize: '.8rem', wordBreak: 'break-all' }}>{e.details}</code></td>
               </tr>
             ))}

@@ -10,8 +10,9 @@ import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { addExemption, listExemptions, removeExemption } from '#app/policy/exemptions.server.ts'
 import { exemptionsForm } from '#app/policy/policy.schema.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
-import { fmtDate, OrgNav } from '#app/ui/org-nav.tsx'
+import { OrgNav } from '#app/ui/org-nav.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Exemptions · Gatehouse' }]
 
@@ -70,7 +71,7 @@ export default function Exemptions() {
                   <td>{x.name}<br /><span className="muted">{x.email}</span></td>
                   <td>{x.region.toUpperCase()}</td>
                   <td>{x.reason}</td>
-                  <td>{x.expiresAt ? fmtDate(x.expiresAt) : 'No end date'} {x.lapsed ? <span className="badge bad">lapsed</span> : null}</td>
+                  <td>{x.expiresAt ? <Time value={x.expiresAt} style="date" /> : 'No end date'} {x.lapsed ? <span className="badge bad">lapsed</span> : null}</td>
                   <td>
                     <Form method="post">
                       <input type="hidden" name="intent" value="remove" />
@@ -87,7 +88,7 @@ export default function Exemptions() {
       {resumed ? (
         <ResumeChange resumed={resumed} label="Add exemption" cancelTo={`/orgs/${org.slug}/exemptions`}>
           Exempt {String(resumed.values.email)} in {String(resumed.values.region).toUpperCase()}{' '}
-          {resumed.values.expiresAt ? `until ${fmtDate(String(resumed.values.expiresAt))}` : 'with no end date'}: {String(resumed.values.reason)}
+          {resumed.values.expiresAt ? <>until <Time value={String(resumed.values.expiresAt)} style="date" /></> : 'with no end date'}: {String(resumed.values.reason)}
         </ResumeChange>
       ) : null}
       <section className="card narrow">

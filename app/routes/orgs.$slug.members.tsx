@@ -15,7 +15,8 @@ import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { extendDeadline } from '#app/policy/exemptions.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
-import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
+import { METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Members · Gatehouse' }]
 
@@ -116,11 +117,11 @@ export default function Members() {
       header: 'Status',
       cell: (c) => (
         <span className={`badge ${STATUS_BADGE[c.getValue()]}`}>
-          {STATUS_LABELS[c.getValue()]}{c.getValue() === 'in_grace' || c.getValue() === 'overdue' ? ` ${c.getValue() === 'in_grace' ? 'until' : 'since'} ${fmtDate(c.row.original.deadline)}` : ''}
+          {STATUS_LABELS[c.getValue()]}{c.getValue() === 'in_grace' || c.getValue() === 'overdue' ? <> {c.getValue() === 'in_grace' ? 'until' : 'since'} <Time value={c.row.original.deadline} style="date" /></> : ''}
         </span>
       ),
     }),
-    col.accessor('lastSignInAt', { id: 'lastSignIn', header: 'Last sign-in', cell: (c) => fmtDateTime(c.getValue()) }),
+    col.accessor('lastSignInAt', { id: 'lastSignIn', header: 'Last sign-in', cell: (c) => <Time value={c.getValue()} /> }),
     col.display({
       id: 'actions',
       header: 'Actions',
@@ -243,7 +244,7 @@ export default function Members() {
       </section>
       {resumed?.intent === 'extend' ? (
         <ResumeChange resumed={resumed} label="Extend deadline" cancelTo={`/orgs/${org.slug}/members`}>
-          Extend the deadline of {rows.find((r) => r.userId === resumed.values.userId)?.email ?? 'the member'} to {fmtDate(String(resumed.values.deadline))}: {String(resumed.values.reason)}
+          Extend the deadline of {rows.find((r) => r.userId === resumed.values.userId)?.email ?? 'the member'} to <Time value={String(resumed.values.deadline)} style="date" />: {String(resumed.values.reason)}
         </ResumeChange>
       ) : null}
       <section className="card">
@@ -254,7 +255,7 @@ export default function Members() {
             <tbody>
               {invitations.map((x) => (
                 <tr key={x.id}>
-                  <td>{x.email}</td><td>{x.region.toUpperCase()}</td><td>{x.role}</td><td>{fmtDateTime(x.createdAt)}</td><td>{fmtDate(x.expiresAt)}</td>
+                  <td>{x.email}</td><td>{x.region.toUpperCase()}</td><td>{x.role}</td><td><Time value={x.createdAt} /></td><td><Time value={x.expiresAt} style="date" /></td>
                   <td><span className="badge">Invited</span></td>
                   <td>
                     <Form method="post">

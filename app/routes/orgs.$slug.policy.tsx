@@ -20,7 +20,8 @@ import {
   type PolicyReview,
 } from '#app/policy/region-policy.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
-import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav } from '#app/ui/org-nav.tsx'
+import { METHOD_LABELS, OrgNav } from '#app/ui/org-nav.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'MFA policy · Gatehouse' }]
 
@@ -133,7 +134,7 @@ export default function PolicyPage() {
             <h2 id={`region-${r.region}`}>Region {R}</h2>
             <p className="hint">
               Currently <strong>{r.mode}</strong>
-              {r.mode === 'required' && r.requiredSince ? `, required since ${fmtDate(r.requiredSince)}` : ''}. Last changed {fmtDateTime(r.updatedAt)}.
+              {r.mode === 'required' && r.requiredSince ? <>, required since <Time value={r.requiredSince} style="date" /></> : ''}. Last changed <Time value={r.updatedAt} />.
             </p>
             {mine?.error ? <FormError message={mine.error} /> : null}
             {review ? (
@@ -189,7 +190,7 @@ export default function PolicyPage() {
             <tbody>
               {runs.map((run) => (
                 <tr key={run.id}>
-                  <td>{fmtDateTime(run.createdAt)}</td>
+                  <td><Time value={run.createdAt} /></td>
                   <td>{run.region.toUpperCase()}</td>
                   <td>{run.kind === 'policy_required' ? 'Now required: deadlines' : 'Turned off'}</td>
                   <td>

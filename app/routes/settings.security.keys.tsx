@@ -14,6 +14,7 @@ import { KEY_LABEL_MAX, webauthnRegistrationOptions } from '#app/mfa/webauthn.se
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 import { WebAuthnButton } from '#app/ui/webauthn.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Security keys · Gatehouse' }]
 
@@ -94,8 +95,8 @@ export default function Keys() {
               {keys.map((k) => (
                 <tr key={k.id}>
                   <td>{k.label}</td>
-                  <td>{new Date(k.createdAt).toUTCString()}</td>
-                  <td>{k.lastUsedAt ? new Date(k.lastUsedAt).toUTCString() : 'never'}</td>
+                  <td><Time value={k.createdAt} /></td>
+                  <td><Time value={k.lastUsedAt} empty="never" /></td>
                   <td>
                     <Form method="post">
                       <input type="hidden" name="intent" value="remove" />

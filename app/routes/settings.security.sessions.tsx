@@ -9,6 +9,7 @@ import { formError } from '#app/http/domain-error.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Active sessions · Gatehouse' }]
 
@@ -40,7 +41,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
 }
 
-const fmt = (iso: string) => new Date(iso).toUTCString().replace(' GMT', ' UTC')
 
 export default function Sessions() {
   const { sessions } = useLoaderData<typeof loader>()
@@ -67,8 +67,8 @@ export default function Sessions() {
               </td>
               <td>{x.system}</td>
               <td>{x.ip ?? 'unknown'}</td>
-              <td>{fmt(x.createdAt)}</td>
-              <td>{fmt(x.lastSeenAt)}</td>
+              <td><Time value={x.createdAt} empty="never" /></td>
+              <td><Time value={x.lastSeenAt} empty="never" /></td>
               <td>
                 <Form method="post">
                   <input type="hidden" name="intent" value="sign_out" />

@@ -12,6 +12,7 @@ import { beginTotpSetup, getTotp, pendingTotpSetup } from '#app/mfa/totp.server.
 import { cancelTotpReplacement, replaceTotp, startTotpReplacement } from '#app/mfa/totp-replacement.server.ts'
 import { CodeField, FormError } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Authenticator app · Gatehouse' }]
 
@@ -135,7 +136,7 @@ export default function Totp() {
         <h1>Authenticator app</h1>
         {enabled.replaced ? <p className="banner info" role="status">Your authenticator app was replaced. Codes from the previous app no longer work.</p> : null}
         <FormError message={errors.form} />
-        <p>On since {new Date(enabled.since).toUTCString()}. Last used {enabled.lastUsedAt ? new Date(enabled.lastUsedAt).toUTCString() : 'never'}.</p>
+        <p>On since <Time value={enabled.since} />. Last used <Time value={enabled.lastUsedAt} empty="never" />.</p>
         {enabled.replaceClosed ? (
           <p className="banner" role="status">{enabled.replaceClosed}</p>
         ) : (

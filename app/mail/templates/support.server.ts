@@ -1,4 +1,5 @@
 import { footer, when, type Template } from '../templates.server.ts'
+import { formatUtc } from '#app/ui/time-format.ts'
 
 const BY: Record<string, string> = {
   support: 'Gatehouse support',
@@ -34,7 +35,7 @@ export const supportTemplates = {
       text:
         `${p.requesterEmail} asked to ${p.action === 'unlock' ? 'unlock the account of' : 'reset the two-step verification of'} ${p.targetEmail} on ${when(p)}.\n` +
         `Why a second person is needed: ${p.why}\nTicket: ${p.ticket || '-'}\nReason: ${p.reason}\n\n` +
-        `Review it, after checking the member's identity yourself, before it expires on ${new Date(String(p.expiresAt)).toUTCString()}:\n${p.url}${footer}`,
+        `Review it, after checking the member's identity yourself, before it expires on ${formatUtc(new Date(String(p.expiresAt)))}:\n${p.url}${footer}`,
     }),
   },
   /** To every support person: a member froze their account from a notice ("this wasn't me"). */
