@@ -17,6 +17,7 @@ import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
 import { Time } from '#app/ui/time.tsx'
+import { EmptyState } from '#app/ui/empty-state.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Members · Gatehouse' }]
 
@@ -233,6 +234,15 @@ export default function Members() {
               {table.getRowModel().rows.map((r) => (
                 <tr key={r.id}>{r.getVisibleCells().map((c) => <td key={c.id}>{flexRender(c.column.columnDef.cell, c.getContext())}</td>)}</tr>
               ))}
+              {rows.length === 0 ? (
+                <tr>
+                  <td colSpan={table.getVisibleLeafColumns().length}>
+                    {query.q || query.region || query.status || query.factor
+                      ? <EmptyState title="No members match this filter.">Try another search, or <Link to={`/orgs/${org.slug}/members`}>clear the filter</Link>.</EmptyState>
+                      : <EmptyState title="No members yet.">Invite people below; service accounts are created here too.</EmptyState>}
+                  </td>
+                </tr>
+              ) : null}
             </tbody>
           </table>
         </div>

@@ -152,7 +152,7 @@ export default function SupportMember() {
         {detail.events.length ? (
           <table aria-label="Security events">
             <thead><tr><th>When</th><th>Event</th><th>By</th><th>Details</th></tr></thead>
-            <tbody>{detail.events.map((e) => <tr key={e.id}><td><Time value={e.createdAt} /></td><td>{e.action}</td><td>{e.actorLabel}</td><td>{e.details}</td></tr>)}</tbody>
+            <tbody>{detail.events.map((e) => <tr key={e.id}><td><Time value={e.createdAt} /></td><td>{e.sentence}<br /><code className="muted">{e.action}</code></td><td>{e.actorLabel}</td><td>{e.details ? <details className="audit-details"><summary>details</summary>{e.details}</details> : null}</td></tr>)}</tbody>
           </table>
         ) : <p className="muted">No events.</p>}
       </section>
