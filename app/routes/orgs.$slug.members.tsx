@@ -140,7 +140,7 @@ export default function Members() {
           ) : null}
           {c.row.original.role === 'member' && c.row.original.kind === 'human' ? (
             // Plain members only; the reset page re-checks "plain member in every organization" on the server.
-            <p><Link to={`/orgs/${org.slug}/members/${c.row.original.userId}/reset`}>Reset two-step verification…</Link></p>
+            <p><Link to={`/orgs/${org.slug}/members/${c.row.original.userId}/reset`}>Reset two-factor authentication…</Link></p>
           ) : null}
           {myRole === 'owner' || c.row.original.role === 'member' ? (
             <Form method="post">

@@ -103,7 +103,7 @@ export default function ResetPassword() {
         <Field label="Repeat the new password" name="confirm" type="password" autoComplete="new-password" error={errors.confirm} required />
         {prompt ? (
           <fieldset>
-            <legend>Your account has two-step sign-in: confirm it’s you</legend>
+            <legend>Your account has two-factor authentication: confirm it’s you</legend>
             <p className="muted">{prompt}</p>
             {codeMethods.length ? (
               <>

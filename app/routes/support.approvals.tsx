@@ -88,7 +88,7 @@ export default function Approvals() {
         {pending.length === 0 ? <p>No request is waiting.</p> : null}
         {pending.map((r) => (
           <article key={r.id} className="card" aria-label={`Request for ${r.targetEmail}`}>
-            <h2>{r.action === 'unlock' ? 'Unlock the account of' : 'Reset two-step verification of'} {r.targetEmail}</h2>
+            <h2>{r.action === 'unlock' ? 'Unlock the account of' : 'Reset two-factor authentication of'} {r.targetEmail}</h2>
             <p>
               <Link to={`/support/users/${r.targetUserId}`}>{r.targetName}</Link> · region {r.targetRegion.toUpperCase()} · asked by {r.requesterEmail} on <Time value={r.createdAt} /> · expires in {hoursLeft(r.expiresAt)} h
             </p>

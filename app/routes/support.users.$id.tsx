@@ -56,7 +56,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
 const NOTICES: Record<string, string> = {
   unlocked: 'The account is unlocked. The member can sign in again.',
-  reset: 'Two-step verification was reset: every factor, recovery code and remembered device is gone, every session ended, and the member has been emailed.',
+  reset: 'Two-factor authentication was reset: every factor, recovery code and remembered device is gone, every session ended, and the member has been emailed.',
   requested: 'This person is an organization owner or admin (now or in the last 30 days), or a platform account: the reset waits for a second support person at Approvals.',
   unlock_requested: 'This account was frozen by its member, or belongs to an owner or admin (now or in the last 30 days) or a platform account: the unlock waits for a second support person at Approvals.',
 }
@@ -96,7 +96,7 @@ export default function SupportMember() {
       </section>
 
       <section className="card">
-        <h2>Two-step verification</h2>
+        <h2>Two-factor authentication</h2>
         <p>Status: {user.mfaEnabledAt ? <span className="badge ok">on since <Time value={user.mfaEnabledAt} /></span> : <span className="badge">off</span>}{user.preferredMethod ? ` · prefers ${user.preferredMethod}` : ''}</p>
         {detail.factors.length ? (
           <table aria-label="Factors">
@@ -138,7 +138,7 @@ export default function SupportMember() {
       </section>
 
       <section className="card">
-        <h2>Reset two-step verification</h2>
+        <h2>Reset two-factor authentication</h2>
         {pending.length ? <div className="banner warn">{pending[0].action === 'unlock' ? 'An unlock' : 'A reset'} of this account is waiting for approval (asked by {pending[0].requesterEmail}). <Link to="/support/approvals">Approvals</Link></div> : null}
         {isSelf ? (
           <p className="muted">You cannot reset your own account. Ask another support person.</p>

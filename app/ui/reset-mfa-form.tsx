@@ -21,7 +21,7 @@ export function ResetMfaForm(props: {
   const values = props.values ?? {}
   const ticked = new Set([values.checks ?? []].flat().map(String))
   return (
-    <Form method="post" noValidate aria-label="Reset two-step verification">
+    <Form method="post" noValidate aria-label="Reset two-factor authentication">
       <input type="hidden" name="intent" value="reset" />
       <FormError message={errors.form} />
       <p>
@@ -56,7 +56,7 @@ export function ResetMfaForm(props: {
         </label>
         {errors.confirm ? <div className="error" role="alert">{errors.confirm}</div> : null}
       </div>
-      <button type="submit" className="danger" disabled={props.busy}>{props.busy ? 'Resetting…' : props.submitLabel ?? 'Reset two-step verification'}</button>
+      <button type="submit" className="danger" disabled={props.busy}>{props.busy ? 'Resetting…' : props.submitLabel ?? 'Reset two-factor authentication'}</button>
     </Form>
   )
 }

@@ -161,7 +161,7 @@ it('the member sees the grace prompt, continues; after the deadline proves the m
   await page.getByLabel('Email code').fill(code)
   await page.getByRole('button', { name: 'Verify' }).click()
   await page.waitForURL(`${base}/enroll`)
-  await page.getByRole('heading', { name: 'Set up two-step sign-in' }).waitFor()
+  await page.getByRole('heading', { name: 'Set up two-factor authentication' }).waitFor()
   await page.getByText('Acme Corporation requires a second step at sign-in.').waitFor()
   await screenshot(page, 'policy-forced-enrollment')
 

@@ -300,18 +300,18 @@ describe('policy', () => {
 
     await setPolicy(org.id, { mode: 'disabled' })
     const page = (await client.text(REPLACE)).html
-    expect(page).toContain('role="status">Your organization has turned off two-step verification for your region')
+    expect(page).toContain('role="status">Your organization has turned off two-factor authentication for your region')
     expect(page).not.toContain('data-testid="totp-secret"')
     expect(page).not.toContain('Replace authenticator app</button>')
     const refused = await client.post(REPLACE, { intent: 'replace_confirm', code: await totpCode(newSecret) })
     expect(refused.status).toBe(403)
-    expect(await text(refused)).toContain('Your organization has turned off two-step verification for your region')
+    expect(await text(refused)).toContain('Your organization has turned off two-factor authentication for your region')
     expect((await factorRow(member.id)).secretCiphertext).toBe(before.secretCiphertext)
 
     await setPolicy(org.id, { mode: 'required', allowedMethods: ['webauthn'] })
     const notAllowed = await client.post(REPLACE, { intent: 'replace_confirm', code: await totpCode(newSecret) })
     expect(notAllowed.status).toBe(403)
-    expect(await text(notAllowed)).toContain('Your organization does not accept an authenticator app for two-step verification in your region.')
+    expect(await text(notAllowed)).toContain('Your organization does not accept an authenticator app for two-factor authentication in your region.')
     // The domain refuses for every channel, not only the page.
     const direct = await replaceTotp(await userById(member.id), await totpCode(newSecret), NO_REQUEST, null)
     expect(direct).toMatchObject({ ok: false, status: 403, code: 'closed' })
