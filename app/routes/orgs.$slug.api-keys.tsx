@@ -17,7 +17,7 @@ import {
   revokeApiKey,
 } from '#app/orgs/api-keys.server.ts'
 import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
-import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { describedBy, Field, FieldError, FormError, Notice, SelectField } from '#app/ui/form.tsx'
 import { OrgNav } from '#app/ui/org-nav.tsx'
 import { Time } from '#app/ui/time.tsx'
 
@@ -198,21 +198,13 @@ export default function ApiKeys() {
         ) : (
           <Form method="post" noValidate>
             <input type="hidden" name="intent" value="issue" />
-            <div className="field">
-              <label htmlFor="serviceAccountId">Service account</label>
-              <select id="serviceAccountId" name="serviceAccountId" aria-invalid={errors.serviceAccountId ? true : undefined}>
-                {accounts.map((a) => (
-                  <option key={a.id} value={a.id}>
-                    {a.name} ({a.email})
-                  </option>
-                ))}
-              </select>
-              {errors.serviceAccountId ? (
-                <div className="error" role="alert">
-                  {errors.serviceAccountId}
-                </div>
-              ) : null}
-            </div>
+            <SelectField label="Service account" name="serviceAccountId" error={errors.serviceAccountId}>
+              {accounts.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {a.name} ({a.email})
+                </option>
+              ))}
+            </SelectField>
             <Field
               label="Name"
               name="name"
@@ -222,7 +214,7 @@ export default function ApiKeys() {
               maxLength={100}
               required
             />
-            <fieldset className="field">
+            <fieldset className="field" {...describedBy('scopes', errors.scopes)}>
               <legend>Scopes</legend>
               {scopes.map((s) => (
                 <label key={s.value} className="row">
@@ -233,11 +225,7 @@ export default function ApiKeys() {
                   </span>
                 </label>
               ))}
-              {errors.scopes ? (
-                <div className="error" role="alert">
-                  {errors.scopes}
-                </div>
-              ) : null}
+              <FieldError id="scopes" error={errors.scopes} />
             </fieldset>
             <button type="submit" disabled={busy}>
               Issue key

@@ -9,7 +9,7 @@ import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { addExemption, listExemptions, removeExemption } from '#app/policy/exemptions.server.ts'
 import { exemptionsForm } from '#app/policy/policy.schema.ts'
-import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { Field, FormError, Notice, SelectField } from '#app/ui/form.tsx'
 import { OrgNav } from '#app/ui/org-nav.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { Time } from '#app/ui/time.tsx'
@@ -97,13 +97,9 @@ export default function Exemptions() {
         <Form method="post" noValidate>
           <input type="hidden" name="intent" value="add" />
           <Field label="Service account email" name="email" type="email" required defaultValue={a?.values?.email ?? ''} error={errors.email} />
-          <div className="field">
-            <label htmlFor="region">Region</label>
-            <select id="region" name="region" defaultValue={a?.values?.region ?? regions[0]}>
-              {regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}
-            </select>
-            {errors.region ? <div className="error" role="alert">{errors.region}</div> : null}
-          </div>
+          <SelectField label="Region" name="region" defaultValue={a?.values?.region ?? regions[0]} error={errors.region}>
+            {regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}
+          </SelectField>
           <Field label="Reason" name="reason" required defaultValue={a?.values?.reason ?? ''} error={errors.reason} />
           <Field label="End date (optional)" name="expiresAt" type="date" defaultValue={a?.values?.expiresAt ?? ''} error={errors.expiresAt} hint="The exemption lapses on its own at the end of that day (UTC)." />
           <button type="submit">Add exemption</button>

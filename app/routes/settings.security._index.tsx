@@ -16,7 +16,7 @@ import { listDevices } from '#app/mfa/trusted-devices.server.ts'
 import { isDomainError } from '#app/errors.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { answerInvitation, listMyInvitations } from '#app/orgs/invites.server.ts'
-import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { Field, FormError, Notice, SelectField } from '#app/ui/form.tsx'
 import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Security · Gatehouse' }]
@@ -107,15 +107,11 @@ export default function Security() {
         <p className="muted">Adding or removing a factor (an app, a key, new recovery codes) signs you out everywhere else: every other browser and API session token.</p>
         <Form method="post" className="row">
           <input type="hidden" name="intent" value="preferred" />
-          <div className="field">
-            <label htmlFor="method">Preferred method</label>
-            <select id="method" name="method" defaultValue={d.preferred ?? 'email'}>
-              <option value="totp" disabled={!d.totp}>Authenticator app</option>
-              <option value="webauthn" disabled={d.keys.length === 0}>Security key</option>
-              <option value="email">Email</option>
-            </select>
-            {errors.method ? <div className="error">{errors.method}</div> : null}
-          </div>
+          <SelectField label="Preferred method" name="method" defaultValue={d.preferred ?? 'email'} error={errors.method}>
+            <option value="totp" disabled={!d.totp}>Authenticator app</option>
+            <option value="webauthn" disabled={d.keys.length === 0}>Security key</option>
+            <option value="email">Email</option>
+          </SelectField>
           <button type="submit" className="secondary">Save</button>
         </Form>
       </section>

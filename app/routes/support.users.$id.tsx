@@ -9,7 +9,7 @@ import { listRequests, supportReset, supportUnlock } from '#app/support/approval
 import { supportMemberForm } from '#app/support/forms.server.ts'
 import { memberDetail } from '#app/support/members.server.ts'
 import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
-import { FormError, Notice } from '#app/ui/form.tsx'
+import { describedBy, FieldError, FormError, Notice } from '#app/ui/form.tsx'
 import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
 import { Time } from '#app/ui/time.tsx'
 
@@ -128,8 +128,8 @@ export default function SupportMember() {
               <input type="hidden" name="intent" value="unlock" />
               <div className="field">
                 <label htmlFor="unlock-reason">Reason for unlocking</label>
-                <input id="unlock-reason" name="reason" required defaultValue={values.intent === 'unlock' ? String(values.reason ?? '') : ''} aria-invalid={errors.unlockReason ? true : undefined} />
-                {errors.unlockReason ? <div className="error" role="alert">{errors.unlockReason}</div> : null}
+                <input id="unlock-reason" name="reason" required defaultValue={values.intent === 'unlock' ? String(values.reason ?? '') : ''} {...describedBy('unlock-reason', errors.unlockReason)} />
+                <FieldError id="unlock-reason" error={errors.unlockReason} />
               </div>
               <button type="submit" disabled={busy}>Unlock account</button>
             </Form>
