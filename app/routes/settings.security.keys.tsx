@@ -71,17 +71,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (cookie) throw redirectTo('/', headers)
     return { added: result.label }
   }
-  return data({ recoveryCodes: result.recoveryCodes, added: result.label, done }, { headers })
+  return data({ recoveryCodes: result.recoveryCodes, account: user.email, issuedAt: new Date().toISOString(), added: result.label, done }, { headers })
 }
 
 export default function Keys() {
   const { keys, closed } = useLoaderData<typeof loader>()
-  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; added?: string; removed?: boolean; done?: string } | undefined
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; account?: string; issuedAt?: string; added?: string; removed?: boolean; done?: string } | undefined
   const [name, setName] = useState('')
   const errors = result?.errors ?? {}
   return (
     <>
-      {result?.recoveryCodes ? <RecoveryCodesPanel codes={result.recoveryCodes} doneHref={result.done} /> : null}
+      {result?.recoveryCodes ? <RecoveryCodesPanel codes={result.recoveryCodes} account={result.account ?? ''} issuedAt={result.issuedAt ?? ''} doneHref={result.done} /> : null}
       <section className="card">
         <h1>Security keys and passkeys</h1>
         <p className="muted">Adding or removing a key signs you out everywhere else (every other browser and API session token).</p>

@@ -12,6 +12,8 @@ import { beginTotpSetup, getTotp, pendingTotpSetup } from '#app/mfa/totp.server.
 import { cancelTotpReplacement, replaceTotp, startTotpReplacement } from '#app/mfa/totp-replacement.server.ts'
 import { CodeField, FormError } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
+import { CopyButton } from '#app/ui/copy-button.tsx'
+import { groupsOfFour } from '#app/ui/secret-format.ts'
 import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Authenticator app · Gatehouse' }]
@@ -86,18 +88,18 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const cookie = await upgradeEnrollOnlySession(session, user.id, 'totp', meta)
   const done = session.level === 'enroll_only' ? '/' : '/settings/security'
   if (!result.recoveryCodes) throw redirectTo(done, cookie ? { 'Set-Cookie': cookie } : {})
-  return data({ recoveryCodes: result.recoveryCodes, done }, { headers: cookie ? { 'Set-Cookie': cookie } : {} })
+  return data({ recoveryCodes: result.recoveryCodes, account: user.email, issuedAt: new Date().toISOString(), done }, { headers: cookie ? { 'Set-Cookie': cookie } : {} })
 }
 
 export default function Totp() {
   const { enabled, setup, closed, replacement } = useLoaderData<typeof loader>()
-  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; done?: string; startAgain?: boolean } | undefined
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; account?: string; issuedAt?: string; done?: string; startAgain?: boolean } | undefined
   const errors = result?.errors ?? {}
   if (result?.recoveryCodes) {
     return (
       <section className="card">
         <h1>Authenticator app is on</h1>
-        <RecoveryCodesPanel codes={result.recoveryCodes} doneHref={result.done} />
+        <RecoveryCodesPanel codes={result.recoveryCodes} account={result.account ?? ''} issuedAt={result.issuedAt ?? ''} doneHref={result.done} />
       </section>
     )
   }
@@ -116,7 +118,7 @@ export default function Totp() {
         <details>
           <summary>Can't scan?</summary>
           <p>Enter this secret in your app (account: {replacement.account}, issuer: {replacement.issuer}, time-based):</p>
-          <p><code className="secret" data-testid="totp-secret">{replacement.secret}</code></p>
+          <p className="row"><code className="secret" data-testid="totp-secret">{groupsOfFour(replacement.secret)}</code> <CopyButton text={replacement.secret} what="secret" /></p>
         </details>
         <Form method="post" action="/settings/security/totp?replace=1" noValidate>
           <input type="hidden" name="intent" value="replace_confirm" />
@@ -175,7 +177,7 @@ export default function Totp() {
       <details>
         <summary>Can't scan?</summary>
         <p>Enter this secret in your app (account: {setup!.account}, issuer: {setup!.issuer}, time-based):</p>
-        <p><code className="secret" data-testid="totp-secret">{setup!.secret}</code></p>
+        <p className="row"><code className="secret" data-testid="totp-secret">{groupsOfFour(setup!.secret)}</code> <CopyButton text={setup!.secret} what="secret" /></p>
       </details>
       <Form method="post" noValidate>
         <input type="hidden" name="intent" value="confirm" />

@@ -56,7 +56,7 @@ async function factorRow(userId: string) {
   return row
 }
 
-const secretOf = (html: string) => html.match(/data-testid="totp-secret">([A-Z2-7]+)</)?.[1]
+const secretOf = (html: string) => html.match(/data-testid="totp-secret">([A-Z2-7 ]+)</)?.[1].replaceAll(' ', '')
 const text = async (res: Response) => (await res.text()).replaceAll('&#x27;', "'").replaceAll('&quot;', '"')
 
 /** A fresh sign-in with an app code: the response of the second step. */
