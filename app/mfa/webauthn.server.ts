@@ -189,6 +189,14 @@ export async function verifyWebauthnAuthentication(
   return { ok: true, keyId: key.id }
 }
 
+/** Renames one of the member's keys; returns the old and new labels, or undefined when the key is not theirs. */
+export async function updateKeyLabel(userId: string, keyId: string, label: string, tx: Tx) {
+  const [old] = await tx.select({ label: w.label }).from(w).where(and(eq(w.userId, userId), eq(w.id, keyId))).for('update')
+  if (!old) return undefined
+  await tx.update(w).set({ label }).where(and(eq(w.userId, userId), eq(w.id, keyId)))
+  return { old: old.label, new: label }
+}
+
 export async function deleteKey(userId: string, keyId: string, tx: Tx = db) {
   const [row] = await tx.delete(w).where(and(eq(w.userId, userId), eq(w.id, keyId))).returning({ id: w.id, label: w.label })
   return row
