@@ -22,7 +22,7 @@ import type { User } from '#app/auth/session.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 
 export const WEBAUTHN_CHALLENGE_SECONDS = 5 * 60
-export const KEY_LABEL_MAX = 60
+export { KEY_LABEL_MAX } from './methods.schema.ts'
 
 type Transport = 'ble' | 'cable' | 'hybrid' | 'internal' | 'nfc' | 'smart-card' | 'usb'
 const w = schema.webauthnCredentials

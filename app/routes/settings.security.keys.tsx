@@ -10,7 +10,8 @@ import { webauthnResponse } from '#app/mfa/factor-form.server.ts'
 import { enrollKey, enrollmentClosed } from '#app/mfa/enrollment.server.ts'
 import { listFactors, removalRefusal, removeKey, renameKey } from '#app/mfa/factors.server.ts'
 import { requireStepUp, upgradeEnrollOnlySession } from '#app/sign-in/web.server.ts'
-import { KEY_LABEL_MAX, webauthnRegistrationOptions } from '#app/mfa/webauthn.server.ts'
+import { webauthnRegistrationOptions } from '#app/mfa/webauthn.server.ts'
+import { KEY_LABEL_MAX, keyLabel } from '#app/mfa/methods.schema.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 import { WebAuthnButton } from '#app/ui/webauthn.tsx'
@@ -18,7 +19,7 @@ import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Security keys · Gatehouse' }]
 
-const label = z.string().trim().min(1, 'Name the key, e.g. "YubiKey 5"').max(KEY_LABEL_MAX, `Use at most ${KEY_LABEL_MAX} characters`)
+const label = keyLabel
 const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('webauthn_options'), label }),
   z.object({
@@ -120,7 +121,7 @@ export default function Keys() {
                       <Form method="post" noValidate aria-label={`Rename ${k.label}`}>
                         <input type="hidden" name="intent" value="rename" />
                         <input type="hidden" name="keyId" value={k.id} />
-                        <Field label="New name" name="label" id={`rename-${k.id}`} defaultValue={k.label} maxLength={60} required error={result?.keyId === k.id ? renameErrors.label : undefined} />
+                        <Field label="New name" name="label" id={`rename-${k.id}`} defaultValue={k.label} maxLength={KEY_LABEL_MAX} required error={result?.keyId === k.id ? renameErrors.label : undefined} />
                         <button type="submit" className="secondary">Save name</button>
                       </Form>
                     </details>
@@ -147,7 +148,7 @@ export default function Keys() {
         <h2>Add a security key</h2>
         {/* A form, so that Enter in the name field adds the key (the button runs the ceremony, decision 073). */}
         <form noValidate onSubmit={(e) => e.preventDefault()} aria-label="Add a security key">
-          <Field label="Key name" name="label" value={name} onChange={(e) => setName(e.target.value)} maxLength={60} placeholder="YubiKey 5" error={nameError ?? addErrors.label} />
+          <Field label="Key name" name="label" value={name} onChange={(e) => setName(e.target.value)} maxLength={KEY_LABEL_MAX} placeholder="YubiKey 5" error={nameError ?? addErrors.label} />
           <WebAuthnButton mode="register" label="Add security key" submitsForm fields={{ label: name }} validate={() => nameProblem(name)} onProblem={setNameError} />
         </form>
       </section>}
