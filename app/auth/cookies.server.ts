@@ -7,6 +7,8 @@ export const COOKIE = {
   session: `${prefix}gh_session`,
   pending: `${prefix}gh_pending`,
   device: `${prefix}gh_device`,
+  /** The region last chosen on the sign-in form: a convenience, not a secret (decision 073). */
+  region: `${prefix}gh_region`,
 } as const
 
 /**
@@ -39,4 +41,13 @@ export function setCookie(name: string, value: string, maxAgeSeconds?: number): 
 
 export function clearCookie(name: string): string {
   return setCookie(name, '', 0)
+}
+
+/** Remembers the region chosen on the sign-in form for a year, so the form opens on it next time. */
+export const rememberRegion = (region: string) => setCookie(COOKIE.region, region, 365 * 24 * 3600)
+
+/** The remembered region, when it is still one of `codes`. */
+export function rememberedRegion(request: Request, codes: string[]): string | undefined {
+  const region = readCookie(request, COOKIE.region)
+  return region && codes.includes(region) ? region : undefined
 }

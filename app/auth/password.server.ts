@@ -29,5 +29,5 @@ export async function burnPasswordCheck(password: string): Promise<void> {
   await verifyPassword(await dummyHash, password)
 }
 
-export const PASSWORD_MIN_LENGTH = 12
-export const PASSWORD_MAX_LENGTH = 256
+// The rules live in the browser-safe password.schema.ts, which the forms show (decision 073).
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password.schema.ts'

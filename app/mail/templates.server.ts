@@ -5,6 +5,7 @@
 import { mfaTemplates } from './templates/mfa.server.ts'
 import { policyTemplates } from './templates/policy.server.ts'
 import { supportTemplates } from './templates/support.server.ts'
+import { formatUtc } from '#app/ui/time-format.ts'
 
 export type Params = Record<string, unknown>
 export type LinkPurpose = 'password_reset' | 'invite' | 'login' | 'email_code' | 'freeze'
@@ -17,7 +18,7 @@ export type Template = {
 }
 
 export const footer = '\n\n— Gatehouse\nYou receive this because of your Gatehouse account. If something here surprises you, contact your administrator.'
-export const when = (p: Params) => (p.at ? new Date(String(p.at)).toUTCString() : new Date().toUTCString())
+export const when = (p: Params) => formatUtc(p.at ? new Date(String(p.at)) : new Date())
 
 export const TEMPLATES = {
   password_reset: {

@@ -15,7 +15,7 @@ import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 
 export type EnrollResult = { ok: true; recoveryCodes: string[] | null; label?: string } | { ok: false; message: string }
 
-export const ENROLLMENT_CLOSED_MESSAGE = 'Your organization has turned off two-step verification for your region, so new methods cannot be set up. The ones you already have are kept, and you can still remove them.'
+export const ENROLLMENT_CLOSED_MESSAGE = 'Your organization has turned off two-factor authentication for your region, so new methods cannot be set up. The ones you already have are kept, and you can still remove them.'
 
 const FACTOR_NAMES = { totp: 'an authenticator app', webauthn: 'a security key' } as const
 
@@ -32,7 +32,7 @@ export async function enrollmentClosed(userId: string, method?: 'totp' | 'webaut
   if (decision.mode === 'disabled') return ENROLLMENT_CLOSED_MESSAGE
   if (method && !decision.allowedMethods.includes(method)) {
     const other = decision.allowedMethods.filter((m): m is 'totp' | 'webauthn' => m !== 'email' && m !== method)
-    return `Your organization does not accept ${FACTOR_NAMES[method]} for two-step verification in your region.${other.length ? ` Set up ${other.map((m) => FACTOR_NAMES[m]).join(' or ')} instead.` : ''}`
+    return `Your organization does not accept ${FACTOR_NAMES[method]} for two-factor authentication in your region.${other.length ? ` Set up ${other.map((m) => FACTOR_NAMES[m]).join(' or ')} instead.` : ''}`
   }
   return null
 }

@@ -18,7 +18,7 @@ import { queueNotice } from '#app/mail/queue-email.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 import { countRecoveryCodes, deleteRecoveryCodes, generateRecoveryCodes, RECOVERY_LOW_WATERMARK } from './recovery-codes.server.ts'
 import { revokeAllDevices } from './trusted-devices.server.ts'
-import { deleteKey, listKeys } from './webauthn.server.ts'
+import { deleteKey, listKeys, updateKeyLabel } from './webauthn.server.ts'
 import { deleteTotp } from './totp.server.ts'
 import { effectivePolicy, type PolicyDecision } from '#app/policy/effective-policy.ts'
 import { loadPolicyInput } from '#app/policy/member-status.server.ts'
@@ -201,6 +201,19 @@ export async function removeKey(user: User, keyId: string, meta: RequestMeta, cu
   })
   if (result.ok) await noticeRemoved(user, `the security key "${result.label}"`, result.mfaOff)
   return result
+}
+
+/**
+ * Renames one of the member's security keys, audited (auth.webauthn_renamed). A name is not a
+ * protection, so no step-up: the key itself is unchanged.
+ */
+export async function renameKey(user: User, keyId: string, label: string, meta: RequestMeta): Promise<{ ok: true; label: string } | { ok: false; message: string }> {
+  return db.transaction(async (tx) => {
+    const renamed = await updateKeyLabel(user.id, keyId, label, tx)
+    if (!renamed) return { ok: false as const, message: 'That key is not on this account.' }
+    if (renamed.old !== renamed.new) await recordAudit({ action: 'auth.webauthn_renamed', actor: actorOf(user), subjectId: user.id, meta, details: { keyId, old: renamed.old, new: renamed.new } }, tx)
+    return { ok: true as const, label }
+  })
 }
 
 /** Turns 2FA off: every app and key goes, with the recovery codes and trusted devices. */

@@ -24,3 +24,7 @@ export const methodLabel = (m: string) => (METHOD_LABELS as Record<string, strin
 
 export const policyMethodSchema = z.enum(POLICY_METHODS)
 export const secondFactorMethodSchema = z.enum(SECOND_FACTOR_METHODS)
+
+/** The longest name of a security key; the browser checks it too (the keys page, decision 073). */
+export const KEY_LABEL_MAX = 60
+export const keyLabel = z.string().trim().min(1, 'Name the key, e.g. "YubiKey 5"').max(KEY_LABEL_MAX, `Use at most ${KEY_LABEL_MAX} characters`)

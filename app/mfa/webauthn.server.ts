@@ -22,7 +22,7 @@ import type { User } from '#app/auth/session.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
 
 export const WEBAUTHN_CHALLENGE_SECONDS = 5 * 60
-export const KEY_LABEL_MAX = 60
+export { KEY_LABEL_MAX } from './methods.schema.ts'
 
 type Transport = 'ble' | 'cable' | 'hybrid' | 'internal' | 'nfc' | 'smart-card' | 'usb'
 const w = schema.webauthnCredentials
@@ -187,6 +187,14 @@ export async function verifyWebauthnAuthentication(
     .returning({ id: w.id })
   if (!won) return { ok: false, code: 'not_verified' }
   return { ok: true, keyId: key.id }
+}
+
+/** Renames one of the member's keys; returns the old and new labels, or undefined when the key is not theirs. */
+export async function updateKeyLabel(userId: string, keyId: string, label: string, tx: Tx) {
+  const [old] = await tx.select({ label: w.label }).from(w).where(and(eq(w.userId, userId), eq(w.id, keyId))).for('update')
+  if (!old) return undefined
+  await tx.update(w).set({ label }).where(and(eq(w.userId, userId), eq(w.id, keyId)))
+  return { old: old.label, new: label }
 }
 
 export async function deleteKey(userId: string, keyId: string, tx: Tx = db) {

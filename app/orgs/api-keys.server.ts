@@ -20,7 +20,7 @@ export const WRITE_SCOPES: readonly ApiScope[] = ['policy:write']
 export const SCOPE_LABELS: Record<ApiScope, string> = {
   'policy:read': 'Read MFA policy and exemptions',
   'policy:write': 'Change MFA policy and exemptions',
-  'members:read': 'List members and their MFA status',
+  'members:read': 'List members and their 2FA status',
   'audit:read': 'Read the audit log',
 }
 

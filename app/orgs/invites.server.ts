@@ -13,7 +13,8 @@
 import { and, asc, eq, gt, isNull, lte, sql } from 'drizzle-orm'
 import { z } from 'zod'
 import { recordAudit, refuseChange, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
-import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '#app/auth/password.server.ts'
+import { hashPassword } from '#app/auth/password.server.ts'
+import { newPassword } from '#app/auth/password.schema.ts'
 import { consumeVerification, createVerification, findByToken } from '#app/auth/verification.server.ts'
 import type { Session, User } from '#app/auth/session.server.ts'
 import { config, findRegion } from '#app/config/env.server.ts'
@@ -180,7 +181,7 @@ export async function answerInvitation(
 
 export const acceptInviteInput = z
   .object({
-    password: z.string().min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters`).max(PASSWORD_MAX_LENGTH, 'That password is too long'),
+    password: newPassword,
     confirm: z.string(),
   })
   .refine((v) => v.password === v.confirm, { message: 'The two passwords differ', path: ['confirm'] })

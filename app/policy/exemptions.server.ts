@@ -16,6 +16,7 @@ import { exemptionLowers, extensionLowers } from './lowering.ts'
 import { requireLoweringAllowed, type ChangeAuthority } from './lowering.server.ts'
 
 import { exemptionInput, extensionInput } from './policy.schema.ts'
+import { formatUtc } from '#app/ui/time-format.ts'
 
 export { exemptionInput, extensionInput }
 
@@ -93,7 +94,7 @@ export async function removeExemption(scope: OrgScope, exemptionId: string, acto
 }
 
 
-const fmtDeadline = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+const fmtDeadline = (d: Date) => formatUtc(d, 'date')
 
 /**
  * Extends one member's deadline in their region (replacing an earlier extension), audited. The new

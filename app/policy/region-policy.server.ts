@@ -15,6 +15,7 @@ import { policyLowerings } from './lowering.ts'
 import { requireLoweringAllowed, type ChangeAuthority } from './lowering.server.ts'
 import { asDate, hasAllowedFactor, proposedStatusInputs } from './member-status.server.ts'
 import { startNotificationRun, type RunKind } from './notification-runs.server.ts'
+import { formatUtc } from '#app/ui/time-format.ts'
 
 
 export { regionPolicyInput, type RegionPolicyInput } from './policy.schema.ts'
@@ -50,7 +51,7 @@ export type PolicyImpact = {
   summary: string
 }
 
-const fmtDate = (d: Date) => d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+const fmtDate = (d: Date) => formatUtc(d, 'date')
 
 /**
  * What a change would do, computed from the data (one query) before anything is saved. `current`

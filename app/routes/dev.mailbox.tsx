@@ -2,6 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { useLoaderData } from '@remix-run/react'
 import { notFound } from '#app/http/request.server.ts'
 import { readDevMailbox } from '#app/mail/dev-mailbox.server.ts'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Development mailbox · Gatehouse' }]
 
@@ -22,7 +23,7 @@ export default function DevMailbox() {
         {messages.length === 0 ? <p>No mail yet.</p> : null}
         {messages.map((m) => (
           <article key={m.id} className="card">
-            <div className="muted">To {m.toAddress} · {new Date(m.createdAt).toLocaleString()}</div>
+            <div className="muted">To {m.toAddress} · <Time value={m.createdAt} /></div>
             <h2>{m.subject}</h2>
             <pre className="mail">{m.text}</pre>
           </article>

@@ -5,7 +5,7 @@ import { listFactors } from '#app/mfa/factors.server.ts'
 import { ENROLLMENT_CLOSED_MESSAGE } from '#app/mfa/enrollment.server.ts'
 import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Set up two-step sign-in · Gatehouse' }]
+export const meta: MetaFunction = () => [{ title: 'Set up two-factor authentication · Gatehouse' }]
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user, session } = await requireUser(request)
@@ -30,7 +30,7 @@ export default function Enroll() {
   const d = useLoaderData<typeof loader>()
   return (
     <section className="card narrow">
-      <h1>Set up two-step sign-in</h1>
+      <h1>Set up two-factor authentication</h1>
       {d.enrollOnly ? (
         <p>{d.staff ? 'Support and administrator accounts need an authenticator app or a security key.' : `${d.organizations.join(' and ') || 'Your organization'} requires a second step at sign-in.`} Set one up to continue. This page is all you can reach until then (for 15 minutes).</p>
       ) : d.closed ? <p className="banner" role="status">{d.closed}</p> : <p>Choose a method to add.</p>}

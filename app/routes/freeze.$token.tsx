@@ -45,7 +45,7 @@ export default function Freeze() {
     <section className="card narrow">
       <h1>Freeze your account?</h1>
       <FormError message={result && 'errors' in result ? (result.errors as Record<string, string>).form : null} />
-      <p>If you did not ask for the reset of your two-step verification, freeze {email} now. Nobody will be able to sign in until support has talked to you.</p>
+      <p>If you did not ask for the reset of your two-factor authentication, freeze {email} now. Nobody will be able to sign in until support has talked to you.</p>
       <Form method="post">
         <button type="submit" className="danger">Freeze my account</button>
       </Form>

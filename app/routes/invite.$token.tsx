@@ -8,6 +8,7 @@ import { beginSignInAfterInvite } from '#app/sign-in/web.server.ts'
 import { ACCOUNT_EXISTS } from '#app/orgs/invitation-words.ts'
 import { acceptInviteInput, acceptInviteLink, findInvite } from '#app/orgs/invites.server.ts'
 import { Field, FormError } from '#app/ui/form.tsx'
+import { NewPasswordField } from '#app/ui/password-field.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Accept your invitation · Gatehouse' }]
 
@@ -74,7 +75,7 @@ export default function AcceptInvite() {
       <FormError message={errors.form} />
       <Form method="post" noValidate>
         <input type="hidden" name="username" autoComplete="username" value={data.email} />
-        <Field label="Password" name="password" type="password" autoComplete="new-password" minLength={12} error={errors.password} required />
+        <NewPasswordField error={errors.password} />
         <Field label="Repeat the password" name="confirm" type="password" autoComplete="new-password" error={errors.confirm} required />
         <button type="submit" disabled={busy}>{busy ? 'Saving…' : 'Set password and continue'}</button>
       </Form>

@@ -1,13 +1,15 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
 import { z } from 'zod'
+import { data } from '@remix-run/node'
+import { rememberedRegion, rememberRegion } from '#app/auth/cookies.server.ts'
 import { getSignedIn } from '#app/auth/guards.server.ts'
 import { readDeviceToken } from '#app/mfa/trusted-devices.server.ts'
 import { beginSignIn } from '#app/sign-in/web.server.ts'
 import { config } from '#app/config/env.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta, safeRedirectPath } from '#app/http/request.server.ts'
-import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { Field, FormError, Notice, SelectField } from '#app/ui/form.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Sign in · Gatehouse' }]
 
@@ -21,14 +23,18 @@ const schema = z.object({
 export async function loader({ request }: LoaderFunctionArgs) {
   if (await getSignedIn(request)) throw redirectTo('/')
   const url = new URL(request.url)
-  return { regions: config.regions.map((r) => ({ code: r.code, name: r.name })), notice: url.searchParams.get('notice') }
+  const regions = config.regions.map((r) => ({ code: r.code, name: r.name }))
+  return { regions, lastRegion: rememberedRegion(request, regions.map((r) => r.code)) ?? null, notice: url.searchParams.get('notice') }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const form = await parseForm(request, schema)
   if (!form.ok) return badRequest(form.errors)
   const result = await beginSignIn({ ...form.data, meta: requestMeta(request, context), redirectTo: safeRedirectPath(form.data.redirectTo), deviceToken: readDeviceToken(request) })
-  if (!result.ok) return badRequest({ form: result.message }, { region: form.data.region, email: form.data.email }, result.status)
+  // The region is remembered whatever the outcome: it is what the member chose, not a secret.
+  const remember = rememberRegion(form.data.region)
+  if (!result.ok) return data({ errors: { form: result.message }, values: { region: form.data.region, email: form.data.email } }, { status: result.status, headers: { 'Set-Cookie': remember } })
+  result.response.headers.append('Set-Cookie', remember)
   throw result.response
 }
 
@@ -41,7 +47,7 @@ const NOTICES: Record<string, string> = {
 }
 
 export default function Login() {
-  const { regions, notice } = useLoaderData<typeof loader>()
+  const { regions, lastRegion, notice } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const [params] = useSearchParams()
   const busy = useNavigation().state !== 'idle'
@@ -54,15 +60,11 @@ export default function Login() {
       <FormError message={errors.form} />
       <Form method="post" noValidate>
         <input type="hidden" name="redirectTo" value={params.get('redirectTo') ?? ''} />
-        <div className="field">
-          <label htmlFor="region">Region</label>
-          <select id="region" name="region" defaultValue={values.region ?? regions[0]?.code}>
-            {regions.map((r) => (
-              <option key={r.code} value={r.code}>{r.name} ({r.code.toUpperCase()})</option>
-            ))}
-          </select>
-          {errors.region ? <div className="error">{errors.region}</div> : null}
-        </div>
+        <SelectField label="Region" name="region" defaultValue={values.region ?? lastRegion ?? regions[0]?.code} error={errors.region}>
+          {regions.map((r) => (
+            <option key={r.code} value={r.code}>{r.name} ({r.code.toUpperCase()})</option>
+          ))}
+        </SelectField>
         <Field label="Email" name="email" type="email" autoComplete="username" defaultValue={values.email} error={errors.email} required />
         <Field label="Password" name="password" type="password" autoComplete="current-password" error={errors.password} required />
         <div className="row">

@@ -48,7 +48,7 @@ export default function Verify() {
       {loaded.expired && !result?.ended ? (
         <p>Your sign-in has expired or could not be found. <a href="/login">Sign in again</a>.</p>
       ) : null}
-      {!loaded.expired && loaded.reset ? <p className="muted">Your two-step settings were reset. Confirm with a code sent to your email to continue.</p> : null}
+      {!loaded.expired && loaded.reset ? <p className="muted">Your two-factor authentication was reset. Confirm with a code sent to your email to continue.</p> : null}
       {!loaded.expired && loaded.proveEmail ? (
         <p className="muted">
           {loaded.proveEmail === 'staff' ? 'Support and administrator accounts need an authenticator app or a security key.' : 'Your organization now requires an authenticator app or a security key.'}{' '}

@@ -3,7 +3,8 @@ import { Link, useLoaderData } from '@remix-run/react'
 import { requireOrgRole } from '#app/auth/guards.server.ts'
 import { complianceByRegion, nextDeadlines } from '#app/policy/compliance.server.ts'
 import { ComplianceChart } from '#app/ui/compliance-chart.tsx'
-import { fmtDate, OrgNav } from '#app/ui/org-nav.tsx'
+import { OrgNav } from '#app/ui/org-nav.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.org.name ?? 'Organization'} · Gatehouse` }]
 
@@ -35,7 +36,7 @@ export default function OrgOverview() {
             <thead><tr><th>Member</th><th>Region</th><th>Deadline</th></tr></thead>
             <tbody>
               {deadlines.map((d) => (
-                <tr key={d.userId}><td>{d.name} <span className="muted">{d.email}</span></td><td>{d.region.toUpperCase()}</td><td>{fmtDate(d.deadline)}</td></tr>
+                <tr key={d.userId}><td>{d.name} <span className="muted">{d.email}</span></td><td>{d.region.toUpperCase()}</td><td><Time value={d.deadline} style="date" /></td></tr>
               ))}
             </tbody>
           </table>

@@ -16,8 +16,9 @@ import {
   revokeApiKey,
 } from '#app/orgs/api-keys.server.ts'
 import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
-import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { describedBy, Field, FieldError, FormError, Notice, SelectField } from '#app/ui/form.tsx'
 import { OrgNav } from '#app/ui/org-nav.tsx'
+import { Time } from '#app/ui/time.tsx'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
@@ -183,8 +184,8 @@ export default function ApiKeys() {
                   </td>
                   <td>{k.serviceAccount.email}</td>
                   <td>{k.scopes.join(', ')}</td>
-                  <td>{k.createdAt.slice(0, 16).replace('T', ' ')} UTC</td>
-                  <td>{k.lastUsedAt ? `${k.lastUsedAt.slice(0, 16).replace('T', ' ')} UTC` : 'Never'}</td>
+                  <td><Time value={k.createdAt} /></td>
+                  <td><Time value={k.lastUsedAt} empty="Never" /></td>
                   <td>{k.revokedAt ? <span className="badge bad">Revoked</span> : <span className="badge ok">Active</span>}</td>
                   <td>{k.revokedAt ? null : <Link to={`?revoke=${k.id}#confirm`}>Revoke…</Link>}</td>
                 </tr>
@@ -200,21 +201,13 @@ export default function ApiKeys() {
         ) : (
           <Form method="post" noValidate>
             <input type="hidden" name="intent" value="issue" />
-            <div className="field">
-              <label htmlFor="serviceAccountId">Service account</label>
-              <select id="serviceAccountId" name="serviceAccountId" aria-invalid={errors.serviceAccountId ? true : undefined}>
-                {accounts.map((a) => (
-                  <option key={a.id} value={a.id}>
-                    {a.name} ({a.email})
-                  </option>
-                ))}
-              </select>
-              {errors.serviceAccountId ? (
-                <div className="error" role="alert">
-                  {errors.serviceAccountId}
-                </div>
-              ) : null}
-            </div>
+            <SelectField label="Service account" name="serviceAccountId" error={errors.serviceAccountId}>
+              {accounts.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {a.name} ({a.email})
+                </option>
+              ))}
+            </SelectField>
             <Field
               label="Name"
               name="name"
@@ -224,7 +217,7 @@ export default function ApiKeys() {
               maxLength={100}
               required
             />
-            <fieldset className="field">
+            <fieldset className="field" {...describedBy('scopes', errors.scopes)}>
               <legend>Scopes</legend>
               {scopes.map((s) => (
                 <label key={s.value} className="row">
@@ -235,11 +228,7 @@ export default function ApiKeys() {
                   </span>
                 </label>
               ))}
-              {errors.scopes ? (
-                <div className="error" role="alert">
-                  {errors.scopes}
-                </div>
-              ) : null}
+              <FieldError id="scopes" error={errors.scopes} />
             </fieldset>
             <SubmitButton busyLabel="Issuing…" match={{ intent: 'issue' }}>
               Issue key

@@ -9,7 +9,11 @@ import { Field } from '#app/ui/form.tsx'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
 import { AUDIT_CSV_MAX_ROWS, listOrgAudit, parseAuditQuery, retentionInput, setAuditRetention } from '#app/audit/query.server.ts'
 import { AUDIT_ACTIONS } from '#app/audit/record.server.ts'
-import { fmtDateTime, OrgNav } from '#app/ui/org-nav.tsx'
+import { OrgNav } from '#app/ui/org-nav.tsx'
+import { Time } from '#app/ui/time.tsx'
+import { EmptyState } from '#app/ui/empty-state.tsx'
+import { formatDays } from '#app/ui/time-format.ts'
+import { AuditEventText } from '#app/ui/audit-event.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Audit log · Gatehouse' }]
 
@@ -26,7 +30,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     exportCap: AUDIT_CSV_MAX_ROWS,
     actions: [...AUDIT_ACTIONS],
     resumed: membership.role === 'owner' ? readResumed(request, retentionInput) : null,
-    events: page.events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString(), details: JSON.stringify(e.details) })),
+    events: page.events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })),
   }
 }
 
@@ -50,6 +54,7 @@ export default function Audit() {
   const a = useActionData<typeof action>() as { errors: Record<string, string> } | undefined
   const [params] = useSearchParams()
   const pages = Math.max(1, Math.ceil(total / pageSize))
+  const filtered = Boolean(query.action || query.actor || query.member || query.from || query.to)
   const link = (page: number) => {
     const p = new URLSearchParams(params)
     p.set('page', String(page))
@@ -60,7 +65,7 @@ export default function Audit() {
       <OrgNav slug={org.slug} name={org.name} />
       <section className="card">
         <h1>Audit log</h1>
-        <p className="hint">This organization's events and its members' security events, newest first. Kept for {Math.round(org.retentionDays / 365.25)} years ({org.retentionDays} days).</p>
+        <p className="hint">This organization's events and its members' security events, newest first. Kept for {formatDays(org.retentionDays)}.</p>
         <Form method="get" className="row" role="search">
           <div className="field">
             <label htmlFor="action">Action</label>
@@ -74,17 +79,23 @@ export default function Audit() {
           <a className="button secondary" href={`/orgs/${org.slug}/audit/csv?${params}`} download>Export CSV</a>
         </Form>
         <p className="hint">{total.toLocaleString('en-US')} events.{total > exportCap ? ` A CSV export holds the newest ${exportCap.toLocaleString('en-US')}: narrow the filter to export the rest.` : ''}</p>
-        <table>
-          <thead><tr><th>Time</th><th>Action</th><th>Actor</th><th>Member</th><th>Details</th></tr></thead>
-          <tbody>
-            {events.map((e) => (
-              <tr key={e.id}>
-                <td>{fmtDateTime(e.createdAt)}</td><td><code>{e.action}</code><br /><span className="muted">{e.scope}</span></td>
-                <td>{e.actor}</td><td>{e.subjectEmail ?? '—'}</td><td><code style={{ fontSize: '.8rem', wordBreak: 'break-all' }}>{e.details}</code></td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        {events.length === 0 ? (
+          filtered
+            ? <EmptyState title="No events match this filter.">Try a wider date range or another action, or <Link to={`/orgs/${org.slug}/audit`}>clear the filter</Link>.</EmptyState>
+            : <EmptyState title="No events yet.">Policy changes, and the sign-ins and factor changes of your members, will show here.</EmptyState>
+        ) : (
+          <table>
+            <thead><tr><th>Time</th><th>Action</th><th>Actor</th><th>Member</th><th>Details</th></tr></thead>
+            <tbody>
+              {events.map((e) => (
+                <tr key={e.id}>
+                  <td><Time value={e.createdAt} /></td><td><code>{e.action}</code><br /><span className="muted">{e.scope}</span></td>
+                  <td>{e.actor}</td><td>{e.subjectEmail ?? '—'}</td><td><AuditEventText event={{ action: e.action, actor: e.actor, subject: e.subjectEmail, details: e.details as Record<string, unknown> }} /></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
         <nav className="row" aria-label="Pages">
           {query.page > 1 ? <Link to={link(query.page - 1)}>Newer</Link> : null}
           <span>Page {query.page} of {pages}</span>
@@ -100,7 +111,7 @@ export default function Audit() {
         <section className="card narrow">
           <h2>Retention</h2>
           <Form method="post" noValidate>
-            <Field label="Keep events for (days)" name="retentionDays" type="number" min={30} max={36500} defaultValue={org.retentionDays} error={a?.errors.retentionDays} hint="Default 2557 days (7 years). Older events are removed by the retention worker, which records where the chain resumes." />
+            <Field label="Keep events for (days)" name="retentionDays" type="number" min={30} max={36500} defaultValue={org.retentionDays} error={a?.errors.retentionDays} hint={`Default ${formatDays(2557)}. Older events are removed by the retention worker, which records where the chain resumes.`} />
             <button type="submit">Save retention</button>
           </Form>
         </section>

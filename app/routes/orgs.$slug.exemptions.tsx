@@ -9,9 +9,10 @@ import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { addExemption, listExemptions, removeExemption } from '#app/policy/exemptions.server.ts'
 import { exemptionsForm } from '#app/policy/policy.schema.ts'
-import { Field, FormError, Notice } from '#app/ui/form.tsx'
-import { fmtDate, OrgNav } from '#app/ui/org-nav.tsx'
+import { Field, FormError, Notice, SelectField } from '#app/ui/form.tsx'
+import { OrgNav } from '#app/ui/org-nav.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
+import { Time } from '#app/ui/time.tsx'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
 
@@ -80,7 +81,7 @@ export default function Exemptions() {
                   <td>{x.name}<br /><span className="muted">{x.email}</span></td>
                   <td>{x.region.toUpperCase()}</td>
                   <td>{x.reason}</td>
-                  <td>{x.expiresAt ? fmtDate(x.expiresAt) : 'No end date'} {x.lapsed ? <span className="badge bad">lapsed</span> : null}</td>
+                  <td>{x.expiresAt ? <Time value={x.expiresAt} style="date" /> : 'No end date'} {x.lapsed ? <span className="badge bad">lapsed</span> : null}</td>
                   <td>
                     <Link to={`?remove=${x.id}#confirm`} aria-label={`Remove exemption of ${x.email} in ${x.region}…`}>Remove…</Link>
                   </td>
@@ -93,7 +94,7 @@ export default function Exemptions() {
       {resumed ? (
         <ResumeChange resumed={resumed} label="Add exemption" cancelTo={`/orgs/${org.slug}/exemptions`}>
           Exempt {String(resumed.values.email)} in {String(resumed.values.region).toUpperCase()}{' '}
-          {resumed.values.expiresAt ? `until ${fmtDate(String(resumed.values.expiresAt))}` : 'with no end date'}: {String(resumed.values.reason)}
+          {resumed.values.expiresAt ? <>until <Time value={String(resumed.values.expiresAt)} style="date" /></> : 'with no end date'}: {String(resumed.values.reason)}
         </ResumeChange>
       ) : null}
       <section className="card narrow">
@@ -102,13 +103,9 @@ export default function Exemptions() {
         <Form method="post" noValidate>
           <input type="hidden" name="intent" value="add" />
           <Field label="Service account email" name="email" type="email" required defaultValue={a?.values?.email ?? ''} error={errors.email} />
-          <div className="field">
-            <label htmlFor="region">Region</label>
-            <select id="region" name="region" defaultValue={a?.values?.region ?? regions[0]}>
-              {regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}
-            </select>
-            {errors.region ? <div className="error" role="alert">{errors.region}</div> : null}
-          </div>
+          <SelectField label="Region" name="region" defaultValue={a?.values?.region ?? regions[0]} error={errors.region}>
+            {regions.map((r) => <option key={r} value={r}>{r.toUpperCase()}</option>)}
+          </SelectField>
           <Field label="Reason" name="reason" required defaultValue={a?.values?.reason ?? ''} error={errors.reason} />
           <Field label="End date (optional)" name="expiresAt" type="date" defaultValue={a?.values?.expiresAt ?? ''} error={errors.expiresAt} hint="The exemption lapses on its own at the end of that day (UTC)." />
           <SubmitButton busyLabel="Adding…" match={{ intent: 'add' }}>Add exemption</SubmitButton>

@@ -15,9 +15,11 @@ import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { extendDeadline } from '#app/policy/exemptions.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
+import { METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
+import { Time } from '#app/ui/time.tsx'
+import { EmptyState } from '#app/ui/empty-state.tsx'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
-import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav, STATUS_BADGE, STATUS_LABELS } from '#app/ui/org-nav.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Members · Gatehouse' }]
 
@@ -126,11 +128,11 @@ export default function Members() {
       header: 'Status',
       cell: (c) => (
         <span className={`badge ${STATUS_BADGE[c.getValue()]}`}>
-          {STATUS_LABELS[c.getValue()]}{c.getValue() === 'in_grace' || c.getValue() === 'overdue' ? ` ${c.getValue() === 'in_grace' ? 'until' : 'since'} ${fmtDate(c.row.original.deadline)}` : ''}
+          {STATUS_LABELS[c.getValue()]}{c.getValue() === 'in_grace' || c.getValue() === 'overdue' ? <> {c.getValue() === 'in_grace' ? 'until' : 'since'} <Time value={c.row.original.deadline} style="date" /></> : ''}
         </span>
       ),
     }),
-    col.accessor('lastSignInAt', { id: 'lastSignIn', header: 'Last sign-in', cell: (c) => fmtDateTime(c.getValue()) }),
+    col.accessor('lastSignInAt', { id: 'lastSignIn', header: 'Last sign-in', cell: (c) => <Time value={c.getValue()} /> }),
     col.display({
       id: 'actions',
       header: 'Actions',
@@ -148,7 +150,7 @@ export default function Members() {
           ) : null}
           {c.row.original.role === 'member' && c.row.original.kind === 'human' ? (
             // Plain members only; the reset page re-checks "plain member in every organization" on the server.
-            <p><Link to={`/orgs/${org.slug}/members/${c.row.original.userId}/reset`}>Reset two-step verification…</Link></p>
+            <p><Link to={`/orgs/${org.slug}/members/${c.row.original.userId}/reset`}>Reset two-factor authentication…</Link></p>
           ) : null}
           {myRole === 'owner' || c.row.original.role === 'member' ? (
             <p><Link to={confirmLink('remove', c.row.original.userId)} aria-label={`Remove ${c.row.original.email}…`}>Remove from organization…</Link></p>
@@ -264,6 +266,15 @@ export default function Members() {
               {table.getRowModel().rows.map((r) => (
                 <tr key={r.id}>{r.getVisibleCells().map((c) => <td key={c.id}>{flexRender(c.column.columnDef.cell, c.getContext())}</td>)}</tr>
               ))}
+              {rows.length === 0 ? (
+                <tr>
+                  <td colSpan={table.getVisibleLeafColumns().length}>
+                    {query.q || query.region || query.status || query.factor
+                      ? <EmptyState title="No members match this filter.">Try another search, or <Link to={`/orgs/${org.slug}/members`}>clear the filter</Link>.</EmptyState>
+                      : <EmptyState title="No members yet.">Invite people below; service accounts are created here too.</EmptyState>}
+                  </td>
+                </tr>
+              ) : null}
             </tbody>
           </table>
         </div>
@@ -275,7 +286,7 @@ export default function Members() {
       </section>
       {resumed?.intent === 'extend' ? (
         <ResumeChange resumed={resumed} label="Extend deadline" cancelTo={`/orgs/${org.slug}/members`}>
-          Extend the deadline of {rows.find((r) => r.userId === resumed.values.userId)?.email ?? 'the member'} to {fmtDate(String(resumed.values.deadline))}: {String(resumed.values.reason)}
+          Extend the deadline of {rows.find((r) => r.userId === resumed.values.userId)?.email ?? 'the member'} to <Time value={String(resumed.values.deadline)} style="date" />: {String(resumed.values.reason)}
         </ResumeChange>
       ) : null}
       <section className="card">
@@ -286,7 +297,7 @@ export default function Members() {
             <tbody>
               {invitations.map((x) => (
                 <tr key={x.id}>
-                  <td>{x.email}</td><td>{x.region.toUpperCase()}</td><td>{x.role}</td><td>{fmtDateTime(x.createdAt)}</td><td>{fmtDate(x.expiresAt)}</td>
+                  <td>{x.email}</td><td>{x.region.toUpperCase()}</td><td>{x.role}</td><td><Time value={x.createdAt} /></td><td><Time value={x.expiresAt} style="date" /></td>
                   <td><span className="badge">Invited</span></td>
                   <td>
                     <Link to={confirmLink('cancel', x.id)} aria-label={`Cancel the invitation of ${x.email}…`}>Cancel…</Link>

@@ -14,7 +14,7 @@ import { readResumed } from '#app/http/resume.server.ts'
 import { requireStepUp } from '#app/sign-in/web.server.ts'
 import { ResumeChange } from '#app/ui/resume.tsx'
 
-export const meta: MetaFunction = () => [{ title: 'Reset two-step verification · Gatehouse' }]
+export const meta: MetaFunction = () => [{ title: 'Reset two-factor authentication · Gatehouse' }]
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
@@ -61,7 +61,7 @@ export default function OrgMemberReset() {
   return (
     <section className="card">
       <p><Link to={`/orgs/${org.slug}/members`}>← Members of {org.name}</Link></p>
-      <h1>Reset two-step verification of {member.name}</h1>
+      <h1>Reset two-factor authentication of {member.name}</h1>
       <p className="muted">{member.email} · {member.role} of {org.name}</p>
       {params.get('done') ? (
         <Notice>Done: {member.email} has no factor, recovery code or remembered device left, was signed out everywhere, and has been emailed what to do next.</Notice>

@@ -20,7 +20,9 @@ import {
   type PolicyReview,
 } from '#app/policy/region-policy.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
-import { fmtDate, fmtDateTime, METHOD_LABELS, OrgNav } from '#app/ui/org-nav.tsx'
+import { METHOD_LABELS, OrgNav } from '#app/ui/org-nav.tsx'
+import { Time } from '#app/ui/time.tsx'
+import { notificationRunState, RUN_STATE_LABELS } from '#app/policy/notification-run-state.ts'
 
 export const meta: MetaFunction = () => [{ title: 'MFA policy · Gatehouse' }]
 
@@ -46,7 +48,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     stepUpFresh: hasFreshSecondFactor(session),
     review,
     regions: regions.map((r) => ({ ...r, requiredSince: r.requiredSince?.toISOString() ?? null, updatedAt: r.updatedAt.toISOString() })),
-    runs: runs.map((r) => ({ id: r.id, region: r.region, kind: r.kind, total: r.total, done: r.done, status: r.status, createdAt: r.createdAt.toISOString() })),
+    runs: runs.map((r) => ({ id: r.id, region: r.region, kind: r.kind, total: r.total, done: r.done, status: r.status, state: notificationRunState(r, new Date()), createdAt: r.createdAt.toISOString() })),
   }
 }
 
@@ -133,7 +135,7 @@ export default function PolicyPage() {
             <h2 id={`region-${r.region}`}>Region {R}</h2>
             <p className="hint">
               Currently <strong>{r.mode}</strong>
-              {r.mode === 'required' && r.requiredSince ? `, required since ${fmtDate(r.requiredSince)}` : ''}. Last changed {fmtDateTime(r.updatedAt)}.
+              {r.mode === 'required' && r.requiredSince ? <>, required since <Time value={r.requiredSince} style="date" /></> : ''}. Last changed <Time value={r.updatedAt} />.
             </p>
             {mine?.error ? <FormError message={mine.error} /> : null}
             {review ? (
@@ -189,11 +191,11 @@ export default function PolicyPage() {
             <tbody>
               {runs.map((run) => (
                 <tr key={run.id}>
-                  <td>{fmtDateTime(run.createdAt)}</td>
+                  <td><Time value={run.createdAt} /></td>
                   <td>{run.region.toUpperCase()}</td>
                   <td>{run.kind === 'policy_required' ? 'Now required: deadlines' : 'Turned off'}</td>
                   <td>
-                    <progress max={Math.max(run.total, 1)} value={run.done} aria-label={`Notification progress ${run.region}`} /> {run.done} / {run.total} {run.status === 'done' ? '(done)' : `(${run.status})`}
+                    <progress max={Math.max(run.total, 1)} value={run.done} aria-label={`Notification progress ${run.region}`} /> {run.done} / {run.total} ({RUN_STATE_LABELS[run.state]})
                   </td>
                 </tr>
               ))}

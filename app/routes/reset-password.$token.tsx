@@ -2,7 +2,8 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { data } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { z } from 'zod'
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '#app/auth/password.server.ts'
+import { newPassword, passwordProblem as breaksARule } from '#app/auth/password.schema.ts'
+import { NewPasswordField } from '#app/ui/password-field.tsx'
 import { completePasswordReset, findPasswordReset, resetFactorMethods, resetFactorPrompt, resetKeyOptions, type ResetSecondFactor } from '#app/auth/password-reset.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
@@ -14,9 +15,9 @@ export const meta: MetaFunction = () => [{ title: 'Choose a new password · Gate
 
 const INVALID_LINK = 'This reset link has expired or was already used. Ask for a new one.'
 
-// Built when the action runs: its parts come from .server modules, which the browser bundle does not have.
-const newPassword = () => ({
-  password: z.string().min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters`).max(PASSWORD_MAX_LENGTH, 'That password is too long'),
+// Built when the action runs, as the schema below is.
+const newPasswordFields = () => ({
+  password: newPassword,
   confirm: z.string(),
 })
 
@@ -28,11 +29,11 @@ const resetSchema = () => z.preprocess(
       z.object({ intent: z.literal('webauthn_options') }),
       z.object({
         intent: z.literal('code'),
-        ...newPassword(),
+        ...newPasswordFields(),
         factorMethod: z.enum(['totp', 'recovery_code']).optional(),
         factorCode: z.string().trim().max(20, 'That code is too long').optional(),
       }),
-      z.object({ intent: z.literal('webauthn'), ...newPassword(), challengeId: z.string().uuid('This security key request has expired. Try again.'), response: webauthnResponse }),
+      z.object({ intent: z.literal('webauthn'), ...newPasswordFields(), challengeId: z.string().uuid('This security key request has expired. Try again.'), response: webauthnResponse }),
     ])
     .superRefine((v, ctx) => {
       if ('password' in v && v.password !== v.confirm) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'The two passwords differ', path: ['confirm'] })
@@ -42,7 +43,7 @@ const resetSchema = () => z.preprocess(
 export async function loader({ params }: LoaderFunctionArgs) {
   const found = await findPasswordReset(params.token ?? '')
   const methods = found ? await resetFactorMethods(found.user.id) : []
-  return { valid: Boolean(found), email: found?.user.email ?? null, minLength: PASSWORD_MIN_LENGTH, methods, prompt: methods.length ? resetFactorPrompt(methods) : null }
+  return { valid: Boolean(found), email: found?.user.email ?? null, methods, prompt: methods.length ? resetFactorPrompt(methods) : null }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
@@ -69,15 +70,16 @@ function readPasswords(): Record<string, string> {
   return { password: value('password'), confirm: value('confirm') }
 }
 
-function passwordProblem(minLength: number): string | null {
+function passwordProblem(): string | null {
   const { password, confirm } = readPasswords()
-  if (password.length < minLength) return `Choose the new password first: at least ${minLength} characters.`
+  const broken = breaksARule(password)
+  if (broken) return `Choose the new password first: ${broken.toLowerCase()}.`
   if (password !== confirm) return 'The two passwords differ.'
   return null
 }
 
 export default function ResetPassword() {
-  const { valid, email, minLength, methods, prompt } = useLoaderData<typeof loader>()
+  const { valid, email, methods, prompt } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string> } | undefined
   const busy = useNavigation().state !== 'idle'
   const errors = result?.errors ?? {}
@@ -99,11 +101,11 @@ export default function ResetPassword() {
       <FormError message={errors.form} />
       <Form method="post" noValidate>
         <input type="hidden" name="username" autoComplete="username" value={email ?? ''} />
-        <Field label="New password" name="password" type="password" autoComplete="new-password" minLength={minLength} error={errors.password} required />
+        <NewPasswordField label="New password" error={errors.password} />
         <Field label="Repeat the new password" name="confirm" type="password" autoComplete="new-password" error={errors.confirm} required />
         {prompt ? (
           <fieldset>
-            <legend>Your account has two-step sign-in: confirm it’s you</legend>
+            <legend>Your account has two-factor authentication: confirm it’s you</legend>
             <p className="muted">{prompt}</p>
             {codeMethods.length ? (
               <>
@@ -117,7 +119,7 @@ export default function ResetPassword() {
                 <Field label="Code" name="factorCode" autoComplete="one-time-code" maxLength={20} error={errors.factorCode} required />
               </>
             ) : null}
-            {hasKey ? <WebAuthnButton mode="authenticate" label="Use security key and change password" fieldsFn={readPasswords} validate={() => passwordProblem(minLength)} /> : null}
+            {hasKey ? <WebAuthnButton mode="authenticate" label="Use security key and change password" fieldsFn={readPasswords} validate={() => passwordProblem()} /> : null}
           </fieldset>
         ) : null}
         {!prompt || codeMethods.length ? <button type="submit" disabled={busy}>{busy ? 'Saving…' : 'Change password'}</button> : null}

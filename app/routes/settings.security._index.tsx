@@ -17,7 +17,8 @@ import { isDomainError } from '#app/errors.ts'
 import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { answerInvitation, listMyInvitations } from '#app/orgs/invites.server.ts'
-import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { Field, FormError, Notice, SelectField } from '#app/ui/form.tsx'
+import { Time } from '#app/ui/time.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Security · Gatehouse' }]
@@ -93,7 +94,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
   throw redirectTo('/settings/security?notice=mfa-off')
 }
 
-const fmt = (iso: string | null) => (iso ? new Date(iso).toUTCString().replace(' GMT', ' UTC') : 'never')
 
 export default function Security() {
   const d = useLoaderData<typeof loader>()
@@ -110,20 +110,16 @@ export default function Security() {
         <FormError message={errors.form} />
         <p>
           Two-factor authentication: {d.mfaOn ? <span className="badge ok">On</span> : <span className="badge warn">Off</span>}
-          {d.mfaOn && d.since ? <span className="muted"> since {fmt(d.since)}</span> : null}
+          {d.mfaOn && d.since ? <span className="muted"> since <Time value={d.since} empty="never" /></span> : null}
         </p>
         <p className="muted">Adding or removing a factor (an app, a key, new recovery codes) signs you out everywhere else: every other browser and API session token.</p>
         <Form method="post" className="row">
           <input type="hidden" name="intent" value="preferred" />
-          <div className="field">
-            <label htmlFor="method">Preferred method</label>
-            <select id="method" name="method" defaultValue={d.preferred ?? 'email'}>
-              <option value="totp" disabled={!d.totp}>Authenticator app</option>
-              <option value="webauthn" disabled={d.keys.length === 0}>Security key</option>
-              <option value="email">Email</option>
-            </select>
-            {errors.method ? <div className="error">{errors.method}</div> : null}
-          </div>
+          <SelectField label="Preferred method" name="method" defaultValue={d.preferred ?? 'email'} error={errors.method}>
+            <option value="totp" disabled={!d.totp}>Authenticator app</option>
+            <option value="webauthn" disabled={d.keys.length === 0}>Security key</option>
+            <option value="email">Email</option>
+          </SelectField>
           <button type="submit" className="secondary">Save</button>
         </Form>
       </section>
@@ -134,7 +130,7 @@ export default function Security() {
           <ul>
             {d.invitations.map((x) => (
               <li key={x.id} data-testid="invitation">
-                <p><strong>{x.organization}</strong> invites you as {x.role}{x.inviter ? ` (from ${x.inviter})` : ''}. {x.policyText}. <span className="muted">Open until {fmt(x.expiresAt)}.</span></p>
+                <p><strong>{x.organization}</strong> invites you as {x.role}{x.inviter ? ` (from ${x.inviter})` : ''}. {x.policyText}. <span className="muted">Open until <Time value={x.expiresAt} empty="never" />.</span></p>
                 <Form method="post" className="row">
                   <input type="hidden" name="invitationId" value={x.id} />
                   <button type="submit" name="intent" value="accept_invitation">Accept</button>
@@ -147,14 +143,14 @@ export default function Security() {
       ) : null}
       <section className="card">
         <h2>Authenticator app</h2>
-        {d.totp ? <p>On since {fmt(d.totp.since)} · last used {fmt(d.totp.lastUsedAt)}</p> : <p className="muted">Not set up.</p>}
+        {d.totp ? <p>On since <Time value={d.totp.since} empty="never" /> · last used <Time value={d.totp.lastUsedAt} empty="never" /></p> : <p className="muted">Not set up.</p>}
         {!d.totp && d.totpClosed && !d.enrollmentClosed ? <p className="muted">{d.totpClosed}</p> : null}
         {d.totp ? <Link to="/settings/security/totp">Manage authenticator app</Link> : d.totpClosed ? null : <Link to="/settings/security/totp">Set up an authenticator app</Link>}
       </section>
       <section className="card">
         <h2>Security keys and passkeys</h2>
         {d.keys.length === 0 ? <p className="muted">No keys.</p> : (
-          <ul>{d.keys.map((k) => <li key={k.id}>{k.label} <span className="muted">added {fmt(k.createdAt)} · last used {fmt(k.lastUsedAt)}</span></li>)}</ul>
+          <ul>{d.keys.map((k) => <li key={k.id}>{k.label} <span className="muted">added <Time value={k.createdAt} empty="never" /> · last used <Time value={k.lastUsedAt} empty="never" /></span></li>)}</ul>
         )}
         <Link to="/settings/security/keys">Manage security keys</Link>
       </section>
@@ -173,7 +169,7 @@ export default function Security() {
         {d.devices.length === 0 ? <p className="muted">No device skips the second step.</p> : (
           <>
             <p>{d.devices.length} device{d.devices.length === 1 ? '' : 's'} skip the second step:</p>
-            <ul aria-label="Remembered devices">{d.devices.map((x) => <li key={x.id}>{x.label} <span className="muted">remembered {fmt(x.createdAt)} · last used {fmt(x.lastUsedAt ?? x.createdAt)}</span></li>)}</ul>
+            <ul aria-label="Remembered devices">{d.devices.map((x) => <li key={x.id}>{x.label} <span className="muted">remembered <Time value={x.createdAt} empty="never" /> · last used <Time value={x.lastUsedAt ?? x.createdAt} empty="never" /></span></li>)}</ul>
           </>
         )}
         <Link to="/settings/security/devices">{d.devices.length ? 'Forget devices' : 'Manage remembered devices'}</Link>

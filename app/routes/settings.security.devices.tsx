@@ -7,6 +7,7 @@ import { parseForm } from '#app/http/forms.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
 import { listDevices, revokeAllDevices, revokeDevice } from '#app/mfa/trusted-devices.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
+import { Time } from '#app/ui/time.tsx'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
 
@@ -50,9 +51,9 @@ export default function Devices() {
               {devices.map((d) => (
                 <tr key={d.id}>
                   <td>{d.label}</td>
-                  <td>{new Date(d.createdAt).toUTCString()}</td>
-                  <td>{d.lastUsedAt ? new Date(d.lastUsedAt).toUTCString() : 'never'}</td>
-                  <td>{new Date(d.expiresAt).toUTCString()}</td>
+                  <td><Time value={d.createdAt} /></td>
+                  <td><Time value={d.lastUsedAt} empty="never" /></td>
+                  <td><Time value={d.expiresAt} /></td>
                   <td>
                     <Form method="post">
                       <input type="hidden" name="intent" value="revoke" />

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { data } from '@remix-run/node'
-import { Link, useActionData, useLoaderData } from '@remix-run/react'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { useState } from 'react'
 import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
@@ -8,21 +8,23 @@ import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { webauthnResponse } from '#app/mfa/factor-form.server.ts'
 import { enrollKey, enrollmentClosed } from '#app/mfa/enrollment.server.ts'
-import { listFactors, removalRefusal, removeKey } from '#app/mfa/factors.server.ts'
+import { listFactors, removalRefusal, removeKey, renameKey } from '#app/mfa/factors.server.ts'
 import { requireStepUp, upgradeEnrollOnlySession } from '#app/sign-in/web.server.ts'
-import { KEY_LABEL_MAX, webauthnRegistrationOptions } from '#app/mfa/webauthn.server.ts'
-import { FormError, Notice } from '#app/ui/form.tsx'
+import { webauthnRegistrationOptions } from '#app/mfa/webauthn.server.ts'
+import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { readResumed } from '#app/http/resume.server.ts'
 import { listMemberSessions } from '#app/auth/member-sessions.server.ts'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { RemovalEffect } from '#app/ui/factor-removal.tsx'
+import { KEY_LABEL_MAX, keyLabel } from '#app/mfa/methods.schema.ts'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 import { WebAuthnButton } from '#app/ui/webauthn.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Security keys · Gatehouse' }]
 
-const label = z.string().trim().min(1, 'Name the key, e.g. "YubiKey 5"').max(KEY_LABEL_MAX, `Use at most ${KEY_LABEL_MAX} characters`)
+const label = keyLabel
 const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('webauthn_options'), label }),
   z.object({
@@ -32,7 +34,12 @@ const schema = z.discriminatedUnion('intent', [
     response: webauthnResponse,
   }),
   z.object({ intent: z.literal('remove'), keyId: z.string().uuid('Unknown key') }),
+  z.object({ intent: z.literal('rename'), keyId: z.string().uuid('Unknown key'), label }),
 ])
+const nameProblem = (name: string) => {
+  const parsed = label.safeParse(name)
+  return parsed.success ? null : parsed.error.issues[0].message
+}
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user, session } = await requireUser(request)
@@ -48,9 +55,16 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { user, session } = await requireUser(request)
+  const copy = request.clone()
   const form = await parseForm(request, schema)
-  if (!form.ok) return data({ errors: form.errors }, { status: 400 })
+  // A rename's errors go back with its key, so that they show on that row.
+  if (!form.ok) return data({ errors: form.errors, keyId: String((await copy.formData().catch(() => null))?.get('keyId') ?? '') || null }, { status: 400 })
   const meta = requestMeta(request, context)
+  if (form.data.intent === 'rename') {
+    const renamed = await renameKey(user, form.data.keyId, form.data.label, meta)
+    if (!renamed.ok) return data({ errors: { form: renamed.message } }, { status: 404 })
+    return { renamed: renamed.label }
+  }
   if (form.data.intent !== 'remove') {
     // Under a disabled policy (or one without keys) no new key is registered; listing and removing still work.
     const closed = await enrollmentClosed(user.id, 'webauthn')
@@ -81,22 +95,27 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (cookie) throw redirectTo('/', headers)
     return { added: result.label }
   }
-  return data({ recoveryCodes: result.recoveryCodes, added: result.label, done }, { headers })
+  return data({ recoveryCodes: result.recoveryCodes, account: user.email, issuedAt: new Date().toISOString(), added: result.label, done }, { headers })
 }
 
 export default function Keys() {
   const { keys, closed, removal } = useLoaderData<typeof loader>()
-  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; added?: string; removed?: boolean; done?: string } | undefined
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; keyId?: string | null; recoveryCodes?: string[]; account?: string; issuedAt?: string; added?: string; removed?: boolean; renamed?: string; done?: string } | undefined
   const [name, setName] = useState('')
+  const [nameError, setNameError] = useState<string | null>(null)
   const errors = result?.errors ?? {}
+  // A rename's field errors belong to that key's row; the add form's to the add form.
+  const renameErrors = result?.keyId ? errors : {}
+  const addErrors = result?.keyId ? {} : errors
   return (
     <>
-      {result?.recoveryCodes ? <RecoveryCodesPanel codes={result.recoveryCodes} doneHref={result.done} /> : null}
+      {result?.recoveryCodes ? <RecoveryCodesPanel codes={result.recoveryCodes} account={result.account ?? ''} issuedAt={result.issuedAt ?? ''} doneHref={result.done} /> : null}
       <section className="card">
         <h1>Security keys and passkeys</h1>
         <p className="muted">Adding or removing a key signs you out everywhere else (every other browser and API session token).</p>
         {result?.added ? <Notice>Security key “{result.added}” added.</Notice> : null}
         {result?.removed ? <Notice>Security key removed.</Notice> : null}
+        {result?.renamed ? <Notice>Security key renamed to “{result.renamed}”.</Notice> : null}
         <FormError message={errors.form} />
         {removal && !removal.resumed && !result?.removed ? (
           <ConfirmAction title={`Remove “${removal.label}”?`} fields={{ intent: 'remove', keyId: removal.id }} confirmLabel="Remove key" busyLabel="Removing…" cancelTo="/settings/security/keys">
@@ -105,13 +124,24 @@ export default function Keys() {
         ) : null}
         {keys.length === 0 ? <p className="muted">No security keys yet.</p> : (
           <table>
-            <thead><tr><th>Name</th><th>Added</th><th>Last used</th><th /></tr></thead>
+            <thead><tr><th>Name</th><th>Added</th><th>Last used</th><th /><th /></tr></thead>
             <tbody>
               {keys.map((k) => (
                 <tr key={k.id}>
                   <td>{k.label}</td>
-                  <td>{new Date(k.createdAt).toUTCString()}</td>
-                  <td>{k.lastUsedAt ? new Date(k.lastUsedAt).toUTCString() : 'never'}</td>
+                  <td><Time value={k.createdAt} /></td>
+                  <td><Time value={k.lastUsedAt} empty="never" /></td>
+                  <td>
+                    <details className="rename" open={renameErrors.label && result?.keyId === k.id ? true : undefined}>
+                      <summary>Rename</summary>
+                      <Form method="post" noValidate aria-label={`Rename ${k.label}`}>
+                        <input type="hidden" name="intent" value="rename" />
+                        <input type="hidden" name="keyId" value={k.id} />
+                        <Field label="New name" name="label" id={`rename-${k.id}`} defaultValue={k.label} maxLength={KEY_LABEL_MAX} required error={result?.keyId === k.id ? renameErrors.label : undefined} />
+                        <button type="submit" className="secondary">Save name</button>
+                      </Form>
+                    </details>
+                  </td>
                   <td>
                     <Link to={`?remove=${k.id}#confirm`} aria-label={`Remove ${k.label}…`}>Remove…</Link>
                   </td>
@@ -133,12 +163,11 @@ export default function Keys() {
         </section>
       ) : <section className="card narrow">
         <h2>Add a security key</h2>
-        <div className="field">
-          <label htmlFor="label">Key name</label>
-          <input id="label" name="label" value={name} onChange={(e) => setName(e.target.value)} maxLength={60} placeholder="YubiKey 5" />
-          {errors.label ? <div className="error">{errors.label}</div> : null}
-        </div>
-        <WebAuthnButton mode="register" label="Add security key" fields={{ label: name }} validate={() => (name.trim() ? null : 'Name the key, e.g. "YubiKey 5"')} />
+        {/* A form, so that Enter in the name field adds the key (the button runs the ceremony, decision 073). */}
+        <form noValidate onSubmit={(e) => e.preventDefault()} aria-label="Add a security key">
+          <Field label="Key name" name="label" value={name} onChange={(e) => setName(e.target.value)} maxLength={KEY_LABEL_MAX} placeholder="YubiKey 5" error={nameError ?? addErrors.label} />
+          <WebAuthnButton mode="register" label="Add security key" submitsForm fields={{ label: name }} validate={() => nameProblem(name)} onProblem={setNameError} />
+        </form>
       </section>}
     </>
   )

@@ -31,13 +31,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
   const factors = await requireStepUp(user.id, session, '/settings/security/recovery-codes', { intent: 'regenerate' })
   if (!hasAppOrKey(factors)) return data({ errors: { form: 'Recovery codes come with an authenticator app or a security key. Set one up first.' } }, { status: 400 })
-  return { codes: await regenerateRecoveryCodes(user, requestMeta(request, context), session.id) }
+  return { codes: await regenerateRecoveryCodes(user, requestMeta(request, context), session.id), account: user.email, issuedAt: new Date().toISOString() }
 }
 
 export default function RecoveryCodes() {
   const d = useLoaderData<typeof loader>()
-  const result = useActionData<typeof action>() as { errors?: Record<string, string>; codes?: string[] } | undefined
-  if (result?.codes) return <RecoveryCodesPanel codes={result.codes} />
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; codes?: string[]; account?: string; issuedAt?: string } | undefined
+  if (result?.codes) return <RecoveryCodesPanel codes={result.codes} account={result.account ?? ''} issuedAt={result.issuedAt ?? ''} />
   return (
     <section className="card narrow">
       <h1>Recovery codes</h1>

@@ -9,6 +9,7 @@ import { formError } from '#app/http/domain-error.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
+import { Time } from '#app/ui/time.tsx'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Active sessions · Gatehouse' }]
@@ -42,7 +43,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
 }
 
-const fmt = (iso: string) => new Date(iso).toUTCString().replace(' GMT', ' UTC')
 
 export default function Sessions() {
   const { sessions, signOut } = useLoaderData<typeof loader>()
@@ -82,8 +82,8 @@ export default function Sessions() {
               </td>
               <td>{x.system}</td>
               <td>{x.ip ?? 'unknown'}</td>
-              <td>{fmt(x.createdAt)}</td>
-              <td>{fmt(x.lastSeenAt)}</td>
+              <td><Time value={x.createdAt} empty="never" /></td>
+              <td><Time value={x.lastSeenAt} empty="never" /></td>
               <td>
                 <Link to={`?sign-out=${x.id}#confirm`} aria-label={`${x.current ? 'Sign out here' : `Sign out ${label(x)}`}…`}>{x.current ? 'Sign out here…' : 'Sign out…'}</Link>
               </td>

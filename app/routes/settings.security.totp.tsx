@@ -12,6 +12,9 @@ import { beginTotpSetup, getTotp, pendingTotpSetup } from '#app/mfa/totp.server.
 import { cancelTotpReplacement, replaceTotp, startTotpReplacement } from '#app/mfa/totp-replacement.server.ts'
 import { CodeField, FormError } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
+import { CopyButton } from '#app/ui/copy-button.tsx'
+import { groupsOfFour } from '#app/ui/secret-format.ts'
+import { Time } from '#app/ui/time.tsx'
 import { readResumed } from '#app/http/resume.server.ts'
 import { listMemberSessions } from '#app/auth/member-sessions.server.ts'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
@@ -96,18 +99,18 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const cookie = await upgradeEnrollOnlySession(session, user.id, 'totp', meta)
   const done = session.level === 'enroll_only' ? '/' : '/settings/security'
   if (!result.recoveryCodes) throw redirectTo(done, cookie ? { 'Set-Cookie': cookie } : {})
-  return data({ recoveryCodes: result.recoveryCodes, done }, { headers: cookie ? { 'Set-Cookie': cookie } : {} })
+  return data({ recoveryCodes: result.recoveryCodes, account: user.email, issuedAt: new Date().toISOString(), done }, { headers: cookie ? { 'Set-Cookie': cookie } : {} })
 }
 
 export default function Totp() {
   const { enabled, setup, closed, replacement } = useLoaderData<typeof loader>()
-  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; done?: string; startAgain?: boolean } | undefined
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; account?: string; issuedAt?: string; done?: string; startAgain?: boolean } | undefined
   const errors = result?.errors ?? {}
   if (result?.recoveryCodes) {
     return (
       <section className="card">
         <h1>Authenticator app is on</h1>
-        <RecoveryCodesPanel codes={result.recoveryCodes} doneHref={result.done} />
+        <RecoveryCodesPanel codes={result.recoveryCodes} account={result.account ?? ''} issuedAt={result.issuedAt ?? ''} doneHref={result.done} />
       </section>
     )
   }
@@ -126,7 +129,7 @@ export default function Totp() {
         <details>
           <summary>Can't scan?</summary>
           <p>Enter this secret in your app (account: {replacement.account}, issuer: {replacement.issuer}, time-based):</p>
-          <p><code className="secret" data-testid="totp-secret">{replacement.secret}</code></p>
+          <p className="row"><code className="secret" data-testid="totp-secret">{groupsOfFour(replacement.secret)}</code> <CopyButton text={replacement.secret} what="secret" /></p>
         </details>
         <Form method="post" action="/settings/security/totp?replace=1" noValidate>
           <input type="hidden" name="intent" value="replace_confirm" />
@@ -146,7 +149,7 @@ export default function Totp() {
         <h1>Authenticator app</h1>
         {enabled.replaced ? <p className="banner info" role="status">Your authenticator app was replaced. Codes from the previous app no longer work.</p> : null}
         <FormError message={errors.form} />
-        <p>On since {new Date(enabled.since).toUTCString()}. Last used {enabled.lastUsedAt ? new Date(enabled.lastUsedAt).toUTCString() : 'never'}.</p>
+        <p>On since <Time value={enabled.since} />. Last used <Time value={enabled.lastUsedAt} empty="never" />.</p>
         {enabled.replaceClosed ? (
           <p className="banner" role="status">{enabled.replaceClosed}</p>
         ) : (
@@ -192,7 +195,7 @@ export default function Totp() {
       <details>
         <summary>Can't scan?</summary>
         <p>Enter this secret in your app (account: {setup!.account}, issuer: {setup!.issuer}, time-based):</p>
-        <p><code className="secret" data-testid="totp-secret">{setup!.secret}</code></p>
+        <p className="row"><code className="secret" data-testid="totp-secret">{groupsOfFour(setup!.secret)}</code> <CopyButton text={setup!.secret} what="secret" /></p>
       </details>
       <Form method="post" noValidate>
         <input type="hidden" name="intent" value="confirm" />

@@ -38,7 +38,7 @@ export default function SupportSearch() {
           {rows.length ? (
             <table>
               <thead>
-                <tr><th>Member</th><th>Region</th><th>Organizations</th><th>Two-step</th><th>State</th></tr>
+                <tr><th>Member</th><th>Region</th><th>Organizations</th><th>2FA</th><th>State</th></tr>
               </thead>
               <tbody>
                 {rows.map((r) => (

@@ -10,6 +10,7 @@ import { stepUpLocation } from '#app/http/resume.server.ts'
 import { decideRequest, isSteppedUp, listRequests, UNLOCK_ACTION } from '#app/support/approvals.server.ts'
 import { IDENTITY_CHECKS } from '#app/support/reset.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
+import { Time } from '#app/ui/time.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Approvals · Support · Gatehouse' }]
 
@@ -59,7 +60,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
   throw redirectTo(`${PATH}?notice=${notice}`)
 }
 
-const date = (d: string | Date | null) => (d ? new Date(d).toUTCString().replace(' GMT', ' UTC') : '—')
 const hoursLeft = (d: string | Date) => Math.max(0, Math.ceil((new Date(d).getTime() - Date.now()) / 3_600_000))
 
 export default function Approvals() {
@@ -88,9 +88,9 @@ export default function Approvals() {
         {pending.length === 0 ? <p>No request is waiting.</p> : null}
         {pending.map((r) => (
           <article key={r.id} className="card" aria-label={`Request for ${r.targetEmail}`}>
-            <h2>{r.action === 'unlock' ? 'Unlock the account of' : 'Reset two-step verification of'} {r.targetEmail}</h2>
+            <h2>{r.action === 'unlock' ? 'Unlock the account of' : 'Reset two-factor authentication of'} {r.targetEmail}</h2>
             <p>
-              <Link to={`/support/users/${r.targetUserId}`}>{r.targetName}</Link> · region {r.targetRegion.toUpperCase()} · asked by {r.requesterEmail} on {date(r.createdAt)} · expires in {hoursLeft(r.expiresAt)} h
+              <Link to={`/support/users/${r.targetUserId}`}>{r.targetName}</Link> · region {r.targetRegion.toUpperCase()} · asked by {r.requesterEmail} on <Time value={r.createdAt} /> · expires in {hoursLeft(r.expiresAt)} h
             </p>
             <p><strong>Reason:</strong> {r.reason}</p>
             {r.ticket ? <p><strong>Ticket:</strong> {r.ticket}</p> : null}
@@ -126,7 +126,7 @@ export default function Approvals() {
             <thead><tr><th>Member</th><th>Asked by</th><th>Status</th><th>Decided by</th><th>When</th></tr></thead>
             <tbody>
               {decided.map((r) => (
-                <tr key={r.id}><td>{r.targetEmail}</td><td>{r.requesterEmail}</td><td>{r.status}</td><td>{r.decidedByEmail ?? '—'}</td><td>{date(r.decidedAt ?? r.expiresAt)}</td></tr>
+                <tr key={r.id}><td>{r.targetEmail}</td><td>{r.requesterEmail}</td><td>{r.status}</td><td>{r.decidedByEmail ?? '—'}</td><td><Time value={r.decidedAt ?? r.expiresAt} /></td></tr>
               ))}
             </tbody>
           </table>

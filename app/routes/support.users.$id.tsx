@@ -9,8 +9,9 @@ import { listRequests, supportReset, supportUnlock } from '#app/support/approval
 import { supportMemberForm } from '#app/support/forms.server.ts'
 import { memberDetail } from '#app/support/members.server.ts'
 import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
-import { FormError, Notice } from '#app/ui/form.tsx'
+import { describedBy, FieldError, FormError, Notice } from '#app/ui/form.tsx'
 import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
+import { Time } from '#app/ui/time.tsx'
 import { readResumed } from '#app/http/resume.server.ts'
 import { requireStepUp } from '#app/sign-in/web.server.ts'
 import { ResumeChange } from '#app/ui/resume.tsx'
@@ -65,12 +66,11 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
 const NOTICES: Record<string, string> = {
   unlocked: 'The account is unlocked. The member can sign in again.',
-  reset: 'Two-step verification was reset: every factor, recovery code and remembered device is gone, every session ended, and the member has been emailed.',
+  reset: 'Two-factor authentication was reset: every factor, recovery code and remembered device is gone, every session ended, and the member has been emailed.',
   requested: 'This person is an organization owner or admin (now or in the last 30 days), or a platform account: the reset waits for a second support person at Approvals.',
   unlock_requested: 'This account was frozen by its member, or belongs to an owner or admin (now or in the last 30 days) or a platform account: the unlock waits for a second support person at Approvals.',
 }
 
-const date = (d: string | Date | null | undefined) => (d ? new Date(d).toUTCString().replace(' GMT', ' UTC') : '—')
 
 export default function SupportMember() {
   const { detail, pending, checks, minChecks, isSelf, resumed } = useLoaderData<typeof loader>()
@@ -96,28 +96,28 @@ export default function SupportMember() {
           {user.kind === 'service' ? ' · service account' : ''}
           {user.platformRole !== 'none' ? <> · <span className="badge warn">{user.platformRole}</span></> : null}
         </p>
-        <p className="muted">Account created {date(user.createdAt)} · last sign-in {date(user.lastSignInAt)}{user.mfaResetAt ? ` · last MFA reset ${date(user.mfaResetAt)}` : ''}</p>
+        <p className="muted">Account created <Time value={user.createdAt} /> · last sign-in <Time value={user.lastSignInAt} />{user.mfaResetAt ? <> · last 2FA reset <Time value={user.mfaResetAt} /></> : ''}</p>
         <h2>Organizations</h2>
         {detail.organizations.length ? (
           <table>
             <thead><tr><th>Organization</th><th>Role</th><th>Joined</th></tr></thead>
-            <tbody>{detail.organizations.map((o) => <tr key={o.slug}><td>{o.name}</td><td>{o.role}</td><td>{date(o.joinedAt)}</td></tr>)}</tbody>
+            <tbody>{detail.organizations.map((o) => <tr key={o.slug}><td>{o.name}</td><td>{o.role}</td><td><Time value={o.joinedAt} /></td></tr>)}</tbody>
           </table>
         ) : <p className="muted">No organization.</p>}
         {user.privilegedUntil && new Date(user.privilegedUntil) > new Date() ? (
-          <p className="banner warn">An owner or admin of an organization until recently: until {date(user.privilegedUntil)}, resets and unlocks need a second support person.</p>
+          <p className="banner warn">An owner or admin of an organization until recently: until <Time value={user.privilegedUntil} />, resets and unlocks need a second support person.</p>
         ) : null}
       </section>
 
       <section className="card">
-        <h2>Two-step verification</h2>
-        <p>Status: {user.mfaEnabledAt ? <span className="badge ok">on since {date(user.mfaEnabledAt)}</span> : <span className="badge">off</span>}{user.preferredMethod ? ` · prefers ${user.preferredMethod}` : ''}</p>
+        <h2>Two-factor authentication</h2>
+        <p>Status: {user.mfaEnabledAt ? <span className="badge ok">on since <Time value={user.mfaEnabledAt} /></span> : <span className="badge">off</span>}{user.preferredMethod ? ` · prefers ${user.preferredMethod}` : ''}</p>
         {detail.factors.length ? (
           <table aria-label="Factors">
             <thead><tr><th>Kind</th><th>Name</th><th>Added</th><th>Last used</th></tr></thead>
             <tbody>
               {detail.factors.map((f, i) => (
-                <tr key={i}><td>{f.kind === 'totp' ? 'App' : 'Key'}</td><td>{f.name}{f.confirmed ? '' : ' (setup not finished)'}</td><td>{date(f.createdAt)}</td><td>{date(f.lastUsedAt)}</td></tr>
+                <tr key={i}><td>{f.kind === 'totp' ? 'App' : 'Key'}</td><td>{f.name}{f.confirmed ? '' : ' (setup not finished)'}</td><td><Time value={f.createdAt} /></td><td><Time value={f.lastUsedAt} /></td></tr>
               ))}
             </tbody>
           </table>
@@ -127,7 +127,7 @@ export default function SupportMember() {
         {detail.trustedDevices.length ? (
           <table aria-label="Remembered devices">
             <thead><tr><th>Device</th><th>Method</th><th>Added</th><th>Last used</th><th>Expires</th></tr></thead>
-            <tbody>{detail.trustedDevices.map((d, i) => <tr key={i}><td>{d.label}</td><td>{d.method}</td><td>{date(d.createdAt)}</td><td>{date(d.lastUsedAt)}</td><td>{date(d.expiresAt)}</td></tr>)}</tbody>
+            <tbody>{detail.trustedDevices.map((d, i) => <tr key={i}><td>{d.label}</td><td>{d.method}</td><td><Time value={d.createdAt} /></td><td><Time value={d.lastUsedAt} /></td><td><Time value={d.expiresAt} /></td></tr>)}</tbody>
           </table>
         ) : <p className="muted">None.</p>}
       </section>
@@ -136,14 +136,14 @@ export default function SupportMember() {
         <h2>Lockout</h2>
         {lockout.locked ? (
           <>
-            <p><span className="badge bad">Locked</span> until {date(lockout.until)} ({Math.ceil(lockout.remainingSeconds / 60)} min left; lockouts so far: {lockout.lockCount}).</p>
+            <p><span className="badge bad">Locked</span> until <Time value={lockout.until} /> ({Math.ceil(lockout.remainingSeconds / 60)} min left; lockouts so far: {lockout.lockCount}).</p>
             <FormError message={errors.unlockForm} />
             <Form method="post" noValidate aria-label="Unlock">
               <input type="hidden" name="intent" value="unlock" />
               <div className="field">
                 <label htmlFor="unlock-reason">Reason for unlocking</label>
-                <input id="unlock-reason" name="reason" required defaultValue={values.intent === 'unlock' ? String(values.reason ?? '') : ''} aria-invalid={errors.unlockReason ? true : undefined} />
-                {errors.unlockReason ? <div className="error" role="alert">{errors.unlockReason}</div> : null}
+                <input id="unlock-reason" name="reason" required defaultValue={values.intent === 'unlock' ? String(values.reason ?? '') : ''} {...describedBy('unlock-reason', errors.unlockReason)} />
+                <FieldError id="unlock-reason" error={errors.unlockReason} />
               </div>
               <SubmitButton busyLabel="Unlocking…" match={{ intent: 'unlock' }}>Unlock account</SubmitButton>
             </Form>
@@ -152,7 +152,7 @@ export default function SupportMember() {
       </section>
 
       <section className="card">
-        <h2>Reset two-step verification</h2>
+        <h2>Reset two-factor authentication</h2>
         {pending.length ? <div className="banner warn">{pending[0].action === 'unlock' ? 'An unlock' : 'A reset'} of this account is waiting for approval (asked by {pending[0].requesterEmail}). <Link to="/support/approvals">Approvals</Link></div> : null}
         {isSelf ? (
           <p className="muted">You cannot reset your own account. Ask another support person.</p>
@@ -166,7 +166,7 @@ export default function SupportMember() {
         {detail.events.length ? (
           <table aria-label="Security events">
             <thead><tr><th>When</th><th>Event</th><th>By</th><th>Details</th></tr></thead>
-            <tbody>{detail.events.map((e) => <tr key={e.id}><td>{date(e.createdAt)}</td><td>{e.action}</td><td>{e.actorLabel}</td><td>{e.details}</td></tr>)}</tbody>
+            <tbody>{detail.events.map((e) => <tr key={e.id}><td><Time value={e.createdAt} /></td><td>{e.sentence}<br /><code className="muted">{e.action}</code></td><td>{e.actorLabel}</td><td>{e.details ? <details className="audit-details"><summary>details</summary>{e.details}</details> : null}</td></tr>)}</tbody>
           </table>
         ) : <p className="muted">No events.</p>}
       </section>

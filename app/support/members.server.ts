@@ -7,6 +7,7 @@ import { and, asc, count, desc, eq, exists, ilike, isNull, or, sql } from 'drizz
 import { db, schema } from '#db/client.ts'
 import { lockRemainingSeconds } from '#app/auth/lockout.server.ts'
 import { METHOD_LABELS } from '#app/mfa/methods.schema.ts'
+import { describeAuditEvent } from '#app/audit/sentences.ts'
 
 export const PAGE_SIZE = 25
 const u = schema.users
@@ -122,7 +123,8 @@ export async function memberDetail(userId: string) {
     recoveryCodesLeft: codes?.left ?? 0,
     lockout: { locked: lockSeconds > 0, remainingSeconds: lockSeconds, until: lockSeconds > 0 ? user.lockedUntil : null, failedAttempts: user.failedAttempts, lockCount: user.lockCount },
     trustedDevices: devices,
-    events: events.map((e) => ({ ...e, details: summarise(e.details) })),
+    // The event in words for the table (decision 073); the short summary stays under "details".
+    events: events.map((e) => ({ ...e, sentence: describeAuditEvent({ action: e.action, actor: e.actorLabel, subject: user.email, details: e.details }), details: summarise(e.details) })),
   }
 }
 

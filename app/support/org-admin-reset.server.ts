@@ -17,7 +17,7 @@ export const THROUGH_SUPPORT =
   'Only Gatehouse support can reset this person: they are an owner or admin of an organization, or a platform account. Contact support with a ticket.'
 export const RECENTLY_PRIVILEGED =
   `This person was an admin or owner in the last ${PRIVILEGE_MEMORY_DAYS} days: ask support to reset them (a second support person must approve it).`
-export const NOT_YOURSELF = 'You cannot reset your own two-step verification here. Ask Gatehouse support.'
+export const NOT_YOURSELF = 'You cannot reset your own two-factor authentication here. Ask Gatehouse support.'
 
 /**
  * The member (scoped to this organization; undefined means 404) and, when this admin may not

@@ -1,14 +1,42 @@
-import type { InputHTMLAttributes, ReactNode } from 'react'
+import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from 'react'
 
-/** A labelled input with its error under it, wired for screen readers. */
+/**
+ * The attributes that tie a control to its hint and its error, so a screen reader reads them with the
+ * control. Every form control with an error goes through this (Field, SelectField, or spread on a
+ * control a page lays out itself, with <FieldError> under it).
+ */
+export function describedBy(id: string, error?: string | null, hint?: boolean) {
+  const ids = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(' ')
+  return { 'aria-invalid': error ? true : undefined, 'aria-describedby': ids || undefined } as const
+}
+
+/** The error under a control, with the id that `describedBy(id, error)` points at. */
+export function FieldError({ id, error }: { id: string; error?: string | null }) {
+  return error ? <div className="error" id={`${id}-error`} role="alert">{error}</div> : null
+}
+
+/** A labelled input with its hint and error under it, wired for screen readers. */
 export function Field({ label, name, error, hint, ...input }: { label: string; name: string; error?: string; hint?: ReactNode } & InputHTMLAttributes<HTMLInputElement>) {
   const id = input.id ?? name
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <input id={id} name={name} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} {...input} />
-      {hint ? <div className="hint">{hint}</div> : null}
-      {error ? <div className="error" id={`${id}-error`} role="alert">{error}</div> : null}
+      <input id={id} name={name} {...describedBy(id, error, Boolean(hint))} {...input} />
+      {hint ? <div className="hint" id={`${id}-hint`}>{hint}</div> : null}
+      <FieldError id={id} error={error} />
+    </div>
+  )
+}
+
+/** A labelled select with its error, wired like Field. */
+export function SelectField({ label, name, error, hint, children, ...select }: { label: string; name: string; error?: string; hint?: ReactNode; children: ReactNode } & SelectHTMLAttributes<HTMLSelectElement>) {
+  const id = select.id ?? name
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} name={name} {...describedBy(id, error, Boolean(hint))} {...select}>{children}</select>
+      {hint ? <div className="hint" id={`${id}-hint`}>{hint}</div> : null}
+      <FieldError id={id} error={error} />
     </div>
   )
 }

@@ -1,5 +1,6 @@
 import { Form, Link } from '@remix-run/react'
-import { fmtDate, METHOD_LABELS } from './org-nav.tsx'
+import { METHOD_LABELS } from './org-nav.tsx'
+import { Time } from './time.tsx'
 
 /**
  * The `/login/grace` page body: names the deadline and the organization, with "Set up now" and
@@ -11,7 +12,7 @@ export function GracePromptView(props: { deadline: string; organizations: string
     <section className="card narrow" aria-labelledby="grace-title">
       <h1 id="grace-title">Set up two-factor authentication</h1>
       <p>
-        {orgs} requires two-factor authentication. You have until <strong>{fmtDate(props.deadline)}</strong> ({props.daysLeft} {props.daysLeft === 1 ? 'day' : 'days'} left) to set up{' '}
+        {orgs} requires two-factor authentication. You have until <strong><Time value={props.deadline} style="date" /></strong> ({props.daysLeft} {props.daysLeft === 1 ? 'day' : 'days'} left) to set up{' '}
         {props.allowedMethods.map((m) => METHOD_LABELS[m] ?? m).join(' or ').toLowerCase() || 'a second factor'}.
       </p>
       <p className="hint">After the deadline you will have to set it up before you can do anything else, or you may not be able to sign in at all.</p>

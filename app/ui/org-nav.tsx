@@ -23,7 +23,3 @@ export function OrgNav({ slug, name }: { slug: string; name: string }) {
 export const METHOD_LABELS: Record<string, string> = LABELS
 export const STATUS_LABELS: Record<string, string> = STATUS_NAMES
 export const STATUS_BADGE: Record<string, string> = { compliant: 'ok', in_grace: 'warn', overdue: 'bad', exempt: '' }
-export const fmtDate = (v: string | Date | null | undefined) =>
-  v ? new Date(v).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }) : '—'
-export const fmtDateTime = (v: string | Date | null | undefined) =>
-  v ? new Date(v).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—'

@@ -1,5 +1,5 @@
 import { Form } from '@remix-run/react'
-import { Field, FormError } from './form.tsx'
+import { describedBy, Field, FieldError, FormError } from './form.tsx'
 import { SubmitButton } from './submit-button.tsx'
 
 export type CheckOption = { id: string; label: string }
@@ -21,7 +21,7 @@ export function ResetMfaForm(props: {
   const values = props.values ?? {}
   const ticked = new Set([values.checks ?? []].flat().map(String))
   return (
-    <Form method="post" noValidate aria-label="Reset two-step verification">
+    <Form method="post" noValidate aria-label="Reset two-factor authentication">
       <input type="hidden" name="intent" value="reset" />
       <FormError message={errors.form} />
       <p>
@@ -31,8 +31,8 @@ export function ResetMfaForm(props: {
       </p>
       <div className="field">
         <label htmlFor="reason">Reason</label>
-        <textarea id="reason" name="reason" rows={3} required defaultValue={String(values.reason ?? '')} aria-invalid={errors.reason ? true : undefined} aria-describedby={errors.reason ? 'reason-error' : undefined} />
-        {errors.reason ? <div className="error" id="reason-error" role="alert">{errors.reason}</div> : null}
+        <textarea id="reason" name="reason" rows={3} required defaultValue={String(values.reason ?? '')} {...describedBy('reason', errors.reason)} />
+        <FieldError id="reason" error={errors.reason} />
       </div>
       <Field
         label={props.ticketRequired ? 'Ticket reference' : 'Ticket reference (optional)'}
@@ -41,22 +41,22 @@ export function ResetMfaForm(props: {
         required={props.ticketRequired}
         error={errors.ticket}
       />
-      <fieldset className="field" aria-describedby={errors.checks ? 'checks-error' : undefined}>
+      <fieldset className="field" {...describedBy('checks', errors.checks)}>
         <legend>Identity checks done (tick at least {props.minChecks})</legend>
         {props.checks.map((c) => (
           <label key={c.id} style={{ fontWeight: 'normal' }}>
             <input type="checkbox" name="checks" value={c.id} defaultChecked={ticked.has(c.id)} /> {c.label}
           </label>
         ))}
-        {errors.checks ? <div className="error" id="checks-error" role="alert">{errors.checks}</div> : null}
+        <FieldError id="checks" error={errors.checks} />
       </fieldset>
       <div className="field">
         <label style={{ fontWeight: 'normal' }}>
-          <input type="checkbox" name="confirm" value="yes" required aria-invalid={errors.confirm ? true : undefined} /> Yes, remove every factor of {props.email}
+          <input type="checkbox" name="confirm" value="yes" required {...describedBy('confirm', errors.confirm)} /> Yes, remove every factor of {props.email}
         </label>
-        {errors.confirm ? <div className="error" role="alert">{errors.confirm}</div> : null}
+        <FieldError id="confirm" error={errors.confirm} />
       </div>
-      <SubmitButton className="danger" busyLabel="Resetting…" match={{ intent: 'reset' }}>{props.submitLabel ?? 'Reset two-step verification'}</SubmitButton>
+      <SubmitButton className="danger" busyLabel="Resetting…" match={{ intent: 'reset' }}>{props.submitLabel ?? 'Reset two-factor authentication'}</SubmitButton>
     </Form>
   )
 }

@@ -24,6 +24,8 @@ export function WebAuthnButton({
   fieldsFn,
   disabled,
   validate,
+  onProblem,
+  submitsForm,
 }: {
   mode: 'register' | 'authenticate'
   label: string
@@ -32,6 +34,10 @@ export function WebAuthnButton({
   fieldsFn?: () => Record<string, string>
   disabled?: boolean
   validate?: () => string | null
+  /** Where a `validate` problem goes (e.g. the error of the field it is about) instead of under the button. */
+  onProblem?: (message: string | null) => void
+  /** The button is its form's submit button, so that Enter in a field of the form starts the ceremony. */
+  submitsForm?: boolean
 }) {
   const options = useFetcher<{ webauthnOptions?: unknown; challengeId?: string; errors?: Record<string, string> }>()
   const submit = useSubmit()
@@ -69,12 +75,15 @@ export function WebAuthnButton({
   return (
     <div className="field">
       <button
-        type="button"
+        type={submitsForm ? 'submit' : 'button'}
         disabled={disabled || busy}
-        onClick={() => {
+        onClick={(e) => {
+          // Enter in the form "clicks" its submit button: the ceremony replaces the plain submission.
+          if (submitsForm) e.preventDefault()
           setError(null)
-          const problem = validate?.()
-          if (problem) return setError(problem)
+          const problem = validate?.() ?? null
+          onProblem?.(problem)
+          if (problem) return onProblem ? undefined : setError(problem)
           if (!browserSupportsWebAuthn()) return setError('Security keys are not supported by this browser.')
           fieldsRef.current = { ...fields, ...fieldsFn?.() }
           setBusy(true)

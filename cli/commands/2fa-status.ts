@@ -8,12 +8,12 @@ const NAMES: Record<string, string> = { totp: 'authenticator app', webauthn: 'se
 export default defineCommand({
   name: '2fa status',
   group: 'client',
-  summary: 'show whether two-step verification is on, and recovery codes left',
+  summary: 'show whether two-factor authentication is on, and recovery codes left',
   options: { url: URL_OPTION },
   async run({ values, print }) {
     const s = await api<ApiData<typeof statusEndpoint>>(serverUrl(values), '/api/auth/2fa/status', { token: currentToken() })
     print(s, [
-      `Two-step verification: ${s.enabled ? 'on' : 'off'}`,
+      `Two-factor authentication: ${s.enabled ? 'on' : 'off'}`,
       ...(s.enabled ? [`Factors: ${s.methods.map((m) => NAMES[m] ?? m).join(', ')}`, `Preferred: ${s.method ? (NAMES[s.method] ?? s.method) : 'none'}`] : []),
       `Recovery codes left: ${s.backupCodesRemaining}`,
       `Last used: ${s.lastUsedAt ?? 'never'}`,

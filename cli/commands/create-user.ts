@@ -30,7 +30,7 @@ export default defineCommand({
     email: { type: 'string', placeholder: 'email', description: 'email address (unique per region)', required: true },
     name: { type: 'string', placeholder: 'name', description: 'display name (default: the part before @)' },
     password: { type: 'string', placeholder: 'password', description: 'password of a person (at least 12 characters); asked for when left out' },
-    'service-account': { type: 'boolean', description: 'a service account (no password, may be exempted from MFA)' },
+    'service-account': { type: 'boolean', description: 'a service account (no password, may be exempted from the MFA policy)' },
     org: { type: 'string', placeholder: 'slug', description: 'also add the account to this organization' },
     role: { type: 'string', placeholder: 'role', description: 'role in --org: member (default), admin or owner' },
   },

@@ -68,8 +68,8 @@ export default defineCommand({
     const signedIn = result as SignIn
     const path = saveCredentials({ url: base, region, email: signedIn.user.email, token: signedIn.token, enrollmentOnly: signedIn.enrollmentOnly, savedAt: new Date().toISOString() })
     const lines = [`Signed in to ${base} as ${signedIn.user.email} (${signedIn.user.region}). Token saved in ${path}.`]
-    if (signedIn.enrollmentOnly) lines.push('Your organization requires two-step verification: run "gatehouse 2fa setup" now. Until then this token can only set it up, for 15 minutes.')
-    if (signedIn.grace) lines.push(`${signedIn.grace.organizations.join(' and ')} requires two-step verification by ${signedIn.grace.deadline.slice(0, 10)} (${signedIn.grace.daysLeft} days): run "gatehouse 2fa setup".`)
+    if (signedIn.enrollmentOnly) lines.push('Your organization requires two-factor authentication: run "gatehouse 2fa setup" now. Until then this token can only set it up, for 15 minutes.')
+    if (signedIn.grace) lines.push(`${signedIn.grace.organizations.join(' and ')} requires two-factor authentication by ${signedIn.grace.deadline.slice(0, 10)} (${signedIn.grace.daysLeft} days): run "gatehouse 2fa setup".`)
     print({ ok: true, url: base, email: signedIn.user.email, region: signedIn.user.region, enrollmentOnly: signedIn.enrollmentOnly, credentials: path, ...(signedIn.grace ? { grace: signedIn.grace } : {}) }, lines)
   },
 })

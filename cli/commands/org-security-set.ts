@@ -17,7 +17,7 @@ function int(values: Values, name: string): number | undefined {
 export default defineCommand({
   name: 'org security set',
   group: 'client',
-  summary: 'require or relax MFA in an organization’s regions, exempt service accounts',
+  summary: 'require or relax the MFA policy in an organization’s regions, exempt service accounts',
   usage: '<org> (--require | --optional) [--region R] [--grace-days N] [--exempt USER_ID --reason TEXT [--expires DATE]]   or   <org> --region R [--mode M] [--methods a,b] [--on-deadline D] [--remember-days N]',
   description:
     'With --require or --optional: every region of the organization (or only --region) becomes Required or Optional, keeping its other settings. ' +

@@ -3,7 +3,7 @@ import { EMAIL_OPTION, REGION_OPTION, findAccount } from './_shared.ts'
 
 export default defineCommand({
   name: 'reset-mfa',
-  summary: 'emergency MFA reset when nobody can sign in (same effects as a support reset)',
+  summary: 'emergency reset of a member’s two-factor authentication when nobody can sign in (same effects as a support reset)',
   usage: '--region R --email E --reason "..." [--ticket T]',
   description: [
     'Removes every authenticator app, security key, recovery code and remembered device of the account,',
@@ -30,7 +30,7 @@ export default defineCommand({
     print(
       { ok: true, id: user.id, email: user.email, region: user.region, removed: r, noticeQueued: result.noticeQueued },
       [
-        `Reset two-step verification of ${user.email} (${user.region}).`,
+        `Reset two-factor authentication of ${user.email} (${user.region}).`,
         `  removed: ${r.totp} authenticator app, ${r.webauthn} security key(s), ${r.recoveryCodes} unused recovery code(s), ${r.trustedDevices} remembered device(s)`,
         `  ended ${r.sessions} session(s); the next sign-in asks for an email code`,
         result.noticeQueued ? '  notice queued to the member' : '  WARNING: the notice could not be queued (Redis unreachable); tell the member yourself',

@@ -161,7 +161,7 @@ it('the member sees the grace prompt, continues; after the deadline proves the m
   await page.getByLabel('Email code').fill(code)
   await page.getByRole('button', { name: 'Verify' }).click()
   await page.waitForURL(`${base}/enroll`)
-  await page.getByRole('heading', { name: 'Set up two-step sign-in' }).waitFor()
+  await page.getByRole('heading', { name: 'Set up two-factor authentication' }).waitFor()
   await page.getByText('Acme Corporation requires a second step at sign-in.').waitFor()
   await screenshot(page, 'policy-forced-enrollment')
 
@@ -173,7 +173,7 @@ it('the member sees the grace prompt, continues; after the deadline proves the m
 
   await page.getByRole('link', { name: 'Authenticator app' }).click()
   await page.getByText("Can't scan?").click()
-  const secret = (await page.getByTestId('totp-secret').textContent())!.trim()
+  const secret = (await page.getByTestId('totp-secret').textContent())!.replace(/\s/g, '')
   await page.getByLabel('Code from the app').fill(await generate({ secret }))
   await page.getByRole('button', { name: 'Verify & enable' }).click()
   await page.getByRole('list', { name: 'Recovery codes' }).locator('code').first().waitFor()

@@ -53,22 +53,22 @@ it('support searches, opens the member, and resets with reason, ticket and check
   await page.getByLabel('Ticket reference').fill('SUP-2024')
   await page.getByLabel('Video call: the face matched a government photo ID').check()
   await page.getByLabel('Yes, remove every factor of member@acme.test').check()
-  await page.getByRole('button', { name: 'Reset two-step verification' }).click()
+  await page.getByRole('button', { name: 'Reset two-factor authentication' }).click()
   await expect.poll(() => page.getByRole('alert').allTextContents()).toContain('Tick at least 2 identity checks you have done')
   expect((await securityCounts(member.id)).totp).toBe(1)
 
   const since = Date.now()
   await page.getByLabel('Called back on the phone number already on file').check()
   await page.getByLabel('Yes, remove every factor of member@acme.test').check()
-  await page.getByRole('button', { name: 'Reset two-step verification' }).click()
-  await page.getByText('Two-step verification was reset').waitFor()
+  await page.getByRole('button', { name: 'Reset two-factor authentication' }).click()
+  await page.getByText('Two-factor authentication was reset').waitFor()
   await page.getByText('No authenticator app or security key.').waitFor()
   await screenshot(page, 'support-member-after-reset')
 
   expect(await securityCounts(member.id)).toEqual({ totp: 0, webauthn: 0, recoveryCodes: 0, trustedDevices: 0, sessions: 0 })
   const [after] = await db.select().from(schema.users).where(eq(schema.users.id, member.id))
   expect(after.mfaResetAt).toBeInstanceOf(Date)
-  const mail = await smtp.waitFor('member@acme.test', { subject: /two-step verification was reset/, since })
+  const mail = await smtp.waitFor('member@acme.test', { subject: /two-factor authentication was reset/, since })
   expect(mail.text).toMatch(/\/freeze\/\S+/)
 
   // The approvals page hydrates too (its forms are client-side navigations).
@@ -93,7 +93,7 @@ it('the org admin reset page works in the browser', async () => {
   await page.getByLabel('The member replied from the email address on the account').check()
   await page.getByLabel("The member's manager or organization admin confirmed the request in writing").check()
   await page.getByLabel('Yes, remove every factor of eu.member@acme.test').check()
-  await page.getByRole('button', { name: 'Reset two-step verification' }).click()
+  await page.getByRole('button', { name: 'Reset two-factor authentication' }).click()
   await page.getByText('Done: eu.member@acme.test has no factor').waitFor()
   expect((await securityCounts(target.id)).totp).toBe(0)
   expect(browserErrors).toEqual([])
@@ -134,7 +134,7 @@ it('a second support person approves a pending reset from the approvals page', a
 async function signInWithEmailCode(page: Page, email: string) {
   await signInWithForm(page, base, email)
   await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()
-  await page.getByText('Your two-step settings were reset. Confirm with a code sent to your email to continue.').waitFor()
+  await page.getByText('Your two-factor authentication was reset. Confirm with a code sent to your email to continue.').waitFor()
   // Only the email code is offered: the factors are gone and the mailbox must confirm first.
   expect(await page.getByRole('link', { name: 'Use authenticator app' }).count()).toBe(0)
   expect(await page.getByRole('link', { name: 'Use a recovery code' }).count()).toBe(0)
@@ -193,7 +193,7 @@ it('where the organization requires an app or key (deadline passed), the reset m
   }
   await page.getByRole('link', { name: 'Authenticator app' }).click()
   await page.getByText("Can't scan?").click()
-  const secret = (await page.getByTestId('totp-secret').textContent())!.trim()
+  const secret = (await page.getByTestId('totp-secret').textContent())!.replace(/\s/g, '')
   await page.getByLabel('Code from the app').fill(await generate({ secret }))
   await page.getByRole('button', { name: 'Verify & enable' }).click()
   await page.getByRole('link', { name: "I've saved my codes" }).click()

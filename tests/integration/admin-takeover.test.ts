@@ -143,7 +143,7 @@ describe('demote then reset', () => {
     await giveFactors(adminA.id)
     const res = await adminA.client.post(resetPath(adminA.id), ORG_RESET)
     expect(res.status).toBe(403)
-    expect(await res.text()).toContain('cannot reset your own two-step verification here')
+    expect(await res.text()).toContain('cannot reset your own two-factor authentication here')
     expect((await securityCounts(adminA.id)).totp).toBe(1)
     expect((await refusals(adminA.id, adminA.id))[0].details).toMatchObject({ code: 'forbidden', attempt: 'auth.mfa_reset_by_org_admin' })
   })

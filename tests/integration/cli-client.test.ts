@@ -196,7 +196,7 @@ describe('2fa regenerate-codes, keys, disable', () => {
 
     const disable = await gatehouse(['2fa', 'disable'], { home, answers: [PASSWORD, fresh[1]] })
     expect(disable.code, disable.stderr).toBe(0)
-    expect(disable.stdout).toContain('Two-step verification is off.')
+    expect(disable.stdout).toContain('Two-factor authentication is off.')
     const status = await gatehouse(['2fa', 'status', '--json'], { home })
     expect(status.json()).toMatchObject({ enabled: false, backupCodesRemaining: 0 })
   })

@@ -167,7 +167,7 @@ describe('operator verbs', () => {
     const [event] = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'auth.totp_disabled_by_admin'), eq(schema.auditEvents.subjectId, owner.id)))
     expect(event).toMatchObject({ actorLabel: 'cli', actorId: null })
     expect(event.details).toMatchObject({ reason: 'Sole owner lost every factor; verified by phone', ticket: 'OPS-9' })
-    const mail = await smtp.waitFor('owner@acme.test', { subject: /two-step verification was reset/, since })
+    const mail = await smtp.waitFor('owner@acme.test', { subject: /two-factor authentication was reset/, since })
     expect(mail.text).toContain('a Gatehouse operator')
     expect(mail.text).toMatch(/\/freeze\/\S+/)
     expect((await gatehouse(['reset-mfa', '--region', 'eu', '--email', 'owner@acme.test', '--reason', 'wrong region for this account'])).code).toBe(3)

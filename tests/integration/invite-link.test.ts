@@ -73,7 +73,7 @@ describe('accepting an invitation applies the region policy', () => {
     expect(enroll).toContain('href="/settings/security/totp"')
 
     const setup = (await client.text('/settings/security/totp')).html
-    const secret = setup.match(/data-testid="totp-secret">([A-Z2-7]+)</)![1]
+    const secret = setup.match(/data-testid="totp-secret">([A-Z2-7 ]+)</)![1].replaceAll(' ', '')
     const done = await client.post('/settings/security/totp', { intent: 'confirm', code: await totpCode(secret) })
     expect(done.status).toBe(200)
     // The enrollment-only session was replaced by a full one.

@@ -48,7 +48,7 @@ describe('org admin resets', () => {
     const [event] = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'auth.mfa_reset_by_org_admin'), eq(schema.auditEvents.subjectId, member.id)))
     expect(event).toMatchObject({ organizationId: acmeId, actorLabel: 'admin@acme.test' })
     expect(event.details).toMatchObject({ reason: FORM.reason, checks: ['manager', 'video_id'] })
-    const mail = await smtp.waitFor('member@acme.test', { subject: /two-step verification was reset/, since })
+    const mail = await smtp.waitFor('member@acme.test', { subject: /two-factor authentication was reset/, since })
     expect(mail.text).toContain('an administrator of your organization (Acme Corporation)')
     expect(mail.text).toMatch(/\/freeze\/\S+/)
   })

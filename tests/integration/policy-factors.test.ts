@@ -82,7 +82,7 @@ describe('disabled', () => {
     expect(client.cookies.has('gh_pending')).toBe(false)
 
     // Rendered in the page (role=status), not only present in the loader data.
-    const banner = 'role="status">Your organization has turned off two-step verification for your region'
+    const banner = 'role="status">Your organization has turned off two-factor authentication for your region'
     const indexPage = await client.text('/settings/security')
     expect(indexPage.status).toBe(200)
     const index = indexPage.html
@@ -104,7 +104,7 @@ describe('disabled', () => {
     const stepped = await steppedUp(member.id)
     const options = await stepped.post('/settings/security/keys', { intent: 'webauthn_options', label: 'New key' })
     expect(options.status).toBe(403)
-    expect(await options.text()).toContain('turned off two-step verification for your region')
+    expect(await options.text()).toContain('turned off two-factor authentication for your region')
 
     // Enrolled factors are kept and can be removed.
     const removed = await stepped.post('/settings/security/keys', { intent: 'remove', keyId: key.id })
@@ -129,7 +129,7 @@ describe('disabled', () => {
     const setup = await beginTotpSetup(await userById(member.id))
     if (!setup.ok) throw new Error('setup')
     const refused = await enrollTotp(await userById(member.id), await totpCode(setup.secret), NO_REQUEST, null)
-    expect(refused).toEqual({ ok: false, message: expect.stringContaining('turned off two-step verification for your region') })
+    expect(refused).toEqual({ ok: false, message: expect.stringContaining('turned off two-factor authentication for your region') })
     await setPolicy(org.id, { mode: 'optional' })
     expect((await enrollTotp(await userById(member.id), await totpCode(setup.secret), NO_REQUEST, null)).ok).toBe(true)
   })
@@ -199,7 +199,7 @@ describe('required: the last allowed factor stays', () => {
     const { member } = await requiredMember(['webauthn'])
     const client = await steppedUp(member.id)
     const page = (await client.text('/settings/security/totp')).html.replaceAll('&#x27;', "'")
-    expect(page).toContain('role="status">Your organization does not accept an authenticator app for two-step verification in your region. Set up a security key instead.')
+    expect(page).toContain('role="status">Your organization does not accept an authenticator app for two-factor authentication in your region. Set up a security key instead.')
     expect(page).not.toContain('data-testid="totp-secret"')
     expect((await client.post('/settings/security/totp', { intent: 'confirm', code: '123456' })).status).toBe(403)
     const index = (await client.text('/settings/security')).html

@@ -179,7 +179,7 @@ describe('reset', () => {
     expect(event.organizationId).toBeNull()
     expect(event.details).toMatchObject({ reason: GOOD_RESET.reason, ticket: 'SUP-1234', checks: ['video_id', 'callback'], removed: { totp: 1, webauthn: 2, recoveryCodes: 9, trustedDevices: 2, sessions: 2 } })
 
-    const mail = await smtp.waitFor('lost.phone@acme.test', { subject: /two-step verification was reset/, since })
+    const mail = await smtp.waitFor('lost.phone@acme.test', { subject: /two-factor authentication was reset/, since })
     expect(mail.text).toContain('Gatehouse support')
     expect(mail.text).toContain('one-time code to this email address')
     const link = mail.text.match(/https?:\/\/\S+\/freeze\/(\S+)/)

@@ -58,7 +58,7 @@ describe('two-person rule', () => {
     expect(request.expiresAt.getTime() - request.createdAt.getTime()).toBeCloseTo(24 * 3_600_000, -4)
     expect(await auditFor(admin.id, 'support.approval_requested')).toHaveLength(1)
     // Every other support person is asked by email; the requester is not.
-    const asked = await smtp.waitFor('bob.support@gatehouse.test', { subject: /Approval needed: MFA reset of admin@acme\.test/, since: askedSince })
+    const asked = await smtp.waitFor('bob.support@gatehouse.test', { subject: /Approval needed: 2FA reset of admin@acme\.test/, since: askedSince })
     expect(asked.text).toContain('SUP-77')
     expect(asked.text).toMatch(/https?:\/\/\S+\/support\/approvals/)
     expect(smtp.received.filter((m) => m.to === 'support@gatehouse.test' && /Approval needed/.test(m.subject))).toHaveLength(0)
@@ -94,7 +94,7 @@ describe('two-person rule', () => {
     const [resetEvent] = await auditFor(admin.id, 'auth.mfa_reset_by_support')
     expect(resetEvent.actorId).toBe(alice.id)
     expect(resetEvent.details).toMatchObject({ requestId: request.id, approvedBy: 'bob.support@gatehouse.test', ticket: 'SUP-77' })
-    await smtp.waitFor('admin@acme.test', { subject: /two-step verification was reset/, since })
+    await smtp.waitFor('admin@acme.test', { subject: /two-factor authentication was reset/, since })
 
     // Decided once: a second approval is refused.
     expect((await bob.client.post('/support/approvals', decideForm(request, 'approve'))).status).toBe(409)

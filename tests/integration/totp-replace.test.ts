@@ -56,7 +56,7 @@ async function factorRow(userId: string) {
   return row
 }
 
-const secretOf = (html: string) => html.match(/data-testid="totp-secret">([A-Z2-7]+)</)?.[1]
+const secretOf = (html: string) => html.match(/data-testid="totp-secret">([A-Z2-7 ]+)</)?.[1].replaceAll(' ', '')
 const text = async (res: Response) => (await res.text()).replaceAll('&#x27;', "'").replaceAll('&quot;', '"')
 
 /** A fresh sign-in with an app code: the response of the second step. */
@@ -300,18 +300,18 @@ describe('policy', () => {
 
     await setPolicy(org.id, { mode: 'disabled' })
     const page = (await client.text(REPLACE)).html
-    expect(page).toContain('role="status">Your organization has turned off two-step verification for your region')
+    expect(page).toContain('role="status">Your organization has turned off two-factor authentication for your region')
     expect(page).not.toContain('data-testid="totp-secret"')
     expect(page).not.toContain('Replace authenticator app</button>')
     const refused = await client.post(REPLACE, { intent: 'replace_confirm', code: await totpCode(newSecret) })
     expect(refused.status).toBe(403)
-    expect(await text(refused)).toContain('Your organization has turned off two-step verification for your region')
+    expect(await text(refused)).toContain('Your organization has turned off two-factor authentication for your region')
     expect((await factorRow(member.id)).secretCiphertext).toBe(before.secretCiphertext)
 
     await setPolicy(org.id, { mode: 'required', allowedMethods: ['webauthn'] })
     const notAllowed = await client.post(REPLACE, { intent: 'replace_confirm', code: await totpCode(newSecret) })
     expect(notAllowed.status).toBe(403)
-    expect(await text(notAllowed)).toContain('Your organization does not accept an authenticator app for two-step verification in your region.')
+    expect(await text(notAllowed)).toContain('Your organization does not accept an authenticator app for two-factor authentication in your region.')
     // The domain refuses for every channel, not only the page.
     const direct = await replaceTotp(await userById(member.id), await totpCode(newSecret), NO_REQUEST, null)
     expect(direct).toMatchObject({ ok: false, status: 403, code: 'closed' })

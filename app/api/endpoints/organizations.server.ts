@@ -8,7 +8,7 @@ export const organizationEndpoint = defineEndpoint({
   method: 'GET',
   path: '/api/organizations/:orgId',
   tag: 'organizations',
-  summary: 'The organization, its regions with their MFA mode, and member counts',
+  summary: 'The organization, its regions with their MFA policy mode, and member counts',
   auth: 'session_or_key',
   org: { role: 'admin', scopes: ['policy:read'] },
   response: z.object({

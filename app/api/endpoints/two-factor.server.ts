@@ -36,7 +36,7 @@ function sessionCaller(caller: Caller | null): { user: User; session: Session; t
 /** The step-up guard's words here (a DomainError the API maps to 403 step_up_required). */
 const STEP_UP_TO_ADD = 'Adding a factor when you already have one needs a second factor within the last 5 minutes: sign in again with your second factor, then retry.'
 
-const signedIn = signedInSchema('after the email code owed by an MFA reset (as in POST /api/auth/signin)')
+const signedIn = signedInSchema('after the email code owed by a 2FA reset (as in POST /api/auth/signin)')
 const enabled = z.object({
   enabled: z.literal(true),
   backupCodes: z.array(z.string()).describe('Recovery codes, shown once. Empty when the member already had a set (see backupCodesRemaining).'),

@@ -1,6 +1,7 @@
 import { footer, type Params, type Template } from '../templates.server.ts'
+import { formatUtc } from '#app/ui/time-format.ts'
 
-const date = (v: unknown) => new Date(String(v)).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+const date = (v: unknown) => formatUtc(new Date(String(v)), 'date')
 const methods = (p: Params) => (Array.isArray(p.methods) ? (p.methods as string[]) : []).map((m) => ({ email: 'email code', totp: 'authenticator app', webauthn: 'security key' })[m] ?? m).join(', ')
 const consequence = (p: Params) =>
   p.onDeadline === 'block'

@@ -1,4 +1,5 @@
 import { footer, when, type Template } from '../templates.server.ts'
+import { formatUtc } from '#app/ui/time-format.ts'
 
 const BY: Record<string, string> = {
   support: 'Gatehouse support',
@@ -12,9 +13,9 @@ export const supportTemplates = {
   mfa_reset: {
     mints: { link: { purpose: 'freeze', path: '/freeze/' } },
     render: (p, s) => ({
-      subject: 'Your Gatehouse two-step verification was reset',
+      subject: 'Your Gatehouse two-factor authentication was reset',
       text:
-        `On ${when(p)}, ${BY[String(p.by)] ?? 'Gatehouse support'}${p.orgName ? ` (${p.orgName})` : ''} reset the two-step verification of your account.\n\n` +
+        `On ${when(p)}, ${BY[String(p.by)] ?? 'Gatehouse support'}${p.orgName ? ` (${p.orgName})` : ''} reset the two-factor authentication of your account.\n\n` +
         `What changed:\n` +
         `- Every authenticator app, security key and passkey was removed from your account.\n` +
         `- Your recovery codes no longer work.\n` +
@@ -30,11 +31,11 @@ export const supportTemplates = {
   /** To every other support person: a reset or an unlock waits for a second person (two-person rule). */
   support_approval_requested: {
     render: (p) => ({
-      subject: `Approval needed: ${p.action === 'unlock' ? 'unlock' : 'MFA reset'} of ${p.targetEmail}`,
+      subject: `Approval needed: ${p.action === 'unlock' ? 'unlock' : '2FA reset'} of ${p.targetEmail}`,
       text:
-        `${p.requesterEmail} asked to ${p.action === 'unlock' ? 'unlock the account of' : 'reset the two-step verification of'} ${p.targetEmail} on ${when(p)}.\n` +
+        `${p.requesterEmail} asked to ${p.action === 'unlock' ? 'unlock the account of' : 'reset the two-factor authentication of'} ${p.targetEmail} on ${when(p)}.\n` +
         `Why a second person is needed: ${p.why}\nTicket: ${p.ticket || '-'}\nReason: ${p.reason}\n\n` +
-        `Review it, after checking the member's identity yourself, before it expires on ${new Date(String(p.expiresAt)).toUTCString()}:\n${p.url}${footer}`,
+        `Review it, after checking the member's identity yourself, before it expires on ${formatUtc(new Date(String(p.expiresAt)))}:\n${p.url}${footer}`,
     }),
   },
   /** To every support person: a member froze their account from a notice ("this wasn't me"). */
