@@ -17,7 +17,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: ApiErrorCode,
     message: string,
-    readonly extra: { headers?: Record<string, string>; fields?: Record<string, string> } = {},
+    readonly extra: { headers?: Record<string, string>; fields?: Record<string, string>; regions?: string[] } = {},
   ) {
     super(message)
     this.name = 'ApiError'
@@ -88,8 +88,9 @@ export function jsonResponse(body: unknown, status = 200, headers: Record<string
 }
 
 export function errorResponse(error: ApiError): Response {
-  const body: { error: { code: string; message: string; fields?: Record<string, string> } } = { error: { code: error.code, message: error.message } }
+  const body: { error: { code: string; message: string; fields?: Record<string, string>; regions?: string[] } } = { error: { code: error.code, message: error.message } }
   if (error.extra.fields) body.error.fields = error.extra.fields
+  if (error.extra.regions) body.error.regions = error.extra.regions
   const headers = { ...error.extra.headers }
   if (error.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="gatehouse"'
   return jsonResponse(body, error.status, headers)

@@ -18,6 +18,7 @@ import { accountKey, normaliseEmail, recordUnknownAccountFailure, throttleAttemp
 import { startSignInSession, type Session, type SessionLevel, type User } from '#app/auth/session.server.ts'
 import { createVerification, findByToken, type Verification } from '#app/auth/verification.server.ts'
 import { safeRedirectPath } from '#app/http/request.server.ts'
+import { config } from '#app/config/env.server.ts'
 import { EMAIL_CODE_MESSAGES, findEmailCode, sendEmailCode } from '#app/mfa/email-code.server.ts'
 import { listFactors, stepUpMethods, type Method } from '#app/mfa/factors.server.ts'
 import { markTrustedDeviceUsed, rememberDevice } from '#app/mfa/trusted-devices.server.ts'
@@ -57,6 +58,9 @@ export type SignedIn = {
 
 /** A second factor is owed: `token` is the challenge (web cookie, API `challengeId`). */
 export type ChallengeIssued = { kind: 'second_factor'; token: string; methods: Method[]; preferred: Method }
+
+/** A sign-in without a region whose password matched the address's account in several regions (decision 071). */
+export type RegionRequired = { kind: 'region_required'; regions: string[] }
 
 export type SignInResult = SignedIn | ChallengeIssued | Refused
 
@@ -98,11 +102,15 @@ export async function checkPassword(input: { region: string; email: string; pass
 }
 
 function lockedAnswer(seconds: number): PasswordCheck {
+  return { ok: false, refusal: lockedRefusal(seconds) }
+}
+
+function lockedRefusal(seconds: number): Refused {
   if (seconds > MAX_LOCK_SECONDS) {
-    return { ok: false, refusal: refuse('frozen', 'This account is frozen: it was locked after its owner reported a change they did not make. Contact support to unlock it.') }
+    return refuse('frozen', 'This account is frozen: it was locked after its owner reported a change they did not make. Contact support to unlock it.')
   }
   const message = `This account is locked after too many failed attempts. Try again in ${waitInWords(seconds)}, or contact support to unlock it sooner.`
-  return { ok: false, refusal: refuse('locked', message, { retryAfterSeconds: seconds }) }
+  return refuse('locked', message, { retryAfterSeconds: seconds })
 }
 
 type AfterPasswordInput = {
@@ -120,6 +128,55 @@ export async function signInWithPassword(input: { region: string; email: string;
   const check = await checkPassword(input)
   if (!check.ok) return check.refusal
   return afterPassword(check.context, input)
+}
+
+/**
+ * Sign-in without a region, as reference page 002 sends it (decision 071). The password is checked
+ * against the address's account in every configured region, one check per region whether or not an
+ * account is there, so the work does not tell which addresses exist or in how many regions. One
+ * match signs in there through the same decision; several answer `region_required` with their
+ * region codes (the caller knows the password of each); none is the same refusal as a wrong
+ * password, and counts toward the lockout of every account the address has.
+ */
+export async function signInWithoutRegion(input: { email: string; password: string } & AfterPasswordInput): Promise<SignInResult | RegionRequired> {
+  const email = normaliseEmail(input.email)
+  // One burst count for the address across regions ('*' is never a region code).
+  const anyRegion = accountKey('*', email)
+  const throttle = await throttleAttempt(input.meta.ip, anyRegion)
+  if (!throttle.allowed) {
+    const wait = throttle.retryAfterSeconds
+    return refuse('throttled', `Too many sign-in attempts. Try again in ${waitInWords(wait)}.`, { retryAfterSeconds: wait })
+  }
+  const contexts = (await Promise.all(config.regions.map((r) => loadSignInContext({ region: r.code, email }, input.deviceToken)))).filter(
+    (c): c is SignInContext => Boolean(c?.user.passwordHash),
+  )
+  const checks = await Promise.all(
+    config.regions.map((r) => {
+      const context = contexts.find((c) => c.user.region === r.code)
+      return context ? verifyPassword(context.user.passwordHash!, input.password) : burnPasswordCheck(input.password).then(() => false)
+    }),
+  )
+  const matched = contexts.filter((c) => checks[config.regions.findIndex((r) => r.code === c.user.region)])
+  if (matched.length > 1) return { kind: 'region_required', regions: matched.map((c) => c.user.region) }
+  if (matched.length === 1) {
+    const locked = lockRemainingSeconds(matched[0].user)
+    if (locked > 0) return lockedRefusal(locked)
+    return afterPassword(matched[0], input)
+  }
+  if (contexts.length === 0) {
+    const mirroredLock = await recordUnknownAccountFailure(anyRegion)
+    await recordAudit({ action: 'auth.login_failed', actor: { id: null, label: email }, meta: input.meta, details: { region: null, reason: 'unknown_email' } })
+    if (mirroredLock > 0) return lockedRefusal(mirroredLock)
+    return refuse('invalid_credentials', INVALID_CREDENTIALS)
+  }
+  // A wrong password counts toward each of the address's accounts, as at a regional sign-in.
+  let lockedFor = 0
+  for (const { user } of contexts) {
+    const already = lockRemainingSeconds(user)
+    lockedFor = Math.max(lockedFor, already > 0 ? already : (await recordWrongPassword(user, input.meta)).lockedForSeconds)
+  }
+  if (lockedFor > 0) return lockedRefusal(lockedFor)
+  return refuse('invalid_credentials', INVALID_CREDENTIALS)
 }
 
 /**
