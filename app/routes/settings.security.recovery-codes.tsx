@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
-import { hasAppOrKey, listFactors, regenerateRecoveryCodes } from '#app/mfa/factors.server.ts'
+import { hasAppOrKey, listFactors, mayHoldRecoveryCodes, regenerateRecoveryCodes } from '#app/mfa/factors.server.ts'
 import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
 import { requireStepUp } from '#app/sign-in/web.server.ts'
 import { FormError } from '#app/ui/form.tsx'
@@ -18,15 +18,16 @@ const schema = z.object({ intent: z.literal('regenerate') })
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireUser(request)
   const factors = await listFactors(user.id)
-  return { left: factors.recoveryCodesLeft, mfaOn: hasAppOrKey(factors), low: factors.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK }
+  return { left: factors.recoveryCodesLeft, mfaOn: hasAppOrKey(factors), may: mayHoldRecoveryCodes(user, factors), low: factors.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { user, session } = await requireUser(request)
   const form = await parseForm(request, schema)
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
-  const factors = await requireStepUp(user.id, session, '/settings/security/recovery-codes')
-  if (!hasAppOrKey(factors)) return data({ errors: { form: 'Recovery codes come with an authenticator app or a security key. Set one up first.' } }, { status: 400 })
+  // Always a fresh second factor, also for a member whose only factor is email (decision 071).
+  const factors = await requireStepUp(user.id, session, '/settings/security/recovery-codes', { evenWithoutFactor: true })
+  if (!mayHoldRecoveryCodes(user, factors)) return data({ errors: { form: 'Support and administrator accounts get recovery codes with an authenticator app or a security key. Set one up first.' } }, { status: 400 })
   return { codes: await regenerateRecoveryCodes(user, requestMeta(request, context), session.id) }
 }
 
@@ -39,12 +40,13 @@ export default function RecoveryCodes() {
       <h1>Recovery codes</h1>
       <FormError message={result?.errors?.form} />
       <p>{d.left} of 10 recovery codes left.</p>
-      {d.mfaOn && d.low ? <div className="banner warn" role="status">You are running low on recovery codes. Generate a new set.</div> : null}
-      {d.mfaOn ? (
+      {!d.mfaOn && d.may ? <p className="muted">Your email is your only second factor. Backup codes let you sign in when you cannot read your email: each works once, in place of the email code.</p> : null}
+      {d.may && d.low && (d.mfaOn || d.left > 0) ? <div className="banner warn" role="status">You are running low on recovery codes. Generate a new set.</div> : null}
+      {d.may ? (
         <Form method="post">
           <input type="hidden" name="intent" value="regenerate" />
-          <p className="muted">A new set replaces every earlier code.</p>
-          <button type="submit">Regenerate</button>
+          <p className="muted">{d.left > 0 || d.mfaOn ? 'A new set replaces every earlier code.' : 'You will see 10 codes once: save them somewhere safe.'}</p>
+          <button type="submit">{d.left > 0 || d.mfaOn ? 'Regenerate' : 'Generate backup codes'}</button>
         </Form>
       ) : <p className="muted">Set up an authenticator app or a security key first.</p>}
     </section>

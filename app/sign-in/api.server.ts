@@ -10,7 +10,7 @@ import { EMAIL_CODE_TTL_SECONDS } from '#app/mfa/email-code.server.ts'
 import type { Method } from '#app/mfa/factors.server.ts'
 import { ApiError, rateLimited } from '#app/api/errors.server.ts'
 import { userView } from '#app/api/endpoints/views.server.ts'
-import { CHALLENGE_TTL_SECONDS, loadChallenge, prepareSecondFactor, signInWithPassword, signInWithoutRegion, stepUpWithCode, verifySecondFactor, type PendingSignIn, type SignInResult } from './flow.server.ts'
+import { CHALLENGE_TTL_SECONDS, loadChallenge, noRecoveryCodesLeft, prepareSecondFactor, signInWithPassword, signInWithoutRegion, stepUpWithCode, verifySecondFactor, type PendingSignIn, type SignInResult } from './flow.server.ts'
 
 const challengeGone = () => new ApiError(401, 'invalid_challenge', 'This sign-in has expired, was already completed or had too many wrong codes. Sign in again.')
 
@@ -73,7 +73,10 @@ export async function apiVerifySignIn(body: { challengeId: string; code: string;
 
 async function verifyPending(pending: PendingSignIn, body: { code: string; method?: Method }, meta: RequestMeta) {
   const method = body.method ?? pending.step.preferred
-  if (!pending.step.methods.includes(method)) throw new ApiError(403, 'method_unavailable', `That way of verifying is not available for this account. Use one of: ${pending.step.methods.join(', ')}.`)
+  if (!pending.step.methods.includes(method)) {
+    const why = method === 'recovery_code' && (await noRecoveryCodesLeft(pending)) ? 'No recovery codes left.' : 'That way of verifying is not available for this account.'
+    throw new ApiError(403, 'method_unavailable', `${why} Use one of: ${pending.step.methods.join(', ')}.`)
+  }
   if (method === 'webauthn') throw new ApiError(400, 'method_unavailable', 'Security keys need a browser. Use another method (a recovery code works wherever a key does), or sign in on the web.')
   return signedIn(await verifySecondFactor(pending, { method, code: body.code }, meta))
 }

@@ -19,8 +19,9 @@ import { startSignInSession, type Session, type SessionLevel, type User } from '
 import { createVerification, findByToken, type Verification } from '#app/auth/verification.server.ts'
 import { safeRedirectPath } from '#app/http/request.server.ts'
 import { config } from '#app/config/env.server.ts'
-import { EMAIL_CODE_MESSAGES, findEmailCode, sendEmailCode } from '#app/mfa/email-code.server.ts'
+import { EMAIL_CODE_MESSAGES, emailResendAt, findEmailCode, sendEmailCode } from '#app/mfa/email-code.server.ts'
 import { listFactors, stepUpMethods, type Method } from '#app/mfa/factors.server.ts'
+import { RECOVERY_MESSAGES, recoveryCodesUsedUp } from '#app/mfa/recovery-codes.server.ts'
 import { markTrustedDeviceUsed, rememberDevice } from '#app/mfa/trusted-devices.server.ts'
 import { stepUpTarget, verifyFactor, type Challenge, type FactorInput, type NotVerified, type Verified } from '#app/mfa/verifier.server.ts'
 import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
@@ -301,12 +302,38 @@ export async function prepareSecondFactor(pending: PendingSignIn, method: 'email
 export const hasSentEmailCode = async (pending: PendingSignIn) => Boolean(await findEmailCode(pending.user.id, pending.verification.id))
 
 /**
+ * The member had recovery codes and used them all, so the prompt says "No recovery codes left"
+ * with the other ways instead of leaving the link out (reference page 000).
+ */
+export async function noRecoveryCodesLeft(pending: PendingSignIn): Promise<boolean> {
+  if (pending.step.reason !== 'factor' || pending.step.methods.includes('recovery_code')) return false
+  return recoveryCodesUsedUp(pending.user.id)
+}
+
+/** When this pending sign-in may ask for a new email code (server time), or null when it may now. */
+export const emailCodeResendAt = (pending: PendingSignIn) => emailResendAt(pending.verification.id)
+
+/**
+ * Landing on the email step (the password step when email comes first, or "Use email verification
+ * instead", reference page 000): a code is sent, unless one went out less than a minute ago, which
+ * stays the one to type (the once-a-minute limit holds; "Send a new code" says when).
+ */
+export async function landOnEmailStep(pending: PendingSignIn): Promise<Prepared> {
+  const sent = await prepareSecondFactor(pending, 'email')
+  if (sent.kind === 'refused' && sent.code === 'too_soon') return { kind: 'email_sent', to: pending.user.email }
+  return sent
+}
+
+/**
  * Checks the answer through the verifier (attempt limits, consuming the challenge, audit) and
  * completes the sign-in: a fresh session at the level the step says, the reset marker cleared, and
  * the device remembered when asked.
  */
 export async function verifySecondFactor(pending: PendingSignIn, input: FactorInput, meta: RequestMeta, options: { remember?: boolean } = {}): Promise<SignInResult> {
-  if (!methodAllowed(pending.step, input.method)) return refuse('method_unavailable', NOT_AVAILABLE, { method: input.method })
+  if (!methodAllowed(pending.step, input.method)) {
+    const noneLeft = input.method === 'recovery_code' && (await noRecoveryCodesLeft(pending))
+    return refuse('method_unavailable', noneLeft ? RECOVERY_MESSAGES.none_left : NOT_AVAILABLE, { method: input.method })
+  }
   const challenge: Challenge = { kind: 'verification', id: pending.verification.id, target: pending.verification.id }
   return finishWith(pending, await verifyFactor(pending.user, input, challenge, meta), meta, options)
 }

@@ -14,7 +14,7 @@ import { recordWrongPassword } from '#app/auth/lockout.server.ts'
 import { verifyPassword } from '#app/auth/password.server.ts'
 import type { Session, User } from '#app/auth/session.server.ts'
 import { enrollTotp } from '#app/mfa/enrollment.server.ts'
-import { removalRefusal, hasAppOrKey, listFactors, regenerateRecoveryCodes, removeKey, requireStepUp, turnOffMfa } from '#app/mfa/factors.server.ts'
+import { removalRefusal, hasAppOrKey, listFactors, mayHoldRecoveryCodes, regenerateRecoveryCodes, removeKey, requireStepUp, turnOffMfa } from '#app/mfa/factors.server.ts'
 import { beginTotpSetup, pendingSecretMatches } from '#app/mfa/totp.server.ts'
 import { enroll } from '#app/sign-in/flow.server.ts'
 import { apiSendSignInCode, apiVerifyBearerChallenge, apiVerifySignIn, requireCodeStepUp } from '#app/sign-in/api.server.ts'
@@ -207,16 +207,21 @@ export const regenerateCodesEndpoint = defineEndpoint({
   path: '/api/auth/2fa/backup-codes/regenerate',
   tag: '2fa',
   summary: 'Replace the recovery codes with 10 new ones (the old ones stop working)',
-  description: '`code` is the step-up: a current app code or a recovery code. The fifth wrong code on one token signs it out (401).',
-  errors: ['conflict', 'invalid_code'],
+  description:
+    '`code` is the step-up: a current app code or a recovery code. The fifth wrong code on one token signs it out (401). ' +
+    'A member whose only factor is email may get backup codes too (reference page 004; decision 071): `code` is then one of their recovery codes, or is left out when this token’s session passed its email code within the last 5 minutes (403 step_up_required otherwise).',
+  errors: ['conflict', 'invalid_code', 'step_up_required'],
   auth: 'session',
   transaction: false,
-  body: z.object({ code }).strict(),
+  body: z.object({ code: code.optional() }).strict(),
   response: z.object({ backupCodes: z.array(z.string()) }),
   async handler({ caller, body, meta }) {
     const { user, session } = sessionCaller(caller)
-    if (!hasAppOrKey(await listFactors(user.id))) throw new ApiError(409, 'conflict', 'Recovery codes back up an authenticator app or security key; set one up first.')
-    await requireCodeStepUp(user, session, body.code, meta)
+    const factors = await listFactors(user.id)
+    if (!mayHoldRecoveryCodes(user, factors)) throw new ApiError(409, 'conflict', 'Support and administrator accounts get recovery codes with an authenticator app or a security key; set one up first.')
+    if (body.code !== undefined) await requireCodeStepUp(user, session, body.code, meta)
+    else if (hasAppOrKey(factors)) throw new ApiError(400, 'invalid_request', 'The request body is not valid: code: is required (a current app code or a recovery code).', { fields: { code: 'is required' } })
+    else await requireStepUp(user.id, session, 'New backup codes need a second factor within the last 5 minutes: send `code` (a recovery code), or sign in again with your email code, then retry.', { evenWithoutFactor: true })
     return { backupCodes: await regenerateRecoveryCodes(user, meta, session.id) }
   },
 })
