@@ -14,6 +14,8 @@ import { KEY_LABEL_MAX, webauthnRegistrationOptions } from '#app/mfa/webauthn.se
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 import { WebAuthnButton } from '#app/ui/webauthn.tsx'
+import { KeyTestButton } from '#app/ui/key-test.tsx'
+import { finishKeyTest, startKeyTest } from '#app/mfa/key-test.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Security keys · Gatehouse' }]
 
@@ -27,6 +29,9 @@ const schema = z.discriminatedUnion('intent', [
     response: webauthnResponse,
   }),
   z.object({ intent: z.literal('remove'), keyId: z.string().uuid('Unknown key') }),
+  // "Test this key" (decision 071): app/mfa/key-test.server.ts, app/ui/key-test.tsx.
+  z.object({ intent: z.literal('test_key_options'), keyId: z.string().uuid('Unknown key') }),
+  z.object({ intent: z.literal('test_key'), keyId: z.string().uuid('Unknown key'), challengeId: z.string().uuid('This test has expired. Try again.'), response: webauthnResponse }),
 ])
 
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -40,6 +45,15 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = await parseForm(request, schema)
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
   const meta = requestMeta(request, context)
+  // Testing a key changes no factor: no step-up, and allowed whatever the policy.
+  if (form.data.intent === 'test_key_options') {
+    const started = await startKeyTest(user, session, form.data.keyId)
+    return started.ok ? { webauthnOptions: started.options, challengeId: started.challengeId } : data({ errors: { form: started.message } }, { status: 404 })
+  }
+  if (form.data.intent === 'test_key') {
+    const tested = await finishKeyTest(user, session, form.data, meta)
+    return data({ keyTest: tested.ok ? { ok: true, message: `It worked: “${tested.label}” answered.` } : { ok: false, message: tested.message } }, { status: tested.ok ? 200 : 400 })
+  }
   if (form.data.intent !== 'remove') {
     // Under a disabled policy (or one without keys) no new key is registered; listing and removing still work.
     const closed = await enrollmentClosed(user.id, 'webauthn')
@@ -97,6 +111,7 @@ export default function Keys() {
                   <td>{new Date(k.createdAt).toUTCString()}</td>
                   <td>{k.lastUsedAt ? new Date(k.lastUsedAt).toUTCString() : 'never'}</td>
                   <td>
+                    <KeyTestButton keyId={k.id} label={k.label} />
                     <Form method="post">
                       <input type="hidden" name="intent" value="remove" />
                       <input type="hidden" name="keyId" value={k.id} />
