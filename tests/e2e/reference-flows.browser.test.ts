@@ -9,7 +9,8 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { seedDemo } from '#db/seed.ts'
-import { enableTotp } from '#tests/factories/mfa.ts'
+import { startKeyTest } from '#app/mfa/key-test.server.ts'
+import { enableTotp, userById } from '#tests/factories/mfa.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { addSecurityKey, launchBrowser, signInWithForm, virtualAuthenticator } from '#tests/setup/browser.ts'
@@ -49,14 +50,14 @@ describe('Test this key', () => {
     expect(sessionAfter.secondFactorAt).toEqual(sessionBefore.secondFactorAt)
 
     // A forged answer: refused with a clear message, nothing moves.
-    const forged = await page.evaluate(async (keyId) => {
-      const options = await fetch('/settings/security/keys?_data=routes%2Fsettings.security.keys', { method: 'POST', body: new URLSearchParams({ intent: 'test_key_options', keyId }) }).then((r) => r.json())
-      const res = await fetch('/settings/security/keys?_data=routes%2Fsettings.security.keys', {
-        method: 'POST',
-        body: new URLSearchParams({ intent: 'test_key', keyId, challengeId: options.challengeId, response: JSON.stringify({ id: 'nope', rawId: 'nope', type: 'public-key', response: {} }) }),
-      })
+    // The challenge is made by the domain for this session and key, as the page's first request would.
+    const started = await startKeyTest(await userById(user.id), sessionAfter, after.id)
+    if (!started.ok) throw new Error(started.message)
+    const forged = await page.evaluate(async ({ keyId, challengeId }) => {
+      const body = new URLSearchParams({ intent: 'test_key', keyId, challengeId, response: JSON.stringify({ id: 'nope', rawId: 'nope', type: 'public-key', response: {} }) })
+      const res = await fetch('/settings/security/keys', { method: 'POST', body })
       return { status: res.status, body: await res.text() }
-    }, after.id)
+    }, { keyId: after.id, challengeId: started.challengeId })
     expect(forged.status).toBe(400)
     expect(forged.body).toContain('The test failed')
     const [unchanged] = await db.select().from(schema.webauthnCredentials).where(eq(schema.webauthnCredentials.userId, user.id))
@@ -67,7 +68,7 @@ describe('Test this key', () => {
     await page.getByRole('button', { name: 'Test Desk key' }).click()
     await page.getByText('The operation was cancelled — try again and touch your key').waitFor()
     await page.close()
-  })
+  }, 120_000)
 })
 
 describe('the email step, without JavaScript', () => {
