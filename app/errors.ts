@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   method_unavailable: 'This second-factor method is not available here.',
   invalid_credentials: 'The email or password is wrong.',
   invalid_challenge: 'The sign-in challenge is unknown or has expired.',
+  /** A sign-in without a region matched accounts in several regions: send one of them (decision 071). */
+  region_required: 'Say which region to sign in to.',
   unauthorized: 'A valid bearer token is needed.',
   insufficient_scope: "The token's scopes do not allow this.",
   enrollment_required: 'Set up a second factor before anything else.',

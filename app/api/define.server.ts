@@ -43,6 +43,11 @@ export type EndpointContext<B, Q, P, A extends AuthMode, O extends OrgRequiremen
   params: P
   caller: A extends 'none' | 'optional_session' ? Caller | null : Caller
   org: O extends OrgRequirement ? OrgAccess : undefined
+  /**
+   * optional_session only: a bearer token that is not a live session, with the 401 it got (the
+   * verify endpoint reads it as a challengeId, decision 071); null otherwise.
+   */
+  bearer: { token: string; refusal: unknown } | null
 }
 
 export type Endpoint<

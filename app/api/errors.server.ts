@@ -17,7 +17,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: ApiErrorCode,
     message: string,
-    readonly extra: { headers?: Record<string, string>; fields?: Record<string, string> } = {},
+    readonly extra: { headers?: Record<string, string>; fields?: Record<string, string>; regions?: string[] } = {},
   ) {
     super(message)
     this.name = 'ApiError'
@@ -42,7 +42,7 @@ export function rateLimited(retryAfterSeconds: number, message?: string, code: A
  */
 export function validationError(error: z.ZodError, where: 'body' | 'query', raw?: unknown) {
   const fields: Record<string, string> = {}
-  for (const issue of error.issues) {
+  for (const issue of error.issues.flatMap(unionBranch)) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) fields[[...issue.path, key].join('.')] ??= 'is not a known field'
       continue
@@ -55,6 +55,18 @@ export function validationError(error: z.ZodError, where: 'body' | 'query', raw?
     .map(([k, v]) => `${k}: ${v}`)
     .join('; ')
   return apiError('invalid_request', `The request ${where} is not valid: ${message}.`, { fields })
+}
+
+/**
+ * A value that fits none of a union's shapes (an exemption given as a name or as an object,
+ * decision 071): the field errors of the shape it has, so `exemptions.0.reason` says what is wrong
+ * rather than `exemptions.0` alone.
+ */
+function unionBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || !('errors' in issue) || !issue.errors.length) return [issue]
+  const branch = issue.errors.find((b) => !(b.length === 1 && b[0].code === 'invalid_type' && b[0].path.length === 0))
+  if (!branch) return [issue]
+  return branch.flatMap((i) => unionBranch({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue))
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
@@ -88,8 +100,9 @@ export function jsonResponse(body: unknown, status = 200, headers: Record<string
 }
 
 export function errorResponse(error: ApiError): Response {
-  const body: { error: { code: string; message: string; fields?: Record<string, string> } } = { error: { code: error.code, message: error.message } }
+  const body: { error: { code: string; message: string; fields?: Record<string, string>; regions?: string[] } } = { error: { code: error.code, message: error.message } }
   if (error.extra.fields) body.error.fields = error.extra.fields
+  if (error.extra.regions) body.error.regions = error.extra.regions
   const headers = { ...error.extra.headers }
   if (error.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="gatehouse"'
   return jsonResponse(body, error.status, headers)

@@ -14,12 +14,12 @@ import { requestMeta } from '#app/http/request.server.ts'
 import { findMembership, orgScope, roleAtLeast } from '#app/orgs/scope.server.ts'
 import { isUuid } from '#app/auth/verification.server.ts'
 import { db } from '#db/client.ts'
-import { authenticate, callerTokenId, requireKeyAllowedByPolicy, type Caller } from './auth.server.ts'
+import { authenticate, callerTokenId, readBearer, requireKeyAllowedByPolicy, type Caller } from './auth.server.ts'
 import type { AnyEndpoint, OrgAccess } from './define.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { refuseChange } from '#app/audit/record.server.ts'
 import { sessionPassedSecondFactor } from '#app/auth/session.server.ts'
-import { apiError, jsonResponse, notFoundError, toErrorResponse, validationError } from './errors.server.ts'
+import { ApiError, apiError, jsonResponse, notFoundError, toErrorResponse, validationError } from './errors.server.ts'
 import { limitAddress, limitToken } from './rate-limit.server.ts'
 import { matchEndpoints } from './match.ts'
 import { zod3Wording } from '#app/http/zod-wording.ts'
@@ -50,7 +50,19 @@ async function dispatch(path: string, candidates: AnyEndpoint[], params: Record<
   await limitAddress(meta.ip)
 
   const tokenSent = request.headers.has('authorization')
-  const caller = endpoint.auth === 'none' || (endpoint.auth === 'optional_session' && !tokenSent) ? null : await authenticate(request, meta)
+  // optional_session: a bearer token that is no session is handed to the handler as `bearer`
+  // (POST /api/auth/2fa/verify reads it as a pending sign-in's challengeId; decision 071), with the
+  // refusal it got here, for the handler to answer when it is not that either.
+  let bearer = null as { token: string; refusal: unknown } | null
+  const caller =
+    endpoint.auth === 'none' || (endpoint.auth === 'optional_session' && !tokenSent)
+      ? null
+      : await authenticate(request, meta).catch((e: unknown) => {
+          const token = endpoint.auth === 'optional_session' && e instanceof ApiError && e.code === 'unauthorized' ? readBearer(request) : null
+          if (!token) throw e
+          bearer = { token, refusal: e }
+          return null
+        })
   // Right after authentication, so no later refusal lets a token go unmetered.
   if (caller) await limitToken(callerTokenId(caller))
   // A key's log line names its service account and organization, as a session's names its member.
@@ -86,7 +98,7 @@ async function dispatch(path: string, candidates: AnyEndpoint[], params: Record<
   const body = method === 'GET' ? undefined : await readBody(request, endpoint)
 
   const run = (tx: typeof db) =>
-    endpoint.handler({ request, meta, tx, body, query, params: parsedParams.data, caller, org } as Parameters<AnyEndpoint['handler']>[0])
+    endpoint.handler({ request, meta, tx, body, query, params: parsedParams.data, caller, org, bearer } as Parameters<AnyEndpoint['handler']>[0])
   const data = endpoint.transaction === false ? await run(db) : await db.transaction((tx) => run(tx as unknown as typeof db))
   // Outside production the answer is checked against its documented schema: drift fails tests.
   if (!config.isProduction) endpoint.response.parse(data)

@@ -24,6 +24,7 @@ export const HTTP_STATUS = {
   method_unavailable: 403,
   invalid_credentials: 401,
   invalid_challenge: 401,
+  region_required: 409,
   unauthorized: 401,
   insufficient_scope: 403,
   enrollment_required: 403,

@@ -59,6 +59,17 @@ export async function sendEmailCode(user: User, target: string, options: { withL
   return { ok: true, verificationId: verification.id }
 }
 
+/** When a new code for `target` may be asked for, or null when it may be now (the once-a-minute limit). */
+export async function emailResendAt(target: string): Promise<Date | null> {
+  const [latest] = await db
+    .select({ at: sql<Date>`${v.createdAt} + make_interval(secs => ${EMAIL_CODE_RESEND_SECONDS})`.mapWith((x: string | Date) => new Date(x)) })
+    .from(v)
+    .where(and(eq(v.purpose, 'email_code'), eq(v.target, target), gt(v.createdAt, sql`now() - make_interval(secs => ${EMAIL_CODE_RESEND_SECONDS})`)))
+    .orderBy(desc(v.createdAt))
+    .limit(1)
+  return latest?.at ?? null
+}
+
 /** The live email code for `target`, if one was sent. */
 export async function findEmailCode(userId: string, target: string) {
   const [row] = await db

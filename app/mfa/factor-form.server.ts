@@ -25,6 +25,8 @@ export const factorFormSchema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('recovery_code'), code: code('Enter one of your recovery codes', 20), remember: z.literal('on').optional() }),
   z.object({ intent: z.literal('email'), code: code('Enter the 6-digit code from the email', 12), remember: z.literal('on').optional() }),
   z.object({ intent: z.literal('email_send') }),
+  /** Landing on the email step ("Use email verification instead"): sends a code unless one just went out. */
+  z.object({ intent: z.literal('email_step') }),
   z.object({ intent: z.literal('webauthn_options') }),
   z.object({ intent: z.literal('webauthn'), challengeId: z.string().uuid('This security key request has expired. Try again.'), response: webauthnResponse, remember: z.literal('on').optional() }),
 ])

@@ -34,9 +34,12 @@ export const METHOD_NAMES: Record<Method, string> = METHOD_LABELS
 
 export const hasAppOrKey = (f: Factors) => Boolean(f.totp) || f.keys.length > 0
 
-/** Step-up accepts an app, a key or a recovery code; an email code only when the member has no app or key. */
+/**
+ * Step-up accepts an app, a key or a recovery code; an email code only when the member has no app
+ * or key (and then their backup codes too, decision 071).
+ */
 export function stepUpMethods(factors: Factors): Method[] {
-  if (!hasAppOrKey(factors)) return ['email']
+  if (!hasAppOrKey(factors)) return factors.recoveryCodesLeft > 0 ? ['email', 'recovery_code'] : ['email']
   const methods: Method[] = []
   if (factors.totp) methods.push('totp')
   if (factors.keys.length) methods.push('webauthn')
@@ -44,9 +47,13 @@ export function stepUpMethods(factors: Factors): Method[] {
   return methods
 }
 
-/** Whether an action needs step-up now: members with no factor at all have nothing to step up with. */
-export function needsStepUp(session: Pick<Session, 'secondFactorAt'>, factors: Factors): boolean {
-  return hasAppOrKey(factors) && !hasFreshSecondFactor(session)
+/**
+ * Whether an action needs step-up now: members with no factor at all have nothing to step up with
+ * (unless the action says `evenWithoutFactor`); backup codes of an email-only member are a factor
+ * to guard (decision 071).
+ */
+export function needsStepUp(session: Pick<Session, 'secondFactorAt'>, factors: Factors, evenWithoutFactor = false): boolean {
+  return (evenWithoutFactor || hasAppOrKey(factors) || factors.recoveryCodesLeft > 0) && !hasFreshSecondFactor(session)
 }
 
 /**
@@ -55,9 +62,14 @@ export function needsStepUp(session: Pick<Session, 'secondFactorAt'>, factors: F
  * the last 5 minutes. Each adapter maps it once: the web to the confirm page, the API to a 403.
  * Returns the member's factors, which the caller usually needs next.
  */
-export async function requireStepUp(userId: string, session: Pick<Session, 'secondFactorAt'>, message = 'This change needs a second factor within the last 5 minutes.'): Promise<Factors> {
+export async function requireStepUp(
+  userId: string,
+  session: Pick<Session, 'secondFactorAt'>,
+  message = 'This change needs a second factor within the last 5 minutes.',
+  options: { evenWithoutFactor?: boolean } = {},
+): Promise<Factors> {
   const factors = await listFactors(userId)
-  if (needsStepUp(session, factors)) throw new DomainError('step_up_required', message)
+  if (needsStepUp(session, factors, options.evenWithoutFactor)) throw new DomainError('step_up_required', message)
   return factors
 }
 
@@ -87,7 +99,9 @@ export async function afterFactorAdded(user: User, kind: 'totp' | 'webauthn', de
     .where(eq(schema.users.id, user.id))
   await recordAudit({ action: kind === 'totp' ? 'auth.totp_enabled' : 'auth.webauthn_added', actor: actorOf(user), subjectId: user.id, meta, details: detail }, tx)
   let codes: string[] | null = null
-  if (first || (await countRecoveryCodes(user.id, tx)) === 0) {
+  // The first app or key issues a set, unless the member already holds one (backup codes made
+  // while email was their only factor, decision 071): that set is kept, as with a second factor.
+  if ((await countRecoveryCodes(user.id, tx)) === 0) {
     codes = await generateRecoveryCodes(user.id, tx)
     await recordAudit({ action: 'auth.recovery_codes_generated', actor: actorOf(user), subjectId: user.id, meta, details: { count: codes.length, reason: 'first_factor' } }, tx)
   }
@@ -236,6 +250,15 @@ export async function turnOffMfa(user: User, meta: RequestMeta, currentSessionId
 
 async function noticeRemoved(user: User, what: string, mfaOff: boolean) {
   await queueNotice({ to: user.email, userId: user.id, template: mfaOff ? 'mfa_disabled' : 'factor_removed', params: { what, at: new Date().toISOString() } })
+}
+
+/**
+ * Who may hold recovery codes: a member with an app or key (they back it up), or a member whose
+ * only factor is email (backup codes, reference page 004; decision 071). Staff always need an app
+ * or key, so email-only staff get none.
+ */
+export function mayHoldRecoveryCodes(user: Pick<User, 'platformRole'>, factors: Factors): boolean {
+  return hasAppOrKey(factors) || user.platformRole === 'none'
 }
 
 /** A new set replaces a factor (the old codes): like adding one, it ends the other sessions (decision 061). */

@@ -47,6 +47,12 @@ export async function countRecoveryCodes(userId: string, tx: Tx = db): Promise<n
   return row?.n ?? 0
 }
 
+/** The member had recovery codes and has used every one (a regenerated or removed set leaves no rows). */
+export async function recoveryCodesUsedUp(userId: string): Promise<boolean> {
+  const [row] = await db.select({ total: count(), unused: sql<number>`count(*) filter (where ${r.usedAt} is null)`.mapWith(Number) }).from(r).where(eq(r.userId, userId))
+  return (row?.total ?? 0) > 0 && row.unused === 0
+}
+
 export type RecoveryCheck = { ok: true; remaining: number } | { ok: false; code: 'malformed' | 'invalid' }
 
 /** Checks a code against the member's unused ones and uses it up (one conditional UPDATE). */
@@ -66,4 +72,5 @@ export async function verifyRecoveryCode(userId: string, input: string): Promise
 export const RECOVERY_MESSAGES = {
   malformed: 'A recovery code looks like abcd-2345 (8 letters and digits).',
   invalid: 'That recovery code is not right or was already used.',
+  none_left: 'No recovery codes left: you have used every one. Use another way to verify, or contact support if you cannot.',
 } as const

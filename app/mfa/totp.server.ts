@@ -7,6 +7,7 @@
 import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
 import { generateSecret, generateURI, verify } from 'otplib'
 import QRCode from 'qrcode'
+import { timingSafeEqual } from 'node:crypto'
 import { findRegion } from '#app/config/env.server.ts'
 import { encryptSecret, readSecret, type SecretBinding } from '#app/auth/crypto.server.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
@@ -56,6 +57,18 @@ export async function pendingTotpSetup(user: User) {
   const secret = row && readSecret(row.secretCiphertext, row.keyId, current(user.id))
   if (!secret) return undefined
   return describeSetup(user, secret)
+}
+
+/**
+ * Whether `typed` is the secret of the setup in progress (reference page 002's `{code, secret}`,
+ * decision 071): spaces and case ignored, compared in constant time; null when none is in progress.
+ */
+export async function pendingSecretMatches(user: User, typed: string): Promise<boolean | null> {
+  const setup = await pendingTotpSetup(user)
+  if (!setup) return null
+  const a = Buffer.from(setup.secret.toUpperCase())
+  const b = Buffer.from(typed.replace(/\s+/g, '').toUpperCase())
+  return a.length === b.length && timingSafeEqual(a, b)
 }
 
 async function describeSetup(user: User, secret: string) {

@@ -122,10 +122,10 @@ export async function verifyWebauthnRegistration(
   return { ok: true, keyId: row.id, label: input.label }
 }
 
-/** Authentication options over the member's keys; the challenge is bound to `target`. */
-export async function webauthnAuthenticationOptions(user: User, target: string, userVerification: 'preferred' | 'required' = 'preferred') {
+/** Authentication options over the member's keys (or the one key `onlyKeyId`); the challenge is bound to `target`. */
+export async function webauthnAuthenticationOptions(user: User, target: string, userVerification: 'preferred' | 'required' = 'preferred', onlyKeyId?: string) {
   const rp = relyingParty(user.region)
-  const keys = await listKeys(user.id)
+  const keys = (await listKeys(user.id)).filter((k) => !onlyKeyId || k.id === onlyKeyId)
   if (keys.length === 0) return undefined
   const options = await generateAuthenticationOptions({
     rpID: rp.rpID,

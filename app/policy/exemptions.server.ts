@@ -43,6 +43,29 @@ async function findMember(scope: OrgScope, ref: { email?: string; userId?: strin
   return row
 }
 
+/**
+ * Service accounts of this organization named as reference page 002 names them (decision 071): by
+ * email, or by the part before `@` when that names exactly one of them (in `region` when given).
+ * `refused` lists every name that is not one (unknown, a person, or ambiguous): the caller then
+ * refuses the whole change.
+ */
+export async function serviceAccountsByName(scope: OrgScope, names: string[], region?: string) {
+  const accounts = await db
+    .select({ id: u.id, email: u.email, region: u.region })
+    .from(m)
+    .innerJoin(u, eq(u.id, m.userId))
+    .where(scope.where(m.organizationId, eq(u.kind, 'service')))
+  const ids = new Map<string, string>()
+  const refused: { name: string; why: string }[] = []
+  for (const name of names) {
+    const wanted = name.trim().toLowerCase()
+    const hits = accounts.filter((a) => (!region || a.region === region) && (wanted.includes('@') ? a.email === wanted : a.email.split('@')[0] === wanted))
+    if (hits.length === 1) ids.set(name, hits[0].id)
+    else refused.push({ name, why: hits.length ? 'names several service accounts: use the email' : `is not a service account of this organization${region ? ` in ${region.toUpperCase()}` : ''}` })
+  }
+  return { ids, refused }
+}
+
 export type ExemptionRequest = { email?: string; userId?: string; region: string; reason: string; expiresAt: Date | null }
 
 /** What adding this exemption lowers, in words, or null (it shortens or keeps an exemption, or names nobody). */

@@ -4,7 +4,7 @@ import { useActionData, useLoaderData } from '@remix-run/react'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { factorFormSchema } from '#app/mfa/factor-form.server.ts'
-import { clearPendingCookie, handleVerifyForm, hasPendingCookie, hasSentEmailCode, loadPendingSignIn } from '#app/sign-in/web.server.ts'
+import { clearPendingCookie, emailCodeResendAt, handleVerifyForm, hasPendingCookie, hasSentEmailCode, loadPendingSignIn, noRecoveryCodesLeft } from '#app/sign-in/web.server.ts'
 import { SecondFactorForms, type MethodName } from '#app/ui/second-factor.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Verify it’s you · Gatehouse' }]
@@ -22,6 +22,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
     methods,
     email: pending.user.email,
     emailSent: method === 'email' ? await hasSentEmailCode(pending) : false,
+    resendAt: method === 'email' ? ((await emailCodeResendAt(pending))?.toISOString() ?? null) : null,
+    noRecoveryCodesLeft: await noRecoveryCodesLeft(pending),
     allowRemember: pending.user.platformRole === 'none' && pending.step.reason === 'factor' && pending.step.rememberDays > 0,
     rememberDays: pending.step.rememberDays,
     reset: pending.step.reason === 'reset',
@@ -71,6 +73,8 @@ export default function Verify() {
           rememberDays={loaded.rememberDays}
           errors={result?.errors ?? {}}
           notice={result?.notice}
+          resendAt={loaded.resendAt}
+          noRecoveryCodesLeft={loaded.noRecoveryCodesLeft}
         />
       )}
     </section>

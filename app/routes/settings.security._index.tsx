@@ -8,7 +8,7 @@ import { recordWrongPassword } from '#app/auth/lockout.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { enrollmentClosed } from '#app/mfa/enrollment.server.ts'
-import { hasAppOrKey, listFactors, removalRefusal, setPreferredMethod, turnOffMfa } from '#app/mfa/factors.server.ts'
+import { hasAppOrKey, listFactors, mayHoldRecoveryCodes, removalRefusal, setPreferredMethod, turnOffMfa } from '#app/mfa/factors.server.ts'
 import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
 import { requireStepUp } from '#app/sign-in/web.server.ts'
 import { stepUpLocation } from '#app/http/resume.server.ts'
@@ -51,6 +51,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     totp: factors.totp ? { lastUsedAt: factors.totp.lastUsedAt?.toISOString() ?? null, since: factors.totp.confirmedAt.toISOString() } : null,
     keys: factors.keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })),
     recoveryCodesLeft: factors.recoveryCodesLeft,
+    mayHoldRecoveryCodes: mayHoldRecoveryCodes(user, factors),
     recoveryCodesLow: factors.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK,
     devices: (await listDevices(user.id)).map((x) => ({ id: x.id, label: x.label, lastUsedAt: x.lastUsedAt?.toISOString() ?? null, createdAt: x.createdAt.toISOString() })),
     notice,
@@ -161,8 +162,10 @@ export default function Security() {
             {d.recoveryCodesLeft} of 10 left{' '}
             {d.recoveryCodesLow ? <span className="badge bad">Running low: generate new codes</span> : null}
           </p>
-        ) : <p className="muted">Recovery codes come with your first authenticator app or key.</p>}
-        {d.mfaOn ? <Link to="/settings/security/recovery-codes">Manage recovery codes</Link> : null}
+        ) : d.recoveryCodesLeft > 0 ? (
+          <p>{d.recoveryCodesLeft} of 10 backup codes left (they stand in for your email code).</p>
+        ) : <p className="muted">Recovery codes come with your first authenticator app or key. Email is your only factor? You can get backup codes for it.</p>}
+        {d.mfaOn || d.recoveryCodesLeft > 0 ? <Link to="/settings/security/recovery-codes">Manage recovery codes</Link> : d.mayHoldRecoveryCodes ? <Link to="/settings/security/recovery-codes">Get backup codes</Link> : null}
       </section>
       <section className="card">
         <h2>Remembered devices</h2>

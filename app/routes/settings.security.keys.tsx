@@ -21,6 +21,8 @@ import { KEY_LABEL_MAX, keyLabel } from '#app/mfa/methods.schema.ts'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 import { WebAuthnButton } from '#app/ui/webauthn.tsx'
 import { Time } from '#app/ui/time.tsx'
+import { KeyTestButton } from '#app/ui/key-test.tsx'
+import { finishKeyTest, startKeyTest } from '#app/mfa/key-test.server.ts'
 
 export const meta: MetaFunction = () => [{ title: 'Security keys · Gatehouse' }]
 
@@ -35,6 +37,9 @@ const schema = z.discriminatedUnion('intent', [
   }),
   z.object({ intent: z.literal('remove'), keyId: z.string().uuid('Unknown key') }),
   z.object({ intent: z.literal('rename'), keyId: z.string().uuid('Unknown key'), label }),
+  // "Test this key" (decision 071): app/mfa/key-test.server.ts, app/ui/key-test.tsx.
+  z.object({ intent: z.literal('test_key_options'), keyId: z.string().uuid('Unknown key') }),
+  z.object({ intent: z.literal('test_key'), keyId: z.string().uuid('Unknown key'), challengeId: z.string().uuid('This test has expired. Try again.'), response: webauthnResponse }),
 ])
 const nameProblem = (name: string) => {
   const parsed = label.safeParse(name)
@@ -64,6 +69,15 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const renamed = await renameKey(user, form.data.keyId, form.data.label, meta)
     if (!renamed.ok) return data({ errors: { form: renamed.message } }, { status: 404 })
     return { renamed: renamed.label }
+  }
+  // Testing a key changes no factor: no step-up, and allowed whatever the policy.
+  if (form.data.intent === 'test_key_options') {
+    const started = await startKeyTest(user, session, form.data.keyId)
+    return started.ok ? { webauthnOptions: started.options, challengeId: started.challengeId } : data({ errors: { form: started.message } }, { status: 404 })
+  }
+  if (form.data.intent === 'test_key') {
+    const tested = await finishKeyTest(user, session, form.data, meta)
+    return data({ keyTest: tested.ok ? { ok: true, message: `It worked: “${tested.label}” answered.` } : { ok: false, message: tested.message } }, { status: tested.ok ? 200 : 400 })
   }
   if (form.data.intent !== 'remove') {
     // Under a disabled policy (or one without keys) no new key is registered; listing and removing still work.
@@ -143,6 +157,7 @@ export default function Keys() {
                     </details>
                   </td>
                   <td>
+                    <KeyTestButton keyId={k.id} label={k.label} />
                     <Link to={`?remove=${k.id}#confirm`} aria-label={`Remove ${k.label}…`}>Remove…</Link>
                   </td>
                 </tr>

@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { requireUser } from '#app/auth/guards.server.ts'
 import { parseForm } from '#app/http/forms.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
-import { hasAppOrKey, listFactors, regenerateRecoveryCodes } from '#app/mfa/factors.server.ts'
+import { hasAppOrKey, listFactors, mayHoldRecoveryCodes, regenerateRecoveryCodes } from '#app/mfa/factors.server.ts'
 import { RECOVERY_LOW_WATERMARK } from '#app/mfa/recovery-codes.server.ts'
 import { requireStepUp } from '#app/sign-in/web.server.ts'
 import { FormError } from '#app/ui/form.tsx'
@@ -22,15 +22,16 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const { user } = await requireUser(request)
   const factors = await listFactors(user.id)
   // Back from step-up with "regenerate" (decision 072): the page offers to finish it.
-  return { left: factors.recoveryCodesLeft, mfaOn: hasAppOrKey(factors), low: factors.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK, resumed: readResumed(request, schema) !== null }
+  return { left: factors.recoveryCodesLeft, mfaOn: hasAppOrKey(factors), may: mayHoldRecoveryCodes(user, factors), low: factors.recoveryCodesLeft <= RECOVERY_LOW_WATERMARK, resumed: readResumed(request, schema) !== null }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { user, session } = await requireUser(request)
   const form = await parseForm(request, schema)
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
-  const factors = await requireStepUp(user.id, session, '/settings/security/recovery-codes', { intent: 'regenerate' })
-  if (!hasAppOrKey(factors)) return data({ errors: { form: 'Recovery codes come with an authenticator app or a security key. Set one up first.' } }, { status: 400 })
+  // Always a fresh second factor, also for a member whose only factor is email (decision 071).
+  const factors = await requireStepUp(user.id, session, '/settings/security/recovery-codes', { intent: 'regenerate' }, { evenWithoutFactor: true })
+  if (!mayHoldRecoveryCodes(user, factors)) return data({ errors: { form: 'Support and administrator accounts get recovery codes with an authenticator app or a security key. Set one up first.' } }, { status: 400 })
   return { codes: await regenerateRecoveryCodes(user, requestMeta(request, context), session.id), account: user.email, issuedAt: new Date().toISOString() }
 }
 
@@ -43,16 +44,17 @@ export default function RecoveryCodes() {
       <h1>Recovery codes</h1>
       <FormError message={result?.errors?.form} />
       <p>{d.left} of 10 recovery codes left.</p>
-      {d.mfaOn && d.low ? <div className="banner warn" role="status">You are running low on recovery codes. Generate a new set.</div> : null}
-      {d.mfaOn && d.resumed ? (
+      {!d.mfaOn && d.may ? <p className="muted">Your email is your only second factor. Backup codes let you sign in when you cannot read your email: each works once, in place of the email code.</p> : null}
+      {d.may && d.low && (d.mfaOn || d.left > 0) ? <div className="banner warn" role="status">You are running low on recovery codes. Generate a new set.</div> : null}
+      {d.may && d.resumed ? (
         <ResumeChange resumed={{ intent: 'regenerate', values: {} }} label="Regenerate" busyLabel="Generating…" cancelTo="/settings/security/recovery-codes">
           Generate a new set of recovery codes: every earlier code stops working.
         </ResumeChange>
-      ) : d.mfaOn ? (
+      ) : d.may ? (
         <Form method="post">
           <input type="hidden" name="intent" value="regenerate" />
-          <p className="muted">A new set replaces every earlier code.</p>
-          <SubmitButton busyLabel="Generating…" match={{ intent: 'regenerate' }}>Regenerate</SubmitButton>
+          <p className="muted">{d.left > 0 || d.mfaOn ? 'A new set replaces every earlier code.' : 'You will see 10 codes once: save them somewhere safe.'}</p>
+          <SubmitButton busyLabel="Generating…" match={{ intent: 'regenerate' }}>{d.left > 0 || d.mfaOn ? 'Regenerate' : 'Generate backup codes'}</SubmitButton>
         </Form>
       ) : <p className="muted">Set up an authenticator app or a security key first.</p>}
     </section>

@@ -10,12 +10,17 @@ import { EMAIL_CODE_TTL_SECONDS } from '#app/mfa/email-code.server.ts'
 import type { Method } from '#app/mfa/factors.server.ts'
 import { ApiError, rateLimited } from '#app/api/errors.server.ts'
 import { userView } from '#app/api/endpoints/views.server.ts'
-import { CHALLENGE_TTL_SECONDS, loadChallenge, prepareSecondFactor, signInWithPassword, stepUpWithCode, verifySecondFactor, type PendingSignIn, type SignInResult } from './flow.server.ts'
+import { CHALLENGE_TTL_SECONDS, loadChallenge, noRecoveryCodesLeft, prepareSecondFactor, signInWithPassword, signInWithoutRegion, stepUpWithCode, verifySecondFactor, type PendingSignIn, type SignInResult } from './flow.server.ts'
 
 const challengeGone = () => new ApiError(401, 'invalid_challenge', 'This sign-in has expired, was already completed or had too many wrong codes. Sign in again.')
 
-export async function apiSignIn(body: { region: string; email: string; password: string }, meta: RequestMeta) {
-  const result = await signInWithPassword({ ...body, meta, channel: 'api' })
+export async function apiSignIn(body: { region?: string; email: string; password: string }, meta: RequestMeta) {
+  const { region, ...credentials } = body
+  // Without a region (as reference page 002 sends it): the address's one matching account (decision 071).
+  const result = region ? await signInWithPassword({ ...credentials, region, meta, channel: 'api' }) : await signInWithoutRegion({ ...credentials, meta, channel: 'api' })
+  if (result.kind === 'region_required') {
+    throw new ApiError(409, 'region_required', `This email and password match accounts in several regions. Send "region" with one of: ${result.regions.join(', ')}.`, { regions: result.regions })
+  }
   if (result.kind === 'second_factor') return { requires2FA: true as const, method: result.preferred, methods: result.methods, challengeId: result.token }
   return signedIn(result)
 }
@@ -51,11 +56,27 @@ async function loadApiChallenge(id: string): Promise<PendingSignIn> {
   return pending
 }
 
+/**
+ * POST /api/auth/2fa/verify `{code}` with the challengeId as the bearer token (reference page 002,
+ * decision 071): the same second step; `notAChallenge` is thrown when the token is no live challenge.
+ */
+export async function apiVerifyBearerChallenge(token: string, body: { code: string; method?: Method }, meta: RequestMeta, notAChallenge: unknown) {
+  const pending = await loadChallenge(token, 'api')
+  if (!pending) throw notAChallenge
+  return verifyPending(pending, body, meta)
+}
+
 /** POST /api/auth/2fa/verify with a challengeId: the second step of an API sign-in. */
 export async function apiVerifySignIn(body: { challengeId: string; code: string; method?: Method }, meta: RequestMeta) {
-  const pending = await loadApiChallenge(body.challengeId)
+  return verifyPending(await loadApiChallenge(body.challengeId), body, meta)
+}
+
+async function verifyPending(pending: PendingSignIn, body: { code: string; method?: Method }, meta: RequestMeta) {
   const method = body.method ?? pending.step.preferred
-  if (!pending.step.methods.includes(method)) throw new ApiError(403, 'method_unavailable', `That way of verifying is not available for this account. Use one of: ${pending.step.methods.join(', ')}.`)
+  if (!pending.step.methods.includes(method)) {
+    const why = method === 'recovery_code' && (await noRecoveryCodesLeft(pending)) ? 'No recovery codes left.' : 'That way of verifying is not available for this account.'
+    throw new ApiError(403, 'method_unavailable', `${why} Use one of: ${pending.step.methods.join(', ')}.`)
+  }
   if (method === 'webauthn') throw new ApiError(400, 'method_unavailable', 'Security keys need a browser. Use another method (a recovery code works wherever a key does), or sign in on the web.')
   return signedIn(await verifySecondFactor(pending, { method, code: body.code }, meta))
 }

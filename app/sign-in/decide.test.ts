@@ -40,6 +40,10 @@ describe('decideNextStep with organization policy', () => {
     ['disabled: no second factor even with an app', member, app, [org({ mode: 'disabled' })], { kind: 'none' }],
     ['remember-device days come from the policy', member, app, [org({ rememberDeviceDays: 3 })], { kind: 'second_factor', rememberDays: 3 }],
     ['staff never remember devices', staff, app, [], { kind: 'second_factor', rememberDays: 0 }],
+    // Decision 071: backup codes of a member whose only factor is email stand in for the email code.
+    ['email only, with backup codes: the codes are offered beside the email code', member, { ...none, recoveryCodesLeft: 10 }, [org({ mode: 'required', requiredSince: now })], { kind: 'second_factor', methods: ['email', 'recovery_code'], preferred: 'email' }],
+    ['email only, no codes left: the email code alone', member, none, [org({ mode: 'required', requiredSince: now })], { kind: 'second_factor', methods: ['email'] }],
+    ['email not allowed: backup codes of an email-only member are not offered (mailbox proof only)', member, { ...none, recoveryCodesLeft: 10 }, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: new Date(now.getTime() - 30 * DAY) })], { kind: 'second_factor', methods: ['email'], reason: 'prove_email' }],
   ])('%s', (_name, user, factors, memberships, expected) => {
     expect(decide(user, factors, memberships)).toMatchObject(expected)
   })

@@ -115,8 +115,10 @@ function decideOwed(user: SignInUser, factors: Factors, policy: PolicyDecision):
 
 function withRecoveryCodes(user: SignInUser, factors: Factors, offered: Method[]): { methods: Method[]; preferred: Method } {
   const methods: Method[] = [...offered]
-  // Recovery codes stand in for the app or key they back up; they never satisfy policy alone.
-  if (hasAppOrKey(factors) && factors.recoveryCodesLeft > 0 && offered.some((m) => m === 'totp' || m === 'webauthn')) methods.push('recovery_code')
+  // Recovery codes stand in for the app or key they back up, or for the email code of a member
+  // whose only factor is email (backup codes, decision 071); they never satisfy policy alone.
+  const backedUp = hasAppOrKey(factors) ? offered.some((m) => m === 'totp' || m === 'webauthn') : offered.includes('email')
+  if (backedUp && factors.recoveryCodesLeft > 0) methods.push('recovery_code')
   const strong = methods.filter((m) => m === 'totp' || m === 'webauthn')
   // The member's own choice, where it is offered (email too: the page then waits for "Send the code").
   const preferred = user.preferredMethod && methods.includes(user.preferredMethod) ? user.preferredMethod : (strong[0] ?? methods[0])

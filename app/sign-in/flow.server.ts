@@ -18,8 +18,10 @@ import { accountKey, normaliseEmail, recordUnknownAccountFailure, throttleAttemp
 import { startSignInSession, type Session, type SessionLevel, type User } from '#app/auth/session.server.ts'
 import { createVerification, findByToken, type Verification } from '#app/auth/verification.server.ts'
 import { safeRedirectPath } from '#app/http/request.server.ts'
-import { EMAIL_CODE_MESSAGES, findEmailCode, sendEmailCode } from '#app/mfa/email-code.server.ts'
+import { config } from '#app/config/env.server.ts'
+import { EMAIL_CODE_MESSAGES, emailResendAt, findEmailCode, sendEmailCode } from '#app/mfa/email-code.server.ts'
 import { listFactors, stepUpMethods, type Method } from '#app/mfa/factors.server.ts'
+import { RECOVERY_MESSAGES, recoveryCodesUsedUp } from '#app/mfa/recovery-codes.server.ts'
 import { markTrustedDeviceUsed, rememberDevice } from '#app/mfa/trusted-devices.server.ts'
 import { stepUpTarget, verifyFactor, type Challenge, type FactorInput, type NotVerified, type Verified } from '#app/mfa/verifier.server.ts'
 import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
@@ -57,6 +59,9 @@ export type SignedIn = {
 
 /** A second factor is owed: `token` is the challenge (web cookie, API `challengeId`). */
 export type ChallengeIssued = { kind: 'second_factor'; token: string; methods: Method[]; preferred: Method }
+
+/** A sign-in without a region whose password matched the address's account in several regions (decision 071). */
+export type RegionRequired = { kind: 'region_required'; regions: string[] }
 
 export type SignInResult = SignedIn | ChallengeIssued | Refused
 
@@ -98,11 +103,15 @@ export async function checkPassword(input: { region: string; email: string; pass
 }
 
 function lockedAnswer(seconds: number): PasswordCheck {
+  return { ok: false, refusal: lockedRefusal(seconds) }
+}
+
+function lockedRefusal(seconds: number): Refused {
   if (seconds > MAX_LOCK_SECONDS) {
-    return { ok: false, refusal: refuse('frozen', 'This account is frozen: it was locked after its owner reported a change they did not make. Contact support to unlock it.') }
+    return refuse('frozen', 'This account is frozen: it was locked after its owner reported a change they did not make. Contact support to unlock it.')
   }
   const message = `This account is locked after too many failed attempts. Try again in ${waitInWords(seconds)}, or contact support to unlock it sooner.`
-  return { ok: false, refusal: refuse('locked', message, { retryAfterSeconds: seconds }) }
+  return refuse('locked', message, { retryAfterSeconds: seconds })
 }
 
 type AfterPasswordInput = {
@@ -120,6 +129,55 @@ export async function signInWithPassword(input: { region: string; email: string;
   const check = await checkPassword(input)
   if (!check.ok) return check.refusal
   return afterPassword(check.context, input)
+}
+
+/**
+ * Sign-in without a region, as reference page 002 sends it (decision 071). The password is checked
+ * against the address's account in every configured region, one check per region whether or not an
+ * account is there, so the work does not tell which addresses exist or in how many regions. One
+ * match signs in there through the same decision; several answer `region_required` with their
+ * region codes (the caller knows the password of each); none is the same refusal as a wrong
+ * password, and counts toward the lockout of every account the address has.
+ */
+export async function signInWithoutRegion(input: { email: string; password: string } & AfterPasswordInput): Promise<SignInResult | RegionRequired> {
+  const email = normaliseEmail(input.email)
+  // One burst count for the address across regions ('*' is never a region code).
+  const anyRegion = accountKey('*', email)
+  const throttle = await throttleAttempt(input.meta.ip, anyRegion)
+  if (!throttle.allowed) {
+    const wait = throttle.retryAfterSeconds
+    return refuse('throttled', `Too many sign-in attempts. Try again in ${waitInWords(wait)}.`, { retryAfterSeconds: wait })
+  }
+  const contexts = (await Promise.all(config.regions.map((r) => loadSignInContext({ region: r.code, email }, input.deviceToken)))).filter(
+    (c): c is SignInContext => Boolean(c?.user.passwordHash),
+  )
+  const checks = await Promise.all(
+    config.regions.map((r) => {
+      const context = contexts.find((c) => c.user.region === r.code)
+      return context ? verifyPassword(context.user.passwordHash!, input.password) : burnPasswordCheck(input.password).then(() => false)
+    }),
+  )
+  const matched = contexts.filter((c) => checks[config.regions.findIndex((r) => r.code === c.user.region)])
+  if (matched.length > 1) return { kind: 'region_required', regions: matched.map((c) => c.user.region) }
+  if (matched.length === 1) {
+    const locked = lockRemainingSeconds(matched[0].user)
+    if (locked > 0) return lockedRefusal(locked)
+    return afterPassword(matched[0], input)
+  }
+  if (contexts.length === 0) {
+    const mirroredLock = await recordUnknownAccountFailure(anyRegion)
+    await recordAudit({ action: 'auth.login_failed', actor: { id: null, label: email }, meta: input.meta, details: { region: null, reason: 'unknown_email' } })
+    if (mirroredLock > 0) return lockedRefusal(mirroredLock)
+    return refuse('invalid_credentials', INVALID_CREDENTIALS)
+  }
+  // A wrong password counts toward each of the address's accounts, as at a regional sign-in.
+  let lockedFor = 0
+  for (const { user } of contexts) {
+    const already = lockRemainingSeconds(user)
+    lockedFor = Math.max(lockedFor, already > 0 ? already : (await recordWrongPassword(user, input.meta)).lockedForSeconds)
+  }
+  if (lockedFor > 0) return lockedRefusal(lockedFor)
+  return refuse('invalid_credentials', INVALID_CREDENTIALS)
 }
 
 /**
@@ -244,12 +302,38 @@ export async function prepareSecondFactor(pending: PendingSignIn, method: 'email
 export const hasSentEmailCode = async (pending: PendingSignIn) => Boolean(await findEmailCode(pending.user.id, pending.verification.id))
 
 /**
+ * The member had recovery codes and used them all, so the prompt says "No recovery codes left"
+ * with the other ways instead of leaving the link out (reference page 000).
+ */
+export async function noRecoveryCodesLeft(pending: PendingSignIn): Promise<boolean> {
+  if (pending.step.reason !== 'factor' || pending.step.methods.includes('recovery_code')) return false
+  return recoveryCodesUsedUp(pending.user.id)
+}
+
+/** When this pending sign-in may ask for a new email code (server time), or null when it may now. */
+export const emailCodeResendAt = (pending: PendingSignIn) => emailResendAt(pending.verification.id)
+
+/**
+ * Landing on the email step (the password step when email comes first, or "Use email verification
+ * instead", reference page 000): a code is sent, unless one went out less than a minute ago, which
+ * stays the one to type (the once-a-minute limit holds; "Send a new code" says when).
+ */
+export async function landOnEmailStep(pending: PendingSignIn): Promise<Prepared> {
+  const sent = await prepareSecondFactor(pending, 'email')
+  if (sent.kind === 'refused' && sent.code === 'too_soon') return { kind: 'email_sent', to: pending.user.email }
+  return sent
+}
+
+/**
  * Checks the answer through the verifier (attempt limits, consuming the challenge, audit) and
  * completes the sign-in: a fresh session at the level the step says, the reset marker cleared, and
  * the device remembered when asked.
  */
 export async function verifySecondFactor(pending: PendingSignIn, input: FactorInput, meta: RequestMeta, options: { remember?: boolean } = {}): Promise<SignInResult> {
-  if (!methodAllowed(pending.step, input.method)) return refuse('method_unavailable', NOT_AVAILABLE, { method: input.method })
+  if (!methodAllowed(pending.step, input.method)) {
+    const noneLeft = input.method === 'recovery_code' && (await noRecoveryCodesLeft(pending))
+    return refuse('method_unavailable', noneLeft ? RECOVERY_MESSAGES.none_left : NOT_AVAILABLE, { method: input.method })
+  }
   const challenge: Challenge = { kind: 'verification', id: pending.verification.id, target: pending.verification.id }
   return finishWith(pending, await verifyFactor(pending.user, input, challenge, meta), meta, options)
 }

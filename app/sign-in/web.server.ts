@@ -13,8 +13,11 @@ import { toFactorInput, type FactorForm } from '#app/mfa/factor-form.server.ts'
 import { requireStepUp as requireFreshFactor, type Factors } from '#app/mfa/factors.server.ts'
 import {
   CHALLENGE_TTL_SECONDS,
+  emailCodeResendAt,
   enroll,
   findEmailLink,
+  landOnEmailStep,
+  noRecoveryCodesLeft,
   hasSentEmailCode,
   loadChallenge,
   prepareSecondFactor,
@@ -31,7 +34,7 @@ import {
   type SignInResult,
 } from './flow.server.ts'
 
-export { findEmailLink, hasSentEmailCode, type PendingSignIn }
+export { emailCodeResendAt, findEmailLink, hasSentEmailCode, noRecoveryCodesLeft, type PendingSignIn }
 
 // ---------------------------------------------------------------------------------------------
 // The password step: /login, and the invitation link that set the password.
@@ -41,7 +44,14 @@ export type BeginSignIn = { ok: true; response: Response } | { ok: false; messag
 const PASSWORD_STATUS: Partial<Record<Refused['code'], number>> = { invalid_credentials: 400, gone: 400, frozen: 403, blocked: 403 }
 
 export async function beginSignIn(input: { region: string; email: string; password: string; meta: RequestMeta; redirectTo: string; deviceToken?: string }): Promise<BeginSignIn> {
-  return answer(await signInWithPassword({ ...input, channel: 'web', returnTo: input.redirectTo }))
+  const result = await signInWithPassword({ ...input, channel: 'web', returnTo: input.redirectTo })
+  // Email first: the member lands on the email step with the code already on its way. A failure to
+  // queue it leaves the page's "Send the code" to say why.
+  if (result.kind === 'second_factor' && result.preferred === 'email') {
+    const pending = await loadChallenge(result.token, 'web')
+    if (pending) await landOnEmailStep(pending)
+  }
+  return answer(result)
 }
 
 /**
@@ -104,6 +114,7 @@ const wrongCode = (r: Refused): FormData => ({ kind: 'data', body: { errors: { [
 
 export async function handleVerifyForm(pending: PendingSignIn, form: FactorForm, meta: RequestMeta): Promise<FormOutcome> {
   if (form.intent === 'email_send') return prepared(await prepareSecondFactor(pending, 'email'))
+  if (form.intent === 'email_step') return prepared(await landOnEmailStep(pending))
   if (form.intent === 'webauthn_options') return prepared(await prepareSecondFactor(pending, 'webauthn'))
   const remember = 'remember' in form && form.remember === 'on'
   return verified(await verifySecondFactor(pending, toFactorInput(form)!, meta, { remember }))
@@ -132,9 +143,9 @@ function verified(result: SignInResult): FormOutcome {
  * made comes back with it (its intent and plain values, never a secret) and the page offers to
  * finish it (decision 072). Returns the member's factors.
  */
-export async function requireStepUp(userId: string, session: Session, returnTo: string, resume?: { intent: string; values?: Record<string, Plain> }): Promise<Factors> {
+export async function requireStepUp(userId: string, session: Session, returnTo: string, resume?: { intent: string; values?: Record<string, Plain> }, options: { evenWithoutFactor?: boolean } = {}): Promise<Factors> {
   try {
-    return await requireFreshFactor(userId, session)
+    return await requireFreshFactor(userId, session, undefined, options)
   } catch (e) {
     if (isDomainError(e) && e.code === 'step_up_required') throw redirectTo(stepUpLocation(resume ? resumePath(returnTo, resume.intent, resume.values ?? {}) : returnTo))
     throw e
@@ -149,8 +160,10 @@ export async function stepUpPageData(user: User, session: Session, asked: string
 export type StepUpOutcome = { kind: 'done' } | { kind: 'ended' } | FormData
 
 export async function handleStepUpForm(user: User, session: Session, form: FactorForm, meta: RequestMeta): Promise<StepUpOutcome> {
-  if (form.intent === 'email_send' || form.intent === 'webauthn_options') {
-    return prepared(await prepareStepUp(user, session, form.intent === 'email_send' ? 'email' : 'webauthn'))
+  if (form.intent === 'email_send' || form.intent === 'email_step' || form.intent === 'webauthn_options') {
+    const sent = await prepareStepUp(user, session, form.intent === 'webauthn_options' ? 'webauthn' : 'email')
+    // Landing on the email step keeps a code sent less than a minute ago (as at sign-in).
+    return prepared(form.intent === 'email_step' && sent.kind === 'refused' && sent.code === 'too_soon' ? { kind: 'email_sent', to: user.email } : sent)
   }
   const result = await stepUp(user, session, toFactorInput(form)!, meta)
   if (result.kind === 'stepped_up') return { kind: 'done' }

@@ -8,7 +8,7 @@ export type MethodName = 'totp' | 'webauthn' | 'email' | 'recovery_code'
 const SWITCH_LABELS: Record<MethodName, string> = {
   webauthn: 'Use a security key',
   totp: 'Use authenticator app',
-  email: 'Email me a code',
+  email: 'Use email verification instead',
   recovery_code: 'Use a recovery code',
 }
 
@@ -23,6 +23,10 @@ export function SecondFactorForms(props: {
   rememberDays: number
   errors: Record<string, string>
   notice?: string | null
+  /** When a new email code may be asked for (ISO, computed on the server), or null when it may now. */
+  resendAt?: string | null
+  /** Set when the member has no recovery code left: said with the other ways (reference page 000). */
+  noRecoveryCodesLeft?: boolean
 }) {
   const { method, methods, path, errors } = props
   const busy = useNavigation().state !== 'idle'
@@ -67,6 +71,7 @@ export function SecondFactorForms(props: {
             <input type="hidden" name="intent" value="email_send" />
             {!props.emailSent ? <p>We will email a 6-digit code to {props.email}.</p> : null}
             <button type="submit" className={props.emailSent ? 'secondary' : undefined} disabled={busy}>{props.emailSent ? 'Send a new code' : 'Send the code'}</button>
+            {props.resendAt ? <ResendAt iso={props.resendAt} /> : null}
           </Form>
         </>
       ) : null}
@@ -81,17 +86,42 @@ export function SecondFactorForms(props: {
           <RememberAwareKeyButton />
         </div>
       ) : null}
-      {methods.length > 1 ? (
+      {methods.length > 1 || props.noRecoveryCodesLeft ? (
         <>
           <h2>Other ways to verify</h2>
           <ul>
             {methods.filter((m) => m !== method).map((m) => (
-              <li key={m}><Link to={`${path}?method=${m}`}>{SWITCH_LABELS[m]}</Link></li>
+              <li key={m}>
+                {m === 'email' ? (
+                  // Landing on the email step sends the code (a POST: a link would send nothing, and GETs change nothing).
+                  <Form method="post" action={`${path}?method=email`} style={{ display: 'inline' }}>
+                    <input type="hidden" name="intent" value="email_step" />
+                    <button type="submit" className="link" disabled={busy}>{SWITCH_LABELS.email}</button>
+                  </Form>
+                ) : (
+                  <Link to={`${path}?method=${m}`}>{SWITCH_LABELS[m]}</Link>
+                )}
+              </li>
             ))}
+            {props.noRecoveryCodesLeft ? (
+              <li role="status">
+                <strong>No recovery codes left.</strong>{' '}
+                {methods.some((m) => m !== 'recovery_code' && m !== method) ? 'Use one of the ways above' : methods.length ? 'Use the way shown above' : 'Use another way'}, or contact support if you cannot.
+              </li>
+            ) : null}
           </ul>
         </>
       ) : null}
     </>
+  )
+}
+
+/** The server's time for the next resend, in words that need no script (UTC, as the server computed it). */
+function ResendAt({ iso }: { iso: string }) {
+  return (
+    <p className="muted">
+      You can ask for a new code after <time dateTime={iso}>{iso.slice(11, 19)} UTC</time>.
+    </p>
   )
 }
 

@@ -171,7 +171,7 @@ describe('step-up with a security key', () => {
     await page.getByRole('link', { name: 'Remove Desk key…' }).click()
     await page.getByRole('alertdialog', { name: 'Remove “Desk key”?' }).getByRole('button', { name: 'Remove key' }).click()
     await page.getByRole('heading', { name: 'Confirm it’s you' }).waitFor()
-    expect(await page.getByRole('link', { name: 'Email me a code' }).count()).toBe(0)
+    expect(await page.getByRole('button', { name: 'Use email verification instead' }).count()).toBe(0)
     await screenshot(page, 'mfa-step-up')
     await page.getByRole('button', { name: 'Use security key' }).click()
     // Back with the removal ready to finish (decision 072): one press, nothing to choose again.
@@ -268,9 +268,10 @@ describe('email code and recovery code', () => {
     const { recoveryCodes } = await enableTotp(user.id)
     const page = await browser.newPage()
     await signInWithForm(page, base, user.email)
-    await page.getByRole('link', { name: 'Email me a code' }).click()
+    // Landing on the email step sends the code, and says when a new one may be asked for (decision 071).
     const since = Date.now()
-    await page.getByRole('button', { name: 'Send the code' }).click()
+    await page.getByRole('button', { name: 'Use email verification instead' }).click()
+    await page.getByText(/You can ask for a new code after \d\d:\d\d:\d\d UTC/).waitFor()
     const mail = await smtp.waitFor(user.email, { subject: /sign-in code/, since })
     const code = mail.text.match(/code is (\d{6})/)![1]
     await page.getByLabel('Email code').fill(code)

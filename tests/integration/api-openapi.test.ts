@@ -112,7 +112,7 @@ describe('OpenAPI document', () => {
 
   it('documents request bodies as strict objects and scopes of key-accessible organization endpoints', () => {
     const signin = doc.paths['/api/auth/signin'].post
-    expect(signin.requestBody.content['application/json'].schema).toMatchObject({ type: 'object', additionalProperties: false, required: ['email', 'password', 'region'] })
+    expect(signin.requestBody.content['application/json'].schema).toMatchObject({ type: 'object', additionalProperties: false, required: ['email', 'password'] })
     expect(signin.security).toEqual([])
     expect(doc.paths['/api/organizations/{orgId}'].get['x-api-key-scopes']).toEqual(['policy:read'])
   })

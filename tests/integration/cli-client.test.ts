@@ -305,3 +305,59 @@ describe('org service-account create', () => {
     expect(await db.select().from(schema.memberships).where(eq(schema.memberships.userId, outsider.id))).toEqual([])
   })
 })
+
+describe('2fa verify and 2fa backup-codes (decision 071)', () => {
+  it('2fa verify --challenge finishes a sign-in a script started, with the challengeId as the bearer token', async () => {
+    const user = await createUser({ org: await createOrg() })
+    const { secret } = await enableTotp(user.id)
+    // Started as reference page 002 does: email and password, no region.
+    const started = await apiCall(base, '/api/auth/signin', { json: { email: user.email, password: PASSWORD } })
+    const { challengeId } = started.body.data
+    const home = newHome()
+    const bad = await gatehouse(['2fa', 'verify', '--challenge', challengeId, '--method', 'sms'], { home })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--method must be one of totp, email, recovery_code')
+    const wrong = await gatehouse(['2fa', 'verify', '--challenge', challengeId], { home, answers: ['000000'] })
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toContain('not right')
+    const res = await gatehouse(['2fa', 'verify', '--challenge', challengeId, '--json'], { home, answers: [await totpCode(secret)] })
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.json()).toMatchObject({ ok: true, email: user.email, region: 'us', enrollmentOnly: false })
+    expect((await apiCall(base, '/api/me', { token: credentialsOf(home).token })).body.data.session.level).toBe('mfa')
+    // Used up: the same challenge does not sign in twice.
+    const again = await gatehouse(['2fa', 'verify', '--challenge', challengeId], { home, answers: [await totpCode(secret, 1)] })
+    expect(again.code).toBe(1)
+  })
+
+  it('2fa verify confirms a set-up started elsewhere, checking --secret; backup-codes counts and regenerates', async () => {
+    const user = await createUser({ org: await createOrg() })
+    const home = newHome()
+    expect((await gatehouse(['login', '--region', 'us', '--email', user.email], { home, answers: [PASSWORD] })).code).toBe(0)
+    const setup = await apiCall(base, '/api/auth/2fa/setup', { method: 'POST', token: credentialsOf(home).token })
+    const { secret } = setup.body.data
+    const other = await gatehouse(['2fa', 'verify', '--secret', 'JBSWY3DPEHPK3PXP'], { home, answers: [await totpCode(secret)] })
+    expect(other.code).toBe(1)
+    expect(other.stderr).toContain('That secret is not the one being set up')
+    expect((await db.select().from(schema.totpFactors).where(eq(schema.totpFactors.userId, user.id)))[0].confirmedAt).toBeNull()
+    const res = await gatehouse(['2fa', 'verify', '--secret', secret], { home, answers: [await totpCode(secret)] })
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout).toContain('Authenticator app is on.')
+    const codes = (res.stdout.match(/^ {2}[a-z0-9]{4}-[a-z0-9]{4}$/gm) ?? []).map((c) => c.trim())
+    expect(codes).toHaveLength(10)
+
+    const count = await gatehouse(['2fa', 'backup-codes', '--json'], { home })
+    expect(count.code, count.stderr).toBe(0)
+    expect(count.json()).toEqual({ backupCodesRemaining: 10, enabled: true })
+    expect((await gatehouse(['2fa', 'backup-codes'], { home })).stdout).toContain('Recovery codes left: 10 of 10')
+    const wrong = await gatehouse(['2fa', 'backup-codes', '--regenerate'], { home, answers: ['zzzz-zzzz'] })
+    expect(wrong.code).toBe(1)
+    const regen = await gatehouse(['2fa', 'backup-codes', '--regenerate', '--json'], { home, answers: [codes[0]] })
+    expect(regen.code, regen.stderr).toBe(0)
+    const fresh: string[] = regen.json().backupCodes
+    expect(fresh).toHaveLength(10)
+    expect(fresh).not.toContain(codes[1])
+    const help = await gatehouse(['2fa', 'backup-codes', '--help'], { home })
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('--regenerate')
+  })
+})

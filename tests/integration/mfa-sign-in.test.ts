@@ -79,7 +79,7 @@ describe('signing in with an authenticator app', () => {
     const client = await pendingClient(user.email)
     const page = await client.text('/login/verify')
     expect(page.status).toBe(200)
-    for (const link of ['Use a recovery code', 'Email me a code']) expect(page.html).toContain(link)
+    for (const link of ['Use a recovery code', 'Use email verification instead']) expect(page.html).toContain(link)
     expect(page.html).not.toContain('Use a security key')
     expect(page.html).toMatch(/autocomplete="one-time-code"/i)
     expect(page.html).toMatch(/inputmode="numeric"/i)
@@ -242,7 +242,7 @@ describe('step-up and removing factors', () => {
     expect(confirm).toBe(`/settings/security/confirm?redirectTo=${encodeURIComponent(back)}`)
     const page = await client.text(confirm)
     expect(page.html).toContain('Confirm it’s you')
-    expect(page.html).not.toContain('Email me a code')
+    expect(page.html).not.toContain('Use email verification instead')
     // Email is refused for step-up when the member has an app, on the server too.
     expect((await client.post(confirm, { intent: 'email_send' })).status).toBe(403)
     const stepped = await client.post(confirm, { intent: 'recovery_code', code: recoveryCodes[1] })
@@ -300,7 +300,8 @@ describe('staff and resets', () => {
     // A password alone must not let anyone plant a factor on a staff account: the mailbox first.
     expect(res.headers.get('location')).toBe('/login/verify')
     const verify = await client.text('/login/verify')
-    expect(verify.html).toContain('We will email a 6-digit code')
+    // Email first: the code went out with the password step (decision 071).
+    expect(verify.html).toContain('We sent a 6-digit code')
     expect(verify.html).not.toContain('Use authenticator app')
     expect(await db.select().from(schema.sessions).where(eq(schema.sessions.userId, staff.id))).toHaveLength(0)
     // The email-code step itself is covered in mfa-email.test.ts; here the session it leads to.
@@ -349,7 +350,9 @@ describe('security page details', () => {
     expect((await userById(user.id)).preferredMethod).toBe('email')
     // The next sign-in opens on the chosen method (the others stay one link away).
     const next = await (await pendingClient(user.email)).text('/login/verify')
-    expect(next.html).toContain('Send the code')
+    // Email first: the code is already sent when the member lands on it (decision 071).
+    expect(next.html).toContain('We sent a 6-digit code')
+    expect(next.html).toContain('Send a new code')
     expect(next.html).toContain('Use authenticator app')
     const all = await client.post('/settings/security/devices', { intent: 'revoke_all' })
     expect(all.status).toBe(200)

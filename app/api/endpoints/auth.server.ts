@@ -11,7 +11,12 @@ const signInBody = z
   .object({
     email: z.string().trim().min(1, 'Enter your email').max(254, 'is too long').email('is not an email address'),
     password: z.string().min(1, 'Enter your password').max(256, 'is too long'),
-    region: z.string().max(16).refine((r) => !!findRegion(r), 'is not a region of this Gatehouse'),
+    region: z
+      .string()
+      .max(16)
+      .refine((r) => !!findRegion(r), 'is not a region of this Gatehouse')
+      .optional()
+      .describe('The account’s region. Optional (as reference page 002 signs in): without it the address’s one matching account signs in; 409 region_required lists the regions when the password matches accounts in several'),
   })
   .strict()
 
@@ -29,12 +34,14 @@ export const signInEndpoint = defineEndpoint({
   method: 'POST',
   path: '/api/auth/signin',
   tag: 'auth',
-  summary: 'Sign in with email, password and region',
+  summary: 'Sign in with email, password and (optionally) region',
   description:
     'An unknown email and a wrong password get the same answer (401 invalid_credentials); failures count toward the account lockout. ' +
     'The organization policy applies exactly as on the web: a second factor due answers `requires2FA` with a `challengeId` (10 minutes, 5 tries; finish with POST /api/auth/2fa/verify); ' +
-    'a member held to enrollment gets an enrollment-only token (`enrollmentOnly: true`); a member whose deadline passed under a blocking policy gets 403 sign_in_blocked.',
-  errors: ['invalid_credentials', 'account_locked', 'sign_in_blocked'],
+    'a member held to enrollment gets an enrollment-only token (`enrollmentOnly: true`); a member whose deadline passed under a blocking policy gets 403 sign_in_blocked. ' +
+    'Without `region` the password is checked against the address’s account in every region (the same work whether or not one exists); one match signs in there, several answer 409 region_required with `error.regions` (decision 071), none is the same 401 as a wrong password. ' +
+    'The challengeId also works as the bearer token of POST /api/auth/2fa/verify `{code}`.',
+  errors: ['invalid_credentials', 'account_locked', 'sign_in_blocked', 'region_required'],
   auth: 'none',
   body: signInBody,
   response: signInResponse,

@@ -11,7 +11,7 @@ import { listMembers, memberQuery, STATUSES } from '#app/orgs/members.server.ts'
 import { orgRoleSchema } from '#app/orgs/members.schema.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { isDomainError } from '#app/errors.ts'
-import { exemptionInput, listExemptions } from '#app/policy/exemptions.server.ts'
+import { exemptionInput, listExemptions, serviceAccountsByName } from '#app/policy/exemptions.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
 import { DEADLINE_ACTIONS, POLICY_MODES, policyValues } from '#app/policy/policy.schema.ts'
 import { POLICY_METHODS } from '#app/mfa/methods.schema.ts'
@@ -111,6 +111,9 @@ const exemptionBody = z
   })
   .strict()
 
+/** The reason recorded for an exemption named by a bare string (002's shape carries none). */
+const NAMED_EXEMPTION_REASON = 'Named in the exemptions list of POST /api/organizations/{orgId}/security'
+
 export const setSecurityEndpoint = defineEndpoint({
   method: 'POST',
   path: '/api/organizations/:orgId/security',
@@ -119,6 +122,7 @@ export const setSecurityEndpoint = defineEndpoint({
   description:
     '`require2FA: true` sets Required, `false` sets Optional; `gracePeriodDays` changes the grace period; other settings are kept. ' +
     'Without `region` every region of the organization changes. `exemptions` are added (or replace the same account’s exemption) in the named region, or in the service account’s own region. ' +
+    'An exemption is `{userId, reason, expiresAt?}`, or (as reference page 002 writes it) a service account’s email or the part before @, with no end date; names that are not service accounts of this organization get 400 listing them, and nothing changes. ' +
     'Same validation, impact and audit as the console; all or nothing. The answer has each region’s impact. ' +
     'Lowering protection (Optional from Required, a longer grace period, an exemption added or lengthened) needs an owner or admin whose session passed a second factor within the last 5 minutes (403 step_up_required); API keys may only raise protection (403 person_required).',
   auth: 'session_or_key',
@@ -130,7 +134,10 @@ export const setSecurityEndpoint = defineEndpoint({
     .object({
       require2FA: z.boolean(),
       gracePeriodDays: z.number().int('Whole days only.').optional(),
-      exemptions: z.array(exemptionBody).max(100, 'At most 100 exemptions at once').optional(),
+      exemptions: z
+        .array(z.union([z.string().trim().min(1, 'is empty').max(320, 'is too long').describe('A service account of this organization: its email, or the part before @ (reference page 002)'), exemptionBody]))
+        .max(100, 'At most 100 exemptions at once')
+        .optional(),
       region: z.string().min(1).max(20).optional(),
     })
     .strict(),
@@ -143,7 +150,17 @@ export const setSecurityEndpoint = defineEndpoint({
       region: r.region,
       proposed: validPolicy({ ...policyFields(r), mode: body.require2FA ? 'required' : 'optional', gracePeriodDays: body.gracePeriodDays ?? r.gracePeriodDays }),
     }))
-    return save(org, caller, { regions, exemptions: (body.exemptions ?? []).map((e) => ({ ...e, region: body.region })), meta })
+    // Names as reference page 002 writes them ("service-account-ci"): resolved first, all or none (decision 071).
+    const named = (body.exemptions ?? []).flatMap((e, i) => (typeof e === 'string' ? [{ name: e, i }] : []))
+    const { ids, refused } = named.length ? await serviceAccountsByName(org.scope, named.map((n) => n.name), body.region) : { ids: new Map<string, string>(), refused: [] }
+    if (refused.length) {
+      const fields = Object.fromEntries(refused.map((r) => [`exemptions.${named.find((n) => n.name === r.name)!.i}`, r.why]))
+      throw new ApiError(400, 'invalid_request', `Not service accounts of this organization: ${refused.map((r) => `"${r.name}"`).join(', ')}. Name each by its email or the part before @; nothing was changed.`, { fields })
+    }
+    const exemptions = (body.exemptions ?? []).map((e) =>
+      typeof e === 'string' ? { userId: ids.get(e)!, reason: NAMED_EXEMPTION_REASON, expiresAt: null, region: body.region } : { ...e, region: body.region },
+    )
+    return save(org, caller, { regions, exemptions, meta })
   },
 })
 

@@ -14,10 +14,10 @@ import { recordWrongPassword } from '#app/auth/lockout.server.ts'
 import { verifyPassword } from '#app/auth/password.server.ts'
 import type { Session, User } from '#app/auth/session.server.ts'
 import { enrollTotp } from '#app/mfa/enrollment.server.ts'
-import { removalRefusal, hasAppOrKey, listFactors, regenerateRecoveryCodes, removeKey, requireStepUp, turnOffMfa } from '#app/mfa/factors.server.ts'
-import { beginTotpSetup } from '#app/mfa/totp.server.ts'
+import { removalRefusal, hasAppOrKey, listFactors, mayHoldRecoveryCodes, regenerateRecoveryCodes, removeKey, requireStepUp, turnOffMfa } from '#app/mfa/factors.server.ts'
+import { beginTotpSetup, pendingSecretMatches } from '#app/mfa/totp.server.ts'
 import { enroll } from '#app/sign-in/flow.server.ts'
-import { apiSendSignInCode, apiVerifySignIn, requireCodeStepUp } from '#app/sign-in/api.server.ts'
+import { apiSendSignInCode, apiVerifyBearerChallenge, apiVerifySignIn, requireCodeStepUp } from '#app/sign-in/api.server.ts'
 import type { Caller } from '../auth.server.ts'
 import { defineEndpoint, iso } from '../define.server.ts'
 import { ApiError } from '../errors.server.ts'
@@ -52,19 +52,38 @@ export const verifyEndpoint = defineEndpoint({
   description:
     'With `challengeId` (from POST /api/auth/signin): checks `code` by `method` (default: the one sign-in named; totp, email or recovery_code — security keys need a browser) and answers the session token. ' +
     'A wrong code counts toward the account lockout and the challenge’s 5 tries. ' +
-    'Without `challengeId`, with a bearer token: confirms the app started by POST /api/auth/2fa/setup and turns it on; the first app or key issues recovery codes.',
+    'The pending sign-in may instead be the bearer token (`Authorization: Bearer <challengeId>`, body `{code}`, as reference page 002 sends it). ' +
+    'With a session token: confirms the app started by POST /api/auth/2fa/setup and turns it on; `secret`, when sent (002’s `{code, secret}`), must be the secret of that set-up (400 otherwise, nothing changes). ' +
+    'The first app or key issues the recovery codes, answered here in `backupCodes`, once (decision 071; setup answers none).',
   errors: ['forbidden', 'invalid_challenge', 'invalid_code', 'method_unavailable', 'conflict', 'step_up_required'],
   auth: 'optional_session',
   enrollmentAllowed: true,
   transaction: false,
-  body: z.object({ challengeId: challengeId.optional(), code, method: z.enum(METHODS).optional() }).strict(),
+  body: z
+    .object({
+      challengeId: challengeId.optional(),
+      code,
+      method: z.enum(METHODS).optional(),
+      secret: z.string().trim().min(1, 'is empty').max(128, 'is too long').optional().describe('The secret from POST /api/auth/2fa/setup (optional check when confirming an app)'),
+    })
+    .strict(),
   response: z.union([signedIn, enabled]),
-  async handler({ body, caller, meta }) {
+  async handler({ body, caller, meta, bearer }) {
     if (body.challengeId === undefined) {
+      // The challengeId as the bearer token (decision 071); anything else keeps the token's own 401.
+      if (!caller && bearer) {
+        if (body.secret !== undefined) throw bearer.refusal
+        return apiVerifyBearerChallenge(bearer.token, { code: body.code, method: body.method }, meta, bearer.refusal)
+      }
       const { user, session } = sessionCaller(caller)
       if (body.method && body.method !== 'totp') throw new ApiError(400, 'invalid_request', 'Without a challengeId this confirms an authenticator app: method must be totp.', { fields: { method: 'must be totp' } })
       if ((await listFactors(user.id)).totp) throw new ApiError(409, 'conflict', 'An authenticator app is already on.')
       await requireStepUp(user.id, session, STEP_UP_TO_ADD)
+      if (body.secret !== undefined) {
+        const same = await pendingSecretMatches(user, body.secret)
+        if (same === null) throw new ApiError(409, 'conflict', 'No authenticator app is being set up: start with POST /api/auth/2fa/setup.')
+        if (!same) throw new ApiError(400, 'invalid_request', 'That secret is not the one being set up (a newer POST /api/auth/2fa/setup replaced it?). Use the secret of the latest set-up; nothing was changed.', { fields: { secret: 'is not the secret being set up' } })
+      }
       const result = await enrollTotp(user, body.code, meta, session.id)
       if (!result.ok) throw new ApiError(400, 'invalid_code', result.message, { fields: { code: result.message } })
       const token = (await enroll(session, user.id, 'totp', meta, 'api'))?.token
@@ -94,12 +113,19 @@ export const setupEndpoint = defineEndpoint({
   path: '/api/auth/2fa/setup',
   tag: '2fa',
   summary: 'Start setting up an authenticator app: a new secret, its otpauth URI and QR code',
-  description: 'Confirm with POST /api/auth/2fa/verify `{code}`. A member who already has a factor needs a second factor on this session within the last 5 minutes (403 step_up_required).',
+  description:
+    'Confirm with POST /api/auth/2fa/verify `{code}` (or `{code, secret}`). A member who already has a factor needs a second factor on this session within the last 5 minutes (403 step_up_required). ' +
+    '`backupCodes` is here where reference page 002 shows it, and always empty: recovery codes are made only when verify turns the app on, and shown once, in verify’s answer (decision 071). A set-up that is never confirmed leaves no codes behind.',
   errors: ['conflict', 'step_up_required'],
   auth: 'session',
   enrollmentAllowed: true,
   transaction: false,
-  response: z.object({ secret: z.string().describe('Base32 secret for manual entry'), uri: z.string().describe('otpauth:// URI'), qrCode: z.string().describe('The URI as a PNG data URL') }),
+  response: z.object({
+    secret: z.string().describe('Base32 secret for manual entry'),
+    uri: z.string().describe('otpauth:// URI'),
+    qrCode: z.string().describe('The URI as a PNG data URL'),
+    backupCodes: z.array(z.string()).max(0).describe('Always empty: the codes come once, in the answer of POST /api/auth/2fa/verify (decision 071)'),
+  }),
   async handler({ caller }) {
     const { user, session } = sessionCaller(caller)
     const factors = await listFactors(user.id)
@@ -107,7 +133,7 @@ export const setupEndpoint = defineEndpoint({
     await requireStepUp(user.id, session, STEP_UP_TO_ADD)
     const setup = await beginTotpSetup(user)
     if (!setup.ok) throw new ApiError(409, 'conflict', 'An authenticator app is already on.')
-    return { secret: setup.secret, uri: setup.uri, qrCode: setup.qrDataUrl }
+    return { secret: setup.secret, uri: setup.uri, qrCode: setup.qrDataUrl, backupCodes: [] }
   },
 })
 
@@ -148,7 +174,13 @@ export const disableEndpoint = defineEndpoint({
   errors: ['conflict', 'invalid_password', 'invalid_code'],
   auth: 'session',
   transaction: false,
-  body: z.object({ code, password: z.string().min(1, 'Enter your password').max(256, 'is too long') }).strict(),
+  body: z
+    .object({ code, password: z.string().min(1, 'Enter your password').max(256, 'is too long').optional().describe('Required: the account password') })
+    .strict()
+    // Reference page 002 sends only `{code}`; 003 asks for the password too, and so does Gatehouse (decision 071).
+    .superRefine((b, ctx) => {
+      if (b.password === undefined) ctx.addIssue({ code: 'custom', path: ['password'], message: 'is required: turning off two-factor authentication needs your account password as well as the code' })
+    }),
   response: z.object({ disabled: z.literal(true) }),
   async handler({ caller, body, meta }) {
     const { user, session } = sessionCaller(caller)
@@ -160,7 +192,7 @@ export const disableEndpoint = defineEndpoint({
     // the factor learns nothing about the password here. A wrong password counts toward the
     // account's lockout, as at sign-in. (A recovery code spent on a wrong password stays spent.)
     await requireCodeStepUp(user, session, body.code, meta)
-    if (!user.passwordHash || !(await verifyPassword(user.passwordHash, body.password))) {
+    if (!user.passwordHash || !(await verifyPassword(user.passwordHash, body.password ?? ''))) {
       await recordWrongPassword(user, meta, '2fa_disable')
       throw new ApiError(400, 'invalid_password', 'That password is not right.', { fields: { password: 'is not right' } })
     }
@@ -175,16 +207,21 @@ export const regenerateCodesEndpoint = defineEndpoint({
   path: '/api/auth/2fa/backup-codes/regenerate',
   tag: '2fa',
   summary: 'Replace the recovery codes with 10 new ones (the old ones stop working)',
-  description: '`code` is the step-up: a current app code or a recovery code. The fifth wrong code on one token signs it out (401).',
-  errors: ['conflict', 'invalid_code'],
+  description:
+    '`code` is the step-up: a current app code or a recovery code. The fifth wrong code on one token signs it out (401). ' +
+    'A member whose only factor is email may get backup codes too (reference page 004; decision 071): `code` is then one of their recovery codes, or is left out when this token’s session passed its email code within the last 5 minutes (403 step_up_required otherwise).',
+  errors: ['conflict', 'invalid_code', 'step_up_required'],
   auth: 'session',
   transaction: false,
-  body: z.object({ code }).strict(),
+  body: z.object({ code: code.optional() }).strict(),
   response: z.object({ backupCodes: z.array(z.string()) }),
   async handler({ caller, body, meta }) {
     const { user, session } = sessionCaller(caller)
-    if (!hasAppOrKey(await listFactors(user.id))) throw new ApiError(409, 'conflict', 'Recovery codes back up an authenticator app or security key; set one up first.')
-    await requireCodeStepUp(user, session, body.code, meta)
+    const factors = await listFactors(user.id)
+    if (!mayHoldRecoveryCodes(user, factors)) throw new ApiError(409, 'conflict', 'Support and administrator accounts get recovery codes with an authenticator app or a security key; set one up first.')
+    if (body.code !== undefined) await requireCodeStepUp(user, session, body.code, meta)
+    else if (hasAppOrKey(factors)) throw new ApiError(400, 'invalid_request', 'The request body is not valid: code: is required (a current app code or a recovery code).', { fields: { code: 'is required' } })
+    else await requireStepUp(user.id, session, 'New backup codes need a second factor within the last 5 minutes: send `code` (a recovery code), or sign in again with your email code, then retry.', { evenWithoutFactor: true })
     return { backupCodes: await regenerateRecoveryCodes(user, meta, session.id) }
   },
 })
