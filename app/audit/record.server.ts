@@ -25,6 +25,8 @@ export const AUDIT_ACTIONS = [
   // A change refused because of who asked or how (details.code: person_required, step_up_required,
   // mfa_required, two_person_required, forbidden; details.attempt names what was tried).
   'security.change_refused',
+  // Temporary access codes (decision 070): issued by support or an organization admin, used at a sign-in, revoked before use.
+  'auth.temporary_access_issued', 'auth.temporary_access_used', 'auth.temporary_access_revoked',
   // A change made through the queue dashboard (retry, remove, clean...; decision 067): details.method and details.path.
   'support.queue_action',
 ] as const

@@ -45,7 +45,7 @@ export function stepUpMethods(factors: Factors): Method[] {
 }
 
 /** Whether an action needs step-up now: members with no factor at all have nothing to step up with. */
-export function needsStepUp(session: Pick<Session, 'secondFactorAt'>, factors: Factors): boolean {
+export function needsStepUp(session: Parameters<typeof hasFreshSecondFactor>[0], factors: Factors): boolean {
   return hasAppOrKey(factors) && !hasFreshSecondFactor(session)
 }
 
@@ -55,7 +55,7 @@ export function needsStepUp(session: Pick<Session, 'secondFactorAt'>, factors: F
  * the last 5 minutes. Each adapter maps it once: the web to the confirm page, the API to a 403.
  * Returns the member's factors, which the caller usually needs next.
  */
-export async function requireStepUp(userId: string, session: Pick<Session, 'secondFactorAt'>, message = 'This change needs a second factor within the last 5 minutes.'): Promise<Factors> {
+export async function requireStepUp(userId: string, session: Parameters<typeof hasFreshSecondFactor>[0], message = 'This change needs a second factor within the last 5 minutes.'): Promise<Factors> {
   const factors = await listFactors(userId)
   if (needsStepUp(session, factors)) throw new DomainError('step_up_required', message)
   return factors
