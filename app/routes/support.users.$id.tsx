@@ -11,10 +11,8 @@ import { memberDetail } from '#app/support/members.server.ts'
 import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
-import { AccessCodeList, HoursField, IssueAccessCodeForm, IssuedAccessCode } from '#app/ui/access-code-issue.tsx'
-import {
-  ACCESS_CODE_DEFAULT_HOURS, ACCESS_CODE_MAX_HOURS, ACCESS_CODE_MIN_HOURS, approvedAccessCodeRequests, issueApprovedAccessCode, listAccessCodes, supportIssueAccessCode, supportRevokeAccessCode,
-} from '#app/support/temporary-access.server.ts'
+import { AccessCodeList } from '#app/ui/access-code-issue.tsx'
+import { listAccessCodes } from '#app/support/temporary-access.server.ts'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.detail.user.email ?? 'Member'} · Support · Gatehouse` }]
 
@@ -25,11 +23,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const detail = await memberDetail(id)
   if (!detail) throw notFound()
   const { pending } = await listRequests({ targetUserId: id })
-  const [accessCodes, approvedCodes] = await Promise.all([listAccessCodes(id), approvedAccessCodeRequests(id, me.id)])
-  return {
-    detail, pending, checks: IDENTITY_CHECKS.map((c) => ({ ...c })), minChecks: MIN_CHECKS, isSelf: me.id === id,
-    accessCodes, approvedCodes, hours: { min: ACCESS_CODE_MIN_HOURS, max: ACCESS_CODE_MAX_HOURS, default: ACCESS_CODE_DEFAULT_HOURS },
-  }
+  return { detail, pending, checks: IDENTITY_CHECKS.map((c) => ({ ...c })), minChecks: MIN_CHECKS, isSelf: me.id === id, accessCodes: await listAccessCodes(id) }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
@@ -49,36 +43,6 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       return formError(e, { fields: { reason: 'unlockReason' }, formKey: 'unlockForm', values })
     }
   }
-  if (form.data.intent === 'revoke_access_code') {
-    try {
-      await supportRevokeAccessCode({ actor, targetUserId: id, meta })
-    } catch (e) {
-      return formError(e, { formKey: 'accessCodes' })
-    }
-    throw redirectTo(`/support/users/${id}?notice=access_code_revoked`)
-  }
-  if (form.data.intent === 'access_code_approved') {
-    // The code is in this answer only: never in a URL, a flash or a log (decision 070).
-    try {
-      const issued = await issueApprovedAccessCode({ actor, requestId: form.data.requestId, targetUserId: id, validHours: form.data.validHours, meta })
-      return { issuedCode: { code: issued.code, expiresAt: issued.expiresAt.toISOString(), email: issued.email } }
-    } catch (e) {
-      return formError(e, { formKey: 'accessCodes' })
-    }
-  }
-  if (form.data.intent === 'access_code') {
-    const { reason, ticket, checks, validHours } = form.data
-    const values = { intent: 'access_code', reason, ticket, checks, validHours }
-    const errors = resetInputErrors('support', { reason, ticket, checks })
-    if (Object.keys(errors).length) return badRequest(errors, values)
-    try {
-      const outcome = await supportIssueAccessCode({ actor, targetUserId: id, reason, ticket, checks, validHours, meta })
-      if (outcome.status === 'pending') throw redirectTo(`/support/users/${id}?notice=access_code_requested`)
-      return { issuedCode: { code: outcome.issued.code, expiresAt: outcome.issued.expiresAt.toISOString(), email: outcome.issued.email } }
-    } catch (e) {
-      return formError(e, { values })
-    }
-  }
   const { reason, ticket, checks } = form.data
   const values = { intent: 'reset', reason, ticket, checks }
   const errors = resetInputErrors('support', { reason, ticket, checks })
@@ -95,21 +59,18 @@ const NOTICES: Record<string, string> = {
   unlocked: 'The account is unlocked. The member can sign in again.',
   reset: 'Two-step verification was reset: every factor, recovery code and remembered device is gone, every session ended, and the member has been emailed.',
   requested: 'This person is an organization owner or admin (now or in the last 30 days), or a platform account: the reset waits for a second support person at Approvals.',
-  access_code_revoked: 'The temporary access code was revoked: it no longer works.',
-  access_code_requested: 'This person is an organization owner or admin (now or in the last 30 days), or a platform account: the temporary access code waits for a second support person at Approvals. Once approved, come back here to issue it.',
   unlock_requested: 'This account was frozen by its member, or belongs to an owner or admin (now or in the last 30 days) or a platform account: the unlock waits for a second support person at Approvals.',
 }
 
 const date = (d: string | Date | null | undefined) => (d ? new Date(d).toUTCString().replace(' GMT', ' UTC') : '—')
 
 export default function SupportMember() {
-  const { detail, pending, checks, minChecks, isSelf, accessCodes, approvedCodes, hours } = useLoaderData<typeof loader>()
+  const { detail, pending, checks, minChecks, isSelf, accessCodes } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   const [params] = useSearchParams()
   const busy = useNavigation().state !== 'idle'
-  const errors = (result && 'errors' in result ? result.errors ?? {} : {}) as Record<string, string>
-  const values = (result && 'values' in result ? result.values ?? {} : {}) as Record<string, unknown>
-  const issuedCode = result && 'issuedCode' in result ? result.issuedCode : null
+  const errors = (result?.errors ?? {}) as Record<string, string>
+  const values = (result?.values ?? {}) as Record<string, unknown>
   const { user, lockout } = detail
   const notice = NOTICES[params.get('notice') ?? '']
   return (
@@ -180,22 +141,9 @@ export default function SupportMember() {
 
       <section className="card" aria-label="Temporary access code">
         <h2>Temporary access code</h2>
-        {issuedCode ? <IssuedAccessCode {...issuedCode} /> : null}
-        <AccessCodeList codes={accessCodes} canRevoke={!isSelf} busy={busy} error={errors.accessCodes} />
-        {approvedCodes.map((r) => (
-          <Form key={r.id} method="post" aria-label="Issue the approved code" className="card">
-            <p>Your request was approved (reason: {r.reason}). Issue the code now; it is shown once.</p>
-            <input type="hidden" name="intent" value="access_code_approved" />
-            <input type="hidden" name="requestId" value={r.id} />
-            <HoursField id={`valid-hours-${r.id}`} hours={hours} />
-            <button type="submit" disabled={busy}>Issue the approved code</button>
-          </Form>
-        ))}
-        {isSelf ? (
-          <p className="muted">You cannot issue a code for your own account. Ask another support person.</p>
-        ) : (
-          <IssueAccessCodeForm email={user.email} checks={checks} minChecks={minChecks} ticketRequired hours={hours} errors={errors} values={values} busy={busy} />
-        )}
+        <p>Lost only a phone or a key? A temporary access code signs the member in once to add a new one, and keeps their other factors (decision 070).</p>
+        <AccessCodeList codes={accessCodes} canRevoke={false} />
+        {isSelf ? null : <p><Link to={`/support/users/${user.id}/access-code`}>Issue or revoke a temporary access code</Link></p>}
       </section>
 
       <section className="card">
@@ -204,7 +152,7 @@ export default function SupportMember() {
         {isSelf ? (
           <p className="muted">You cannot reset your own account. Ask another support person.</p>
         ) : (
-          <ResetMfaForm email={user.email} checks={checks} minChecks={minChecks} ticketRequired errors={values.intent === 'access_code' ? {} : errors} values={values.intent === 'access_code' ? {} : values} busy={busy} />
+          <ResetMfaForm email={user.email} checks={checks} minChecks={minChecks} ticketRequired errors={errors} values={values} busy={busy} />
         )}
       </section>
 

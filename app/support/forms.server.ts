@@ -36,7 +36,10 @@ export const approvedAccessCodeForm = z.object({ intent: z.literal('access_code_
 export const revokeAccessCodeForm = z.object({ intent: z.literal('revoke_access_code') })
 
 /** The support member page's forms, told apart by `intent`. */
-export const supportMemberForm = z.discriminatedUnion('intent', [resetForm, unlockForm, accessCodeForm, approvedAccessCodeForm, revokeAccessCodeForm])
+export const supportMemberForm = z.discriminatedUnion('intent', [resetForm, unlockForm])
+
+/** The support page for one member's temporary access code. */
+export const supportAccessCodeForm = z.discriminatedUnion('intent', [accessCodeForm, approvedAccessCodeForm, revokeAccessCodeForm])
 
 /** The organization's page for one member's temporary access code. */
 export const orgAccessCodeForm = z.discriminatedUnion('intent', [accessCodeForm, revokeAccessCodeForm])

@@ -46,7 +46,7 @@ async function codesOf(userId: string) {
 }
 
 async function supportIssues(targetId: string, extra: Record<string, string | string[]> = {}) {
-  const res = await alice.client.post(`/support/users/${targetId}`, issueForm(extra))
+  const res = await alice.client.post(`/support/users/${targetId}/access-code`, issueForm(extra))
   const html = await res.text()
   expect(res.status, html.slice(0, 300)).toBe(200)
   const code = CODE.exec(html)?.[1]
@@ -82,7 +82,7 @@ describe('a support person issues a code; the member uses it once', () => {
     const outbound = await db.select().from(schema.outboundEmails).where(eq(schema.outboundEmails.userId, m.id))
     expect(JSON.stringify(outbound)).not.toContain(code.replace(/-/g, ''))
     // Shown once: the page shows it no more.
-    expect((await alice.client.text(`/support/users/${m.id}`)).html).not.toContain(code)
+    expect((await alice.client.text(`/support/users/${m.id}/access-code`)).html).not.toContain(code)
 
     const [issued] = await auditFor(m.id, 'auth.temporary_access_issued')
     expect(issued).toMatchObject({ actorId: alice.id })
@@ -144,13 +144,13 @@ describe('a support person issues a code; the member uses it once', () => {
     const c2 = await atSecondStep('expiry@example.test')
     expect((await useCode(c2, first)).status).toBe(400)
 
-    const revoke = await alice.client.post(`/support/users/${m.id}`, { intent: 'revoke_access_code' })
+    const revoke = await alice.client.post(`/support/users/${m.id}/access-code`, { intent: 'revoke_access_code' })
     expect(revoke.status).toBe(302)
     expect((await auditFor(m.id, 'auth.temporary_access_revoked')).length).toBe(2)
-    expect((await alice.client.text(`/support/users/${m.id}`)).html).toContain('revoked')
+    expect((await alice.client.text(`/support/users/${m.id}/access-code`)).html).toContain('revoked')
     const c3 = await atSecondStep('expiry@example.test')
     expect((await useCode(c3, second)).status).toBe(400)
-    expect((await alice.client.post(`/support/users/${m.id}`, { intent: 'revoke_access_code' })).status).toBe(409)
+    expect((await alice.client.post(`/support/users/${m.id}/access-code`, { intent: 'revoke_access_code' })).status).toBe(409)
     expect(await auditFor(m.id, 'auth.temporary_access_used')).toHaveLength(0)
   })
 
@@ -185,13 +185,13 @@ describe('a support person issues a code; the member uses it once', () => {
   it('bad input writes nothing: hours out of range, missing checks', async () => {
     const m = await createUser({ email: 'bad-input@example.test' })
     for (const extra of [{ validHours: '25' }, { validHours: '0' }, { validHours: 'abc' }, { checks: ['video_id'] }, { ticket: '' }] as Record<string, string | string[]>[]) {
-      const res = await alice.client.post(`/support/users/${m.id}`, issueForm(extra))
+      const res = await alice.client.post(`/support/users/${m.id}/access-code`, issueForm(extra))
       expect(res.status).toBe(400)
     }
     expect(await codesOf(m.id)).toHaveLength(0)
     expect(await auditFor(m.id, 'auth.temporary_access_issued')).toHaveLength(0)
     // Their own account: refused and audited.
-    const own = await alice.client.post(`/support/users/${alice.id}`, issueForm())
+    const own = await alice.client.post(`/support/users/${alice.id}/access-code`, issueForm())
     expect(own.status).toBe(403)
     expect(await codesOf(alice.id)).toHaveLength(0)
   })
@@ -216,37 +216,37 @@ describe('two-person rule and organization admins', () => {
     const admin = await findDemoUser('admin@acme.test')
     await giveFactors(admin.id)
     const since = Date.now()
-    const asked = await alice.client.post(`/support/users/${admin.id}`, issueForm())
+    const asked = await alice.client.post(`/support/users/${admin.id}/access-code`, issueForm())
     expect(asked.status).toBe(302)
-    expect(asked.headers.get('location')).toBe(`/support/users/${admin.id}?notice=access_code_requested`)
+    expect(asked.headers.get('location')).toBe(`/support/users/${admin.id}/access-code?notice=requested`)
     expect(await codesOf(admin.id)).toHaveLength(0)
     const [request] = await db.select().from(schema.supportRequests).where(and(eq(schema.supportRequests.targetUserId, admin.id), eq(schema.supportRequests.action, 'temporary_access')))
     expect(request.status).toBe('pending')
     await smtp.waitFor('bob.support@gatehouse.test', { subject: /Approval needed: temporary access code of admin@acme\.test/, since })
 
     // Not yet approved: asking for the code is refused.
-    const early = await alice.client.post(`/support/users/${admin.id}`, { intent: 'access_code_approved', requestId: request.id, validHours: '1' })
+    const early = await alice.client.post(`/support/users/${admin.id}/access-code`, { intent: 'access_code_approved', requestId: request.id, validHours: '1' })
     expect(early.status).toBe(403)
     const approve = await bob.client.post('/support/approvals', { intent: 'approve', requestId: request.id, targetUserId: admin.id, requestAction: 'temporary_access', reason: request.reason })
     expect(approve.headers.get('location')).toBe('/support/approvals?notice=access_code')
     expect(await codesOf(admin.id)).toHaveLength(0)
     // Bob approved, but only Alice (who asked and talks to the member) gets the code.
-    expect((await bob.client.post(`/support/users/${admin.id}`, { intent: 'access_code_approved', requestId: request.id, validHours: '1' })).status).toBe(403)
-    const res = await alice.client.post(`/support/users/${admin.id}`, { intent: 'access_code_approved', requestId: request.id, validHours: '1' })
+    expect((await bob.client.post(`/support/users/${admin.id}/access-code`, { intent: 'access_code_approved', requestId: request.id, validHours: '1' })).status).toBe(403)
+    const res = await alice.client.post(`/support/users/${admin.id}/access-code`, { intent: 'access_code_approved', requestId: request.id, validHours: '1' })
     expect(res.status).toBe(200)
     const code = CODE.exec(await res.text())?.[1]
     expect(code).toBeTruthy()
     const [issued] = await auditFor(admin.id, 'auth.temporary_access_issued')
     expect(issued.details).toMatchObject({ requestId: request.id, approvedBy: 'bob.support@gatehouse.test', validHours: 1 })
-    expect((await alice.client.post(`/support/users/${admin.id}`, { intent: 'access_code_approved', requestId: request.id, validHours: '1' })).status).toBe(409)
+    expect((await alice.client.post(`/support/users/${admin.id}/access-code`, { intent: 'access_code_approved', requestId: request.id, validHours: '1' })).status).toBe(409)
     expect(await codesOf(admin.id)).toHaveLength(1)
   })
 
   it('a plain member demoted from admin within 30 days needs two people too (privileged_until)', async () => {
     const m = await createUser({ email: 'ex-admin@example.test' })
     await db.update(schema.users).set({ privilegedUntil: sql`now() + interval '10 days'` }).where(eq(schema.users.id, m.id))
-    const asked = await alice.client.post(`/support/users/${m.id}`, issueForm())
-    expect(asked.headers.get('location')).toBe(`/support/users/${m.id}?notice=access_code_requested`)
+    const asked = await alice.client.post(`/support/users/${m.id}/access-code`, issueForm())
+    expect(asked.headers.get('location')).toBe(`/support/users/${m.id}/access-code?notice=requested`)
     expect(await codesOf(m.id)).toHaveLength(0)
   })
 
