@@ -7,7 +7,7 @@ export function AccessCodeForm(props: { path: string; errors: Record<string, str
   return (
     <>
       <FormError message={props.errors.form} />
-      <Form method="post" noValidate aria-label="Temporary access code">
+      <Form method="post" noValidate aria-label="Sign in with a temporary access code">
         <input type="hidden" name="intent" value="temporary_access" />
         <p>Enter the temporary access code that support or your organization administrator gave you. It works once; you then add a new authenticator app or security key.</p>
         <Field label="Temporary access code" name="code" autoComplete="off" autoCapitalize="characters" spellCheck={false} maxLength={40} error={props.errors.code} required autoFocus />
