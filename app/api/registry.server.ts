@@ -20,6 +20,7 @@ import { issueApiKeyEndpoint, listApiKeysEndpoint, revokeApiKeyEndpoint } from '
 import {
   disableEndpoint, emailCodeEndpoint, listCredentialsEndpoint, regenerateCodesEndpoint, removeCredentialEndpoint, setupEndpoint, statusEndpoint, verifyEndpoint,
 } from './endpoints/two-factor.server.ts'
+import { orgIssueAccessCodeEndpoint, orgRevokeAccessCodeEndpoint, supportIssueAccessCodeEndpoint, supportRevokeAccessCodeEndpoint } from './endpoints/access-codes.server.ts'
 import { getSecurityEndpoint, listAuditEndpoint, listMembersEndpoint, putRegionEndpoint, setSecurityEndpoint } from './endpoints/security.server.ts'
 
 const openApiEndpoint = defineEndpoint({
@@ -65,6 +66,10 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
   putRegionEndpoint,
   listMembersEndpoint,
   listAuditEndpoint,
+  orgIssueAccessCodeEndpoint,
+  orgRevokeAccessCodeEndpoint,
+  supportIssueAccessCodeEndpoint,
+  supportRevokeAccessCodeEndpoint,
   openApiEndpoint,
 ]
 

@@ -14,6 +14,8 @@ export const AUDIT_ACTIONS = [
   'support.approval_expired', 'org.policy_changed', 'org.exemption_added', 'org.exemption_removed',
   'org.exemption_expired', 'org.deadline_extended', 'org.member_invited', 'org.member_removed',
   'org.role_changed', 'org.api_key_issued', 'org.api_key_revoked', 'policy.grace_expired',
+  // Temporary access codes (decision 070): issued by support or an organization admin, used at a sign-in, revoked before use.
+  'auth.temporary_access_issued', 'auth.temporary_access_used', 'auth.temporary_access_revoked',
   // Operator CLI (grant-support; verify-members repairing the members read model, decision 076).
   'platform.role_changed', 'platform.members_repaired',
   'org.audit_retention_changed',

@@ -159,9 +159,15 @@ export async function listLiveSessions(userId: string, tx: Tx = db): Promise<Ses
 /** Step-up: a second factor on this session within the last 5 minutes. A trusted device never sets it. */
 export const STEP_UP_SECONDS = 5 * 60
 
-export function hasFreshSecondFactor(session: Pick<Session, 'secondFactorAt'>, now = Date.now()): boolean {
+export function hasFreshSecondFactor(session: Pick<Session, 'secondFactorAt'> & Partial<Pick<Session, 'level' | 'secondFactorMethod'>>, now = Date.now()): boolean {
+  // A temporary access code's session reaches nothing but enrollment and lives 15 minutes: the code
+  // stays its fresh factor for that whole time, so the member can add an app or key (decision 070).
+  if (session.level === 'enroll_only' && session.secondFactorMethod === ACCESS_CODE_METHOD && session.secondFactorAt) return true
   return Boolean(session.secondFactorAt && now - session.secondFactorAt.getTime() < STEP_UP_SECONDS * 1000)
 }
+
+/** The second_factor_method of a session a temporary access code started (decision 070). */
+export const ACCESS_CODE_METHOD = 'temporary_access'
 
 /**
  * Whether this session passed a second factor: signed in at the MFA level (a trusted device counts,

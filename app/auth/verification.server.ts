@@ -10,7 +10,7 @@ import { keyedHash, keyedHashes, randomToken } from './crypto.server.ts'
 
 export type Purpose =
   | 'login' | 'email_code' | 'webauthn_register' | 'webauthn_login' | 'step_up' | 'invite'
-  | 'password_reset' | 'enroll_email' | 'totp_setup' | 'freeze'
+  | 'password_reset' | 'enroll_email' | 'totp_setup' | 'freeze' | 'temporary_access'
 export type Verification = typeof schema.verifications.$inferSelect
 
 const v = schema.verifications
@@ -108,6 +108,21 @@ export async function checkCode(id: string, code: string, tx: Tx = db): Promise<
     .returning({ attempts: v.attempts, maxAttempts: v.maxAttempts })
   if (!counted) return { ok: false, reason: 'expired', attemptsLeft: 0 }
   return { ok: false, reason: 'invalid', attemptsLeft: Math.max(0, counted.maxAttempts - counted.attempts) }
+}
+
+/**
+ * Consumes a verification by its short code, without counting a miss on it: one conditional UPDATE,
+ * so two racing requests cannot both win. For a code whose misses count elsewhere (a temporary
+ * access code's wrong answers count on the pending sign-in and the account lockout, decision 070).
+ */
+export async function consumeByCode(id: string, code: string, tx: Tx = db): Promise<Verification | undefined> {
+  if (!isUuid(id)) return undefined
+  const [row] = await tx
+    .update(v)
+    .set({ consumedAt: sql`now()` })
+    .where(and(eq(v.id, id), live(), inArray(v.codeHash, keyedHashes(`code:${id}`, code))))
+    .returning()
+  return row
 }
 
 /** Counts a failed attempt against a verification (e.g. a wrong TOTP code during a pending sign-in). */

@@ -32,6 +32,13 @@ export const factorFormSchema = z.discriminatedUnion('intent', [
 ])
 export type FactorForm = z.infer<typeof factorFormSchema>
 
+/** The sign-in's second step takes one more answer than step-up: a temporary access code (decision 070). */
+export const signInFactorFormSchema = z.discriminatedUnion('intent', [
+  ...factorFormSchema.options,
+  z.object({ intent: z.literal('temporary_access'), code: code('Enter the temporary access code you were given', 40) }),
+])
+export type SignInFactorForm = z.infer<typeof signInFactorFormSchema>
+
 export function toFactorInput(form: FactorForm): FactorInput | null {
   switch (form.intent) {
     case 'totp':

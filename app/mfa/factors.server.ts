@@ -52,7 +52,7 @@ export function stepUpMethods(factors: Factors): Method[] {
  * (unless the action says `evenWithoutFactor`); backup codes of an email-only member are a factor
  * to guard (decision 071).
  */
-export function needsStepUp(session: Pick<Session, 'secondFactorAt'>, factors: Factors, evenWithoutFactor = false): boolean {
+export function needsStepUp(session: Parameters<typeof hasFreshSecondFactor>[0], factors: Factors, evenWithoutFactor = false): boolean {
   return (evenWithoutFactor || hasAppOrKey(factors) || factors.recoveryCodesLeft > 0) && !hasFreshSecondFactor(session)
 }
 
@@ -64,7 +64,7 @@ export function needsStepUp(session: Pick<Session, 'secondFactorAt'>, factors: F
  */
 export async function requireStepUp(
   userId: string,
-  session: Pick<Session, 'secondFactorAt'>,
+  session: Parameters<typeof hasFreshSecondFactor>[0],
   message = 'This change needs a second factor within the last 5 minutes.',
   options: { evenWithoutFactor?: boolean } = {},
 ): Promise<Factors> {

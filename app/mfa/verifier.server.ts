@@ -24,6 +24,7 @@ import { db, schema, type Tx } from '#db/client.ts'
 import { EMAIL_CODE_MESSAGES, verifyEmailCode } from './email-code.server.ts'
 import { noticeRecoveryCodeUsed, type Method } from './factors.server.ts'
 import { RECOVERY_MESSAGES, verifyRecoveryCode } from './recovery-codes.server.ts'
+import { ACCESS_CODE_MESSAGES, spendAccessCode } from './temporary-access.server.ts'
 import { confirmTotpReplacement, TOTP_MESSAGES, TOTP_REPLACEMENT_MESSAGES, verifyTotp } from './totp.server.ts'
 import { verifyWebauthnAuthentication, WEBAUTHN_MESSAGES } from './webauthn.server.ts'
 
@@ -110,6 +111,38 @@ export async function verifyFactor<T = void>(user: User, input: FactorInput, cha
   return { ok: true, method: input.method, recoveryCodesLeft }
 }
 
+/** Spending a code and its pending sign-in commit together or not at all. */
+class ChallengeGone extends Error {}
+
+export type AccessCodeVerified = { ok: true; method: 'temporary_access' }
+export type AccessCodeNotVerified = Omit<NotVerified, 'method'> & { method: 'temporary_access' }
+
+/**
+ * A temporary access code at a sign-in's second step, the only place it is taken (decision 070):
+ * the code and the pending sign-in (`challenge`) are spent in one transaction; a wrong, used,
+ * expired or revoked code is a wrong answer counted like any other (auth.mfa_failed, the account
+ * lockout, the pending sign-in's 5 tries). Never a step-up answer.
+ */
+export async function verifyAccessCode(user: User, code: string, challenge: Extract<Challenge, { kind: 'verification' }>, meta: RequestMeta): Promise<AccessCodeVerified | AccessCodeNotVerified> {
+  const method = 'temporary_access' as const
+  let spent: Awaited<ReturnType<typeof spendAccessCode>>
+  try {
+    spent = await db.transaction(async (tx) => {
+      const result = await spendAccessCode(user, code, { meta, pendingSignIn: challenge.id }, tx)
+      if (result.ok && !(await consumeVerification(challenge.id, tx))) throw new ChallengeGone()
+      return result
+    })
+  } catch (e) {
+    if (!(e instanceof ChallengeGone)) throw e
+    return { ok: false, method, code: 'consumed', message: 'This was already completed or has expired.', counted: false, attemptsLeft: 0 }
+  }
+  if (spent.ok) return { ok: true, method }
+  const message = ACCESS_CODE_MESSAGES[spent.code]
+  if (spent.code === 'malformed') return { ok: false, method, code: spent.code, message, counted: false, attemptsLeft: null }
+  await countSecondFactorFailure(user, method, spent.code, meta, {})
+  return { ok: false, method, code: spent.code, message, counted: true, attemptsLeft: await countAttempt(challenge.id) }
+}
+
 type Answer = { ok: true; recoveryCodesLeft?: number } | { ok: false; code: string; message: string; counted: boolean }
 
 /** Dispatches to the factor module. */
@@ -149,7 +182,7 @@ async function verifyReplacement<T>(user: User, input: FactorInput, meta: Reques
 }
 
 /** A failed second factor: audited, toward the lockout, and at 10 in an hour the member is told. */
-async function countSecondFactorFailure(user: User, method: Method, reason: string, meta: RequestMeta, auditDetails: Record<string, unknown>) {
+async function countSecondFactorFailure(user: User, method: Method | 'temporary_access', reason: string, meta: RequestMeta, auditDetails: Record<string, unknown>) {
   await recordAudit({ action: 'auth.mfa_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { ...auditDetails, method, reason } })
   await recordFailure(user.id, meta)
   const [row] = await db

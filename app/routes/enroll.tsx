@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useLoaderData } from '@remix-run/react'
 import { requireUser } from '#app/auth/guards.server.ts'
+import { ACCESS_CODE_METHOD } from '#app/auth/session.server.ts'
 import { listFactors } from '#app/mfa/factors.server.ts'
 import { ENROLLMENT_CLOSED_MESSAGE } from '#app/mfa/enrollment.server.ts'
 import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
@@ -17,6 +18,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return {
     closed,
     enrollOnly: session.level === 'enroll_only',
+    // Signed in with a temporary access code (decision 070): here to add a new app or key.
+    accessCode: session.level === 'enroll_only' && session.secondFactorMethod === ACCESS_CODE_METHOD,
     staff: user.platformRole !== 'none',
     hasTotp: Boolean(factors.totp),
     keys: factors.keys.length,
@@ -31,7 +34,9 @@ export default function Enroll() {
   return (
     <section className="card narrow">
       <h1>Set up two-factor authentication</h1>
-      {d.enrollOnly ? (
+      {d.accessCode ? (
+        <p className="banner info" role="status">You signed in with a temporary access code. Add a new authenticator app or security key now: for the next 15 minutes this page and the set-up pages are all you can reach. Your other factors, recovery codes and remembered devices stay until you remove them.</p>
+      ) : d.enrollOnly ? (
         <p>{d.staff ? 'Support and administrator accounts need an authenticator app or a security key.' : `${d.organizations.join(' and ') || 'Your organization'} requires a second step at sign-in.`} Set one up to continue. This page is all you can reach until then (for 15 minutes).</p>
       ) : d.closed ? <p className="banner" role="status">{d.closed}</p> : <p>Choose a method to add.</p>}
       <ul>

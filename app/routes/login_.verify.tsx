@@ -3,9 +3,10 @@ import { data } from '@remix-run/node'
 import { useActionData, useLoaderData } from '@remix-run/react'
 import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
-import { factorFormSchema } from '#app/mfa/factor-form.server.ts'
+import { factorFormSchema, signInFactorFormSchema } from '#app/mfa/factor-form.server.ts'
 import { clearPendingCookie, emailCodeResendAt, handleVerifyForm, hasPendingCookie, hasSentEmailCode, loadPendingSignIn, noRecoveryCodesLeft } from '#app/sign-in/web.server.ts'
 import { SecondFactorForms, type MethodName } from '#app/ui/second-factor.tsx'
+import { AccessCodeForm, AccessCodeLink } from '#app/ui/access-code-form.tsx'
 
 export const meta: MetaFunction = () => [{ title: 'Verify it’s you · Gatehouse' }]
 
@@ -13,11 +14,12 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const pending = await loadPendingSignIn(request)
   // Rendered rather than redirected: after a POST that ended the sign-in, this loader runs too.
   if (!pending) return { expired: true as const }
-  const asked = new URL(request.url).searchParams.get('method') as MethodName | null
+  const asked = new URL(request.url).searchParams.get('method') as MethodName | 'temporary_access' | null
   const methods = pending.step.methods
-  const method = asked && methods.includes(asked) ? asked : pending.step.preferred
+  const method = asked && asked !== 'temporary_access' && methods.includes(asked) ? asked : pending.step.preferred
   return {
     expired: false as const,
+    accessCode: asked === 'temporary_access',
     method,
     methods,
     email: pending.user.email,
@@ -34,7 +36,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const pending = await loadPendingSignIn(request)
   if (!pending) return data({ errors: { form: 'Your sign-in has expired or could not be found. Sign in again.' }, ended: true }, { status: 401, headers: hasPendingCookie(request) ? { 'Set-Cookie': clearPendingCookie() } : {} })
-  const form = await parseForm(request, factorFormSchema)
+  const form = await parseForm(request, signInFactorFormSchema)
   if (!form.ok) return data({ errors: form.errors }, { status: 400 })
   const outcome = await handleVerifyForm(pending, form.data, requestMeta(request, context))
   if (outcome.kind === 'redirect') throw redirectTo(outcome.location, outcome.headers)
@@ -62,7 +64,10 @@ export default function Verify() {
           <div className="banner error" role="alert">{result.errors?.form}</div>
           <a href="/login">Sign in again</a>
         </>
-      ) : loaded.expired ? null : (
+      ) : loaded.expired ? null : loaded.accessCode ? (
+        <AccessCodeForm path="/login/verify" errors={result?.errors ?? {}} />
+      ) : (
+        <>
         <SecondFactorForms
           method={loaded.method}
           methods={loaded.methods}
@@ -76,6 +81,8 @@ export default function Verify() {
           resendAt={loaded.resendAt}
           noRecoveryCodesLeft={loaded.noRecoveryCodesLeft}
         />
+        <AccessCodeLink path="/login/verify" />
+        </>
       )}
     </section>
   )

@@ -24,7 +24,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   if (!found) throw notFound()
   return {
     org: { slug: org.slug, name: org.name },
-    member: { email: found.member.email, name: found.member.name, role: found.member.role },
+    member: { id: found.member.id, email: found.member.email, name: found.member.name, role: found.member.role },
     allowed: found.allowed,
     why: found.why,
     checks: IDENTITY_CHECKS.map((c) => ({ ...c })),
@@ -63,6 +63,7 @@ export default function OrgMemberReset() {
       <p><Link to={`/orgs/${org.slug}/members`}>← Members of {org.name}</Link></p>
       <h1>Reset two-factor authentication of {member.name}</h1>
       <p className="muted">{member.email} · {member.role} of {org.name}</p>
+      {allowed ? <p>Only lost a phone or a key? <Link to={`/orgs/${org.slug}/members/${member.id}/access-code`}>Issue a temporary access code instead</Link>: it keeps their other factors.</p> : null}
       {params.get('done') ? (
         <Notice>Done: {member.email} has no factor, recovery code or remembered device left, was signed out everywhere, and has been emailed what to do next.</Notice>
       ) : allowed && resumed ? (

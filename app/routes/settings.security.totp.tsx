@@ -88,7 +88,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     await requireStepUp(user.id, session, REPLACE_PATH)
     const replaced = await replaceTotp(user, form.data.code, meta, session.id)
     if (!replaced.ok) return data({ errors: { [replaced.field]: replaced.message }, startAgain: replaced.code === 'expired' || replaced.code === 'too_many' }, { status: replaced.status })
-    throw redirectTo('/settings/security/totp?replaced=1')
+    // Replacing the app is how a member signed in with a temporary access code (an enrollment-only
+    // session) who lost their phone gets a new one: it ends enrollment as adding one does (decision 070).
+    const cookie = await upgradeEnrollOnlySession(session, user.id, 'totp', meta)
+    throw redirectTo('/settings/security/totp?replaced=1', cookie ? { 'Set-Cookie': cookie } : {})
   }
   if ((await listFactors(user.id)).totp) return data({ errors: { form: 'An authenticator app is already on.' } }, { status: 409 })
   const closed = await enrollmentClosed(user.id, 'totp')

@@ -7,7 +7,7 @@ import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { isDomainError } from '#app/errors.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { stepUpLocation } from '#app/http/resume.server.ts'
-import { decideRequest, isSteppedUp, listRequests, UNLOCK_ACTION } from '#app/support/approvals.server.ts'
+import { ACCESS_CODE_ACTION, decideRequest, isSteppedUp, listRequests, UNLOCK_ACTION } from '#app/support/approvals.server.ts'
 import { IDENTITY_CHECKS } from '#app/support/reset.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { Time } from '#app/ui/time.tsx'
@@ -56,7 +56,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
     // account (refused and audited by the domain).
     return formError(e, { extra: { requestId } })
   }
-  const notice = outcome.decision === 'approved' && outcome.action === UNLOCK_ACTION ? (outcome.unlocked ? 'unlocked' : 'not_locked') : outcome.decision
+  const notice = outcome.decision === 'approved' && outcome.action === UNLOCK_ACTION ? (outcome.unlocked ? 'unlocked' : 'not_locked')
+    : outcome.decision === 'approved' && outcome.action === ACCESS_CODE_ACTION ? 'access_code' : outcome.decision
   throw redirectTo(`${PATH}?notice=${notice}`)
 }
 
@@ -73,6 +74,7 @@ export default function Approvals() {
     <>
       <p><Link to="/support">← Search</Link></p>
       {notice === 'approved' ? <Notice>Approved: the reset has been carried out and the member emailed.</Notice> : null}
+      {notice === 'access_code' ? <Notice>Approved: the support person who asked can now issue the temporary access code (it is shown to them once).</Notice> : null}
       {notice === 'refused' ? <Notice>Refused: nothing was changed.</Notice> : null}
       {notice === 'unlocked' ? <Notice>Approved: the account is unlocked.</Notice> : null}
       {notice === 'not_locked' ? <Notice>Approved, but the account was no longer locked: nothing else was changed.</Notice> : null}
@@ -88,7 +90,7 @@ export default function Approvals() {
         {pending.length === 0 ? <p>No request is waiting.</p> : null}
         {pending.map((r) => (
           <article key={r.id} className="card" aria-label={`Request for ${r.targetEmail}`}>
-            <h2>{r.action === 'unlock' ? 'Unlock the account of' : 'Reset two-factor authentication of'} {r.targetEmail}</h2>
+            <h2>{r.action === 'unlock' ? 'Unlock the account of' : r.action === 'temporary_access' ? 'Temporary access code for' : 'Reset two-factor authentication of'} {r.targetEmail}</h2>
             <p>
               <Link to={`/support/users/${r.targetUserId}`}>{r.targetName}</Link> · region {r.targetRegion.toUpperCase()} · asked by {r.requesterEmail} on <Time value={r.createdAt} /> · expires in {hoursLeft(r.expiresAt)} h
             </p>
@@ -101,7 +103,7 @@ export default function Approvals() {
               </>
             ) : null}
             {r.requestedBy === me || r.targetUserId === me ? (
-              <p className="muted">{r.requestedBy === me ? `You asked for this ${r.action === 'unlock' ? 'unlock' : 'reset'}` : 'This is about your own account'}: another support person decides it.</p>
+              <p className="muted">{r.requestedBy === me ? `You asked for this ${r.action === 'unlock' ? 'unlock' : r.action === 'temporary_access' ? 'code' : 'reset'}` : 'This is about your own account'}: another support person decides it.</p>
             ) : (
               <Form method="post" className="row" aria-label="Decide">
                 <input type="hidden" name="requestId" value={r.id} />
@@ -112,7 +114,7 @@ export default function Approvals() {
                   <label htmlFor={`note-${r.id}`}>Note (optional)</label>
                   <input id={`note-${r.id}`} name="note" />
                 </div>
-                <button type="submit" name="intent" value="approve" className="danger" disabled={busy}>{r.action === 'unlock' ? 'Approve and unlock' : 'Approve and reset'}</button>
+                <button type="submit" name="intent" value="approve" className="danger" disabled={busy}>{r.action === 'unlock' ? 'Approve and unlock' : r.action === 'temporary_access' ? 'Approve the code' : 'Approve and reset'}</button>
                 <button type="submit" name="intent" value="refuse" className="secondary" disabled={busy}>Refuse</button>
               </Form>
             )}

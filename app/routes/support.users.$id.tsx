@@ -16,6 +16,8 @@ import { readResumed } from '#app/http/resume.server.ts'
 import { requireStepUp } from '#app/sign-in/web.server.ts'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
+import { AccessCodeList } from '#app/ui/access-code-issue.tsx'
+import { listAccessCodes } from '#app/support/temporary-access.server.ts'
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.detail.user.email ?? 'Member'} · Support · Gatehouse` }]
 
@@ -28,7 +30,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const { pending } = await listRequests({ targetUserId: id })
   // A reset or unlock carried back from step-up, ready to finish (decision 072).
   const resumed = me.id === id ? null : readResumed(request, supportMemberForm)
-  return { detail, pending, checks: IDENTITY_CHECKS.map((c) => ({ ...c })), minChecks: MIN_CHECKS, isSelf: me.id === id, resumed }
+  return { detail, pending, checks: IDENTITY_CHECKS.map((c) => ({ ...c })), minChecks: MIN_CHECKS, isSelf: me.id === id, resumed, accessCodes: await listAccessCodes(id) }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
@@ -73,7 +75,7 @@ const NOTICES: Record<string, string> = {
 
 
 export default function SupportMember() {
-  const { detail, pending, checks, minChecks, isSelf, resumed } = useLoaderData<typeof loader>()
+  const { detail, pending, checks, minChecks, isSelf, resumed, accessCodes } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   const [params] = useSearchParams()
   const errors = (result?.errors ?? {}) as Record<string, string>
@@ -149,6 +151,13 @@ export default function SupportMember() {
             </Form>
           </>
         ) : <p><span className="badge ok">Not locked</span> · failed attempts in a row: {lockout.failedAttempts}</p>}
+      </section>
+
+      <section className="card" aria-label="Temporary access code">
+        <h2>Temporary access code</h2>
+        <p>Lost only a phone or a key? A temporary access code signs the member in once to add a new one, and keeps their other factors (decision 070).</p>
+        <AccessCodeList codes={accessCodes} canRevoke={false} />
+        {isSelf ? null : <p><Link to={`/support/users/${user.id}/access-code`}>Issue or revoke a temporary access code</Link></p>}
       </section>
 
       <section className="card">

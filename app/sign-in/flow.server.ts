@@ -15,7 +15,7 @@ import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { lockRemainingSeconds, MAX_LOCK_SECONDS, recordWrongPassword } from '#app/auth/lockout.server.ts'
 import { burnPasswordCheck, verifyPassword } from '#app/auth/password.server.ts'
 import { accountKey, normaliseEmail, recordUnknownAccountFailure, throttleAttempt, waitInWords } from '#app/auth/rate-limit.server.ts'
-import { startSignInSession, type Session, type SessionLevel, type User } from '#app/auth/session.server.ts'
+import { ACCESS_CODE_METHOD, startSignInSession, type Session, type SessionLevel, type User } from '#app/auth/session.server.ts'
 import { createVerification, findByToken, type Verification } from '#app/auth/verification.server.ts'
 import { safeRedirectPath } from '#app/http/request.server.ts'
 import { config } from '#app/config/env.server.ts'
@@ -23,7 +23,7 @@ import { EMAIL_CODE_MESSAGES, emailResendAt, findEmailCode, sendEmailCode } from
 import { listFactors, stepUpMethods, type Method } from '#app/mfa/factors.server.ts'
 import { RECOVERY_MESSAGES, recoveryCodesUsedUp } from '#app/mfa/recovery-codes.server.ts'
 import { markTrustedDeviceUsed, rememberDevice } from '#app/mfa/trusted-devices.server.ts'
-import { stepUpTarget, verifyFactor, type Challenge, type FactorInput, type NotVerified, type Verified } from '#app/mfa/verifier.server.ts'
+import { stepUpTarget, verifyAccessCode, verifyFactor, type Challenge, type FactorInput, type NotVerified, type Verified } from '#app/mfa/verifier.server.ts'
 import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
 import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 import { gracePromptFrom, type GracePrompt } from '#app/policy/sign-in-step.ts'
@@ -238,7 +238,7 @@ async function clearResetMarker(user: User) {
   if (user.mfaResetAt) await db.update(schema.users).set({ mfaResetAt: null }).where(eq(schema.users.id, user.id))
 }
 
-type SignInMethod = 'password' | 'totp' | 'webauthn' | 'email' | 'recovery_code' | 'trusted_device'
+type SignInMethod = 'password' | 'totp' | 'webauthn' | 'email' | 'recovery_code' | 'trusted_device' | typeof ACCESS_CODE_METHOD
 
 /** Starts a real session once every step the member owes is done; audited; ends the run of failures. */
 async function startSession(input: { user: User; level: SessionLevel; meta: RequestMeta; method: SignInMethod; channel: Channel } & Pick<SignedIn, 'then' | 'grace' | 'returnTo'>): Promise<SignedIn> {
@@ -336,6 +336,23 @@ export async function verifySecondFactor(pending: PendingSignIn, input: FactorIn
   }
   const challenge: Challenge = { kind: 'verification', id: pending.verification.id, target: pending.verification.id }
   return finishWith(pending, await verifyFactor(pending.user, input, challenge, meta), meta, options)
+}
+
+/**
+ * "Use a temporary access code" at the second step (decision 070), whatever the step offers: the
+ * code was issued after support or an admin checked who the member is. It signs in once, to an
+ * enrollment-only session (15 minutes, enrollment and sign-out only) whose step-up the code
+ * stands for, so the member adds a new app or key straight away. Their other factors, recovery
+ * codes and remembered devices stay; the reset marker stays too (the code proves no mailbox).
+ */
+export async function verifyAccessCodeAtSignIn(pending: PendingSignIn, code: string, meta: RequestMeta): Promise<SignInResult> {
+  const checked = await verifyAccessCode(pending.user, code, { kind: 'verification', id: pending.verification.id, target: pending.verification.id }, meta)
+  if (!checked.ok) {
+    if (checked.code === 'consumed') return refuse('gone', ALREADY_DONE)
+    if (checked.attemptsLeft === 0) return refuse('ended', ENDED, { attemptsLeft: 0 })
+    return refuse('invalid_code', checked.message, { attemptsLeft: checked.attemptsLeft })
+  }
+  return startSession({ user: pending.user, level: 'enroll_only', meta, method: ACCESS_CODE_METHOD, channel: pending.channel, then: 'enroll_only', grace: null, returnTo: '/enroll' })
 }
 
 /** The email link: a confirm page whose POST completes only the pending sign-in this browser holds. */

@@ -8,8 +8,8 @@ import { COOKIE, clearCookie, readCookie, setCookie } from '#app/auth/cookies.se
 import { sessionCookie, type Session, type User } from '#app/auth/session.server.ts'
 import { isDomainError } from '#app/errors.ts'
 import { redirectTo } from '#app/http/request.server.ts'
-import { stepUpLocation, resumePath, type Plain } from '#app/http/resume.server.ts'
-import { toFactorInput, type FactorForm } from '#app/mfa/factor-form.server.ts'
+import { type Plain, resumePath, stepUpLocation } from '#app/http/resume.server.ts'
+import { type FactorForm, type SignInFactorForm, toFactorInput } from '#app/mfa/factor-form.server.ts'
 import { requireStepUp as requireFreshFactor, type Factors } from '#app/mfa/factors.server.ts'
 import {
   CHALLENGE_TTL_SECONDS,
@@ -26,6 +26,7 @@ import {
   signInWithPassword,
   stepUp,
   stepUpOptions,
+  verifyAccessCodeAtSignIn,
   verifyEmailLink,
   verifySecondFactor,
   type PendingSignIn,
@@ -112,7 +113,8 @@ function prepared(p: Prepared): FormData {
 /** A wrong code goes under the code field (a key's failure under the form), with the email form kept open. */
 const wrongCode = (r: Refused): FormData => ({ kind: 'data', body: { errors: { [r.method === 'webauthn' ? 'form' : 'code']: r.message }, emailSent: r.method === 'email' }, status: 400 })
 
-export async function handleVerifyForm(pending: PendingSignIn, form: FactorForm, meta: RequestMeta): Promise<FormOutcome> {
+export async function handleVerifyForm(pending: PendingSignIn, form: SignInFactorForm, meta: RequestMeta): Promise<FormOutcome> {
+  if (form.intent === 'temporary_access') return verified(await verifyAccessCodeAtSignIn(pending, form.code, meta))
   if (form.intent === 'email_send') return prepared(await prepareSecondFactor(pending, 'email'))
   if (form.intent === 'email_step') return prepared(await landOnEmailStep(pending))
   if (form.intent === 'webauthn_options') return prepared(await prepareSecondFactor(pending, 'webauthn'))

@@ -22,7 +22,9 @@ import { isFrozen, lockTarget, notLocked, requireUnlockReason, unlockInTx } from
 export const REQUEST_TTL_HOURS = 24
 export const RESET_ACTION = 'reset_mfa'
 export const UNLOCK_ACTION = 'unlock'
-export type RequestAction = typeof RESET_ACTION | typeof UNLOCK_ACTION
+/** A temporary access code (decision 070): approval lets the person who asked issue it (app/support/temporary-access.server.ts). */
+export const ACCESS_CODE_ACTION = 'temporary_access'
+export type RequestAction = typeof RESET_ACTION | typeof UNLOCK_ACTION | typeof ACCESS_CODE_ACTION
 
 const r = schema.supportRequests
 
@@ -32,13 +34,13 @@ export const isSteppedUp = hasFreshSecondFactor
 const staffActor = (s: StaffRef) => ({ id: s.id, label: s.email })
 
 /** Nobody acts on their own account in the support console: a colleague does (decision 057). */
-async function refuseOwnAccount(actor: StaffRef, targetUserId: string, attempt: string, message: string, meta?: RequestMeta) {
+export async function refuseOwnAccount(actor: StaffRef, targetUserId: string, attempt: string, message: string, meta?: RequestMeta) {
   if (actor.id !== targetUserId) return
   await refuseChange(new DomainError('forbidden', message), { actor: staffActor(actor), attempt, subjectId: targetUserId, meta })
 }
 
 /** Writes a pending request, its audit event and the emails to every other support person; queue the emails after the commit. */
-async function createRequest(
+export async function createRequest(
   input: { actor: StaffRef; targetUserId: string; action: RequestAction; reason: string; ticket: string; checks: readonly string[]; why: string; meta?: RequestMeta },
   tx: Tx,
 ) {
@@ -264,6 +266,8 @@ export async function decideRequest(input: {
       tx,
     )
     if (decision === 'refused') return { ok: true as const, decision, action: req.action }
+    // An approved code request is issued afterwards by the person who asked, who sees the code once.
+    if (req.action === ACCESS_CODE_ACTION) return { ok: true as const, decision, action: req.action }
     const [requester] = await tx.select({ id: schema.users.id, email: schema.users.email }).from(schema.users).where(eq(schema.users.id, req.requestedBy))
     if (req.action === UNLOCK_ACTION) {
       // Unlocked only if still locked: a lock that has run out or was lifted leaves nothing to do.

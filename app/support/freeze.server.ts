@@ -13,6 +13,7 @@ import { endAllSessions } from '#app/auth/session.server.ts'
 import { consumeVerification, findByToken } from '#app/auth/verification.server.ts'
 import { revokeAllDevices } from '#app/mfa/trusted-devices.server.ts'
 import { enqueueStaffNotices, writeStaffNotices } from './staff-notices.server.ts'
+import { revokeAccessCodesOnFreeze } from './temporary-access.server.ts'
 
 /** A frozen account stays locked until support unlocks it (lockedUntil far in the future). */
 export const FREEZE_YEARS = 100
@@ -38,6 +39,8 @@ export async function freezeAccount(token: string, meta: RequestMeta): Promise<{
       .where(eq(schema.users.id, found.user.id))
     const sessions = await endAllSessions(found.user.id, tx)
     const devices = await revokeAllDevices(found.user, meta, tx, 'frozen')
+    // A temporary access code not used yet stops working too (decision 070).
+    await revokeAccessCodesOnFreeze(found.user, meta, tx)
     await recordAudit(
       { action: 'auth.account_frozen', actor: { id: found.user.id, label: found.user.email }, subjectId: found.user.id, meta, details: { via: found.verification.payload.via ?? 'notice', sessionsEnded: sessions, devicesRevoked: devices } },
       tx,

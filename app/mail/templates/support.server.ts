@@ -28,12 +28,25 @@ export const supportTemplates = {
         `The link works for 7 days.${footer}`,
     }),
   },
+  /** After a temporary access code was issued (decision 070). Carries the "freeze my account" link; never the code. */
+  temporary_access_issued: {
+    mints: { link: { purpose: 'freeze', path: '/freeze/' } },
+    render: (p, s) => ({
+      subject: 'A temporary access code was issued for your Gatehouse account',
+      text:
+        `On ${when(p)}, ${BY[String(p.by)] ?? 'Gatehouse support'}${p.orgName ? ` (${p.orgName})` : ''} issued a temporary access code for your account, after checking who you are.\n\n` +
+        `The code was given to you directly, never by email. It works once, until ${new Date(String(p.expiresAt)).toUTCString()}: after your password, choose "Use a temporary access code", then add a new authenticator app or security key.\n` +
+        `Your other factors, recovery codes and remembered devices were not changed; remove the ones you lost under Security settings.\n\n` +
+        `If you did not ask for this, freeze your account now. The code stops working and nobody can sign in until support has talked to you:\n${s.url}\n` +
+        `The link works for 7 days.${footer}`,
+    }),
+  },
   /** To every other support person: a reset or an unlock waits for a second person (two-person rule). */
   support_approval_requested: {
     render: (p) => ({
-      subject: `Approval needed: ${p.action === 'unlock' ? 'unlock' : '2FA reset'} of ${p.targetEmail}`,
+      subject: `Approval needed: ${p.action === 'unlock' ? 'unlock' : p.action === 'temporary_access' ? 'temporary access code' : '2FA reset'} of ${p.targetEmail}`,
       text:
-        `${p.requesterEmail} asked to ${p.action === 'unlock' ? 'unlock the account of' : 'reset the two-factor authentication of'} ${p.targetEmail} on ${when(p)}.\n` +
+        `${p.requesterEmail} asked to ${p.action === 'unlock' ? 'unlock the account of' : p.action === 'temporary_access' ? 'issue a temporary access code for' : 'reset the two-factor authentication of'} ${p.targetEmail} on ${when(p)}.\n` +
         `Why a second person is needed: ${p.why}\nTicket: ${p.ticket || '-'}\nReason: ${p.reason}\n\n` +
         `Review it, after checking the member's identity yourself, before it expires on ${formatUtc(new Date(String(p.expiresAt)))}:\n${p.url}${footer}`,
     }),
