@@ -138,7 +138,7 @@ describe('retention setting', () => {
 
   it('an owner sets it: saved, shown and audited with old and new values', async () => {
     expect(await retention()).toBe(2557)
-    expect((await owner.text('/orgs/aud/audit')).html.replaceAll('<!-- -->', '')).toContain('Kept for 7 years (2557 days)')
+    expect((await owner.text('/orgs/aud/audit')).html.replaceAll('<!-- -->', '')).toContain('Kept for 7 years (2,557 days)')
     const res = await owner.post('/orgs/aud/audit', { retentionDays: '400' })
     expect(res.status).toBe(302)
     expect(res.headers.get('location')).toBe('/orgs/aud/audit')
