@@ -68,7 +68,7 @@ beforeAll(async () => {
 })
 
 function deadlineRows(html: string) {
-  const section = html.replaceAll('<!-- -->', '').split('<h2>Next deadlines</h2>')[1].split('</table>')[0]
+  const section = html.replaceAll('<!-- -->', '').replace(/<time [^>]*>([^<]*)<\/time>/g, '$1').split('<h2>Next deadlines</h2>')[1].split('</table>')[0]
   return [...section.matchAll(/<tr><td>([^<]+) <span class="muted">([^<]+)<\/span><\/td><td>([^<]+)<\/td><td>([^<]+)<\/td><\/tr>/g)].map((m) => ({ name: m[1], email: m[2], region: m[3], date: m[4] }))
 }
 
