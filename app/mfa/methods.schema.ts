@@ -24,3 +24,16 @@ export const methodLabel = (m: string) => (METHOD_LABELS as Record<string, strin
 
 export const policyMethodSchema = z.enum(POLICY_METHODS)
 export const secondFactorMethodSchema = z.enum(SECOND_FACTOR_METHODS)
+
+/**
+ * What a WebAuthn credential was registered as (decision 069): a security key is a second step after
+ * the password; a passkey (a discoverable credential with user verification) signs in without one.
+ */
+export const KEY_KINDS = ['security_key', 'passkey'] as const
+export type KeyKind = (typeof KEY_KINDS)[number]
+export const keyKindSchema = z.enum(KEY_KINDS)
+
+export const KEY_KIND_LABELS: Record<KeyKind, string> = {
+  security_key: 'Security key (second step)',
+  passkey: 'Passkey (signs in without a password)',
+}
