@@ -9,7 +9,7 @@
 import { z } from 'zod'
 import { defineEndpoint, type AnyEndpoint } from './define.server.ts'
 import { buildOpenApiDocument } from './openapi.server.ts'
-import { signInEndpoint, signOutEndpoint } from './endpoints/auth.server.ts'
+import { passkeyOptionsEndpoint, passkeyVerifyEndpoint, signInEndpoint, signOutEndpoint } from './endpoints/auth.server.ts'
 import { meEndpoint } from './endpoints/me.server.ts'
 import { endSessionEndpoint, listSessionsEndpoint } from './endpoints/sessions.server.ts'
 import {
@@ -38,6 +38,8 @@ const openApiEndpoint = defineEndpoint({
 
 export const ENDPOINTS: readonly AnyEndpoint[] = [
   signInEndpoint,
+  passkeyOptionsEndpoint,
+  passkeyVerifyEndpoint,
   signOutEndpoint,
   listSessionsEndpoint,
   endSessionEndpoint,

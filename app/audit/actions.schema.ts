@@ -1,6 +1,8 @@
 /** Every audit action name, one list for the whole product (DESIGN.md "Audit"): add to it, never rename. */
 export const AUDIT_ACTIONS = [
   'auth.login_success', 'auth.login_failed', 'auth.login_success_2fa', 'auth.login_success_backup_code',
+  // A passkey: the password and the second factor in one step (decision 069).
+  'auth.login_success_passkey',
   'auth.mfa_failed', 'auth.locked', 'auth.logout', 'auth.password_reset', 'auth.password_reset_requested',
   'auth.totp_enabled', 'auth.totp_disabled', 'auth.totp_replaced', 'auth.totp_replay_refused', 'auth.webauthn_added',
   'auth.webauthn_removed', 'auth.webauthn_counter_regressed', 'auth.recovery_codes_generated',

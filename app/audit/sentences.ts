@@ -81,6 +81,7 @@ const SENTENCES: Record<AuditAction, Describe> = {
   'auth.temporary_access_issued': ({ actor, member, d }) => `${actor} issued a temporary access code for ${member}${because(d)}${ticket(d)}.`,
   'auth.temporary_access_used': ({ member }) => `${member} signed in with a temporary access code.`,
   'auth.temporary_access_revoked': ({ actor, member }) => `${actor} revoked the temporary access code of ${member}.`,
+  'auth.login_success_passkey': ({ member }) => `${member} signed in with a passkey.`,
   'auth.mfa_reset_by_support': ({ actor, member, d }) => `Support (${actor}) reset the two-factor authentication of ${member}${because(d)}${ticket(d)}.`,
   'auth.mfa_reset_by_org_admin': ({ actor, member, d }) => `${actor} reset the two-factor authentication of ${member}${because(d)}${ticket(d)}.`,
   'auth.totp_disabled_by_admin': ({ actor, member, d }) => `An operator (${actor}) reset the two-factor authentication of ${member}${because(d)}${ticket(d)}.`,

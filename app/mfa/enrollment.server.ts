@@ -3,6 +3,7 @@
  * with their bookkeeping in one transaction, and the notices after it. The fresh session that
  * replaces an enrollment-only one is the sign-in flow's (`enroll` in app/sign-in/flow.server.ts).
  */
+import type { KeyKind } from './methods.schema.ts'
 import type { RegistrationResponseJSON } from '@simplewebauthn/server'
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import type { User } from '#app/auth/session.server.ts'
@@ -13,7 +14,7 @@ import { confirmTotpSetup, TOTP_MESSAGES } from './totp.server.ts'
 import { verifyWebauthnRegistration, WEBAUTHN_MESSAGES } from './webauthn.server.ts'
 import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 
-export type EnrollResult = { ok: true; recoveryCodes: string[] | null; label?: string } | { ok: false; message: string }
+export type EnrollResult = { ok: true; recoveryCodes: string[] | null; label?: string; kind?: KeyKind } | { ok: false; message: string }
 
 export const ENROLLMENT_CLOSED_MESSAGE = 'Your organization has turned off two-factor authentication for your region, so new methods cannot be set up. The ones you already have are kept, and you can still remove them.'
 
@@ -57,8 +58,8 @@ export async function enrollKey(user: User, input: { challengeId: string; target
   const result = await db.transaction(async (tx) => {
     const check = await verifyWebauthnRegistration(user, input, tx)
     if (!check.ok) return { ok: false as const, message: WEBAUTHN_MESSAGES[check.code] }
-    const recoveryCodes = await afterFactorAdded(user, 'webauthn', { keyId: check.keyId, label: check.label }, meta, tx, currentSessionId)
-    return { ok: true as const, recoveryCodes, label: check.label }
+    const recoveryCodes = await afterFactorAdded(user, 'webauthn', { keyId: check.keyId, label: check.label, kind: check.kind }, meta, tx, currentSessionId)
+    return { ok: true as const, recoveryCodes, label: check.label, kind: check.kind }
   })
   if (result.ok) await noticeFactorAdded(user, 'webauthn', result.label)
   return result

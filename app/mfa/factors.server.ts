@@ -8,7 +8,7 @@
  * Every add, remove or new set of recovery codes ends the member's other sessions and API session
  * tokens in the same transaction, keeping only the session that made the change (decision 061).
  */
-import { METHOD_LABELS, type SecondFactorMethod } from './methods.schema.ts'
+import { METHOD_LABELS, type KeyKind, type SecondFactorMethod } from './methods.schema.ts'
 import { and, eq, isNotNull, sql } from 'drizzle-orm'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { createVerification } from '#app/auth/verification.server.ts'
@@ -26,7 +26,8 @@ import { loadPolicyInput } from '#app/policy/member-status.server.ts'
 export type Method = SecondFactorMethod
 export type Factors = {
   totp: { confirmedAt: Date; lastUsedAt: Date | null } | null
-  keys: { id: string; label: string; createdAt: Date; lastUsedAt: Date | null }[]
+  /** `kind`: what the key was registered as (decision 069); absent where the caller does not need it. */
+  keys: { id: string; label: string; createdAt: Date; lastUsedAt: Date | null; kind?: KeyKind }[]
   recoveryCodesLeft: number
 }
 
@@ -78,7 +79,7 @@ export async function listFactors(userId: string, tx: Tx = db): Promise<Factors>
     .select({ confirmedAt: schema.totpFactors.confirmedAt, lastUsedAt: schema.totpFactors.lastUsedAt })
     .from(schema.totpFactors)
     .where(and(eq(schema.totpFactors.userId, userId), isNotNull(schema.totpFactors.confirmedAt)))
-  const keys = (await listKeys(userId, tx)).map(({ id, label, createdAt, lastUsedAt }) => ({ id, label, createdAt, lastUsedAt }))
+  const keys = (await listKeys(userId, tx)).map(({ id, label, createdAt, lastUsedAt, kind }) => ({ id, label, createdAt, lastUsedAt, kind }))
   return { totp: totp ? { confirmedAt: totp.confirmedAt!, lastUsedAt: totp.lastUsedAt } : null, keys, recoveryCodesLeft: await countRecoveryCodes(userId, tx) }
 }
 

@@ -28,3 +28,16 @@ export const secondFactorMethodSchema = z.enum(SECOND_FACTOR_METHODS)
 /** The longest name of a security key; the browser checks it too (the keys page, decision 073). */
 export const KEY_LABEL_MAX = 60
 export const keyLabel = z.string().trim().min(1, 'Name the key, e.g. "YubiKey 5"').max(KEY_LABEL_MAX, `Use at most ${KEY_LABEL_MAX} characters`)
+
+/**
+ * What a WebAuthn credential was registered as (decision 069): a security key is a second step after
+ * the password; a passkey (a discoverable credential with user verification) signs in without one.
+ */
+export const KEY_KINDS = ['security_key', 'passkey'] as const
+export type KeyKind = (typeof KEY_KINDS)[number]
+export const keyKindSchema = z.enum(KEY_KINDS)
+
+export const KEY_KIND_LABELS: Record<KeyKind, string> = {
+  security_key: 'Security key (second step)',
+  passkey: 'Passkey (signs in without a password)',
+}

@@ -49,12 +49,16 @@ export type FactorInput =
  *   the fresh second factor on the session.
  * - `totp_replacement`: the code from a new authenticator app, checked against the pending secret
  *   (its wrong answers count on that row, the last drops it); success swaps the secret, audited.
+ * - `passkey`: a passkey sign-in's one-time challenge (decision 069), made for the account's region
+ *   (`target`) and spent by the first answer, right or wrong; a wrong answer counts toward the
+ *   account lockout like any other, and a new challenge is needed to try again.
  */
 export type Challenge =
   | { kind: 'verification'; id: string; target: string }
   | { kind: 'email_link'; id: string; spends: string }
   | { kind: 'step_up'; session: Session }
   | { kind: 'totp_replacement' }
+  | { kind: 'passkey'; id: string; target: string }
 
 export const stepUpTarget = (session: Pick<Session, 'id'>) => `step_up:${session.id}`
 
@@ -77,6 +81,7 @@ type Options<T> = {
 
 export async function verifyFactor<T = void>(user: User, input: FactorInput, challenge: Challenge, meta: RequestMeta, options: Options<T> = {}): Promise<Verified | NotVerified> {
   if (challenge.kind === 'totp_replacement') return verifyReplacement(user, input, meta, options)
+  if (challenge.kind === 'passkey' && input.method !== 'webauthn') throw new Error('A passkey challenge takes a WebAuthn answer only')
   if (challenge.kind === 'email_link') {
     const used = await db.transaction(async (tx) => {
       if (!(await consumeVerification(challenge.id, tx))) return 'expired'
@@ -87,12 +92,13 @@ export async function verifyFactor<T = void>(user: User, input: FactorInput, cha
     return { ok: false, method: 'email', code: used, message: EMAIL_CODE_MESSAGES.expired, counted: false, attemptsLeft: null }
   }
   const target = challenge.kind === 'step_up' ? stepUpTarget(challenge.session) : challenge.target
-  const answer = await checkAnswer(user, input, target, meta)
+  const answer = await checkAnswer(user, input, target, meta, challenge.kind === 'passkey')
   if (!answer.ok) {
     const failure = { code: answer.code, message: answer.message, counted: answer.counted }
     if (!failure.counted) return { ok: false, method: input.method, ...failure, attemptsLeft: null }
-    const details = challenge.kind === 'step_up' ? { stepUpSession: challenge.session.id } : {}
+    const details = challenge.kind === 'step_up' ? { stepUpSession: challenge.session.id } : challenge.kind === 'passkey' ? { passkey: true } : {}
     await countSecondFactorFailure(user, input.method, failure.code, meta, details)
+    if (challenge.kind === 'passkey') return { ok: false, method: input.method, ...failure, attemptsLeft: 0 }
     const attemptsLeft = challenge.kind === 'step_up' ? await countWrongStepUp(user, challenge.session, meta) : await countAttempt(challenge.id)
     return { ok: false, method: input.method, ...failure, attemptsLeft }
   }
@@ -102,6 +108,8 @@ export async function verifyFactor<T = void>(user: User, input: FactorInput, cha
     await markSecondFactor(challenge.session.id, input.method)
     return { ok: true, method: input.method, recoveryCodesLeft }
   }
+  // The passkey's challenge was spent by the check itself; the session the flow starts next records the success.
+  if (challenge.kind === 'passkey') return { ok: true, method: input.method }
   const consumed = await db.transaction(async (tx) => {
     if (!(await consumeVerification(challenge.id, tx))) return false
     if (options.complete) await options.complete(tx)
@@ -146,7 +154,7 @@ export async function verifyAccessCode(user: User, code: string, challenge: Extr
 type Answer = { ok: true; recoveryCodesLeft?: number } | { ok: false; code: string; message: string; counted: boolean }
 
 /** Dispatches to the factor module. */
-async function checkAnswer(user: User, input: FactorInput, target: string, meta: RequestMeta): Promise<Answer> {
+async function checkAnswer(user: User, input: FactorInput, target: string, meta: RequestMeta, passkey = false): Promise<Answer> {
   switch (input.method) {
     case 'totp': {
       const r = await verifyTotp(user, input.code, meta)
@@ -163,8 +171,9 @@ async function checkAnswer(user: User, input: FactorInput, target: string, meta:
       return { ok: false, code: r.code, message: EMAIL_CODE_MESSAGES[r.code] + left, counted: r.code === 'invalid' }
     }
     case 'webauthn': {
-      const r = await verifyWebauthnAuthentication(user, { challengeId: input.challengeId, target, response: input.response }, meta)
-      return r.ok ? { ok: true } : { ok: false, code: r.code, message: WEBAUTHN_MESSAGES[r.code], counted: r.code !== 'expired_challenge' }
+      const r = await verifyWebauthnAuthentication(user, { challengeId: input.challengeId, target, response: input.response, passkey }, meta)
+      // An expired challenge and a second-step key offered as a passkey are mistakes, not wrong answers.
+      return r.ok ? { ok: true } : { ok: false, code: r.code, message: WEBAUTHN_MESSAGES[r.code], counted: r.code !== 'expired_challenge' && r.code !== 'not_a_passkey' }
     }
   }
 }

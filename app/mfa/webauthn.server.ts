@@ -5,6 +5,12 @@
  * Second-factor keys ask for user verification as 'preferred' and do not require it (a plain
  * YubiKey has no PIN set); a challenge created with 'required' is enforced by the server itself,
  * whatever the browser did with the options.
+ *
+ * Passkeys (decision 069) are credentials registered as kind 'passkey': a resident key with user
+ * verification required, at registration and at every sign-in. Their sign-in challenge
+ * (purpose passkey_login) names no account: it is bound to the region it was made for
+ * (`passkey:<region>`), whose rpID and origin the answer is checked against, and the account is the
+ * one that owns the credential, which must be of that region.
  */
 import {
   generateAuthenticationOptions,
@@ -20,6 +26,7 @@ import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { consumeVerification, createVerification, findLive } from '#app/auth/verification.server.ts'
 import type { User } from '#app/auth/session.server.ts'
 import { db, schema, type Tx } from '#db/client.ts'
+import type { KeyKind } from './methods.schema.ts'
 
 export const WEBAUTHN_CHALLENGE_SECONDS = 5 * 60
 export { KEY_LABEL_MAX } from './methods.schema.ts'
@@ -27,7 +34,7 @@ export { KEY_LABEL_MAX } from './methods.schema.ts'
 type Transport = 'ble' | 'cable' | 'hybrid' | 'internal' | 'nfc' | 'smart-card' | 'usb'
 const w = schema.webauthnCredentials
 
-export type WebAuthnError = 'expired_challenge' | 'not_verified' | 'already_registered' | 'unknown_key' | 'counter_regressed' | 'user_verification_required'
+export type WebAuthnError = 'expired_challenge' | 'not_verified' | 'already_registered' | 'unknown_key' | 'counter_regressed' | 'user_verification_required' | 'not_a_passkey'
 
 export const WEBAUTHN_MESSAGES: Record<WebAuthnError, string> = {
   expired_challenge: 'This security key request has expired. Try again.',
@@ -36,6 +43,7 @@ export const WEBAUTHN_MESSAGES: Record<WebAuthnError, string> = {
   unknown_key: 'That security key is not registered to this account.',
   counter_regressed: 'This security key reported a signature counter lower than before, which can mean it was cloned. It was refused; contact support.',
   user_verification_required: 'This sign-in needs your key to verify you (PIN or fingerprint), and it did not.',
+  not_a_passkey: 'That key was added as a second step, not as a passkey: sign in with your password, then use the key.',
 }
 
 /** The relying party of a region: its rpID and origin come from the configured region (`regions` for tests). */
@@ -46,14 +54,17 @@ export function relyingParty(region: string, regions: Region[] = config.regions)
 
 export async function listKeys(userId: string, tx: Tx = db) {
   return tx
-    .select({ id: w.id, label: w.label, createdAt: w.createdAt, lastUsedAt: w.lastUsedAt, credentialId: w.credentialId, transports: w.transports })
+    .select({ id: w.id, label: w.label, kind: sql<KeyKind>`${w.kind}`, createdAt: w.createdAt, lastUsedAt: w.lastUsedAt, credentialId: w.credentialId, transports: w.transports })
     .from(w)
     .where(eq(w.userId, userId))
     .orderBy(w.createdAt)
 }
 
-/** Registration options for a new key; the challenge is stored for `target` (the session asking). */
-export async function webauthnRegistrationOptions(user: User, target: string) {
+/**
+ * Registration options for a new key; the challenge is stored for `target` (the session asking),
+ * with the kind the member chose: a passkey must be a resident key and verify its user.
+ */
+export async function webauthnRegistrationOptions(user: User, target: string, kind: KeyKind = 'security_key') {
   const rp = relyingParty(user.region)
   const existing = await listKeys(user.id)
   const options = await generateRegistrationOptions({
@@ -64,19 +75,19 @@ export async function webauthnRegistrationOptions(user: User, target: string) {
     userID: new TextEncoder().encode(user.id),
     attestationType: 'none',
     excludeCredentials: existing.map((k) => ({ id: k.credentialId, transports: (k.transports ?? undefined) as Transport[] | undefined })),
-    authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
+    authenticatorSelection: kind === 'passkey' ? { residentKey: 'required', userVerification: 'required' } : { residentKey: 'preferred', userVerification: 'preferred' },
   })
   const { verification } = await createVerification({
     purpose: 'webauthn_register',
     userId: user.id,
     target,
-    payload: { challenge: options.challenge, rpID: rp.rpID, origin: rp.origin },
+    payload: { challenge: options.challenge, rpID: rp.rpID, origin: rp.origin, kind },
     ttlSeconds: WEBAUTHN_CHALLENGE_SECONDS,
   })
   return { challengeId: verification.id, options }
 }
 
-export type RegisterResult = { ok: true; keyId: string; label: string } | { ok: false; code: WebAuthnError }
+export type RegisterResult = { ok: true; keyId: string; label: string; kind: KeyKind } | { ok: false; code: WebAuthnError }
 
 /** Verifies a registration and stores the key. The caller runs factor bookkeeping in `tx`. */
 export async function verifyWebauthnRegistration(
@@ -87,7 +98,9 @@ export async function verifyWebauthnRegistration(
   const challenge = await findLive(input.challengeId, 'webauthn_register', tx)
   if (!challenge || challenge.userId !== user.id || challenge.target !== input.target) return { ok: false, code: 'expired_challenge' }
   if (!(await consumeVerification(challenge.id, tx))) return { ok: false, code: 'expired_challenge' }
-  const p = challenge.payload as { challenge: string; rpID: string; origin: string }
+  const p = challenge.payload as { challenge: string; rpID: string; origin: string; kind?: KeyKind }
+  // The kind is the one the challenge was made for, never what the answer claims.
+  const kind: KeyKind = p.kind === 'passkey' ? 'passkey' : 'security_key'
   let verified
   try {
     verified = await verifyRegistrationResponse({
@@ -95,9 +108,10 @@ export async function verifyWebauthnRegistration(
       expectedChallenge: p.challenge,
       expectedOrigin: p.origin,
       expectedRPID: p.rpID,
-      requireUserVerification: false,
+      requireUserVerification: kind === 'passkey',
     })
-  } catch {
+  } catch (e) {
+    if (/user could not be verified/i.test(e instanceof Error ? e.message : '')) return { ok: false, code: 'user_verification_required' }
     return { ok: false, code: 'not_verified' }
   }
   if (!verified.verified || !verified.registrationInfo) return { ok: false, code: 'not_verified' }
@@ -115,11 +129,12 @@ export async function verifyWebauthnRegistration(
       deviceType: credentialDeviceType,
       backedUp: credentialBackedUp,
       label: input.label,
+      kind,
     })
     .onConflictDoNothing()
     .returning({ id: w.id })
   if (!row) return { ok: false, code: 'already_registered' }
-  return { ok: true, keyId: row.id, label: input.label }
+  return { ok: true, keyId: row.id, label: input.label, kind }
 }
 
 /** Authentication options over the member's keys (or the one key `onlyKeyId`); the challenge is bound to `target`. */
@@ -144,21 +159,62 @@ export async function webauthnAuthenticationOptions(user: User, target: string, 
 
 export type AuthenticateResult = { ok: true; keyId: string } | { ok: false; code: WebAuthnError }
 
+/** The one-time challenge of a passkey sign-in in `region`: no account named, user verification required. */
+export async function passkeyAuthenticationOptions(region: string) {
+  const rp = relyingParty(region)
+  // An empty allow-list: the authenticator offers the passkeys it holds for this rpID (discoverable credentials).
+  const options = await generateAuthenticationOptions({ rpID: rp.rpID, userVerification: 'required', allowCredentials: [] })
+  const { verification } = await createVerification({
+    purpose: 'passkey_login',
+    target: passkeyTarget(region),
+    payload: { challenge: options.challenge, rpID: rp.rpID, origin: rp.origin, region, userVerification: 'required' },
+    ttlSeconds: WEBAUTHN_CHALLENGE_SECONDS,
+    maxAttempts: 1,
+  })
+  return { challengeId: verification.id, options }
+}
+
+export const passkeyTarget = (region: string) => `passkey:${region}`
+
+/** The region a live passkey challenge was made for, or undefined when it is unknown, used or expired. */
+export async function passkeyChallengeRegion(challengeId: string): Promise<string | undefined> {
+  const challenge = await findLive(challengeId, 'passkey_login')
+  return (challenge?.payload as { region?: string } | undefined)?.region
+}
+
 /**
- * Verifies an assertion for `target`'s challenge. A counter that goes backwards is refused and
+ * The account a passkey answer names: the owner of the credential, when it is a passkey and the
+ * answer's user handle (when sent) is that account's. Read-only; the assertion is checked after.
+ */
+export async function findPasskeyOwner(response: AuthenticationResponseJSON) {
+  const credentialId = typeof response?.id === 'string' && response.id.length <= 1400 ? response.id : ''
+  if (!credentialId) return undefined
+  const [row] = await db.select({ userId: w.userId, kind: w.kind }).from(w).where(eq(w.credentialId, credentialId))
+  if (!row) return undefined
+  const handle = response.response?.userHandle
+  if (handle && Buffer.from(handle, 'base64url').toString('utf8') !== row.userId) return undefined
+  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, row.userId))
+  return user ? { user, kind: row.kind as KeyKind } : undefined
+}
+
+/**
+ * Verifies an assertion for `target`'s challenge: a second step's (purpose webauthn_login, made for
+ * this account) or a passkey sign-in's (purpose passkey_login, made for the account's region; only a
+ * passkey answers it, always with user verification). A counter that goes backwards is refused and
  * recorded; a response from a key of another account is refused as unknown.
  */
 export async function verifyWebauthnAuthentication(
   user: User,
-  input: { challengeId: string; target: string; response: AuthenticationResponseJSON },
+  input: { challengeId: string; target: string; response: AuthenticationResponseJSON; passkey?: boolean },
   meta: RequestMeta,
 ): Promise<AuthenticateResult> {
-  const challenge = await findLive(input.challengeId, 'webauthn_login')
-  if (!challenge || challenge.userId !== user.id || challenge.target !== input.target) return { ok: false, code: 'expired_challenge' }
+  const challenge = await findLive(input.challengeId, input.passkey ? 'passkey_login' : 'webauthn_login')
+  if (!challenge || challenge.userId !== (input.passkey ? null : user.id) || challenge.target !== input.target) return { ok: false, code: 'expired_challenge' }
   if (!(await consumeVerification(challenge.id))) return { ok: false, code: 'expired_challenge' }
   const p = challenge.payload as { challenge: string; rpID: string; origin: string; userVerification?: string }
   const [key] = await db.select().from(w).where(and(eq(w.userId, user.id), eq(w.credentialId, String(input.response.id ?? ''))))
   if (!key) return { ok: false, code: 'unknown_key' }
+  if (input.passkey && key.kind !== 'passkey') return { ok: false, code: 'not_a_passkey' }
   let verified
   try {
     verified = await verifyAuthenticationResponse({
@@ -167,7 +223,7 @@ export async function verifyWebauthnAuthentication(
       expectedOrigin: p.origin,
       expectedRPID: p.rpID,
       credential: { id: key.credentialId, publicKey: new Uint8Array(Buffer.from(key.publicKey, 'base64url')), counter: key.counter },
-      requireUserVerification: p.userVerification === 'required',
+      requireUserVerification: input.passkey || p.userVerification === 'required',
     })
   } catch (e) {
     const message = e instanceof Error ? e.message : ''

@@ -15,6 +15,7 @@ const SIGN_IN_OUTCOMES: Record<string, string> = {
   'auth.login_success': 'success',
   'auth.login_success_2fa': 'success_2fa',
   'auth.login_success_backup_code': 'success_backup_code',
+  'auth.login_success_passkey': 'success_passkey',
   'auth.login_failed': 'failed',
   'auth.mfa_failed': 'mfa_failed',
   'auth.locked': 'locked',
@@ -35,7 +36,7 @@ function createMetrics() {
     queueDepths,
     signIns: new Counter({
       name: 'gatehouse_sign_in_total',
-      help: 'Sign-in attempts by outcome (success, success_2fa, success_backup_code, failed, mfa_failed, locked)',
+      help: 'Sign-in attempts by outcome (success, success_2fa, success_backup_code, success_passkey, failed, mfa_failed, locked)',
       labelNames: ['outcome'] as const,
       registers,
     }),

@@ -17,7 +17,7 @@ import { listMemberSessions } from '#app/auth/member-sessions.server.ts'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { RemovalEffect } from '#app/ui/factor-removal.tsx'
-import { KEY_LABEL_MAX, keyLabel } from '#app/mfa/methods.schema.ts'
+import { KEY_KIND_LABELS, KEY_LABEL_MAX, type KeyKind, keyKindSchema, keyLabel } from '#app/mfa/methods.schema.ts'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 import { WebAuthnButton } from '#app/ui/webauthn.tsx'
 import { Time } from '#app/ui/time.tsx'
@@ -28,7 +28,8 @@ export const meta: MetaFunction = () => [{ title: 'Security keys · Gatehouse' }
 
 const label = keyLabel
 const schema = z.discriminatedUnion('intent', [
-  z.object({ intent: z.literal('webauthn_options'), label }),
+  // What the member sets up (decision 069): a passkey signs in without a password; a security key is a second step.
+  z.object({ intent: z.literal('webauthn_options'), label, kind: keyKindSchema.default('security_key') }),
   z.object({
     intent: z.literal('webauthn'),
     label,
@@ -55,7 +56,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const removal = removing
     ? { id: removing.id, label: removing.label, resumed: resumed?.data.intent === 'remove', lastFactor: keys.length === 1 && !totp, otherSessions: (await listMemberSessions(user.id, session.id)).filter((x) => !x.current).length }
     : null
-  return { keys: keys.map((k) => ({ id: k.id, label: k.label, createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })), closed: await enrollmentClosed(user.id, 'webauthn'), removal }
+  return { keys: keys.map((k) => ({ id: k.id, label: k.label, kind: k.kind ?? 'security_key', createdAt: k.createdAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null })), closed: await enrollmentClosed(user.id, 'webauthn'), removal }
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -97,7 +98,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return { removed: true }
   }
   if (form.data.intent === 'webauthn_options') {
-    const { challengeId, options } = await webauthnRegistrationOptions(user, `session:${session.id}`)
+    const { challengeId, options } = await webauthnRegistrationOptions(user, `session:${session.id}`, form.data.kind)
     return { webauthnOptions: options, challengeId }
   }
   const result = await enrollKey(user, { challengeId: form.data.challengeId, target: `session:${session.id}`, response: form.data.response, label: form.data.label }, meta, session.id)
@@ -107,16 +108,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const done = session.level === 'enroll_only' ? '/' : '/settings/security/keys'
   if (!result.recoveryCodes) {
     if (cookie) throw redirectTo('/', headers)
-    return { added: result.label }
+    return { added: result.label, addedKind: result.kind }
   }
-  return data({ recoveryCodes: result.recoveryCodes, account: user.email, issuedAt: new Date().toISOString(), added: result.label, done }, { headers })
+  return data({ recoveryCodes: result.recoveryCodes, account: user.email, issuedAt: new Date().toISOString(), added: result.label, addedKind: result.kind, done }, { headers })
 }
 
 export default function Keys() {
   const { keys, closed, removal } = useLoaderData<typeof loader>()
-  const result = useActionData<typeof action>() as { errors?: Record<string, string>; keyId?: string | null; recoveryCodes?: string[]; account?: string; issuedAt?: string; added?: string; removed?: boolean; renamed?: string; done?: string } | undefined
+  const result = useActionData<typeof action>() as { errors?: Record<string, string>; keyId?: string | null; recoveryCodes?: string[]; account?: string; issuedAt?: string; added?: string; addedKind?: KeyKind; removed?: boolean; renamed?: string; done?: string } | undefined
   const [name, setName] = useState('')
   const [nameError, setNameError] = useState<string | null>(null)
+  const [kind, setKind] = useState<KeyKind>('security_key')
   const errors = result?.errors ?? {}
   // A rename's field errors belong to that key's row; the add form's to the add form.
   const renameErrors = result?.keyId ? errors : {}
@@ -127,7 +129,7 @@ export default function Keys() {
       <section className="card">
         <h1>Security keys and passkeys</h1>
         <p className="muted">Adding or removing a key signs you out everywhere else (every other browser and API session token).</p>
-        {result?.added ? <Notice>Security key “{result.added}” added.</Notice> : null}
+        {result?.added ? <Notice>{result.addedKind === 'passkey' ? 'Passkey' : 'Security key'} “{result.added}” added.</Notice> : null}
         {result?.removed ? <Notice>Security key removed.</Notice> : null}
         {result?.renamed ? <Notice>Security key renamed to “{result.renamed}”.</Notice> : null}
         <FormError message={errors.form} />
@@ -138,11 +140,12 @@ export default function Keys() {
         ) : null}
         {keys.length === 0 ? <p className="muted">No security keys yet.</p> : (
           <table>
-            <thead><tr><th>Name</th><th>Added</th><th>Last used</th><th /><th /></tr></thead>
+            <thead><tr><th>Name</th><th>Kind</th><th>Added</th><th>Last used</th><th /><th /></tr></thead>
             <tbody>
               {keys.map((k) => (
                 <tr key={k.id}>
                   <td>{k.label}</td>
+                  <td>{KEY_KIND_LABELS[k.kind as KeyKind] ?? k.kind}</td>
                   <td><Time value={k.createdAt} /></td>
                   <td><Time value={k.lastUsedAt} empty="never" /></td>
                   <td>
@@ -179,9 +182,25 @@ export default function Keys() {
       ) : <section className="card narrow">
         <h2>Add a security key</h2>
         {/* A form, so that Enter in the name field adds the key (the button runs the ceremony, decision 073). */}
-        <form noValidate onSubmit={(e) => e.preventDefault()} aria-label="Add a security key">
-          <Field label="Key name" name="label" value={name} onChange={(e) => setName(e.target.value)} maxLength={KEY_LABEL_MAX} placeholder="YubiKey 5" error={nameError ?? addErrors.label} />
-          <WebAuthnButton mode="register" label="Add security key" submitsForm fields={{ label: name }} validate={() => nameProblem(name)} onProblem={setNameError} />
+        <form noValidate onSubmit={(e) => e.preventDefault()} aria-label="Add a security key or passkey">
+          <fieldset className="field">
+            <legend>What are you adding?</legend>
+            <label>
+              <input type="radio" name="kind" value="passkey" checked={kind === 'passkey'} onChange={() => setKind('passkey')} />{' '}
+              Passkey on this device (sign in without a password)
+            </label>
+            <label>
+              <input type="radio" name="kind" value="security_key" checked={kind === 'security_key'} onChange={() => setKind('security_key')} />{' '}
+              Security key as a second step
+            </label>
+            <div className="hint">
+              {kind === 'passkey'
+                ? 'Your device keeps the passkey and asks for your PIN, fingerprint or face each time; it then signs you in on its own, no password needed.'
+                : 'You sign in with your password, then touch the key.'}
+            </div>
+          </fieldset>
+          <Field label="Key name" name="label" value={name} onChange={(e) => setName(e.target.value)} maxLength={KEY_LABEL_MAX} placeholder={kind === 'passkey' ? 'My laptop' : 'YubiKey 5'} error={nameError ?? addErrors.label} />
+          <WebAuthnButton mode="register" label={kind === 'passkey' ? 'Add passkey' : 'Add security key'} submitsForm fields={{ label: name, kind }} validate={() => nameProblem(name)} onProblem={setNameError} />
         </form>
       </section>}
     </>

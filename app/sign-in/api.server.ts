@@ -10,7 +10,11 @@ import { EMAIL_CODE_TTL_SECONDS } from '#app/mfa/email-code.server.ts'
 import type { Method } from '#app/mfa/factors.server.ts'
 import { ApiError, rateLimited } from '#app/api/errors.server.ts'
 import { userView } from '#app/api/endpoints/views.server.ts'
-import { CHALLENGE_TTL_SECONDS, loadChallenge, noRecoveryCodesLeft, prepareSecondFactor, signInWithPassword, signInWithoutRegion, stepUpWithCode, verifySecondFactor, type PendingSignIn, type SignInResult } from './flow.server.ts'
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
+import { WEBAUTHN_CHALLENGE_SECONDS } from '#app/mfa/webauthn.server.ts'
+import {
+  CHALLENGE_TTL_SECONDS, loadChallenge, noRecoveryCodesLeft, passkeySignInOptions, prepareSecondFactor, signInWithPasskey, signInWithPassword, signInWithoutRegion, stepUpWithCode, verifySecondFactor, type PendingSignIn, type SignInResult,
+} from './flow.server.ts'
 
 const challengeGone = () => new ApiError(401, 'invalid_challenge', 'This sign-in has expired, was already completed or had too many wrong codes. Sign in again.')
 
@@ -22,6 +26,20 @@ export async function apiSignIn(body: { region?: string; email: string; password
     throw new ApiError(409, 'region_required', `This email and password match accounts in several regions. Send "region" with one of: ${result.regions.join(', ')}.`, { regions: result.regions })
   }
   if (result.kind === 'second_factor') return { requires2FA: true as const, method: result.preferred, methods: result.methods, challengeId: result.token }
+  return signedIn(result)
+}
+
+/** POST /api/auth/passkey/options: a one-time challenge for a passkey sign-in in `region` (decision 069). */
+export async function apiPasskeyOptions(body: { region: string }) {
+  const { challengeId, options } = await passkeySignInOptions(body.region)
+  return { challengeId, options, expiresInSeconds: WEBAUTHN_CHALLENGE_SECONDS }
+}
+
+/** POST /api/auth/passkey/verify: the passkey's answer; a session token as POST /api/auth/signin gives one. */
+export async function apiPasskeySignIn(body: { challengeId: string; response: AuthenticationResponseJSON }, meta: RequestMeta) {
+  const result = await signInWithPasskey({ ...body, meta, channel: 'api' })
+  if (result.kind === 'refused' && result.code === 'gone') throw new ApiError(400, 'invalid_challenge', result.message)
+  if (result.kind === 'refused' && result.code === 'method_unavailable') throw new ApiError(403, 'method_unavailable', result.message)
   return signedIn(result)
 }
 

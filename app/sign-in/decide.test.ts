@@ -1,8 +1,9 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Factors } from '#app/mfa/factors.server.ts'
 import { effectivePolicy, type MembershipPolicy } from '#app/policy/effective-policy.ts'
 import { blockedMessage, gracePromptFrom, passwordSessionVerdict } from '#app/policy/sign-in-step.ts'
-import { decideNextStep, methodAllowed, type SignInUser, type TrustedDevice } from './decide.ts'
+import { decideNextStep, decidePasskey, methodAllowed, PASSKEY_NOT_ALLOWED, type SignInUser, type TrustedDevice } from './decide.ts'
 
 const none: Factors = { totp: null, keys: [], recoveryCodesLeft: 0 }
 const app: Factors = { totp: { confirmedAt: new Date(), lastUsedAt: null }, keys: [], recoveryCodesLeft: 10 }
@@ -159,5 +160,51 @@ describe('decideNextStep: what stands in for the second factor', () => {
     const required = [org({ mode: 'required', requiredSince: now })]
     expect(decide(member, none, required, { proof: 'password_and_mailbox' })).toMatchObject({ kind: 'second_factor', passedBy: 'email' })
     expect(decide(member, app, required, { proof: 'password_and_mailbox' })).not.toHaveProperty('passedBy')
+  })
+})
+
+describe('decidePasskey (decision 069)', () => {
+  const passkey: Factors = { totp: null, keys: [{ id: 'p', label: 'Laptop', createdAt: new Date(), lastUsedAt: null, kind: 'passkey' }], recoveryCodesLeft: 10 }
+  const verdict = (user: SignInUser, factors: Factors, memberships: MembershipPolicy[] = []) => decidePasskey(decide(user, factors, memberships), policyOf(user, factors, memberships))
+  it.each([
+    ['no organization (optional): signs in', member, [], { kind: 'signed_in', then: 'continue' }],
+    ['required with keys allowed: satisfies it', member, [org({ mode: 'required', allowedMethods: ['webauthn'], requiredSince: new Date(now.getTime() - 30 * DAY) })], { kind: 'signed_in', then: 'continue' }],
+    ['disabled: signs in', member, [org({ mode: 'disabled' })], { kind: 'signed_in' }],
+    ['required without keys, in grace: refused', member, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: now })], { kind: 'refused', reason: 'keys_not_allowed', message: PASSKEY_NOT_ALLOWED }],
+    ['optional without keys: refused', member, [org({ allowedMethods: ['totp', 'email'] })], { kind: 'refused', reason: 'keys_not_allowed' }],
+    ['overdue without keys: refused (not an enrollment-only session)', member, [org({ mode: 'required', allowedMethods: ['totp'], requiredSince: new Date(now.getTime() - 30 * DAY) })], { kind: 'refused', reason: 'keys_not_allowed' }],
+    ['blocked: refused with the blocked message', member, [org({ mode: 'required', allowedMethods: ['totp'], onDeadline: 'block', requiredSince: new Date(now.getTime() - 30 * DAY) })], { kind: 'refused', reason: 'blocked' }],
+    ['one organization allows keys, another requires an app, in grace: signs in, then the grace prompt', member, [org({ mode: 'required', allowedMethods: ['webauthn'], requiredSince: now }), org({ organizationId: 'o2', organizationName: 'Globex', mode: 'required', allowedMethods: ['totp'], requiredSince: now })], { kind: 'signed_in', then: 'grace_prompt' }],
+    ['staff with a passkey: signs in', staff, [], { kind: 'signed_in' }],
+  ])('%s', (_name, user, memberships, expected) => {
+    expect(verdict(user, passkey, memberships)).toMatchObject(expected)
+  })
+
+  it('after a support reset the mailbox comes first: refused', () => {
+    expect(verdict({ ...member, mfaResetAt: now }, passkey)).toMatchObject({ kind: 'refused', reason: 'reset' })
+  })
+
+  it('property: a passkey signs in only where keys are allowed and a password-and-key sign-in would end in a full session', () => {
+    const policyArb = fc.record({
+      mode: fc.constantFrom('disabled', 'optional', 'required'),
+      allowedMethods: fc.subarray(['email', 'totp', 'webauthn']),
+      onDeadline: fc.constantFrom('force_enrollment', 'block'),
+      overdue: fc.boolean(),
+    })
+    fc.assert(
+      fc.property(fc.array(policyArb, { maxLength: 3 }), fc.boolean(), fc.boolean(), (policies, withApp, isStaff) => {
+        const memberships = policies.map((p, i) => org({ organizationId: `o${i}`, organizationName: `Org ${i}`, mode: p.mode as MembershipPolicy['mode'], allowedMethods: p.allowedMethods, onDeadline: p.onDeadline as MembershipPolicy['onDeadline'], requiredSince: p.mode === 'required' ? new Date(now.getTime() - (p.overdue ? 30 : 0) * DAY) : null }))
+        const user = isStaff ? staff : member
+        const factors = withApp ? { ...passkey, totp: app.totp } : passkey
+        const policy = policyOf(user, factors, memberships)
+        const step = decideNextStep({ user, factors, policy, now })
+        const v = decidePasskey(step, policy)
+        if (v.kind !== 'signed_in') return
+        expect(policy.allowedMethods).toContain('webauthn')
+        expect(step.kind === 'none' || (step.kind === 'second_factor' && methodAllowed(step, 'webauthn') && !step.enrollAfter && step.reason === 'factor')).toBe(true)
+        expect(step.kind).not.toBe('blocked')
+      }),
+      { numRuns: 300 },
+    )
   })
 })

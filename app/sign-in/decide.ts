@@ -129,3 +129,29 @@ function withRecoveryCodes(user: SignInUser, factors: Factors, offered: Method[]
 export function methodAllowed(step: NextStep, method: Method): boolean {
   return step.kind === 'second_factor' && step.methods.includes(method)
 }
+
+/**
+ * What a passkey sign-in gives (decision 069). A passkey answered with user verification is the
+ * password and a key in one step. It is accepted only where the member's policy allows keys
+ * (`allowedMethods`: what every Required organization allows, every asking one when none requires)
+ * and the step the same decision owes takes the key as this sign-in's factor; the grace prompt then
+ * follows where a password-and-key sign-in shows it. It is refused where keys are not allowed, where
+ * the member is held to enrollment or owes the email code that follows a reset, and where sign-in
+ * is blocked. Disabled asks for no second factor and allows every method: a passkey signs in.
+ */
+export type PasskeyVerdict =
+  | { kind: 'signed_in'; then: 'continue' | 'grace_prompt' }
+  | { kind: 'refused'; reason: 'blocked' | 'keys_not_allowed' | 'reset'; message: string }
+
+export const PASSKEY_NOT_ALLOWED = 'Your organization does not allow security keys or passkeys for signing in. Sign in with your email and password instead.'
+export const PASSKEY_AFTER_RESET = 'Your two-step settings were reset: sign in with your email and password, then confirm the code we email you.'
+
+export function decidePasskey(step: NextStep, policy: Pick<PolicyDecision, 'allowedMethods'>): PasskeyVerdict {
+  const notAllowed = { kind: 'refused', reason: 'keys_not_allowed', message: PASSKEY_NOT_ALLOWED } as const
+  if (step.kind === 'blocked') return { kind: 'refused', reason: 'blocked', message: step.message }
+  if (step.kind === 'second_factor' && step.reason === 'reset') return { kind: 'refused', reason: 'reset', message: PASSKEY_AFTER_RESET }
+  if (!policy.allowedMethods.includes('webauthn')) return notAllowed
+  if (step.kind === 'none') return { kind: 'signed_in', then: 'continue' }
+  if (step.kind !== 'second_factor' || step.reason !== 'factor' || step.enrollAfter || !methodAllowed(step, 'webauthn')) return notAllowed
+  return { kind: 'signed_in', then: step.graceAfter ? 'grace_prompt' : 'continue' }
+}

@@ -10,25 +10,26 @@
  * a keyed hash, 10 minutes, 5 wrong answers, consumed once. It carries the decided step, so the
  * verify step re-checks the method and both channels finish alike.
  */
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
 import { and, eq, sql } from 'drizzle-orm'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { lockRemainingSeconds, MAX_LOCK_SECONDS, recordWrongPassword } from '#app/auth/lockout.server.ts'
 import { burnPasswordCheck, verifyPassword } from '#app/auth/password.server.ts'
 import { accountKey, normaliseEmail, recordUnknownAccountFailure, throttleAttempt, waitInWords } from '#app/auth/rate-limit.server.ts'
-import { ACCESS_CODE_METHOD, startSignInSession, type Session, type SessionLevel, type User } from '#app/auth/session.server.ts'
-import { createVerification, findByToken, type Verification } from '#app/auth/verification.server.ts'
+import { ACCESS_CODE_METHOD, type Session, type SessionLevel, startSignInSession, type User } from '#app/auth/session.server.ts'
+import { consumeVerification, createVerification, findByToken, type Verification } from '#app/auth/verification.server.ts'
 import { safeRedirectPath } from '#app/http/request.server.ts'
 import { config } from '#app/config/env.server.ts'
 import { EMAIL_CODE_MESSAGES, emailResendAt, findEmailCode, sendEmailCode } from '#app/mfa/email-code.server.ts'
 import { listFactors, stepUpMethods, type Method } from '#app/mfa/factors.server.ts'
 import { RECOVERY_MESSAGES, recoveryCodesUsedUp } from '#app/mfa/recovery-codes.server.ts'
 import { markTrustedDeviceUsed, rememberDevice } from '#app/mfa/trusted-devices.server.ts'
-import { stepUpTarget, verifyAccessCode, verifyFactor, type Challenge, type FactorInput, type NotVerified, type Verified } from '#app/mfa/verifier.server.ts'
-import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
+import { type Challenge, type FactorInput, type NotVerified, stepUpTarget, type Verified, verifyAccessCode, verifyFactor } from '#app/mfa/verifier.server.ts'
+import { findPasskeyOwner, passkeyAuthenticationOptions, passkeyChallengeRegion, passkeyTarget, webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
 import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 import { gracePromptFrom, type GracePrompt } from '#app/policy/sign-in-step.ts'
 import { db, schema } from '#db/client.ts'
-import { decideNextStep, methodAllowed, type SecondFactorStep } from './decide.ts'
+import { decideNextStep, decidePasskey, methodAllowed, type SecondFactorStep } from './decide.ts'
 import { loadSignInContext, type SignInContext } from './load.server.ts'
 
 export type Channel = 'web' | 'api'
@@ -240,17 +241,86 @@ async function clearResetMarker(user: User) {
 
 type SignInMethod = 'password' | 'totp' | 'webauthn' | 'email' | 'recovery_code' | 'trusted_device' | typeof ACCESS_CODE_METHOD
 
-/** Starts a real session once every step the member owes is done; audited; ends the run of failures. */
-async function startSession(input: { user: User; level: SessionLevel; meta: RequestMeta; method: SignInMethod; channel: Channel } & Pick<SignedIn, 'then' | 'grace' | 'returnTo'>): Promise<SignedIn> {
+/**
+ * Starts a real session once every step the member owes is done; audited; ends the run of failures.
+ * `passkey`: the password and the key came in one step (decision 069), audited as such.
+ */
+async function startSession(input: { user: User; level: SessionLevel; meta: RequestMeta; method: SignInMethod; channel: Channel; passkey?: boolean } & Pick<SignedIn, 'then' | 'grace' | 'returnTo'>): Promise<SignedIn> {
   const { user, level, meta, method, channel } = input
   const secondFactor = method !== 'password' && method !== 'trusted_device' ? method : undefined
-  const action = method === 'recovery_code' ? 'auth.login_success_backup_code' : level === 'mfa' ? 'auth.login_success_2fa' : 'auth.login_success'
+  const action = input.passkey ? 'auth.login_success_passkey' : method === 'recovery_code' ? 'auth.login_success_backup_code' : level === 'mfa' ? 'auth.login_success_2fa' : 'auth.login_success'
   // The session, the end of the run of failures and the audit event commit together (decision 068).
   const { token } = await startSignInSession(
     { userId: user.id, level, meta, secondFactorMethod: secondFactor, channel },
-    { action, actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { method, level, channel } },
+    { action, actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { method, level, channel, ...(input.passkey ? { passkey: true } : {}) } },
   )
   return { kind: 'signed_in', user, token, level, then: input.then, grace: input.grace, returnTo: input.returnTo }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Passkey sign-in (decision 069): the password and a key in one step, no email typed.
+
+/** A one-time challenge for a passkey sign-in in `region` (expiring, spent by the first answer). */
+export async function passkeySignInOptions(region: string) {
+  return passkeyAuthenticationOptions(region)
+}
+
+const PASSKEY_STALE = 'This passkey request has expired or was already used. Try again.'
+/** One answer for a passkey that is not registered here and for one whose answer does not verify. */
+const PASSKEY_REFUSED = 'That passkey could not sign you in. Try again, or sign in with your email and password.'
+const PASSKEY_OTHER_REGION = 'This passkey belongs to an account in another region. Choose that region (or open its address) and try again.'
+
+/**
+ * Signs in with a passkey: the challenge names the region; the credential names the account, which
+ * must be of that region. The same throttles and lockout as a password sign-in, the assertion
+ * through the one verifier (user verification required, counter checked; a wrong answer counts
+ * toward the lockout), then the same decision (`decideNextStep`, read by `decidePasskey`), the same
+ * grace prompt and a session audited as `auth.login_success_passkey`.
+ */
+export async function signInWithPasskey(input: { challengeId: string; response: AuthenticationResponseJSON; meta: RequestMeta; channel: Channel; returnTo?: string }): Promise<SignInResult> {
+  const { meta, channel } = input
+  const returnTo = safeRedirectPath(input.returnTo)
+  const region = await passkeyChallengeRegion(input.challengeId)
+  if (!region) return refuse('gone', PASSKEY_STALE)
+  const owner = await findPasskeyOwner(input.response)
+  const throttle = await throttleAttempt(meta.ip, owner ? accountKey(owner.user.region, owner.user.email) : `passkey:${region}`)
+  if (!throttle.allowed) {
+    const wait = throttle.retryAfterSeconds
+    return refuse('throttled', `Too many sign-in attempts. Try again in ${waitInWords(wait)}.`, { retryAfterSeconds: wait })
+  }
+  if (!owner || owner.user.region !== region) {
+    // The challenge is spent by this answer as by any other.
+    await consumeVerification(input.challengeId)
+    const reason = owner ? 'passkey_other_region' : 'unknown_passkey'
+    await recordAudit({ action: 'auth.login_failed', actor: { id: owner?.user.id ?? null, label: owner?.user.email ?? 'passkey' }, subjectId: owner?.user.id ?? null, meta, details: { region, reason, channel } })
+    return refuse('invalid_credentials', owner ? PASSKEY_OTHER_REGION : PASSKEY_REFUSED)
+  }
+  const context = await loadSignInContext({ id: owner.user.id })
+  if (!context) return refuse('invalid_credentials', PASSKEY_REFUSED)
+  const { user } = context
+  const locked = lockRemainingSeconds(user)
+  if (locked > 0) {
+    await consumeVerification(input.challengeId)
+    const answer = lockedAnswer(locked)
+    return answer.ok ? refuse('locked', '') : answer.refusal
+  }
+  const checked = await verifyFactor(user, { method: 'webauthn', challengeId: input.challengeId, response: input.response }, { kind: 'passkey', id: input.challengeId, target: passkeyTarget(region) }, meta)
+  if (!checked.ok) {
+    if (checked.code === 'expired_challenge') return refuse('gone', PASSKEY_STALE)
+    const message = checked.code === 'unknown_key' || checked.code === 'not_verified' ? PASSKEY_REFUSED : checked.message
+    return refuse('invalid_credentials', message, { method: 'webauthn' })
+  }
+  // The same decision as after a password (a passkey never stands on a remembered device: it is the factor).
+  const step = decideNextStep({ user, factors: context.factors, policy: context.policy, proof: 'password' })
+  const verdict = decidePasskey(step, context.policy)
+  if (verdict.kind === 'refused') {
+    const reason = verdict.reason === 'blocked' ? 'policy_blocked' : `passkey_${verdict.reason}`
+    await recordAudit({ action: 'auth.login_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { reason, channel, passkey: true } })
+    return refuse(verdict.reason === 'blocked' ? 'blocked' : 'method_unavailable', verdict.message, { method: 'webauthn' })
+  }
+  const signedIn = await startSession({ user, level: 'mfa', meta, method: 'webauthn', channel, passkey: true, then: verdict.then, grace: null, returnTo })
+  if (signedIn.then === 'grace_prompt') signedIn.grace = gracePromptFrom(context.policy)
+  return signedIn
 }
 
 // ---------------------------------------------------------------------------------------------

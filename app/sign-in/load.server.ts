@@ -9,6 +9,7 @@ import type { PendingQuery } from 'postgres'
 import type { User } from '#app/auth/session.server.ts'
 import { keyedHashes } from '#app/auth/crypto.server.ts'
 import type { Factors } from '#app/mfa/factors.server.ts'
+import type { KeyKind } from '#app/mfa/methods.schema.ts'
 import { effectivePolicy, type PolicyDecision } from '#app/policy/effective-policy.ts'
 import { asDate, membershipRowsOf, policyInputFrom, type MembershipRow } from '#app/policy/member-status.server.ts'
 import { schema, sql as pg } from '#db/client.ts'
@@ -18,7 +19,7 @@ export type SignInContext = { user: User; factors: Factors; policy: PolicyDecisi
 
 type Row = Record<string, unknown> & {
   totp: { confirmedAt: string; lastUsedAt: string | null } | null
-  keys: { id: string; label: string; createdAt: string; lastUsedAt: string | null }[]
+  keys: { id: string; label: string; createdAt: string; lastUsedAt: string | null; kind: KeyKind }[]
   recovery_codes_left: number
   memberships: MembershipRow[]
   device: { id: string; method: TrustedDevice['method']; createdAt: string } | null
@@ -33,7 +34,7 @@ export async function loadSignInContext(who: { region: string; email: string } |
     select u.*,
       (select json_build_object('confirmedAt', t.confirmed_at, 'lastUsedAt', t.last_used_at)
          from totp_factors t where t.user_id = u.id and t.confirmed_at is not null) as totp,
-      (select coalesce(json_agg(json_build_object('id', w.id, 'label', w.label, 'createdAt', w.created_at, 'lastUsedAt', w.last_used_at) order by w.created_at), '[]')
+      (select coalesce(json_agg(json_build_object('id', w.id, 'label', w.label, 'createdAt', w.created_at, 'lastUsedAt', w.last_used_at, 'kind', w.kind) order by w.created_at), '[]')
          from webauthn_credentials w where w.user_id = u.id) as keys,
       (select count(*)::int from recovery_codes r where r.user_id = u.id and r.used_at is null) as recovery_codes_left,
       (select coalesce(json_agg(ms), '[]') from (${membershipRowsOf(pg`u.id`, pg`u.region`) as PendingQuery<any>}) ms) as memberships,
@@ -44,7 +45,7 @@ export async function loadSignInContext(who: { region: string; email: string } |
   const user = userFromRow(row)
   const factors: Factors = {
     totp: row.totp ? { confirmedAt: asDate(row.totp.confirmedAt)!, lastUsedAt: asDate(row.totp.lastUsedAt) } : null,
-    keys: row.keys.map((k) => ({ id: k.id, label: k.label, createdAt: asDate(k.createdAt)!, lastUsedAt: asDate(k.lastUsedAt) })),
+    keys: row.keys.map((k) => ({ id: k.id, label: k.label, createdAt: asDate(k.createdAt)!, lastUsedAt: asDate(k.lastUsedAt), kind: k.kind })),
     recoveryCodesLeft: row.recovery_codes_left,
   }
   const policyUser = { kind: user.kind, platform_role: user.platformRole, region: user.region, has_totp: Boolean(factors.totp), has_key: factors.keys.length > 0 }

@@ -3,6 +3,7 @@
  * or into the form data the pages render. The rules live in flow.server.ts; nothing here decides.
  * The pending sign-in lives in its own cookie (COOKIE.pending), never in a session.
  */
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
 import type { RequestMeta } from '#app/audit/record.server.ts'
 import { COOKIE, clearCookie, readCookie, setCookie } from '#app/auth/cookies.server.ts'
 import { sessionCookie, type Session, type User } from '#app/auth/session.server.ts'
@@ -20,9 +21,11 @@ import {
   noRecoveryCodesLeft,
   hasSentEmailCode,
   loadChallenge,
+  passkeySignInOptions,
   prepareSecondFactor,
   prepareStepUp,
   signInAfterInvite,
+  signInWithPasskey,
   signInWithPassword,
   stepUp,
   stepUpOptions,
@@ -42,7 +45,7 @@ export { emailCodeResendAt, findEmailLink, hasSentEmailCode, noRecoveryCodesLeft
 
 export type BeginSignIn = { ok: true; response: Response } | { ok: false; message: string; status: number }
 
-const PASSWORD_STATUS: Partial<Record<Refused['code'], number>> = { invalid_credentials: 400, gone: 400, frozen: 403, blocked: 403 }
+const PASSWORD_STATUS: Partial<Record<Refused['code'], number>> = { invalid_credentials: 400, gone: 400, frozen: 403, blocked: 403, method_unavailable: 403 }
 
 export async function beginSignIn(input: { region: string; email: string; password: string; meta: RequestMeta; redirectTo: string; deviceToken?: string }): Promise<BeginSignIn> {
   const result = await signInWithPassword({ ...input, channel: 'web', returnTo: input.redirectTo })
@@ -53,6 +56,17 @@ export async function beginSignIn(input: { region: string; email: string; passwo
     if (pending) await landOnEmailStep(pending)
   }
   return answer(result)
+}
+
+/** The passkey button and the email field's autofill on /login (decision 069): a one-time challenge for `region`. */
+export async function passkeyOptionsForm(region: string) {
+  const { options, challengeId } = await passkeySignInOptions(region)
+  return { webauthnOptions: options, challengeId }
+}
+
+/** The passkey's answer: signed in (redirect with the session cookie) or refused, as the password step answers. */
+export async function beginPasskeySignIn(input: { challengeId: string; response: AuthenticationResponseJSON; meta: RequestMeta; redirectTo: string }): Promise<BeginSignIn> {
+  return answer(await signInWithPasskey({ ...input, channel: 'web', returnTo: input.redirectTo }))
 }
 
 /**

@@ -48,10 +48,15 @@ export const webauthnCredentials = pgTable(
     deviceType: text('device_type'),
     backedUp: boolean('backed_up').notNull().default(false),
     label: text('label').notNull(),
+    /**
+     * What the member chose it as (decision 069): `security_key`, a second step after the password;
+     * `passkey`, a discoverable credential registered with user verification that signs in without one.
+     */
+    kind: text('kind').notNull().default('security_key'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   },
-  (t) => [index('webauthn_credentials_user').on(t.userId)],
+  (t) => [index('webauthn_credentials_user').on(t.userId), check('webauthn_credentials_kind', sql`${t.kind} in ('security_key', 'passkey')`)],
 )
 
 export const recoveryCodes = pgTable(

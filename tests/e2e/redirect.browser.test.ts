@@ -36,7 +36,7 @@ async function signInFrom(page: Page, link: string, email: string) {
   await page.getByLabel('Region').selectOption('us')
   await page.getByLabel('Email').fill(email)
   await page.getByLabel('Password').fill('correct horse battery staple')
-  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
 }
 
 const CRAFTED = ['/login?redirectTo=/%09/evil.example', '/login?redirectTo=/%0a/evil.example', '/login?redirectTo=/%5c%5cevil.example']

@@ -25,7 +25,7 @@ export async function signInWithForm(page: Page, base: string, email: string, re
   await page.getByLabel('Region').selectOption(region)
   await page.getByLabel('Email').fill(email)
   await page.getByLabel('Password').fill(password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
 }
 
 /** Signs in through the real form, then answers the second step with an app code. */

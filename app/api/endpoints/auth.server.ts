@@ -2,7 +2,7 @@
 import { z } from 'zod'
 import { signOut } from '#app/auth/session.server.ts'
 import { findRegion } from '#app/config/env.server.ts'
-import { apiSignIn } from '#app/sign-in/api.server.ts'
+import { apiPasskeyOptions, apiPasskeySignIn, apiSignIn } from '#app/sign-in/api.server.ts'
 import { defineEndpoint } from '../define.server.ts'
 import { ApiError, rateLimited } from '../errors.server.ts'
 import { signedInSchema, userView } from './views.server.ts'
@@ -48,6 +48,69 @@ export const signInEndpoint = defineEndpoint({
   // Failed attempts must be recorded even though the request fails.
   transaction: false,
   handler: ({ body, meta }) => apiSignIn(body, meta),
+})
+
+const regionField = z.string().max(16).refine((r) => !!findRegion(r), 'is not a region of this Gatehouse')
+const b64url = (max: number) => z.string().max(max, 'is too long').regex(/^[A-Za-z0-9_-]*$/, 'is not base64url')
+
+/** A WebAuthn assertion as @simplewebauthn/browser's startAuthentication returns it (sizes capped). */
+const assertionSchema = z
+  .object({
+    id: b64url(1400).min(1, 'is empty'),
+    rawId: b64url(1400),
+    type: z.literal('public-key'),
+    response: z.object({
+      clientDataJSON: b64url(8000),
+      authenticatorData: b64url(8000),
+      signature: b64url(2000),
+      userHandle: b64url(1000).optional(),
+    }),
+    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  })
+  .describe('The credential returned by navigator.credentials.get (as @simplewebauthn/browser startAuthentication gives it)')
+
+export const passkeyOptionsEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/auth/passkey/options',
+  tag: 'auth',
+  summary: 'Start a passkey sign-in (no email needed)',
+  description:
+    'A one-time challenge for a passkey sign-in in `region` (5 minutes, spent by the first answer): `options` are WebAuthn request options for ' +
+    'navigator.credentials.get (an empty allow-list, so the authenticator offers the passkeys it holds; user verification required). ' +
+    'The relying party is the region\'s host: a passkey made in one region does not sign in another. Answer with POST /api/auth/passkey/verify.',
+  auth: 'none',
+  body: z.object({ region: regionField }).strict(),
+  response: z.object({
+    challengeId: z.string().describe('Send it back with the credential to POST /api/auth/passkey/verify'),
+    options: z
+      .object({ challenge: z.string(), rpId: z.string().optional(), timeout: z.number().optional(), userVerification: z.string().optional(), allowCredentials: z.array(z.unknown()).optional(), extensions: z.unknown().optional() })
+      .describe('PublicKeyCredentialRequestOptionsJSON'),
+    expiresInSeconds: z.number().int(),
+  }),
+  transaction: false,
+  handler: ({ body }) => apiPasskeyOptions(body),
+})
+
+export const passkeyVerifyEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/auth/passkey/verify',
+  tag: 'auth',
+  summary: 'Finish a passkey sign-in: a session token',
+  description:
+    'A passkey answered with user verification is the password and the second factor in one step (decision 069). It signs in wherever the ' +
+    'member\'s organizations allow security keys, through the same policy decision as POST /api/auth/signin (the answer has the same shape, ' +
+    '`grace` included). Refused: a key added as a second step, a passkey of another region or unknown here (401 invalid_credentials), a ' +
+    'signature counter lower than before (401), a stale or used challenge (400 invalid_challenge), a policy that does not allow keys ' +
+    '(403 method_unavailable), a locked or frozen account (429 or 403 account_locked), a blocked sign-in (403 sign_in_blocked). ' +
+    'Wrong answers count toward the same throttles and account lockout as passwords.',
+  errors: ['invalid_credentials', 'invalid_challenge', 'method_unavailable', 'account_locked', 'sign_in_blocked'],
+  auth: 'none',
+  body: z.object({ challengeId: z.string().uuid('is not a challenge id'), response: assertionSchema }).strict(),
+  response: signedInSchema('(a passkey accepted during a grace period)'),
+  // Failed attempts must be recorded even though the request fails.
+  transaction: false,
+  handler: ({ body, meta }) => apiPasskeySignIn(body as Parameters<typeof apiPasskeySignIn>[0], meta),
 })
 
 export const signOutEndpoint = defineEndpoint({

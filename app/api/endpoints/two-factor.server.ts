@@ -9,6 +9,7 @@
  * the challenge's tries) even though the request fails, and the domain functions they call are
  * each one transaction already.
  */
+import { keyKindSchema } from '#app/mfa/methods.schema.ts'
 import { z } from 'zod'
 import { recordWrongPassword } from '#app/auth/lockout.server.ts'
 import { verifyPassword } from '#app/auth/password.server.ts'
@@ -226,7 +227,7 @@ export const regenerateCodesEndpoint = defineEndpoint({
   },
 })
 
-const credentialSchema = z.object({ id: z.string().uuid(), name: z.string(), createdAt: dateTime, lastUsedAt: dateTime.nullable() })
+const credentialSchema = z.object({ id: z.string().uuid(), name: z.string(), kind: keyKindSchema.describe('passkey: signs in without a password; security_key: a second step (decision 069)'), createdAt: dateTime, lastUsedAt: dateTime.nullable() })
 
 export const listCredentialsEndpoint = defineEndpoint({
   method: 'GET',
@@ -238,7 +239,7 @@ export const listCredentialsEndpoint = defineEndpoint({
   async handler({ caller }) {
     const { user } = sessionCaller(caller)
     const { keys } = await listFactors(user.id)
-    return { credentials: keys.map((k) => ({ id: k.id, name: k.label, createdAt: iso(k.createdAt)!, lastUsedAt: iso(k.lastUsedAt) })) }
+    return { credentials: keys.map((k) => ({ id: k.id, name: k.label, kind: k.kind ?? 'security_key', createdAt: iso(k.createdAt)!, lastUsedAt: iso(k.lastUsedAt) })) }
   },
 })
 

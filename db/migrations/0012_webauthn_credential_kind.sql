@@ -1,0 +1,2 @@
+ALTER TABLE "webauthn_credentials" ADD COLUMN "kind" text DEFAULT 'security_key' NOT NULL;--> statement-breakpoint
+ALTER TABLE "webauthn_credentials" ADD CONSTRAINT "webauthn_credentials_kind" CHECK ("webauthn_credentials"."kind" in ('security_key', 'passkey'));
