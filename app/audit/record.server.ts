@@ -27,6 +27,11 @@ export const AUDIT_ACTIONS = [
   'security.change_refused',
   // A change made through the queue dashboard (retry, remove, clean...; decision 067): details.method and details.path.
   'support.queue_action',
+  // Single sign-on (decision 075): settings changed; a sign-in or step-up at the provider that failed
+  // its checks (details.reason, never a secret); an account created at a first SSO sign-in; a provider
+  // identity linked to an existing account after its holder proved it, or a link refused; a step-up
+  // done by re-authenticating at the provider. SSO sign-ins are auth.login_success* with details.method 'sso' or 'idp'.
+  'org.sso_config_changed', 'auth.sso_failed', 'org.sso_member_created', 'auth.sso_linked', 'auth.sso_link_refused', 'auth.sso_step_up',
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 

@@ -7,6 +7,8 @@ export const COOKIE = {
   session: `${prefix}gh_session`,
   pending: `${prefix}gh_pending`,
   device: `${prefix}gh_device`,
+  /** A single sign-on in progress (decision 075): the redirect to the provider, then an account link waiting for proof. */
+  sso: `${prefix}gh_sso`,
 } as const
 
 /**

@@ -11,6 +11,8 @@ import { keyedHash, keyedHashes, randomToken } from './crypto.server.ts'
 export type Purpose =
   | 'login' | 'email_code' | 'webauthn_register' | 'webauthn_login' | 'step_up' | 'invite'
   | 'password_reset' | 'enroll_email' | 'totp_setup' | 'freeze'
+  // Single sign-on (decision 075): a redirect to the provider waiting for its callback; an existing account waiting for its holder's proof.
+  | 'sso' | 'sso_link'
 export type Verification = typeof schema.verifications.$inferSelect
 
 const v = schema.verifications

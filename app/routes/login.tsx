@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { getSignedIn } from '#app/auth/guards.server.ts'
 import { readDeviceToken } from '#app/mfa/trusted-devices.server.ts'
 import { beginSignIn } from '#app/sign-in/web.server.ts'
+import { routeLoginToSso, ssoPointer } from '#app/sso/web.server.ts'
 import { config } from '#app/config/env.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta, safeRedirectPath } from '#app/http/request.server.ts'
@@ -25,9 +26,16 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
+  // Single sign-on by the address's domain (decision 075): to the provider, or "Continue with … SSO".
+  const sso = await routeLoginToSso(request, requestMeta(request, context))
+  if (sso) return sso
   const form = await parseForm(request, schema)
   if (!form.ok) return badRequest(form.errors)
   const result = await beginSignIn({ ...form.data, meta: requestMeta(request, context), redirectTo: safeRedirectPath(form.data.redirectTo), deviceToken: readDeviceToken(request) })
+  if (!result.ok && result.status === 403) {
+    const pointer = await ssoPointer(form.data.email, form.data.redirectTo)
+    if (pointer) return badRequest({ form: result.message }, { region: form.data.region, email: form.data.email, sso: pointer }, result.status)
+  }
   if (!result.ok) return badRequest({ form: result.message }, { region: form.data.region, email: form.data.email }, result.status)
   throw result.response
 }
@@ -47,11 +55,17 @@ export default function Login() {
   const busy = useNavigation().state !== 'idle'
   const values = (actionData?.values ?? {}) as Record<string, string | undefined>
   const errors = (actionData?.errors ?? {}) as Record<string, string>
+  const sso = ((actionData as { sso?: unknown } | undefined)?.sso ?? values.sso) as { orgName: string; href: string } | undefined
   return (
     <section className="card narrow">
       <h1>Sign in to Gatehouse</h1>
       {notice && NOTICES[notice] ? <Notice>{NOTICES[notice]}</Notice> : null}
       <FormError message={errors.form} />
+      {sso ? (
+        <p className="row">
+          <a className="button" href={sso.href} data-testid="sso-continue">Continue with {sso.orgName} SSO</a>
+        </p>
+      ) : null}
       <Form method="post" noValidate>
         <input type="hidden" name="redirectTo" value={params.get('redirectTo') ?? ''} />
         <div className="field">

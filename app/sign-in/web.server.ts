@@ -21,6 +21,7 @@ import {
   prepareStepUp,
   signInAfterInvite,
   signInWithPassword,
+  signInWithSso,
   stepUp,
   stepUpOptions,
   verifyEmailLink,
@@ -29,6 +30,7 @@ import {
   type Prepared,
   type Refused,
   type SignInResult,
+  type SsoProof,
 } from './flow.server.ts'
 
 export { findEmailLink, hasSentEmailCode, type PendingSignIn }
@@ -38,7 +40,7 @@ export { findEmailLink, hasSentEmailCode, type PendingSignIn }
 
 export type BeginSignIn = { ok: true; response: Response } | { ok: false; message: string; status: number }
 
-const PASSWORD_STATUS: Partial<Record<Refused['code'], number>> = { invalid_credentials: 400, gone: 400, frozen: 403, blocked: 403 }
+const PASSWORD_STATUS: Partial<Record<Refused['code'], number>> = { invalid_credentials: 400, gone: 400, frozen: 403, blocked: 403, sso_required: 403 }
 
 export async function beginSignIn(input: { region: string; email: string; password: string; meta: RequestMeta; redirectTo: string; deviceToken?: string }): Promise<BeginSignIn> {
   return answer(await signInWithPassword({ ...input, channel: 'web', returnTo: input.redirectTo }))
@@ -50,6 +52,11 @@ export async function beginSignIn(input: { region: string; email: string; passwo
  */
 export async function beginSignInAfterInvite(userId: string, meta: RequestMeta): Promise<BeginSignIn> {
   return answer(await signInAfterInvite(userId, meta))
+}
+
+/** Sign-in after the organization's identity provider (decision 075): the same answers as after a password. */
+export async function beginSignInWithSso(userId: string, input: { meta: RequestMeta; redirectTo: string; sso: SsoProof }): Promise<BeginSignIn> {
+  return answer(await signInWithSso(userId, { meta: input.meta, channel: 'web', returnTo: input.redirectTo, sso: input.sso }))
 }
 
 function answer(result: SignInResult): BeginSignIn {
