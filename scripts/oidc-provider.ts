@@ -62,7 +62,7 @@ export async function startOidcProvider(input: { port: number; host?: string; us
     pkce: { required: () => true },
     acrValues,
     // amr with the openid scope: every ID token says how the person signed in.
-    claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name'], acr: null, auth_time: null, sid: null, iss: null },
+    claims: { openid: ['sub', 'amr', 'acr'], email: ['email', 'email_verified'], profile: ['name'], auth_time: null, sid: null, iss: null },
     features: { devInteractions: { enabled: false } },
     // Put the email and name in the ID token itself, as most enterprise providers do.
     conformIdTokenClaims: false,

@@ -127,7 +127,10 @@ function isNetworkError(e: unknown): boolean {
 
 /** A short, secret-free description of a failure: the library's code and message (never a token, code or secret). */
 function describe(e: unknown): string {
-  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } }
-  const parts = [err?.code, err?.message?.slice(0, 160)].filter(Boolean)
+  type Described = { code?: string; message?: string; cause?: Described & { claim?: string } }
+  const err = e as Described
+  // Which claim failed (nonce, iss, aud, exp, auth_time...): the library puts it on the cause.
+  const claim = err?.cause?.claim ?? err?.cause?.cause?.claim
+  const parts = [err?.code, err?.message?.slice(0, 160), claim && `(claim ${claim})`].filter(Boolean)
   return parts.join(' ') || 'unknown'
 }

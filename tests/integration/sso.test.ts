@@ -113,3 +113,235 @@ describe('the code flow with PKCE, state and nonce, and just-in-time membership'
     expect(await userByEmail('unv@globex-sso.test')).toBeUndefined()
   })
 })
+
+describe('trusting the provider’s MFA (a region policy setting)', () => {
+  it('asks Gatehouse’s own factor when the policy does not trust the provider, even with amr otp', async () => {
+    await trustIdp(org.id, owner.id, 'eu', { on: false })
+    const client = new TestClient(base)
+    const first = await ssoSignIn(client, 'olga@globex-sso.test', 'u-otp')
+    expect(first.res.status).toBe(302)
+    const olga = await userByEmail('olga@globex-sso.test')
+    await enableTotp(olga.id)
+    const { res } = await ssoSignIn(new TestClient(base), 'olga@globex-sso.test', 'u-otp')
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('/login/verify')
+  })
+
+  it('records secondFactor idp when trusted and present (amr otp), and asks its own factor when amr is only pwd', async () => {
+    await trustIdp(org.id, owner.id, 'eu', { on: true })
+    const olga = await userByEmail('olga@globex-sso.test')
+    const { res } = await ssoSignIn(new TestClient(base), 'olga@globex-sso.test', 'u-otp')
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('/')
+    const [session] = await sessionsOf(olga.id)
+    expect(session).toMatchObject({ level: 'mfa', secondFactorMethod: 'idp' })
+    expect(session.secondFactorAt).not.toBeNull()
+    const [event] = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.subjectId, olga.id), eq(schema.auditEvents.action, 'auth.login_success_2fa'))).orderBy(desc(schema.auditEvents.createdAt)).limit(1)
+    expect(event.details).toMatchObject({ method: 'idp', amr: ['pwd', 'otp'], acr: null })
+
+    // Pat's token says only pwd: with an app of his own, Gatehouse asks for it.
+    const pat = await userByEmail('pat@globex-sso.test')
+    const { secret } = await enableTotp(pat.id)
+    const client = new TestClient(base)
+    const asked = await ssoSignIn(client, 'pat@globex-sso.test', 'u-pwd')
+    expect(asked.res.headers.get('location')).toBe('/login/verify')
+    const verified = await client.post('/login/verify', { intent: 'totp', code: await totpCode(secret) })
+    expect(verified.status).toBe(302)
+    const [patSession] = await sessionsOf(pat.id)
+    expect(patSession).toMatchObject({ level: 'mfa', secondFactorMethod: 'totp' })
+  })
+
+  it('trusts an acr value only when the policy lists it', async () => {
+    await trustIdp(org.id, owner.id, 'eu', { on: true, acr: [] })
+    const first = await ssoSignIn(new TestClient(base), 'ace@globex-sso.test', 'u-acr')
+    expect(first.res.status).toBe(302)
+    const ace = await userByEmail('ace@globex-sso.test')
+    await enableTotp(ace.id)
+    const notListed = await ssoSignIn(new TestClient(base), 'ace@globex-sso.test', 'u-acr')
+    expect(notListed.res.headers.get('location')).toBe('/login/verify')
+    await trustIdp(org.id, owner.id, 'eu', { on: true, acr: ['urn:globex:loa:mfa'] })
+    const listed = await ssoSignIn(new TestClient(base), 'ace@globex-sso.test', 'u-acr')
+    expect(listed.res.headers.get('location')).toBe('/')
+    expect((await sessionsOf(ace.id))[0]).toMatchObject({ level: 'mfa', secondFactorMethod: 'idp' })
+  })
+
+  it('is a lowering: refused without a fresh second factor or from an API key (audited, nothing written), and says how many members it affects', async () => {
+    await trustIdp(org.id, owner.id, 'eu', { on: false })
+    const { setIdpTrust } = await import('#app/sso/config.server.ts')
+    const input = { region: 'eu', trustIdpMfa: true, idpMfaAmr: [], idpMfaAcr: [] }
+    const stale = { orgId: org.id, actor: { id: owner.id, label: 'owner' }, authority: { kind: 'session' as const, secondFactorAt: new Date(Date.now() - 10 * 60_000) } }
+    await expect(setIdpTrust(stale, input)).rejects.toMatchObject({ code: 'step_up_required' })
+    await expect(setIdpTrust({ ...stale, authority: { kind: 'api_key' } }, input)).rejects.toMatchObject({ code: 'person_required' })
+    const [policy] = await db.select().from(schema.regionPolicies).where(and(eq(schema.regionPolicies.organizationId, org.id), eq(schema.regionPolicies.region, 'eu')))
+    expect(policy.trustIdpMfa).toBe(false)
+    const refusals = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.action, 'security.change_refused'), eq(schema.auditEvents.organizationId, org.id)))
+    expect(refusals.map((r) => (r.details as { code: string }).code)).toEqual(expect.arrayContaining(['step_up_required', 'person_required']))
+    const [members] = await db.select({ n: count() }).from(schema.memberships).where(eq(schema.memberships.organizationId, org.id))
+    const done = await trustIdp(org.id, owner.id, 'eu', { on: true })
+    expect(done).toMatchObject({ changed: true, lowersProtectionFor: members.n })
+    // Turning it off raises protection: a stale session may do it.
+    await expect(setIdpTrust(stale, { ...input, trustIdpMfa: false })).resolves.toMatchObject({ changed: true, lowered: [] })
+  })
+})
+
+describe('the ID token’s checks, made to fail by the provider (nothing written, failure audited)', () => {
+  for (const [fault, label] of [['wrong_issuer', 'a wrong issuer'], ['wrong_audience', 'a wrong audience'], ['expired', 'an expired token']] as const) {
+    it(`refuses ${label}`, async () => {
+      const client = new TestClient(base)
+      const authorizationUrl = await startAt(client, 'pat@globex-sso.test')
+      const { callback } = await new ProviderBrowser().signIn(authorizationUrl, 'u-pwd')
+      const before = await counts()
+      idp.faults.idToken = fault
+      try {
+        const res = await client.get(callback)
+        expect(res.status).toBe(400)
+        expect(await res.text()).toContain('did not pass our checks')
+      } finally {
+        idp.faults.idToken = null
+      }
+      expect(await counts()).toEqual(before)
+      expect((await lastFailure()).details).toMatchObject({ reason: expect.stringMatching(/^token_invalid/) })
+    })
+  }
+
+  it('refuses a replayed ID token (the previous sign-in’s nonce)', async () => {
+    // A first complete sign-in gives the provider a token to replay.
+    await ssoSignIn(new TestClient(base), 'pat@globex-sso.test', 'u-pwd')
+    const client = new TestClient(base)
+    const authorizationUrl = await startAt(client, 'pat@globex-sso.test')
+    const { callback } = await new ProviderBrowser().signIn(authorizationUrl, 'u-pwd')
+    const before = await counts()
+    idp.faults.idToken = 'replay_previous'
+    try {
+      expect((await client.get(callback)).status).toBe(400)
+    } finally {
+      idp.faults.idToken = null
+    }
+    expect(await counts()).toEqual(before)
+    expect(String((await lastFailure()).details && (await lastFailure()).details.reason)).toMatch(/^token_invalid.*nonce/)
+  })
+
+  it('answers 502 when the token endpoint fails, and when the provider is down or its discovery unreadable', async () => {
+    const client = new TestClient(base)
+    const authorizationUrl = await startAt(client, 'pat@globex-sso.test')
+    const { callback } = await new ProviderBrowser().signIn(authorizationUrl, 'u-pwd')
+    idp.faults.idToken = 'token_endpoint_down'
+    try {
+      const res = await client.get(callback)
+      expect(res.status).toBe(502)
+      expect(await res.text()).toContain('cannot be reached')
+    } finally {
+      idp.faults.idToken = null
+    }
+
+    const downOrg = await createOrg({ slug: 'down-sso', name: 'Down Co', regions: ['eu'] })
+    const downOwner = await createUser({ region: 'eu', org: downOrg, role: 'owner' })
+    const closed = await startTestProvider([])
+    await closed.close()
+    await configureSso(downOrg.id, downOwner.id, { issuer: closed.issuer, domains: ['down.test'], region: 'eu', ssoRequired: true })
+    const before = await counts()
+    const res = await new TestClient(base).post('/login', { region: 'eu', email: 'x@down.test', password: '' })
+    expect(res.status).toBe(502)
+    expect(await res.text()).toContain('cannot be reached')
+    const viaLink = await new TestClient(base).get('/sso/start?email=x%40down.test')
+    expect(viaLink.status).toBe(502)
+
+    // A discovery document that is not one: the issuer points at a page that answers HTML.
+    await configureSso(downOrg.id, downOwner.id, { issuer: `${base}/nothing-here`, domains: ['down.test'], region: 'eu', ssoRequired: true })
+    const unreadable = await new TestClient(base).get('/sso/start?email=x%40down.test')
+    expect(unreadable.status).toBe(502)
+    expect(await counts()).toEqual(before)
+    expect((await lastFailure()).details).toMatchObject({ reason: expect.stringMatching(/^discovery_failed/) })
+  })
+})
+
+describe('state and PKCE', () => {
+  it('refuses a callback with a wrong state, a missing state, or no cookie (CSRF), writing nothing', async () => {
+    const client = new TestClient(base)
+    const authorizationUrl = await startAt(client, 'pat@globex-sso.test')
+    const { callback } = await new ProviderBrowser().signIn(authorizationUrl, 'u-pwd')
+    const before = await counts()
+    // Another browser (the attacker's link) has no cookie.
+    const noCookie = await new TestClient(base).get(callback)
+    expect(noCookie.status).toBe(400)
+    const wrong = new URL(callback, base)
+    wrong.searchParams.set('state', 'not-the-state')
+    const res = await client.get(wrong.pathname + wrong.search)
+    expect(res.status).toBe(400)
+    expect(await res.text()).toContain('Start again')
+    expect((await lastFailure()).details).toMatchObject({ reason: 'state_mismatch' })
+    // The attempt is used up: the right state now finds nothing either.
+    expect((await client.get(callback)).status).toBe(400)
+    const missing = await new TestClient(base).get('/sso/callback?code=abc')
+    expect(missing.status).toBe(400)
+    expect(await counts()).toEqual(before)
+  })
+
+  it('refuses a code obtained for another browser’s PKCE challenge (the provider rejects the verifier)', async () => {
+    const victim = new TestClient(base)
+    const attacker = new TestClient(base)
+    const victimUrl = await startAt(victim, 'pat@globex-sso.test')
+    const attackerUrl = await startAt(attacker, 'pat@globex-sso.test')
+    const { callback } = await new ProviderBrowser().signIn(victimUrl, 'u-pwd')
+    // The victim's code delivered with the attacker's own state and cookie.
+    const injected = new URL(callback, base)
+    injected.searchParams.set('state', new URL(attackerUrl).searchParams.get('state')!)
+    const before = await counts()
+    const res = await attacker.get(injected.pathname + injected.search)
+    expect(res.status).toBe(400)
+    expect(await counts()).toEqual(before)
+    expect((await lastFailure()).details).toMatchObject({ reason: expect.stringMatching(/^token_refused: invalid_grant/) })
+  })
+})
+
+describe('step-up after an SSO sign-in: re-authentication at the provider with max_age=0', () => {
+  it('forces a fresh login at the provider and checks the MFA claim again', async () => {
+    await trustIdp(org.id, owner.id, 'eu', { on: true })
+    const client = new TestClient(base)
+    const browser = new ProviderBrowser()
+    await ssoSignIn(client, 'olga@globex-sso.test', 'u-otp', browser)
+    const olga = await userByEmail('olga@globex-sso.test')
+    const [session] = await sessionsOf(olga.id)
+    await db.update(schema.sessions).set({ secondFactorAt: new Date(Date.now() - 30 * 60_000) }).where(eq(schema.sessions.id, session.id))
+    const start = await client.get('/sso/step-up?redirectTo=%2Fsettings%2Fsecurity')
+    expect(start.status).toBe(302)
+    const url = new URL(start.headers.get('location')!)
+    expect(url.searchParams.get('max_age')).toBe('0')
+    // The provider already has a session for this browser, yet asks again (max_age=0).
+    const { callback, sawLogin } = await browser.signIn(url.href, 'u-otp')
+    expect(sawLogin).toBe(true)
+    const back = await client.get(callback)
+    expect(back.status).toBe(302)
+    expect(back.headers.get('location')).toBe('/settings/security')
+    const [after] = await sessionsOf(olga.id)
+    expect(after.id).toBe(session.id)
+    expect(after.secondFactorMethod).toBe('idp')
+    expect(after.secondFactorAt!.getTime()).toBeGreaterThan(Date.now() - 60_000)
+  })
+
+  it('refuses the step-up when the provider’s new token has no MFA claim, or is someone else', async () => {
+    await trustIdp(org.id, owner.id, 'eu', { on: true })
+    const client = new TestClient(base)
+    const browser = new ProviderBrowser()
+    await ssoSignIn(client, 'olga@globex-sso.test', 'u-otp', browser)
+    const olga = await userByEmail('olga@globex-sso.test')
+    const [session] = await sessionsOf(olga.id)
+    const old = new Date(Date.now() - 30 * 60_000)
+    await db.update(schema.sessions).set({ secondFactorAt: old }).where(eq(schema.sessions.id, session.id))
+    const start = await client.get('/sso/step-up')
+    // Someone else signs in at the provider (in a browser without the provider's session for Olga).
+    const { callback } = await new ProviderBrowser().signIn(start.headers.get('location')!, 'u-pwd')
+    const res = await client.get(callback)
+    expect(res.status).toBe(400)
+    expect((await lastFailure()).details).toMatchObject({ reason: 'subject_mismatch' })
+    expect((await sessionsOf(olga.id))[0].secondFactorAt!.getTime()).toBe(old.getTime())
+
+    // Trust turned off: the same person's otp no longer counts for a step-up.
+    await trustIdp(org.id, owner.id, 'eu', { on: false })
+    const again = await client.get('/sso/step-up')
+    const back = await browser.signIn(again.headers.get('location')!, 'u-otp')
+    expect((await client.get(back.callback)).status).toBe(400)
+    expect((await lastFailure()).details).toMatchObject({ reason: 'mfa_claim_missing' })
+    expect((await sessionsOf(olga.id))[0].secondFactorAt!.getTime()).toBe(old.getTime())
+  })
+})
