@@ -345,3 +345,130 @@ describe('step-up after an SSO sign-in: re-authentication at the provider with m
     expect((await sessionsOf(olga.id))[0].secondFactorAt!.getTime()).toBe(old.getTime())
   })
 })
+
+describe('routing by domain, linking, and where SSO is required', () => {
+  it('offers "Continue with … SSO" when SSO is optional, goes straight to the provider when required, and leaves other domains to the password', async () => {
+    const offer = await new TestClient(base).post('/login', { region: 'eu', email: 'anyone@globex-sso.test', password: '' })
+    expect(offer.status).toBe(200)
+    expect((await offer.text()).replaceAll('<!-- -->', '')).toContain('Continue with Globex SSO SSO')
+    const other = await new TestClient(base).post('/login', { region: 'eu', email: 'anyone@unrelated.test', password: '' })
+    expect(other.status).toBe(400)
+    expect(await other.text()).toContain('Enter your password')
+
+    await configureSso(org.id, owner.id, { issuer: idp.issuer, domains: ['globex-sso.test'], region: 'eu', ssoRequired: true })
+    try {
+      const straight = await new TestClient(base).post('/login', { region: 'eu', email: 'anyone@globex-sso.test', password: '' })
+      expect(straight.status).toBe(302)
+      expect(straight.headers.get('location')!.startsWith(`${idp.issuer}/auth?`)).toBe(true)
+      expect(new URL(straight.headers.get('location')!).searchParams.get('login_hint')).toBe('anyone@globex-sso.test')
+    } finally {
+      await configureSso(org.id, owner.id, { issuer: idp.issuer, domains: ['globex-sso.test'], region: 'eu', ssoRequired: false })
+    }
+  })
+
+  it('never links an existing account silently: its holder proves the password first', async () => {
+    const existing = await createUser({ email: 'existing@globex-sso.test', region: 'eu' })
+    const client = new TestClient(base)
+    const before = await counts()
+    const { res } = await ssoSignIn(client, 'existing@globex-sso.test', 'u-exists')
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('/sso/link')
+    expect(await counts()).toEqual(before)
+    expect(client.cookies.get('gh_session')).toBeUndefined()
+    const page = await client.text('/sso/link')
+    expect(page.html).toContain('existing@globex-sso.test')
+
+    // Another browser cannot finish it; a wrong password is refused and counted.
+    expect((await new TestClient(base).post('/sso/link', { intent: 'password', password: PASSWORD })).status).toBe(400)
+    const wrong = await client.post('/sso/link', { intent: 'password', password: 'not the password' })
+    expect(wrong.status).toBe(400)
+    expect(await counts()).toEqual(before)
+    const refused = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.subjectId, existing.id), eq(schema.auditEvents.action, 'auth.sso_link_refused')))
+    expect(refused).toHaveLength(1)
+
+    const right = await client.post('/sso/link', { intent: 'password', password: PASSWORD })
+    expect(right.status).toBe(302)
+    const [identity] = await db.select().from(schema.ssoIdentities).where(eq(schema.ssoIdentities.userId, existing.id))
+    expect(identity).toMatchObject({ organizationId: org.id, subject: 'u-exists' })
+    const [membership] = await db.select().from(schema.memberships).where(and(eq(schema.memberships.userId, existing.id), eq(schema.memberships.organizationId, org.id)))
+    expect(membership).toBeTruthy()
+    const linked = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.subjectId, existing.id), eq(schema.auditEvents.action, 'auth.sso_linked')))
+    expect(linked).toHaveLength(1)
+    expect((await sessionsOf(existing.id)).length).toBe(1)
+    // The link is spent: the same cookie does nothing more.
+    expect((await client.post('/sso/link', { intent: 'password', password: PASSWORD })).status).toBe(400)
+  })
+
+  it('refuses password sign-in and password reset where SSO is required, with the same answer for a right and a wrong password', async () => {
+    const reqOrg = await createOrg({ slug: 'initech-sso', name: 'Initech', regions: ['eu'] })
+    const reqOwner = await createUser({ email: 'boss@initech.test', region: 'eu', org: reqOrg, role: 'owner' })
+    const member = await createUser({ email: 'peter@initech.test', region: 'eu', org: reqOrg, role: 'member' })
+    await enableTotp(member.id)
+    await configureSso(reqOrg.id, reqOwner.id, { issuer: idp.issuer, domains: ['initech.test'], region: 'eu', ssoRequired: true })
+    const right = await new TestClient(base).post('/login', { region: 'eu', email: 'peter@initech.test', password: PASSWORD })
+    const wrong = await new TestClient(base).post('/login', { region: 'eu', email: 'peter@initech.test', password: 'wrong password' })
+    const unknown = await new TestClient(base).post('/login', { region: 'eu', email: 'nobody@initech.test', password: 'wrong password' })
+    for (const res of [right, wrong, unknown]) {
+      expect(res.status).toBe(403)
+      const html = (await res.text()).replaceAll('<!-- -->', '')
+      expect(html).toContain('Initech signs you in through single sign-on')
+      expect(html).toContain('Continue with Initech SSO')
+    }
+    expect((await sessionsOf(member.id)).length).toBe(0)
+
+    const reset = await new TestClient(base).post('/forgot-password', { region: 'eu', email: 'peter@initech.test' })
+    expect(reset.status).toBe(403)
+    expect(await reset.text()).toContain('no Gatehouse password to reset')
+    const queued = await db.select().from(schema.outboundEmails).where(eq(schema.outboundEmails.toAddress, 'peter@initech.test'))
+    expect(queued.filter((q) => q.template === 'password_reset')).toHaveLength(0)
+  })
+
+  it('keeps a break-glass path for an owner with their own factor, who must use it whatever the policy', async () => {
+    const bgOrg = await createOrg({ slug: 'umbrella-sso', name: 'Umbrella', regions: ['eu'] })
+    const bgOwner = await createUser({ email: 'alice@umbrella.test', region: 'eu', org: bgOrg, role: 'owner' })
+    const noFactorOwner = await createUser({ email: 'bob@umbrella.test', region: 'eu', org: bgOrg, role: 'owner' })
+    const plainMember = await createUser({ email: 'carol@umbrella.test', region: 'eu', org: bgOrg, role: 'member' })
+    const { secret } = await enableTotp(bgOwner.id)
+    await enableTotp(plainMember.id)
+    await configureSso(bgOrg.id, bgOwner.id, { issuer: idp.issuer, domains: ['umbrella.test'], region: 'eu', ssoRequired: true })
+    // Even with the region Disabled, the break-glass owner is asked for their own factor.
+    await db.update(schema.regionPolicies).set({ mode: 'disabled' }).where(eq(schema.regionPolicies.organizationId, bgOrg.id))
+
+    const client = new TestClient(base)
+    const res = await client.post('/login', { region: 'eu', email: 'alice@umbrella.test', password: PASSWORD })
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('/login/verify')
+    const verified = await client.post('/login/verify', { intent: 'totp', code: await totpCode(secret) })
+    expect(verified.status).toBe(302)
+    expect((await sessionsOf(bgOwner.id))[0]).toMatchObject({ level: 'mfa', secondFactorMethod: 'totp' })
+
+    for (const email of ['bob@umbrella.test', 'carol@umbrella.test']) {
+      const refused = await new TestClient(base).post('/login', { region: 'eu', email, password: PASSWORD })
+      expect(refused.status).toBe(403)
+    }
+    expect((await sessionsOf(noFactorOwner.id)).length + (await sessionsOf(plainMember.id)).length).toBe(0)
+  })
+})
+
+describe('the settings', () => {
+  it('keeps the client secret encrypted at rest and out of the audit log, and gives a domain to one organization only', async () => {
+    const [row] = await db.select().from(schema.ssoConfigs).where(eq(schema.ssoConfigs.organizationId, org.id))
+    expect(row.clientSecretCiphertext).not.toContain(CLIENT_SECRET)
+    expect(row.clientSecretCiphertext.startsWith('v2.')).toBe(true)
+    const events = await db.select().from(schema.auditEvents).where(eq(schema.auditEvents.action, 'org.sso_config_changed'))
+    expect(events.length).toBeGreaterThan(0)
+    expect(JSON.stringify(events)).not.toContain(CLIENT_SECRET)
+
+    const rival = await createOrg({ slug: 'rival-sso', regions: ['eu'] })
+    const rivalOwner = await createUser({ region: 'eu', org: rival, role: 'owner' })
+    await expect(configureSso(rival.id, rivalOwner.id, { issuer: idp.issuer, domains: ['rival.test', 'globex-sso.test'], region: 'eu' })).rejects.toMatchObject({ code: 'sso_domain_taken' })
+    expect(await db.select().from(schema.ssoConfigs).where(eq(schema.ssoConfigs.organizationId, rival.id))).toHaveLength(0)
+    expect(await db.select().from(schema.ssoDomains).where(eq(schema.ssoDomains.organizationId, rival.id))).toHaveLength(0)
+
+    const { saveSsoConfig } = await import('#app/sso/config.server.ts')
+    const { ssoConfigInput } = await import('#app/sso/sso.schema.ts')
+    const input = ssoConfigInput.parse({ issuer: idp.issuer, clientId: 'x', clientSecret: 'y', domains: 'rival.test', region: 'eu' })
+    await expect(saveSsoConfig({ orgId: rival.id, actor: { id: rivalOwner.id, label: 'o' }, authority: { kind: 'session', secondFactorAt: new Date(Date.now() - 3_600_000) } }, input)).rejects.toMatchObject({ code: 'step_up_required' })
+    await expect(saveSsoConfig({ orgId: rival.id, actor: { id: rivalOwner.id, label: 'o' }, authority: { kind: 'api_key' } }, input)).rejects.toMatchObject({ code: 'person_required' })
+  })
+})
