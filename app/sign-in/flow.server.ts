@@ -190,10 +190,11 @@ export async function afterPassword({ user, factors, policy, device }: SignInCon
     case 'blocked':
       await recordAudit({ action: 'auth.login_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta: input.meta, details: { reason: 'policy_blocked', channel: input.channel, ...input.sso?.details } })
       return refuse('blocked', step.message)
+    // The provider's trusted MFA is a second factor passed, whether or not the policy asked for one here.
     case 'none':
-      return session('password', first, 'continue')
+      return input.sso?.idpMfa ? session('mfa', 'idp', 'continue') : session('password', first, 'continue')
     case 'grace_prompt':
-      return session('password', first, 'grace_prompt')
+      return input.sso?.idpMfa ? session('mfa', 'idp', 'grace_prompt') : session('password', first, 'grace_prompt')
     case 'enroll_only':
       return session('enroll_only', first, 'enroll_only')
     case 'second_factor': {
