@@ -11,6 +11,7 @@ import { redirectTo } from '#app/http/request.server.ts'
 import { stepUpLocation } from '#app/http/resume.server.ts'
 import { toFactorInput, type FactorForm } from '#app/mfa/factor-form.server.ts'
 import { requireStepUp as requireFreshFactor, type Factors } from '#app/mfa/factors.server.ts'
+import { linkedIdentity } from '#app/sso/sign-in.server.ts'
 import {
   CHALLENGE_TTL_SECONDS,
   enroll,
@@ -147,7 +148,10 @@ export async function requireStepUp(userId: string, session: Session, returnTo: 
 }
 
 export async function stepUpPageData(user: User, session: Session, asked: string | null, redirectTo: string) {
-  return { ...(await stepUpOptions(user, session, asked)), email: user.email, redirectTo }
+  // A member who signs in through SSO may also confirm at the provider (decision 075).
+  const sso = await linkedIdentity(user.id)
+  const ssoHref = sso ? `/sso/step-up?${new URLSearchParams({ redirectTo })}` : null
+  return { ...(await stepUpOptions(user, session, asked)), email: user.email, redirectTo, ssoHref }
 }
 
 /** done: stepped up; ended: too many wrong answers, the session is over (sign in again); data: the form again. */
