@@ -49,6 +49,15 @@ export const ERROR_CODES = {
   rate_limited: 'Too many attempts: wait and try again.',
   internal_error: 'Something went wrong on our side.',
   mail_unavailable: 'Mail cannot be queued right now.',
+  // Single sign-on (decision 075).
+  /** This address signs in through its organization's SSO: no password sign-in or reset. */
+  sso_required: 'Sign in through your organization’s single sign-on.',
+  /** The identity provider's answer failed a check (state, nonce, issuer, audience, expiry, PKCE, claims). */
+  sso_failed: 'The single sign-on answer did not pass its checks.',
+  /** The identity provider cannot be reached, or its discovery document cannot be read. */
+  idp_unavailable: 'The identity provider cannot be reached right now.',
+  /** An email domain is already routed to another organization's SSO. */
+  sso_domain_taken: 'That domain belongs to another organization.',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -65,6 +65,34 @@ export async function seedDemo(tx: Tx = db) {
   return { orgIds }
 }
 
+/**
+ * The demo identity provider for globex (decision 075): `npm run demo` runs it on DEMO_IDP_PORT
+ * (default 3100) with these users; the seed points globex's SSO at it and trusts its MFA in EU.
+ */
+export const DEMO_IDP = {
+  port: Number(process.env.DEMO_IDP_PORT ?? 3100),
+  clientId: 'gatehouse-demo',
+  // A development-only secret, like the rest of the demo's: it is stored encrypted all the same.
+  clientSecret: 'demo-client-secret-for-development-only',
+  users: [
+    { id: 'gina', email: 'gina@globex.test', name: 'Gina Password-only', amr: ['pwd'] },
+    { id: 'otto', email: 'otto@globex.test', name: 'Otto One-time-code', amr: ['pwd', 'otp'] },
+    { id: 'greta', email: 'member@globex.test', name: 'Greta Globex', amr: ['pwd', 'otp'] },
+  ],
+}
+export const demoIdpIssuer = () => `http://localhost:${DEMO_IDP.port}`
+
+/** Points globex's single sign-on at the demo provider (globex.test, SSO optional) and trusts its MFA in EU. */
+export async function seedDemoSso() {
+  const { encryptSecret } = await import('#app/auth/crypto.server.ts')
+  const [globex] = await db.select().from(schema.organizations).where(eq(schema.organizations.slug, 'globex'))
+  const secret = encryptSecret(DEMO_IDP.clientSecret, { column: 'sso_configs.client_secret_ciphertext', userId: globex.id })
+  const values = { region: 'eu', issuer: demoIdpIssuer(), clientId: DEMO_IDP.clientId, clientSecretCiphertext: secret.ciphertext, keyId: secret.keyId, ssoRequired: false, updatedAt: new Date() }
+  await db.insert(schema.ssoConfigs).values({ organizationId: globex.id, ...values }).onConflictDoUpdate({ target: schema.ssoConfigs.organizationId, set: values })
+  await db.insert(schema.ssoDomains).values({ domain: 'globex.test', organizationId: globex.id }).onConflictDoNothing()
+  await db.update(schema.regionPolicies).set({ trustIdpMfa: true }).where(and(eq(schema.regionPolicies.organizationId, globex.id), eq(schema.regionPolicies.region, 'eu')))
+}
+
 export async function findDemoUser(email: string) {
   const u = DEMO_USERS.find((d) => d.email === email)
   if (!u) throw new Error(`not a demo user: ${email}`)
@@ -77,6 +105,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await runMigrations()
   const { closeDb } = await import('./client.ts')
   await seedDemo()
+  await seedDemoSso()
   await closeDb()
   console.log(`Demo data ready in ${new URL(config.databaseUrl).pathname.slice(1)}`)
 }

@@ -74,9 +74,19 @@ function start(name: string, file: string): ChildProcess {
   return child
 }
 let stopping = false
+let closeIdp: (() => Promise<void>) | undefined
 const children = [start('workers', 'workers/index.ts'), start('web server', 'server.ts')]
 const { config } = await import('#app/config/env.server.ts')
-const { DEMO_PASSWORD, DEMO_USERS } = await import('#db/seed.ts')
+const { DEMO_IDP, DEMO_PASSWORD, DEMO_USERS } = await import('#db/seed.ts')
+// globex's identity provider (decision 075): a real OpenID provider on a second port, in this process.
+const { startOidcProvider } = await import('./oidc-provider.ts')
+const demoIdp = await startOidcProvider({
+  port: DEMO_IDP.port,
+  users: DEMO_IDP.users,
+  clients: [{ clientId: DEMO_IDP.clientId, clientSecret: DEMO_IDP.clientSecret, redirectUris: [`${config.appOrigin}/sso/callback`] }],
+  title: 'Globex identity provider (demo)',
+})
+closeIdp = demoIdp.close
 setTimeout(() => {
   console.log(`
 Gatehouse is running at ${config.appOrigin}  (sign in at ${config.appOrigin}/login)
@@ -85,11 +95,19 @@ Mail goes to ${config.smtpUrl ? config.smtpUrl.replace(/\/\/.*@/, '//***@') : `$
 Demo accounts (password for all: ${DEMO_PASSWORD}):
 ${DEMO_USERS.map((u) => `  ${u.email.padEnd(26)} region ${u.region}  ${'org' in u ? `${u.role} of ${u.org}` : ''}${'kind' in u ? ' (service account)' : ''}${'platformRole' in u ? u.platformRole + ' staff' : ''}`).join('\n')}
 
+Globex signs in through its own identity provider at ${demoIdp.issuer} (single sign-on, region EU).
+Type a @globex.test address on /login with no password and choose "Continue with Globex SSO":
+${DEMO_IDP.users.map((u) => `  ${u.email.padEnd(26)} its token says amr ${JSON.stringify(u.amr)}`).join('\n')}
+Globex trusts the provider's MFA in EU: amr "otp" signs in with no Gatehouse second factor; "pwd" alone
+is asked Gatehouse's own factor under the same policy as any sign-in. member@globex.test already has an
+account, so the first SSO sign-in asks for its password before linking it.
+
 Press Ctrl-C to stop.`)
 }, 2500)
 
 function stop() {
   stopping = true
+  void closeIdp?.()
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM')
 }
 process.on('SIGINT', stop)

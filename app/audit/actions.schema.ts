@@ -18,6 +18,9 @@ export const AUDIT_ACTIONS = [
   'org.role_changed', 'org.api_key_issued', 'org.api_key_revoked', 'policy.grace_expired',
   // Temporary access codes (decision 070): issued by support or an organization admin, used at a sign-in, revoked before use.
   'auth.temporary_access_issued', 'auth.temporary_access_used', 'auth.temporary_access_revoked',
+  // Single sign-on (decision 075): configuration, failures, accounts created or linked, step-up
+  // done by re-authenticating at the provider. SSO sign-ins are auth.login_success* with details.method 'sso' or 'idp'.
+  'org.sso_config_changed', 'auth.sso_failed', 'org.sso_member_created', 'auth.sso_linked', 'auth.sso_link_refused', 'auth.sso_step_up',
   // Operator CLI (grant-support; verify-members repairing the members read model, decision 076).
   'platform.role_changed', 'platform.members_repaired',
   'org.audit_retention_changed',

@@ -9,6 +9,8 @@ export const COOKIE = {
   device: `${prefix}gh_device`,
   /** The region last chosen on the sign-in form: a convenience, not a secret (decision 073). */
   region: `${prefix}gh_region`,
+  /** A single sign-on in progress (decision 075): the redirect to the provider, then an account link waiting for proof. */
+  sso: `${prefix}gh_sso`,
 } as const
 
 /**

@@ -42,7 +42,8 @@ export class SecretBindingError extends Error {}
 
 /** Where a ciphertext lives: the column and the user whose row it is (the associated data). */
 export type SecretBinding = {
-  column: 'totp_factors.secret_ciphertext' | 'totp_factors.pending_secret_ciphertext'
+  column: 'totp_factors.secret_ciphertext' | 'totp_factors.pending_secret_ciphertext' | 'sso_configs.client_secret_ciphertext'
+  /** The row's owner: the member (TOTP), or the organization (an SSO client secret). */
   userId: string
 }
 

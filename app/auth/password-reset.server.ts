@@ -14,6 +14,8 @@ import { hasAppOrKey, listFactors, stepUpMethods, type Method } from '#app/mfa/f
 import { verifyFactor, type FactorInput } from '#app/mfa/verifier.server.ts'
 import { webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
 import { logger } from '#app/observability/logger.server.ts'
+import { DomainError } from '#app/errors.ts'
+import { findSsoForEmail } from '#app/sso/config.server.ts'
 
 const log = logger.child({ component: 'mail' })
 
@@ -29,6 +31,11 @@ export const RESET_REQUESTED_MESSAGE =
  */
 export async function requestPasswordReset(input: { region: string; email: string; meta: RequestMeta }): Promise<void> {
   const email = normaliseEmail(input.email)
+  // Decided by the domain alone, so it says nothing about whether the account exists (decision 075).
+  const sso = await findSsoForEmail(email)
+  if (sso?.ssoRequired) {
+    throw new DomainError('sso_required', `${sso.orgName} signs you in through single sign-on, so there is no Gatehouse password to reset: use “Continue with ${sso.orgName} SSO” on the sign-in page. If you cannot, contact your administrator or support.`, 'email')
+  }
   const throttle = await throttleAttempt(input.meta.ip, `reset:${accountKey(input.region, email)}`)
   if (!throttle.allowed) return
   try {

@@ -11,6 +11,7 @@ import { keyedHash, keyedHashes, randomToken } from './crypto.server.ts'
 export type Purpose =
   | 'login' | 'email_code' | 'webauthn_register' | 'webauthn_login' | 'step_up' | 'invite'
   | 'password_reset' | 'enroll_email' | 'totp_setup' | 'freeze' | 'temporary_access' | 'passkey_login'
+  | 'sso' | 'sso_link'
 export type Verification = typeof schema.verifications.$inferSelect
 
 const v = schema.verifications

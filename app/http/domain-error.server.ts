@@ -37,6 +37,10 @@ export const HTTP_STATUS = {
   rate_limited: 429,
   internal_error: 500,
   mail_unavailable: 503,
+  sso_required: 403,
+  sso_failed: 400,
+  idp_unavailable: 502,
+  sso_domain_taken: 409,
 } as const satisfies Record<ErrorCode, number>
 
 export const httpStatus = (code: ErrorCode): number => HTTP_STATUS[code]

@@ -59,3 +59,20 @@ export function extensionLowers(current: Date | null, next: Date): boolean {
 export function retentionLowers(beforeDays: number, afterDays: number): boolean {
   return afterDays < beforeDays
 }
+
+export type IdpTrustValues = { trustIdpMfa: boolean; idpMfaAmr: readonly string[]; idpMfaAcr: readonly string[] }
+
+/**
+ * Trusting an identity provider's MFA (decision 075): turning it on lowers protection, and so does
+ * accepting more `amr` or `acr` values while it is on. Turning it off or narrowing the lists raises.
+ */
+export function idpTrustLowerings(before: IdpTrustValues, after: IdpTrustValues): string[] {
+  if (!after.trustIdpMfa) return []
+  if (!before.trustIdpMfa) return ['Trust the identity provider’s MFA: off → on']
+  const out: string[] = []
+  const amr = after.idpMfaAmr.filter((v) => !before.idpMfaAmr.includes(v))
+  const acr = after.idpMfaAcr.filter((v) => !before.idpMfaAcr.includes(v))
+  if (amr.length) out.push(`amr ${amr.join(', ')} accepted as the provider’s MFA`)
+  if (acr.length) out.push(`acr ${acr.join(', ')} accepted as the provider’s MFA`)
+  return out
+}

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { RESET_REQUESTED_MESSAGE, requestPasswordReset } from '#app/auth/password-reset.server.ts'
 import { config } from '#app/config/env.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
+import { formError } from '#app/http/domain-error.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 
@@ -21,7 +22,11 @@ export async function loader() {
 export async function action({ request, context }: ActionFunctionArgs) {
   const form = await parseForm(request, schema)
   if (!form.ok) return badRequest(form.errors)
-  await requestPasswordReset({ ...form.data, meta: requestMeta(request, context) })
+  try {
+    await requestPasswordReset({ ...form.data, meta: requestMeta(request, context) })
+  } catch (e) {
+    return formError(e, { fields: ['email'], values: { email: form.data.email, region: form.data.region } })
+  }
   return { sent: true as const, message: RESET_REQUESTED_MESSAGE, errors: {} as Record<string, string> }
 }
 

@@ -8,6 +8,7 @@ import { getSignedIn } from '#app/auth/guards.server.ts'
 import { webauthnResponse } from '#app/mfa/factor-form.server.ts'
 import { readDeviceToken } from '#app/mfa/trusted-devices.server.ts'
 import { beginPasskeySignIn, beginSignIn, passkeyOptionsForm } from '#app/sign-in/web.server.ts'
+import { routeLoginToSso, ssoPointer } from '#app/sso/web.server.ts'
 import { config } from '#app/config/env.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta, safeRedirectPath } from '#app/http/request.server.ts'
@@ -49,6 +50,9 @@ export async function loader({ request }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
+  // Single sign-on by the address's domain (decision 075): to the provider, or "Continue with … SSO".
+  const sso = await routeLoginToSso(request, requestMeta(request, context))
+  if (sso) return sso
   const form = await parseForm(request, schema)
   if (!form.ok) return badRequest(form.errors)
   const meta = requestMeta(request, context)
@@ -61,7 +65,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const result = await beginSignIn({ ...form.data, meta, redirectTo: safeRedirectPath(form.data.redirectTo), deviceToken: readDeviceToken(request) })
   // The region is remembered whatever the outcome: it is what the member chose, not a secret.
   const remember = rememberRegion(form.data.region)
-  if (!result.ok) return data({ errors: { form: result.message }, values: { region: form.data.region, email: form.data.email } }, { status: result.status, headers: { 'Set-Cookie': remember } })
+  if (!result.ok) {
+    // Where the address's domain requires SSO, the refusal points there (decision 075).
+    const pointer = result.status === 403 ? await ssoPointer(form.data.email, form.data.redirectTo) : null
+    return data({ errors: { form: result.message }, values: { region: form.data.region, email: form.data.email, ...(pointer ? { sso: pointer } : {}) } }, { status: result.status, headers: { 'Set-Cookie': remember } })
+  }
   result.response.headers.append('Set-Cookie', remember)
   throw result.response
 }
@@ -79,8 +87,9 @@ export default function Login() {
   const actionData = useActionData<typeof action>() as { errors?: Record<string, string>; values?: Record<string, string | undefined> } | undefined
   const [params] = useSearchParams()
   const busy = useNavigation().state !== 'idle'
-  const values = actionData?.values ?? {}
-  const errors = actionData?.errors ?? {}
+  const values = (actionData?.values ?? {}) as Record<string, string | undefined>
+  const errors = (actionData?.errors ?? {}) as Record<string, string>
+  const sso = ((actionData as { sso?: unknown } | undefined)?.sso ?? values.sso) as { orgName: string; href: string } | undefined
   const [region, setRegion] = useState(values.region ?? lastRegion ?? defaultRegion ?? regions[0]?.code)
   const redirectTo = params.get('redirectTo') ?? ''
   return (
@@ -88,6 +97,11 @@ export default function Login() {
       <h1>Sign in to Gatehouse</h1>
       {notice && NOTICES[notice] ? <Notice>{NOTICES[notice]}</Notice> : null}
       <FormError message={errors.form} />
+      {sso ? (
+        <p className="row">
+          <a className="button" href={sso.href} data-testid="sso-continue">Continue with {sso.orgName} SSO</a>
+        </p>
+      ) : null}
       <Form method="post" noValidate>
         <input type="hidden" name="redirectTo" value={redirectTo} />
         <div className="field">

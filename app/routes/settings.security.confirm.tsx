@@ -46,6 +46,11 @@ export default function ConfirmStepUp() {
         errors={result?.errors ?? {}}
         notice={result?.notice}
       />
+      {loaded.ssoHref ? (
+        <p>
+          <a href={loaded.ssoHref}>Or confirm by signing in again at your organization’s identity provider</a>
+        </p>
+      ) : null}
     </section>
   )
 }

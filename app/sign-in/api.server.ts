@@ -59,6 +59,8 @@ function signedIn(result: SignInResult) {
       throw rateLimited(result.retryAfterSeconds ?? 60, result.message, result.code === 'locked' ? 'account_locked' : 'rate_limited')
     case 'blocked':
       throw new ApiError(403, 'sign_in_blocked', result.message)
+    case 'sso_required':
+      throw new ApiError(403, 'sso_required', result.message)
     case 'ended':
       throw new ApiError(401, 'invalid_challenge', result.message)
     case 'invalid_code':

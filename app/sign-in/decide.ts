@@ -29,6 +29,17 @@ export type DecideInput = {
   /** What the member proved so far: the password, or the password set through an emailed link (the invitation, decision 050). */
   proof?: 'password' | 'password_and_mailbox'
   trustedDevice?: TrustedDevice | null
+  /**
+   * Single sign-on (decision 075): the identity provider's MFA, trusted by the region policy and
+   * present in its ID token (app/sso/idp-mfa.ts). It stands in for the second factor a member owes
+   * for their own factors; the reset rule, enrollment, grace and block are decided as for any sign-in.
+   */
+  idpMfa?: boolean
+  /**
+   * Break-glass password sign-in where the domain requires SSO (decision 075): the member's own app
+   * or key is asked whatever the policy's mode, and a remembered device never stands in for it.
+   */
+  ownFactorRequired?: boolean
   now?: Date
 }
 
@@ -59,20 +70,33 @@ export type NextStep =
   | { kind: 'enroll_only'; reason: 'staff_without_factor' | 'policy' }
   | { kind: 'blocked'; message: string }
   /** A second factor is owed; `passedBy` when it is already given (a trusted device, the invitation's mailbox). */
-  | (SecondFactorStep & { passedBy?: 'trusted_device' | 'email' })
+  | (SecondFactorStep & { passedBy?: 'trusted_device' | 'email' | 'idp' })
 
 const hasAppOrKey = (f: Factors) => Boolean(f.totp) || f.keys.length > 0
 const DAY_MS = 86_400_000
 
 export function decideNextStep(input: DecideInput): NextStep {
+  if (input.ownFactorRequired) return ownFactorStep(input)
   const step = decideOwed(input.user, input.factors, input.policy)
   if (step.kind !== 'second_factor') return step
+  if (input.idpMfa && step.reason === 'factor' && input.user.platformRole === 'none') return { ...step, passedBy: 'idp' }
   // The invitation link came by email, so it proves the mailbox as an email code would; a member
   // who holds an app or key is still asked for it: the mailbox alone never opens a stronger account.
   if (input.proof === 'password_and_mailbox' && step.methods.includes('email') && !hasAppOrKey(input.factors)) return { ...step, passedBy: 'email' }
   if (step.reason === 'factor' && step.rememberDays > 0 && deviceCounts(input, step)) return { ...step, passedBy: 'trusted_device' }
   return step
 }
+
+/** Break-glass: the member's own app or key (with its recovery codes), nothing less; blocked when they hold none. */
+function ownFactorStep({ user, factors, policy }: DecideInput): NextStep {
+  const owed = decideOwed(user, factors, policy)
+  if (owed.kind === 'blocked') return owed
+  const strong: Method[] = [...(factors.totp ? (['totp'] as const) : []), ...(factors.keys.length ? (['webauthn'] as const) : [])]
+  if (strong.length === 0) return { kind: 'blocked', message: OWN_FACTOR_NEEDED }
+  return { kind: 'second_factor', ...withRecoveryCodes(user, factors, strong), reason: 'factor', enrollAfter: false, rememberDays: 0 }
+}
+
+export const OWN_FACTOR_NEEDED = 'Your organization signs you in through single sign-on. Continue with SSO instead.'
 
 /**
  * A trusted device stands in for the second factor only while younger than the current policy's

@@ -28,6 +28,7 @@ import { type Challenge, type FactorInput, type NotVerified, stepUpTarget, type 
 import { findPasskeyOwner, passkeyAuthenticationOptions, passkeyChallengeRegion, passkeyTarget, webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
 import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 import { gracePromptFrom, type GracePrompt } from '#app/policy/sign-in-step.ts'
+import { findSsoForEmail, type SsoRoute } from '#app/sso/config.server.ts'
 import { db, schema } from '#db/client.ts'
 import { decideNextStep, decidePasskey, methodAllowed, type SecondFactorStep } from './decide.ts'
 import { loadSignInContext, type SignInContext } from './load.server.ts'
@@ -40,6 +41,8 @@ export const INVALID_CREDENTIALS = 'Email or password is incorrect'
 export type RefusalCode =
   // the password step
   | 'invalid_credentials' | 'throttled' | 'locked' | 'frozen' | 'blocked'
+  // the address's domain signs in through its organization's SSO (decision 075)
+  | 'sso_required'
   // a second factor (sign-in or step-up)
   | 'method_unavailable' | 'invalid_code' | 'ended' | 'gone' | 'link_elsewhere' | 'too_soon' | 'mail_unavailable' | 'no_key'
 
@@ -124,10 +127,23 @@ type AfterPasswordInput = {
   deviceToken?: string
   /** The password was set through an emailed link (the invitation, decision 050). */
   proof?: 'password' | 'password_and_mailbox'
+  /** Break-glass where the domain requires SSO: the member's own app or key, whatever the policy (decision 075). */
+  ownFactorRequired?: boolean
+  /** Signed in at the organization's identity provider instead of with a password (decision 075). */
+  sso?: SsoProof
 }
 
+/** What the identity provider proved: whether its MFA counts here, and what the audit records (issuer, organization, amr, acr). */
+export type SsoProof = { idpMfa: boolean; details: Record<string, unknown> }
+
+/** The message of a password sign-in or reset refused because the address's organization signs in through SSO. */
+export const ssoRequiredMessage = (route: Pick<SsoRoute, 'orgName'>) =>
+  `${route.orgName} signs you in through single sign-on: use “Continue with ${route.orgName} SSO” instead of a password.`
+
 export async function signInWithPassword(input: { region: string; email: string; password: string } & AfterPasswordInput): Promise<SignInResult> {
+  const route = await findSsoForEmail(normaliseEmail(input.email))
   const check = await checkPassword(input)
+  if (route?.ssoRequired) return ssoRequiredPasswordSignIn(route, check, input)
   if (!check.ok) return check.refusal
   return afterPassword(check.context, input)
 }
@@ -182,6 +198,34 @@ export async function signInWithoutRegion(input: { email: string; password: stri
 }
 
 /**
+ * A password where the domain requires SSO (decision 075). Only the break-glass path goes on: an
+ * owner of that organization, or staff, with their own app or key, which is then asked whatever the
+ * policy says. Everyone else gets the same pointer to SSO whether or not the password was right, so
+ * the answer tells nothing about the password (a throttle or lock still answers as such).
+ */
+async function ssoRequiredPasswordSignIn(route: SsoRoute, check: PasswordCheck, input: AfterPasswordInput & { email: string }): Promise<SignInResult> {
+  if (!check.ok && ['throttled', 'locked', 'frozen'].includes(check.refusal.code)) return check.refusal
+  const refusal = refuse('sso_required', ssoRequiredMessage(route))
+  if (!check.ok) return refusal
+  const { user, factors } = check.context
+  const [membership] = await db.select({ role: schema.memberships.role }).from(schema.memberships)
+    .where(and(eq(schema.memberships.userId, user.id), eq(schema.memberships.organizationId, route.orgId)))
+  const breakGlass = (membership?.role === 'owner' || user.platformRole !== 'none') && (Boolean(factors.totp) || factors.keys.length > 0)
+  if (!breakGlass) {
+    await recordAudit({ action: 'auth.login_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta: input.meta, details: { reason: 'sso_required', organizationId: route.orgId, channel: input.channel } })
+    return refusal
+  }
+  return afterPassword(check.context, { ...input, ownFactorRequired: true })
+}
+
+/** Sign-in after the organization's identity provider (decision 075): the same decision as after a password. */
+export async function signInWithSso(userId: string, input: Omit<AfterPasswordInput, 'proof' | 'ownFactorRequired'> & { sso: SsoProof }): Promise<SignInResult> {
+  const context = await loadSignInContext({ id: userId })
+  if (!context) return refuse('gone', 'This account no longer exists.')
+  return afterPassword(context, input)
+}
+
+/**
  * Sign-in right after an invitation link set the password (decision 050): the link came by email,
  * so it proves the mailbox as an email code would (to /enroll when held to enrollment); a member
  * who already holds an app or key is still asked for it.
@@ -195,21 +239,27 @@ export async function signInAfterInvite(userId: string, meta: RequestMeta, chann
 /** Everything after an accepted password: the one decision on what was loaded with the member, and what it leads to. */
 export async function afterPassword({ user, factors, policy, device }: SignInContext, input: AfterPasswordInput): Promise<SignInResult> {
   const returnTo = input.returnTo ?? '/'
-  const step = decideNextStep({ user, factors, policy, proof: input.proof, trustedDevice: device })
+  const step = decideNextStep({
+    user, factors, policy, proof: input.proof, trustedDevice: input.ownFactorRequired ? null : device, idpMfa: input.sso?.idpMfa, ownFactorRequired: input.ownFactorRequired,
+  })
+  const first: SignInMethod = input.sso ? 'sso' : 'password'
   const session = (level: SessionLevel, method: SignInMethod, then: SignedIn['then']) =>
-    startSession({ user, level, meta: input.meta, method, channel: input.channel, then, grace: then === 'grace_prompt' ? gracePromptFrom(policy) : null, returnTo })
+    startSession({ user, level, meta: input.meta, method, channel: input.channel, then, grace: then === 'grace_prompt' ? gracePromptFrom(policy) : null, returnTo, details: input.sso?.details })
   switch (step.kind) {
     case 'blocked':
-      await recordAudit({ action: 'auth.login_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta: input.meta, details: { reason: 'policy_blocked', channel: input.channel } })
+      await recordAudit({ action: 'auth.login_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta: input.meta, details: { reason: 'policy_blocked', channel: input.channel, ...input.sso?.details } })
       return refuse('blocked', step.message)
+    // The provider's trusted MFA is a second factor passed, whether or not the policy asked for one here.
     case 'none':
-      return session('password', 'password', 'continue')
+      return input.sso?.idpMfa ? session('mfa', 'idp', 'continue') : session('password', first, 'continue')
     case 'grace_prompt':
-      return session('password', 'password', 'grace_prompt')
+      return input.sso?.idpMfa ? session('mfa', 'idp', 'grace_prompt') : session('password', first, 'grace_prompt')
     case 'enroll_only':
-      return session('enroll_only', 'password', 'enroll_only')
+      return session('enroll_only', first, 'enroll_only')
     case 'second_factor': {
       const { passedBy, ...owed } = step
+      // The identity provider's MFA, trusted by the region policy: the session records secondFactor 'idp'.
+      if (passedBy === 'idp') return session('mfa', 'idp', afterSecondFactor(owed))
       if (passedBy === 'email') {
         const signedIn = await session(owed.enrollAfter ? 'enroll_only' : 'mfa', 'email', afterSecondFactor(owed))
         await clearResetMarker(user)
@@ -239,20 +289,22 @@ async function clearResetMarker(user: User) {
   if (user.mfaResetAt) await db.update(schema.users).set({ mfaResetAt: null }).where(eq(schema.users.id, user.id))
 }
 
-type SignInMethod = 'password' | 'totp' | 'webauthn' | 'email' | 'recovery_code' | 'trusted_device' | typeof ACCESS_CODE_METHOD
+type SignInMethod = 'password' | 'totp' | 'webauthn' | 'email' | 'recovery_code' | 'trusted_device' | 'sso' | 'idp' | typeof ACCESS_CODE_METHOD
 
 /**
  * Starts a real session once every step the member owes is done; audited; ends the run of failures.
  * `passkey`: the password and the key came in one step (decision 069), audited as such.
  */
-async function startSession(input: { user: User; level: SessionLevel; meta: RequestMeta; method: SignInMethod; channel: Channel; passkey?: boolean } & Pick<SignedIn, 'then' | 'grace' | 'returnTo'>): Promise<SignedIn> {
+async function startSession(
+  input: { user: User; level: SessionLevel; meta: RequestMeta; method: SignInMethod; channel: Channel; passkey?: boolean; details?: Record<string, unknown> } & Pick<SignedIn, 'then' | 'grace' | 'returnTo'>,
+): Promise<SignedIn> {
   const { user, level, meta, method, channel } = input
-  const secondFactor = method !== 'password' && method !== 'trusted_device' ? method : undefined
+  const secondFactor = method !== 'password' && method !== 'trusted_device' && method !== 'sso' ? method : undefined
   const action = input.passkey ? 'auth.login_success_passkey' : method === 'recovery_code' ? 'auth.login_success_backup_code' : level === 'mfa' ? 'auth.login_success_2fa' : 'auth.login_success'
   // The session, the end of the run of failures and the audit event commit together (decision 068).
   const { token } = await startSignInSession(
     { userId: user.id, level, meta, secondFactorMethod: secondFactor, channel },
-    { action, actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { method, level, channel, ...(input.passkey ? { passkey: true } : {}) } },
+    { action, actor: { id: user.id, label: user.email }, subjectId: user.id, meta, details: { method, level, channel, ...(input.passkey ? { passkey: true } : {}), ...input.details } },
   )
   return { kind: 'signed_in', user, token, level, then: input.then, grace: input.grace, returnTo: input.returnTo }
 }

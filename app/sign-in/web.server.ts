@@ -12,6 +12,7 @@ import { redirectTo } from '#app/http/request.server.ts'
 import { type Plain, resumePath, stepUpLocation } from '#app/http/resume.server.ts'
 import { type FactorForm, type SignInFactorForm, toFactorInput } from '#app/mfa/factor-form.server.ts'
 import { requireStepUp as requireFreshFactor, type Factors } from '#app/mfa/factors.server.ts'
+import { linkedIdentity } from '#app/sso/sign-in.server.ts'
 import {
   CHALLENGE_TTL_SECONDS,
   emailCodeResendAt,
@@ -27,6 +28,7 @@ import {
   signInAfterInvite,
   signInWithPasskey,
   signInWithPassword,
+  signInWithSso,
   stepUp,
   stepUpOptions,
   verifyAccessCodeAtSignIn,
@@ -36,6 +38,7 @@ import {
   type Prepared,
   type Refused,
   type SignInResult,
+  type SsoProof,
 } from './flow.server.ts'
 
 export { emailCodeResendAt, findEmailLink, hasSentEmailCode, noRecoveryCodesLeft, type PendingSignIn }
@@ -45,7 +48,7 @@ export { emailCodeResendAt, findEmailLink, hasSentEmailCode, noRecoveryCodesLeft
 
 export type BeginSignIn = { ok: true; response: Response } | { ok: false; message: string; status: number }
 
-const PASSWORD_STATUS: Partial<Record<Refused['code'], number>> = { invalid_credentials: 400, gone: 400, frozen: 403, blocked: 403, method_unavailable: 403 }
+const PASSWORD_STATUS: Partial<Record<Refused['code'], number>> = { invalid_credentials: 400, gone: 400, frozen: 403, blocked: 403, method_unavailable: 403, sso_required: 403 }
 
 export async function beginSignIn(input: { region: string; email: string; password: string; meta: RequestMeta; redirectTo: string; deviceToken?: string }): Promise<BeginSignIn> {
   const result = await signInWithPassword({ ...input, channel: 'web', returnTo: input.redirectTo })
@@ -75,6 +78,11 @@ export async function beginPasskeySignIn(input: { challengeId: string; response:
  */
 export async function beginSignInAfterInvite(userId: string, meta: RequestMeta): Promise<BeginSignIn> {
   return answer(await signInAfterInvite(userId, meta))
+}
+
+/** Sign-in after the organization's identity provider (decision 075): the same answers as after a password. */
+export async function beginSignInWithSso(userId: string, input: { meta: RequestMeta; redirectTo: string; sso: SsoProof }): Promise<BeginSignIn> {
+  return answer(await signInWithSso(userId, { meta: input.meta, channel: 'web', returnTo: input.redirectTo, sso: input.sso }))
 }
 
 function answer(result: SignInResult): BeginSignIn {
@@ -169,7 +177,10 @@ export async function requireStepUp(userId: string, session: Session, returnTo: 
 }
 
 export async function stepUpPageData(user: User, session: Session, asked: string | null, redirectTo: string) {
-  return { ...(await stepUpOptions(user, session, asked)), email: user.email, redirectTo }
+  // A member who signs in through SSO may also confirm at the provider (decision 075).
+  const sso = await linkedIdentity(user.id)
+  const ssoHref = sso ? `/sso/step-up?${new URLSearchParams({ redirectTo })}` : null
+  return { ...(await stepUpOptions(user, session, asked)), email: user.email, redirectTo, ssoHref }
 }
 
 /** done: stepped up; ended: too many wrong answers, the session is over (sign in again); data: the form again. */

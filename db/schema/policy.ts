@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { boolean, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { organizations } from './orgs.ts'
 import { regions } from './regions.ts'
 import { users } from './users.ts'
@@ -18,6 +18,13 @@ export const regionPolicies = pgTable(
     gracePeriodDays: integer('grace_period_days').notNull().default(7),
     onDeadline: deadlineAction('on_deadline').notNull().default('force_enrollment'),
     rememberDeviceDays: integer('remember_device_days').notNull().default(14),
+    /**
+     * Trust the organization's identity provider's MFA when its ID token says so (decision 075): `amr`
+     * holds one of `idpMfaAmr`, or `acr` is one of `idpMfaAcr`. Turning it on lowers protection.
+     */
+    trustIdpMfa: boolean('trust_idp_mfa').notNull().default(false),
+    idpMfaAmr: text('idp_mfa_amr').array().notNull().default(['mfa', 'otp', 'hwk', 'swk']),
+    idpMfaAcr: text('idp_mfa_acr').array().notNull().default([]),
     /** Changes only when the region becomes Required. */
     requiredSince: timestamp('required_since', { withTimezone: true }),
     updatedBy: uuid('updated_by').references(() => users.id, { onDelete: 'set null' }),

@@ -1,0 +1,158 @@
+/**
+ * An organization's single sign-on settings (decision 075): the OpenID Connect client (issuer,
+ * client id, the client secret encrypted at rest like TOTP secrets), its email domains (one
+ * organization per domain), the claim mapping, "SSO required", and each region's "trust the
+ * identity provider's MFA". The console, the API and the CLI over the API call these functions.
+ *
+ * Every change needs a person's session with a fresh second factor (the one lowering check,
+ * app/policy/lowering.server.ts): SSO settings decide who can sign in, so changing them is treated
+ * like a lowering whatever it does. Trusting the provider's MFA is a lowering in its own right.
+ */
+import { and, eq, inArray, ne, sql } from 'drizzle-orm'
+import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
+import { encryptSecret, readSecret, type SecretBinding } from '#app/auth/crypto.server.ts'
+import { config as appConfig } from '#app/config/env.server.ts'
+import { DomainError } from '#app/errors.ts'
+import { idpTrustLowerings } from '#app/policy/lowering.ts'
+import { requireLoweringAllowed, type ChangeAuthority } from '#app/policy/lowering.server.ts'
+import { isExempt } from '#app/policy/member-status.server.ts'
+import { db, schema, sql as pg } from '#db/client.ts'
+import type { IdpTrustInput, SsoConfigInput, SsoConfigView } from './sso.schema.ts'
+
+export type SsoConfig = typeof schema.ssoConfigs.$inferSelect
+const c = schema.ssoConfigs
+const d = schema.ssoDomains
+
+const secretBinding = (orgId: string): SecretBinding => ({ column: 'sso_configs.client_secret_ciphertext', userId: orgId })
+
+/** The organization's settings with the client secret opened (null when it does not open: logged, never shown). */
+export async function loadSsoConfig(orgId: string): Promise<(SsoConfig & { clientSecret: string | null; domains: string[] }) | null> {
+  const [row] = await db.select().from(c).where(eq(c.organizationId, orgId))
+  if (!row) return null
+  const domains = await db.select({ domain: d.domain }).from(d).where(eq(d.organizationId, orgId))
+  return { ...row, clientSecret: readSecret(row.clientSecretCiphertext, row.keyId, secretBinding(orgId)), domains: domains.map((x) => x.domain).sort() }
+}
+
+export type SsoRoute = { orgId: string; orgName: string; orgSlug: string; domain: string; ssoRequired: boolean; region: string }
+
+/** The organization whose SSO an address's domain is routed to, or null. */
+export async function findSsoForEmail(email: string): Promise<SsoRoute | null> {
+  const domain = email.trim().toLowerCase().split('@')[1]
+  if (!domain) return null
+  const [row] = await db
+    .select({ orgId: d.organizationId, orgName: schema.organizations.name, orgSlug: schema.organizations.slug, domain: d.domain, ssoRequired: c.ssoRequired, region: c.region })
+    .from(d)
+    .innerJoin(c, eq(c.organizationId, d.organizationId))
+    .innerJoin(schema.organizations, eq(schema.organizations.id, d.organizationId))
+    .where(eq(d.domain, domain))
+  return row ?? null
+}
+
+/** The settings as the console and the API show them: never the secret. */
+export async function ssoView(orgId: string): Promise<SsoConfigView> {
+  const cfg = await loadSsoConfig(orgId)
+  const trust = await db
+    .select({ region: schema.regionPolicies.region, trustIdpMfa: schema.regionPolicies.trustIdpMfa, idpMfaAmr: schema.regionPolicies.idpMfaAmr, idpMfaAcr: schema.regionPolicies.idpMfaAcr })
+    .from(schema.regionPolicies)
+    .where(eq(schema.regionPolicies.organizationId, orgId))
+    .orderBy(schema.regionPolicies.region)
+  return {
+    configured: Boolean(cfg),
+    issuer: cfg?.issuer ?? null,
+    clientId: cfg?.clientId ?? null,
+    clientSecretSet: Boolean(cfg),
+    domains: cfg?.domains ?? [],
+    region: cfg?.region ?? null,
+    emailClaim: cfg?.emailClaim ?? 'email',
+    nameClaim: cfg?.nameClaim ?? 'name',
+    ssoRequired: cfg?.ssoRequired ?? false,
+    trust,
+  }
+}
+
+export type SsoChange = { orgId: string; actor: Actor; authority: ChangeAuthority; meta?: RequestMeta; now?: Date }
+
+/**
+ * Saves the settings. The secret is kept when none is given on an existing configuration (a new
+ * one needs it). Domains taken by another organization are refused (sso_domain_taken, nothing
+ * written). Audited as org.sso_config_changed with what changed, never the secret.
+ */
+export async function saveSsoConfig(change: SsoChange, input: SsoConfigInput): Promise<SsoConfigView> {
+  const audit = { actor: change.actor, attempt: 'org.sso_config_changed', organizationId: change.orgId, meta: change.meta }
+  await requireLoweringAllowed(change.authority, ['Single sign-on settings'], audit, change.now)
+  if (!appConfig.regions.some((r) => r.code === input.region)) throw new DomainError('invalid_request', 'Choose one of the regions.', 'region')
+  const [regionPolicy] = await db.select({ region: schema.regionPolicies.region }).from(schema.regionPolicies)
+    .where(and(eq(schema.regionPolicies.organizationId, change.orgId), eq(schema.regionPolicies.region, input.region)))
+  if (!regionPolicy) throw new DomainError('invalid_request', 'The organization does not operate in that region.', 'region')
+  const taken = await db.select({ domain: d.domain }).from(d).where(and(inArray(d.domain, input.domains), ne(d.organizationId, change.orgId)))
+  if (taken.length) throw new DomainError('sso_domain_taken', `${taken.map((t) => t.domain).join(', ')} already ${taken.length === 1 ? 'belongs' : 'belong'} to another organization’s single sign-on.`, 'domains')
+  await db.transaction(async (tx) => {
+    const [old] = await tx.select().from(c).where(eq(c.organizationId, change.orgId)).for('update')
+    if (!old && !input.clientSecret) throw new DomainError('invalid_request', 'Enter the client secret.', 'clientSecret')
+    const secret = input.clientSecret ? encryptSecret(input.clientSecret, secretBinding(change.orgId)) : { ciphertext: old!.clientSecretCiphertext, keyId: old!.keyId }
+    const values = {
+      region: input.region, issuer: input.issuer, clientId: input.clientId, clientSecretCiphertext: secret.ciphertext, keyId: secret.keyId,
+      emailClaim: input.emailClaim, nameClaim: input.nameClaim, ssoRequired: input.ssoRequired, updatedBy: change.actor.id, updatedAt: change.now ?? new Date(),
+    }
+    await tx.insert(c).values({ organizationId: change.orgId, ...values }).onConflictDoUpdate({ target: c.organizationId, set: values })
+    const oldDomains = (await tx.select({ domain: d.domain }).from(d).where(eq(d.organizationId, change.orgId))).map((x) => x.domain).sort()
+    await tx.delete(d).where(eq(d.organizationId, change.orgId))
+    try {
+      // A savepoint: a domain another organization took meanwhile is a clean refusal, not an aborted transaction.
+      await tx.transaction(async (sp) => {
+        await sp.insert(d).values(input.domains.map((domain) => ({ domain, organizationId: change.orgId })))
+      })
+    } catch (e) {
+      if ((e as { code?: string }).code === '23505' || (e as { cause?: { code?: string } }).cause?.code === '23505') {
+        throw new DomainError('sso_domain_taken', 'One of these domains already belongs to another organization’s single sign-on.', 'domains')
+      }
+      throw e
+    }
+    const shown = (r: Partial<SsoConfig> | undefined, domains: string[]) =>
+      r ? { issuer: r.issuer, clientId: r.clientId, region: r.region, emailClaim: r.emailClaim, nameClaim: r.nameClaim, ssoRequired: r.ssoRequired, domains } : null
+    await recordAudit(
+      {
+        action: 'org.sso_config_changed', actor: change.actor, organizationId: change.orgId, meta: change.meta,
+        details: { old: shown(old, oldDomains), new: shown(values, input.domains), clientSecretChanged: Boolean(input.clientSecret) },
+      },
+      tx,
+    )
+  })
+  return ssoView(change.orgId)
+}
+
+/** Members of the organization in a region who are not exempt: whom trusting the provider's MFA affects. */
+export async function idpTrustImpact(orgId: string, region: string, now = new Date()): Promise<number> {
+  const [row] = await pg<{ n: number }[]>`
+    select count(*) filter (where not ${isExempt(now)})::int as n
+    from memberships m join users u on u.id = m.user_id
+    where m.organization_id = ${orgId} and u.region = ${region}`
+  return row?.n ?? 0
+}
+
+export type IdpTrustChange = { changed: boolean; lowered: string[]; lowersProtectionFor: number }
+
+/**
+ * Sets one region's "trust the identity provider's MFA". Turning it on, or trusting more amr/acr
+ * values, lowers protection: a person's fresh second factor, audited refusal otherwise, and the
+ * answer says how many members it affects. Recorded as org.policy_changed (it is a region policy setting).
+ */
+export async function setIdpTrust(change: SsoChange, input: IdpTrustInput): Promise<IdpTrustChange | null> {
+  const rp = schema.regionPolicies
+  const where = and(eq(rp.organizationId, change.orgId), eq(rp.region, input.region))
+  const [current] = await db.select().from(rp).where(where)
+  if (!current) return null
+  const next = { trustIdpMfa: input.trustIdpMfa, idpMfaAmr: input.idpMfaAmr.length ? input.idpMfaAmr : current.idpMfaAmr, idpMfaAcr: input.idpMfaAcr }
+  const before = { trustIdpMfa: current.trustIdpMfa, idpMfaAmr: current.idpMfaAmr, idpMfaAcr: current.idpMfaAcr }
+  if (JSON.stringify(before) === JSON.stringify(next)) return { changed: false, lowered: [], lowersProtectionFor: 0 }
+  const lowered = idpTrustLowerings(before, next)
+  const affected = lowered.length ? await idpTrustImpact(change.orgId, input.region, change.now) : 0
+  await requireLoweringAllowed(change.authority, lowered, {
+    actor: change.actor, attempt: 'org.policy_changed', organizationId: change.orgId, meta: change.meta, details: { region: input.region, lowersProtectionFor: affected },
+  }, change.now)
+  await db.transaction(async (tx) => {
+    await tx.update(rp).set({ ...next, updatedBy: change.actor.id, updatedAt: sql`now()` }).where(where)
+    await recordAudit({ action: 'org.policy_changed', actor: change.actor, organizationId: change.orgId, meta: change.meta, details: { region: input.region, old: before, new: next, lowered, lowersProtectionFor: affected } }, tx)
+  })
+  return { changed: true, lowered, lowersProtectionFor: affected }
+}
