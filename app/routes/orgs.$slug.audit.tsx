@@ -74,7 +74,8 @@ export default function Audit() {
           <a className="button secondary" href={`/orgs/${org.slug}/audit/csv?${params}`} download>Export CSV</a>
         </Form>
         <p className="hint">{total.toLocaleString('en-US')} events.{total > exportCap ? ` A CSV export holds the newest ${exportCap.toLocaleString('en-US')}: narrow the filter to export the rest.` : ''}</p>
-        <table>
+        {/* Focusable: on a phone it scrolls sideways, and a keyboard must be able to scroll it (decision 074). */}
+        <table tabIndex={0} aria-label="Audit events">
           <thead><tr><th>Time</th><th>Action</th><th>Actor</th><th>Member</th><th>Details</th></tr></thead>
           <tbody>
             {events.map((e) => (
