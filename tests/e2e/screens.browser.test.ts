@@ -195,7 +195,7 @@ it('the member pages (security, sessions, devices, enrollment, step-up, grace pr
 
   // Step-up: a session without a fresh second factor is asked for one.
   const stale = await contextWith(await sessionFor(member.id, { fresh: false }))
-  problems.push(...(await visitAll(stale, ['/settings/security/confirm?redirectTo=%2Fsettings%2Fsecurity%2Frecovery-codes'])))
+  problems.push(...(await visitAll(stale, [{ path: '/settings/security/confirm?redirectTo=%2Fsettings%2Fsecurity%2Frecovery-codes', status: 200, name: 'step-up-confirm' }])))
   await stale.close()
 
   // A Required policy in its grace period: the prompt after the password; past it, enrollment only.
@@ -226,7 +226,7 @@ it('the admin pages (overview, members, policy, exemptions, API keys, audit) fit
     '/orgs/acme/exemptions',
     '/orgs/acme/api-keys',
     '/orgs/acme/audit',
-    `/orgs/acme/members/${member.id}/reset`,
+    { path: `/orgs/acme/members/${member.id}/reset`, status: 200, name: 'orgs-acme-member-reset' },
     { path: '/orgs/globex', status: 404, name: 'error-other-org' },
   ])
   await context.close()
@@ -237,7 +237,7 @@ it('the support pages fit every screen and pass axe', async () => {
   const support = await findDemoUser('support@gatehouse.test')
   const member = await findDemoUser('member@acme.test')
   const context = await contextWith(await sessionFor(support.id))
-  const problems = await visitAll(context, ['/support', '/support?q=acme', `/support/users/${member.id}`, '/support/approvals'])
+  const problems = await visitAll(context, ['/support', '/support?q=acme', { path: `/support/users/${member.id}`, status: 200, name: 'support-user' }, '/support/approvals'])
   await context.close()
   expect(problems).toEqual([])
 })
