@@ -27,7 +27,8 @@ import { createOrg, createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { ARTIFACTS, launchBrowser, signInWithForm } from '#tests/setup/browser.ts'
 
-vi.setConfig({ testTimeout: 600_000 })
+// Each case opens up to a dozen pages and runs axe on each four times: minutes on a busy two-core machine.
+vi.setConfig({ testTimeout: 900_000 })
 
 /** The axe-core rule tags that make up WCAG 2.0, 2.1 and 2.2 levels A and AA. */
 export const WCAG_A_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa']
