@@ -17,7 +17,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   }
 }
 
-function Shell({ children, user }: { children: React.ReactNode; user?: { name: string; email: string; support: boolean } | null }) {
+function Shell({ children, user, title }: { children: React.ReactNode; user?: { name: string; email: string; support: boolean } | null; title?: string }) {
   // The Content-Security-Policy lets only scripts with this request's nonce run (decision 059).
   const nonce = useNonce()
   return (
@@ -25,14 +25,18 @@ function Shell({ children, user }: { children: React.ReactNode; user?: { name: s
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {/* An error page has no route meta of its own: every page needs a title (WCAG 2.4.2). */}
+        {title ? <title>{title}</title> : null}
         <Meta />
         <Links />
       </head>
       <body>
+        {/* The first thing a keyboard reaches: past the top bar, straight to the page (decision 074). */}
+        <a href="#main" className="skip-link">Skip to content</a>
         <header className="topbar">
           <Link to="/" className="brand">Gatehouse</Link>
           {user ? (
-            <nav>
+            <nav aria-label="Account">
               <Link to="/settings/security">Security</Link>
               {user.support ? <Link to="/support">Support</Link> : null}
               <span className="muted" title={user.email}>{user.name}</span>
@@ -42,7 +46,7 @@ function Shell({ children, user }: { children: React.ReactNode; user?: { name: s
             </nav>
           ) : null}
         </header>
-        <main>{children}</main>
+        <main id="main" tabIndex={-1}>{children}</main>
         <ScrollRestoration nonce={nonce} />
         <Scripts nonce={nonce} />
       </body>
@@ -65,7 +69,7 @@ export function ErrorBoundary() {
   const title = status === 404 ? 'Page not found' : status === 403 ? 'Not allowed' : 'Something went wrong'
   const detail = status === 404 ? 'There is nothing here, or you do not have access to it.' : isRouteErrorResponse(error) && typeof error.data === 'string' ? error.data : 'Please try again. If it keeps happening, contact support.'
   return (
-    <Shell>
+    <Shell title={`${title} · Gatehouse`}>
       <section className="card narrow">
         <h1>{title}</h1>
         <p>{detail}</p>

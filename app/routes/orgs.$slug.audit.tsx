@@ -84,7 +84,8 @@ export default function Audit() {
             ? <EmptyState title="No events match this filter.">Try a wider date range or another action, or <Link to={`/orgs/${org.slug}/audit`}>clear the filter</Link>.</EmptyState>
             : <EmptyState title="No events yet.">Policy changes, and the sign-ins and factor changes of your members, will show here.</EmptyState>
         ) : (
-          <table>
+          // Focusable: on a phone it scrolls sideways, and a keyboard must be able to scroll it (decision 074).
+          <table tabIndex={0} aria-label="Audit events">
             <thead><tr><th>Time</th><th>Action</th><th>Actor</th><th>Member</th><th>Details</th></tr></thead>
             <tbody>
               {events.map((e) => (

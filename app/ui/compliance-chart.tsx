@@ -19,7 +19,7 @@ export function ComplianceChart({ rows }: { rows: ChartRow[] }) {
       {rows.map((r) => (
         <figure key={r.region} style={{ margin: '0 0 1rem' }} aria-label={`Compliance in ${r.region.toUpperCase()}`}>
           <figcaption><strong>{r.region.toUpperCase()}</strong> <span className="muted">· {r.mode} · {r.total.toLocaleString('en-US')} members</span></figcaption>
-          <div style={{ display: 'flex', height: 22, borderRadius: 4, overflow: 'hidden', background: '#eef2f6' }}>
+          <div style={{ display: 'flex', height: 22, borderRadius: 4, overflow: 'hidden', background: 'var(--badge-bg)' }}>
             {PARTS.map((p) => (r[p.key] > 0 ? <div key={p.key} title={`${p.label}: ${r[p.key]}`} style={{ width: `${(100 * r[p.key]) / Math.max(r.total, 1)}%`, background: p.color }} /> : null))}
           </div>
           <div className="row muted" style={{ fontSize: '.85rem' }}>

@@ -95,7 +95,7 @@ it('an inline script without the nonce is blocked, and the violation is seen', a
   await page.route(`${base}/login`, async (route) => {
     const response = await route.fetch()
     const injected = `<script>window.__injected = 'script'</script><img src="/favicon.svg" alt="" onload="window.__injected = 'handler'">`
-    await route.fulfill({ response, body: (await response.text()).replace('<main>', `<main>${injected}`) })
+    await route.fulfill({ response, body: (await response.text()).replace(/<main[^>]*>/, (main) => `${main}${injected}`) })
   })
   await page.goto(`${base}/login`)
   await page.waitForFunction(() => Boolean((window as unknown as { __remixRouter?: unknown }).__remixRouter))
