@@ -291,7 +291,7 @@ describe('the member’s factors', () => {
     const token = await apiSignIn2fa(user.email, secret)
     await forgetTotpStep(user.id)
     const list = await apiCall(base, '/api/auth/webauthn/credentials', { token })
-    expect(list.body.data.credentials).toEqual([{ id: key.id, name: 'YubiKey 5C', createdAt: expect.any(String), lastUsedAt: null }])
+    expect(list.body.data.credentials).toEqual([{ id: key.id, name: 'YubiKey 5C', createdAt: expect.any(String), lastUsedAt: null, kind: 'security_key' }])
     expectError(await apiCall(base, `/api/auth/webauthn/credentials/${foreign.id}`, { method: 'DELETE', json: { code: await totpCode(secret) }, token }), 404, 'not_found')
     expectError(await apiCall(base, `/api/auth/webauthn/credentials/${key.id}`, { method: 'DELETE', json: { code: '000000' }, token }), 400, 'invalid_code')
     const removed = await apiCall(base, `/api/auth/webauthn/credentials/${key.id}`, { method: 'DELETE', json: { code: await totpCode(secret) }, token })
