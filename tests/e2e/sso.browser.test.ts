@@ -38,7 +38,7 @@ it('goes from /login to the provider and back, signed in with the provider’s M
   await page.goto(`${base}/login`)
   await page.getByLabel('Region').selectOption('eu')
   await page.getByLabel('Email').fill('otto@hooli.test')
-  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
   const cont = page.getByRole('link', { name: 'Continue with Hooli SSO' })
   await cont.waitFor()
   await cont.click()

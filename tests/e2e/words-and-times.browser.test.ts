@@ -264,7 +264,7 @@ describe('the login page', () => {
     await page.getByLabel('Region').selectOption(other)
     await page.getByLabel('Email').fill('nobody@example.test')
     await page.getByLabel('Password').fill('not the password')
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
     await page.getByRole('alert').first().waitFor()
     const cookie = (await context.cookies(base)).find((c) => c.name === 'gh_region')
     expect(cookie).toMatchObject({ value: other, sameSite: 'Lax' })
