@@ -182,6 +182,18 @@ describe('members and audit', () => {
     expect(page3.body.data.members).toHaveLength(1)
     const emails = [...all.body.data.members, ...page2.body.data.members, ...page3.body.data.members].map((m: { email: string }) => m.email)
     expect(new Set(emails).size).toBe(5)
+    // Keyset pages (decision 076): the same five by `next`, back by `prev`; `page` above is the deprecated offset form.
+    expect(all.body.data).toMatchObject({ totalExact: true, prev: null, next: expect.any(String) })
+    const k2 = await apiCall(base, `/api/organizations/${s.org.id}/members?pageSize=2&sort=email&after=${all.body.data.next}`, { token: s.adminToken })
+    const k3 = await apiCall(base, `/api/organizations/${s.org.id}/members?pageSize=2&sort=email&after=${k2.body.data.next}`, { token: s.adminToken })
+    expect(k3.body.data.next).toBeNull()
+    const byCursor = [...all.body.data.members, ...k2.body.data.members, ...k3.body.data.members].map((m: { email: string }) => m.email)
+    expect(byCursor).toEqual(emails)
+    const back = await apiCall(base, `/api/organizations/${s.org.id}/members?pageSize=2&sort=email&before=${k3.body.data.prev}`, { token: s.adminToken })
+    expect(back.body.data.members).toEqual(k2.body.data.members)
+    expectError(await apiCall(base, `/api/organizations/${s.org.id}/members?after=garbage`, { token: s.adminToken }), 400, 'invalid_request')
+    // Last sign-in is no longer a sort (it is not in the read model).
+    expectError(await apiCall(base, `/api/organizations/${s.org.id}/members?sort=lastSignIn`, { token: s.adminToken }), 400, 'invalid_request')
     const admins = await apiCall(base, `/api/organizations/${s.org.id}/members?role=admin`, { token: s.adminToken })
     expect(admins.body.data.members).toEqual([expect.objectContaining({ userId: s.admin.id, role: 'admin', kind: 'human', status: 'compliant', factors: [], joinedAt: expect.any(String) })])
     const eu = await apiCall(base, `/api/organizations/${s.org.id}/members?region=eu`, { token: s.adminToken })

@@ -28,7 +28,7 @@ function gatehouse(args: string[], env: Record<string, string> = {}): Promise<Re
 // Each verb is a fresh Node process (tsx compiles on start): generous time under a loaded machine.
 vi.setConfig({ testTimeout: 90_000 })
 
-const VERBS = ['migrate', 'seed-demo', 'create-org', 'create-user', 'grant-support', 'reset-mfa', 'unlock', 'rotate-encryption-key', 'verify-audit', 'audit-heads']
+const VERBS = ['migrate', 'seed-demo', 'create-org', 'create-user', 'grant-support', 'reset-mfa', 'unlock', 'rotate-encryption-key', 'verify-audit', 'audit-heads', 'verify-members']
 
 let base: string
 let smtp: TestSmtp
