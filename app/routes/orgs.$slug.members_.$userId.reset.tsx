@@ -67,8 +67,8 @@ export default function OrgMemberReset() {
       {params.get('done') ? (
         <Notice>Done: {member.email} has no factor, recovery code or remembered device left, was signed out everywhere, and has been emailed what to do next.</Notice>
       ) : allowed && resumed ? (
-        <ResumeChange resumed={resumed} label="Reset two-step verification" busyLabel="Resetting…" cancelTo=".">
-          Reset two-step verification of {member.email}. Reason: {String(resumed.values.reason)}{resumed.values.ticket ? ` (ticket ${String(resumed.values.ticket)})` : ''}.
+        <ResumeChange resumed={resumed} label="Reset two-factor authentication" busyLabel="Resetting…" cancelTo=".">
+          Reset two-factor authentication of {member.email}. Reason: {String(resumed.values.reason)}{resumed.values.ticket ? ` (ticket ${String(resumed.values.ticket)})` : ''}.
         </ResumeChange>
       ) : allowed ? (
         <ResetMfaForm

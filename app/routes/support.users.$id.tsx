@@ -87,8 +87,8 @@ export default function SupportMember() {
       <p><Link to="/support">← Search</Link></p>
       {notice ? <Notice>{notice}</Notice> : null}
       {resumed && !notice ? (
-        <ResumeChange resumed={resumed} label={resumed.intent === 'unlock' ? 'Unlock account' : 'Reset two-step verification'} busyLabel={resumed.intent === 'unlock' ? 'Unlocking…' : 'Resetting…'} cancelTo=".">
-          {resumed.intent === 'unlock' ? 'Unlock' : 'Reset two-step verification of'} {detail.user.email}. Reason: {String(resumed.values.reason)}{resumed.values.ticket ? ` (ticket ${String(resumed.values.ticket)})` : ''}.
+        <ResumeChange resumed={resumed} label={resumed.intent === 'unlock' ? 'Unlock account' : 'Reset two-factor authentication'} busyLabel={resumed.intent === 'unlock' ? 'Unlocking…' : 'Resetting…'} cancelTo=".">
+          {resumed.intent === 'unlock' ? 'Unlock' : 'Reset two-factor authentication of'} {detail.user.email}. Reason: {String(resumed.values.reason)}{resumed.values.ticket ? ` (ticket ${String(resumed.values.ticket)})` : ''}.
         </ResumeChange>
       ) : null}
       <section className="card">

@@ -168,7 +168,7 @@ export type PasskeyVerdict =
   | { kind: 'refused'; reason: 'blocked' | 'keys_not_allowed' | 'reset'; message: string }
 
 export const PASSKEY_NOT_ALLOWED = 'Your organization does not allow security keys or passkeys for signing in. Sign in with your email and password instead.'
-export const PASSKEY_AFTER_RESET = 'Your two-step settings were reset: sign in with your email and password, then confirm the code we email you.'
+export const PASSKEY_AFTER_RESET = 'Your two-factor authentication was reset: sign in with your email and password, then confirm the code we email you.'
 
 export function decidePasskey(step: NextStep, policy: Pick<PolicyDecision, 'allowedMethods'>): PasskeyVerdict {
   const notAllowed = { kind: 'refused', reason: 'keys_not_allowed', message: PASSKEY_NOT_ALLOWED } as const

@@ -49,7 +49,7 @@ export function KeyTestButton({ keyId, label }: { keyId: string; label: string }
       <button
         type="button"
         className="secondary"
-        aria-label={`Test ${label}`}
+        aria-label={`Test this key: ${label}`}
         disabled={busy}
         onClick={() => {
           setSaid(null)

@@ -40,7 +40,7 @@ describe('Test this key', () => {
     const [before] = await db.select().from(schema.webauthnCredentials).where(eq(schema.webauthnCredentials.userId, user.id))
     const [sessionBefore] = await db.select().from(schema.sessions).where(eq(schema.sessions.userId, user.id))
 
-    await page.getByRole('button', { name: 'Test Desk key' }).click()
+    await page.getByRole('button', { name: 'Test this key: Desk key' }).click()
     await page.getByText('It worked: “Desk key” answered.').waitFor()
     const [after] = await db.select().from(schema.webauthnCredentials).where(eq(schema.webauthnCredentials.userId, user.id))
     expect(after.lastUsedAt).not.toBeNull()
@@ -65,7 +65,7 @@ describe('Test this key', () => {
 
     // The key is gone from the authenticator: the ceremony fails and the page says so in plain words.
     await cdp.send('WebAuthn.clearCredentials', { authenticatorId })
-    await page.getByRole('button', { name: 'Test Desk key' }).click()
+    await page.getByRole('button', { name: 'Test this key: Desk key' }).click()
     await page.getByText('The operation was cancelled — try again and touch your key').waitFor()
     await page.close()
   }, 120_000)

@@ -101,7 +101,7 @@ describe('after a support reset', () => {
     await db.update(schema.users).set({ mfaResetAt: sql`now()` }).where(eq(schema.users.id, user.id))
     const client = await pendingClient(user.email)
     const page = await client.text('/login/verify')
-    expect(page.html).toContain('were reset')
+    expect(page.html).toContain('was reset')
     expect(page.html).not.toContain('Use a recovery code')
     expect((await client.post('/login/verify', { intent: 'totp', code: '123456' })).status).toBe(403)
     // The code went out when the password step landed the member on the email step (decision 071).
@@ -135,7 +135,7 @@ describe('after a support reset', () => {
     const user = await createUser({ org })
     await db.update(schema.users).set({ mfaResetAt: sql`now()` }).where(eq(schema.users.id, user.id))
     const client = await pendingClient(user.email)
-    expect((await client.text('/login/verify')).html).toContain('were reset')
+    expect((await client.text('/login/verify')).html).toContain('was reset')
     // Sent by the password step, which lands the member on the email step (decision 071).
     const code = (await smtp.waitFor(user.email, { subject: /sign-in code/ })).text.match(/code is (\d{6})/)![1]
     const done = await client.post('/login/verify', { intent: 'email', code })

@@ -108,7 +108,7 @@ describe('backup codes for a member whose only factor is email', () => {
     expect((await client.text('/settings/security/recovery-codes')).html).toContain('Generate backup codes')
     const made = await client.post('/settings/security/recovery-codes', { intent: 'regenerate' })
     expect(made.status).toBe(200)
-    const codes = [...(await made.text()).matchAll(/\b([2-9a-z]{4}-[2-9a-z]{4})\b/g)].map((m) => m[1])
+    const codes = [...(await made.text()).matchAll(/<code class="secret">([2-9a-z]{4}-[2-9a-z]{4})<\/code>/g)].map((m) => m[1])
     expect(new Set(codes).size).toBe(10)
     const stored = await db.select().from(schema.recoveryCodes).where(eq(schema.recoveryCodes.userId, user.id))
     expect(stored).toHaveLength(10)
