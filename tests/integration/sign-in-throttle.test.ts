@@ -40,7 +40,7 @@ async function attempt(email: string, password = 'not the password', region = 'u
   const res = await signIn(client, email, region, password)
   const html = await res.text()
   const message = /Too many sign-in attempts\. Try again in [^.<]+\./.exec(html)?.[0] ?? (html.includes('Email or password is incorrect') ? 'Email or password is incorrect' : null)
-  return { status: res.status, message, cookies: [...client.cookies.keys()] }
+  return { status: res.status, message, cookies: [...client.cookies.keys()].filter((k) => k !== 'gh_region') } // the remembered region (decision 073) is no session
 }
 
 const THROTTLED = /^Too many sign-in attempts\. Try again in \d+ seconds?\.$/
