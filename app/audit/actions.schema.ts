@@ -1,4 +1,4 @@
-/** Every audit action name, one list for the whole product (DESIGN.md "Audit"): add to it, never rename. */
+/** Every audit action name, one list for the whole product: add to it, never rename. */
 export const AUDIT_ACTIONS = [
   'auth.login_success', 'auth.login_failed', 'auth.login_success_2fa', 'auth.login_success_backup_code',
   // A passkey: the password and the second factor in one step (decision 069).

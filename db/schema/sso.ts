@@ -4,7 +4,7 @@ import { regions } from './regions.ts'
 import { users } from './users.ts'
 
 /**
- * An organization's OpenID Connect sign-in (issue 16, decision 075). One per organization. The
+ * An organization's OpenID Connect sign-in (decision 075). One per organization. The
  * client secret is encrypted at rest like TOTP secrets (AES-256-GCM under the key ring, bound to
  * this column and organization); `region` is where a first SSO sign-in creates its account.
  */
