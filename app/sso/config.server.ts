@@ -9,7 +9,7 @@
  * like a lowering whatever it does. Trusting the provider's MFA is a lowering in its own right.
  */
 import { and, eq, inArray, ne, sql } from 'drizzle-orm'
-import { recordAudit, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
+import { recordAudit, refuseChange, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { encryptSecret, readSecret, type SecretBinding } from '#app/auth/crypto.server.ts'
 import { config as appConfig } from '#app/config/env.server.ts'
 import { DomainError } from '#app/errors.ts'
@@ -17,6 +17,7 @@ import { idpTrustLowerings } from '#app/policy/lowering.ts'
 import { requireLoweringAllowed, type ChangeAuthority } from '#app/policy/lowering.server.ts'
 import { isExempt } from '#app/policy/member-status.server.ts'
 import { db, schema, sql as pg } from '#db/client.ts'
+import { checkIssuer, SsoError } from './oidc.server.ts'
 import type { IdpTrustInput, SsoConfigInput, SsoConfigView } from './sso.schema.ts'
 
 export type SsoConfig = typeof schema.ssoConfigs.$inferSelect
@@ -77,7 +78,7 @@ export type SsoChange = { orgId: string; actor: Actor; authority: ChangeAuthorit
  * one needs it). Domains taken by another organization are refused (sso_domain_taken, nothing
  * written). Audited as org.sso_config_changed with what changed, never the secret.
  */
-export async function saveSsoConfig(change: SsoChange, input: SsoConfigInput): Promise<SsoConfigView> {
+export async function saveSsoConfig(change: SsoChange, input: SsoConfigInput, options: { checkIssuer?: boolean } = {}): Promise<SsoConfigView> {
   const audit = { actor: change.actor, attempt: 'org.sso_config_changed', organizationId: change.orgId, meta: change.meta }
   await requireLoweringAllowed(change.authority, ['Single sign-on settings'], audit, change.now)
   if (!appConfig.regions.some((r) => r.code === input.region)) throw new DomainError('invalid_request', 'Choose one of the regions.', 'region')
@@ -86,6 +87,17 @@ export async function saveSsoConfig(change: SsoChange, input: SsoConfigInput): P
   if (!regionPolicy) throw new DomainError('invalid_request', 'The organization does not operate in that region.', 'region')
   const taken = await db.select({ domain: d.domain }).from(d).where(and(inArray(d.domain, input.domains), ne(d.organizationId, change.orgId)))
   if (taken.length) throw new DomainError('sso_domain_taken', `${taken.map((t) => t.domain).join(', ')} already ${taken.length === 1 ? 'belongs' : 'belong'} to another organization’s single sign-on.`, 'domains')
+  const stored = await loadSsoConfig(change.orgId)
+  if (!stored && !input.clientSecret) throw new DomainError('invalid_request', 'Enter the client secret.', 'clientSecret')
+  if (options.checkIssuer !== false) {
+    // The provider's discovery document must be readable before anything is saved (decision 080).
+    try {
+      await checkIssuer(input.issuer, input.clientId, input.clientSecret || stored?.clientSecret || '')
+    } catch (e) {
+      if (e instanceof SsoError) await refuseChange(e, { ...audit, details: { reason: e.reason, issuer: input.issuer } })
+      throw e
+    }
+  }
   await db.transaction(async (tx) => {
     const [old] = await tx.select().from(c).where(eq(c.organizationId, change.orgId)).for('update')
     if (!old && !input.clientSecret) throw new DomainError('invalid_request', 'Enter the client secret.', 'clientSecret')

@@ -57,6 +57,27 @@ export async function discover(cfg: LoadedConfig): Promise<client.Configuration>
   return configuration
 }
 
+/**
+ * Saving the settings reads the issuer's discovery document first (decision 080): an issuer that
+ * cannot be reached, answers no discovery document, or names another issuer is refused with
+ * `idp_unavailable` (502) and the reason, before anything is written. Plain http only on this machine.
+ */
+export async function checkIssuer(issuer: string, clientId: string, clientSecret: string): Promise<void> {
+  if (!issuerAllowed(issuer)) throw new DomainError('invalid_request', 'The issuer URL must start with https:// (plain http only for a provider on this machine).', 'issuer')
+  try {
+    await client.discovery(new URL(issuer), clientId, clientSecret, client.ClientSecretPost(clientSecret), {
+      timeout: 10,
+      execute: new URL(issuer).protocol === 'http:' ? [client.allowInsecureRequests] : [],
+    })
+  } catch (e) {
+    throw new SsoError(
+      'idp_unavailable',
+      `discovery_failed: ${describe(e)}`,
+      `Gatehouse could not read the provider’s discovery document at ${issuer.replace(/\/$/, '')}/.well-known/openid-configuration (${describe(e)}). Check the issuer URL and that the provider is up. Nothing was saved.`,
+    )
+  }
+}
+
 /** The PKCE verifier is derived from the browser's cookie token, so the database never holds it (decision 075). */
 export const pkceVerifier = (cookieToken: string) => keyedHash('sso-pkce', cookieToken)
 

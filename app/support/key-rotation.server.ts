@@ -1,5 +1,5 @@
 /**
- * Re-encrypts every TOTP secret under the first key of GATEHOUSE_ENCRYPTION_KEYS, bound to its
+ * Re-encrypts every TOTP secret, and every organization's SSO client secret, under the first key of GATEHOUSE_ENCRYPTION_KEYS, bound to its
  * column and member (decision 062): each app's secret, and the new secret of a replacement still
  * waiting for its first code (an expired one too: it is a secret at rest until it is overwritten).
  * Secrets written before that binding existed are rewritten even when already under the first key.
@@ -20,6 +20,8 @@ export type RotationReport = {
   alreadyCurrent: number
   changedMeanwhile: number
   failed: { factorId: string; keyId: string; error: string; pending?: true }[]
+  /** Organizations' SSO client secrets (decision 080), counted apart from the TOTP secrets. */
+  sso: { total: number; rotated: number; alreadyCurrent: number; changedMeanwhile: number; failed: { organizationId: string; keyId: string; error: string }[] }
 }
 
 export async function rotateEncryptionKey(): Promise<RotationReport> {
@@ -32,7 +34,10 @@ export async function rotateEncryptionKey(): Promise<RotationReport> {
     ...rows.map((r) => ({ factorId: r.id, userId: r.userId, ciphertext: r.ciphertext, keyId: r.keyId, pending: false })),
     ...rows.flatMap((r) => (r.pendingCiphertext && r.pendingKeyId ? [{ factorId: r.id, userId: r.userId, ciphertext: r.pendingCiphertext, keyId: r.pendingKeyId, pending: true }] : [])),
   ]
-  const report: RotationReport = { keyId, total: secrets.length, pending: secrets.filter((s) => s.pending).length, rotated: 0, alreadyCurrent: 0, changedMeanwhile: 0, failed: [] }
+  const report: RotationReport = {
+    keyId, total: secrets.length, pending: secrets.filter((s) => s.pending).length, rotated: 0, alreadyCurrent: 0, changedMeanwhile: 0, failed: [],
+    sso: { total: 0, rotated: 0, alreadyCurrent: 0, changedMeanwhile: 0, failed: [] },
+  }
   for (const secret of secrets) {
     if (secret.keyId === keyId && isBoundCiphertext(secret.ciphertext)) {
       report.alreadyCurrent++
@@ -61,5 +66,36 @@ export async function rotateEncryptionKey(): Promise<RotationReport> {
     if (updated.length) report.rotated++
     else report.changedMeanwhile++
   }
+  await rotateSsoSecrets(keyId, report.sso)
   return report
+}
+
+/** The same for each organization's SSO client secret, bound to its column and organization (decision 075). */
+async function rotateSsoSecrets(keyId: string, report: RotationReport['sso']) {
+  const c = schema.ssoConfigs
+  const rows = await db.select({ orgId: c.organizationId, ciphertext: c.clientSecretCiphertext, keyId: c.keyId }).from(c)
+  report.total = rows.length
+  for (const row of rows) {
+    if (row.keyId === keyId && isBoundCiphertext(row.ciphertext)) {
+      report.alreadyCurrent++
+      continue
+    }
+    const binding: SecretBinding = { column: 'sso_configs.client_secret_ciphertext', userId: row.orgId }
+    let plain: string
+    try {
+      plain = decryptSecret(row.ciphertext, row.keyId, binding)
+    } catch (e) {
+      report.failed.push({ organizationId: row.orgId, keyId: row.keyId, error: e instanceof Error ? e.message : String(e) })
+      continue
+    }
+    const next = encryptSecret(plain, binding, keyId)
+    // Conditional on the ciphertext read: a secret an owner replaced meanwhile is left alone (and counted).
+    const updated = await db
+      .update(c)
+      .set({ clientSecretCiphertext: next.ciphertext, keyId: next.keyId })
+      .where(and(eq(c.organizationId, row.orgId), eq(c.clientSecretCiphertext, row.ciphertext)))
+      .returning({ id: c.organizationId })
+    if (updated.length) report.rotated++
+    else report.changedMeanwhile++
+  }
 }

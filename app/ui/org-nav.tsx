@@ -5,7 +5,7 @@ import { NavLink } from '@remix-run/react'
 /** Tabs of the organization admin console. */
 export function OrgNav({ slug, name }: { slug: string; name: string }) {
   const tabs = [
-    ['', 'Overview'], ['/members', 'Members'], ['/policy', 'Policy'], ['/exemptions', 'Exemptions'], ['/api-keys', 'API keys'], ['/audit', 'Audit log'],
+    ['', 'Overview'], ['/members', 'Members'], ['/policy', 'Policy'], ['/exemptions', 'Exemptions'], ['/api-keys', 'API keys'], ['/sso', 'Single sign-on'], ['/audit', 'Audit log'],
   ] as const
   return (
     <nav aria-label={`${name} administration`} className="row" style={{ marginBottom: '1rem' }}>

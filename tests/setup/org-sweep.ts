@@ -34,6 +34,8 @@ const WATCHED: Record<string, string[]> = {
   recovery_codes: [],
   trusted_devices: [],
   sessions: ['last_seen_at', 'idle_expires_at'],
+  sso_configs: [],
+  sso_domains: [],
 }
 
 /**

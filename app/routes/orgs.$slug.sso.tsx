@@ -1,0 +1,177 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
+import { Form, useActionData, useLoaderData } from '@remix-run/react'
+import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
+import { hasFreshSecondFactor } from '#app/auth/session.server.ts'
+import { formError } from '#app/http/domain-error.server.ts'
+import { badRequest, parseForm } from '#app/http/forms.server.ts'
+import { redirectTo, requestMeta } from '#app/http/request.server.ts'
+import { readResumed, stepUpLocation, stepUpToResume } from '#app/http/resume.server.ts'
+import { roleAtLeast } from '#app/orgs/scope.server.ts'
+import { listOrgRegions } from '#app/orgs/organizations.server.ts'
+import { sessionAuthority } from '#app/policy/lowering.server.ts'
+import { saveSsoConfig, ssoView } from '#app/sso/config.server.ts'
+import { callbackUrl } from '#app/sso/oidc.server.ts'
+import { ssoConfigInput } from '#app/sso/sso.schema.ts'
+import { Field, FormError, Notice, SelectField } from '#app/ui/form.tsx'
+import { OrgNav } from '#app/ui/org-nav.tsx'
+import { SubmitButton } from '#app/ui/submit-button.tsx'
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Single sign-on · ${data?.org.name ?? 'Organization'} · Gatehouse` }]
+
+const FIELDS = ['issuer', 'clientId', 'clientSecret', 'domains', 'region', 'emailClaim', 'nameClaim', 'ssoRequired'] as const
+
+/**
+ * Owners and admins see the settings; only an owner changes them, and the form (it holds the
+ * client secret) is shown only to a session with a fresh second factor: step-up comes before the
+ * form (decisions 072 and 080).
+ */
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const { org, scope, session, membership } = await requireOrgRole(request, params.slug ?? '', 'admin')
+  const [view, regions] = await Promise.all([ssoView(org.id), listOrgRegions(scope)])
+  const here = `/orgs/${org.slug}/sso`
+  const isOwner = roleAtLeast(membership.role, 'owner')
+  const fresh = hasFreshSecondFactor(session)
+  // Values carried through step-up (never the secret): the form comes back filled in.
+  const resumed = isOwner && fresh ? readResumed(request, ssoConfigInput) : null
+  return {
+    org: { name: org.name, slug: org.slug },
+    view,
+    regions: regions.map((r) => r.region),
+    callbackUrl: callbackUrl(),
+    isOwner,
+    editable: isOwner && fresh,
+    stepUp: isOwner && !fresh ? stepUpLocation(here) : null,
+    resumedValues: resumed?.values ?? null,
+    notice: new URL(request.url).searchParams.get('notice'),
+  }
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { org, user, session } = await requireOrgChange(request, params.slug ?? '', 'owner', context)
+  const here = `/orgs/${org.slug}/sso`
+  const form = await parseForm(request, ssoConfigInput)
+  if (!form.ok) return badRequest(form.errors)
+  const input = form.data
+  const values = { issuer: input.issuer, clientId: input.clientId, domains: input.domains.join(', '), region: input.region, emailClaim: input.emailClaim, nameClaim: input.nameClaim, ssoRequired: input.ssoRequired ? 'on' : '' }
+  try {
+    await saveSsoConfig({ orgId: org.id, actor: { id: user.id, label: user.email }, authority: sessionAuthority(session), meta: requestMeta(request, context) }, input)
+  } catch (e) {
+    // Through step-up and back to the form filled in; the secret is typed again (it is never carried).
+    stepUpToResume(e, here, 'save', values)
+    return formError(e, { fields: FIELDS, values })
+  }
+  return redirectTo(`${here}?notice=saved`)
+}
+
+const NOTICES: Record<string, string> = {
+  saved: 'Single sign-on settings saved. The provider’s discovery document was read successfully.',
+}
+
+export default function SsoSettings() {
+  const d = useLoaderData<typeof loader>()
+  const actionData = useActionData<typeof action>()
+  const errors = (actionData && 'errors' in actionData ? actionData.errors : {}) as Record<string, string>
+  const echoed = (actionData && 'values' in actionData ? actionData.values : null) as Record<string, string> | null
+  const v = d.view
+  const initial: Record<string, string> = echoed && Object.keys(echoed).length
+    ? echoed
+    : d.resumedValues
+      ? Object.fromEntries(Object.entries(d.resumedValues).map(([k, x]) => [k, Array.isArray(x) ? x.join(', ') : x]))
+      : { issuer: v.issuer ?? '', clientId: v.clientId ?? '', domains: v.domains.join(', '), region: v.region ?? d.regions[0] ?? '', emailClaim: v.emailClaim, nameClaim: v.nameClaim, ssoRequired: v.ssoRequired ? 'on' : '' }
+  const fieldErrors = new Set<string>(FIELDS)
+  const formMessage = errors.form ?? Object.entries(errors).find(([k]) => !fieldErrors.has(k))?.[1]
+  return (
+    <>
+      <OrgNav slug={d.org.slug} name={d.org.name} />
+      <section className="card" id="settings">
+        <h1>Single sign-on</h1>
+        <p className="muted">
+          Members whose email address is in one of {d.org.name}’s domains can sign in through your OpenID Connect identity provider. Register Gatehouse there with the
+          redirect URI <code>{d.callbackUrl}</code>.
+        </p>
+        {d.notice && NOTICES[d.notice] ? <Notice>{NOTICES[d.notice]}</Notice> : null}
+        <FormError message={formMessage} />
+        {d.editable ? (
+          <Form method="post" noValidate aria-label="Single sign-on settings">
+            <Field label="Issuer URL" name="issuer" type="url" defaultValue={initial.issuer} error={errors.issuer} required hint="Gatehouse reads its discovery document (/.well-known/openid-configuration) when you save." />
+            <Field label="Client id" name="clientId" defaultValue={initial.clientId} error={errors.clientId} required autoComplete="off" />
+            <Field
+              label="Client secret"
+              name="clientSecret"
+              type="password"
+              autoComplete="new-password"
+              defaultValue=""
+              error={errors.clientSecret}
+              placeholder={v.clientSecretSet ? '•••••••• (set)' : ''}
+              hint={v.clientSecretSet ? 'A secret is set. It is never shown; type a new one only to replace it.' : 'Stored encrypted; never shown again.'}
+            />
+            <Field label="Email domains" name="domains" defaultValue={initial.domains} error={errors.domains} required hint="Separated by spaces or commas, e.g. acme.com, acme.co.uk. A domain belongs to one organization only." />
+            <SelectField label="Region for new members" name="region" defaultValue={initial.region} error={errors.region} hint="A first sign-in through SSO creates the account in this region.">
+              {d.regions.map((r) => (
+                <option key={r} value={r}>{r.toUpperCase()}</option>
+              ))}
+            </SelectField>
+            <fieldset>
+              <legend>Claim mapping</legend>
+              <Field label="Email claim" name="emailClaim" defaultValue={initial.emailClaim} error={errors.emailClaim} />
+              <Field label="Name claim" name="nameClaim" defaultValue={initial.nameClaim} error={errors.nameClaim} />
+            </fieldset>
+            <div className="field">
+              <label>
+                <input type="checkbox" name="ssoRequired" defaultChecked={initial.ssoRequired === 'on'} aria-describedby="ssoRequired-hint" /> SSO required for members with these domains
+              </label>
+              <div className="hint" id="ssoRequired-hint">
+                They cannot sign in with a password or reset one. Owners with their own app or security key keep a break-glass password sign-in.
+              </div>
+            </div>
+            <SubmitButton busyLabel="Checking the provider…">Save single sign-on</SubmitButton>
+          </Form>
+        ) : (
+          <>
+            {v.configured ? (
+              <dl className="summary">
+                <dt>Issuer</dt>
+                <dd><code>{v.issuer}</code></dd>
+                <dt>Client id</dt>
+                <dd><code>{v.clientId}</code></dd>
+                <dt>Client secret</dt>
+                <dd>{v.clientSecretSet ? 'Set (never shown)' : 'Not set'}</dd>
+                <dt>Email domains</dt>
+                <dd>{v.domains.join(', ')}</dd>
+                <dt>Region for new members</dt>
+                <dd>{v.region?.toUpperCase()}</dd>
+                <dt>Claims</dt>
+                <dd>email: <code>{v.emailClaim}</code>, name: <code>{v.nameClaim}</code></dd>
+                <dt>SSO required</dt>
+                <dd>{v.ssoRequired ? 'Yes: members with these domains sign in through SSO only' : 'No: SSO is offered, passwords still work'}</dd>
+              </dl>
+            ) : (
+              <p>Single sign-on is not set up.</p>
+            )}
+            {d.stepUp ? (
+              <p>
+                <a href={d.stepUp} className="button">{v.configured ? 'Change settings…' : 'Set up single sign-on…'}</a>{' '}
+                <span className="hint">You confirm it’s you with your second factor first.</span>
+              </p>
+            ) : !d.isOwner ? (
+              <p className="hint">Only an owner can change single sign-on.</p>
+            ) : null}
+          </>
+        )}
+      </section>
+      {v.trust.length ? (
+        <section className="card">
+          <h2>Trusting the provider’s MFA</h2>
+          <ul>
+            {v.trust.map((t) => (
+              <li key={t.region}>
+                {t.region.toUpperCase()}: {t.trustIdpMfa ? `trusted when amr has ${t.idpMfaAmr.join(', ')}${t.idpMfaAcr.length ? ` or acr is ${t.idpMfaAcr.join(', ')}` : ''}` : 'not trusted: Gatehouse asks its own second factor'}
+              </li>
+            ))}
+          </ul>
+          <p className="hint">Change it with <code>gatehouse sso set --trust</code> or the API (PUT /api/organizations/{'{orgId}'}/sso/trust/{'{region}'}).</p>
+        </section>
+      ) : null}
+    </>
+  )
+}
