@@ -44,7 +44,6 @@ export default defineCommand({
   ],
   async run({ values, positionals, print }) {
     const base = serverUrl(values)
-    const token = currentToken()
     const org = encodeURIComponent(positionalOrOption(values, positionals, 'org'))
     const trustRegion = str(values, 'trust-region')
     const configFlags = ['issuer', 'client-id', 'domains', 'region', 'email-claim', 'name-claim'].some((n) => str(values, n) !== undefined) || values.required || values['not-required'] || values['client-secret-stdin']
@@ -52,7 +51,7 @@ export default defineCommand({
       if (configFlags) throw new UsageError('change either the settings or one region’s trust (--trust-region), not both at once')
       if (Boolean(values.trust) === Boolean(values['no-trust'])) throw new UsageError('with --trust-region say --trust or --no-trust')
       const body = { trustIdpMfa: Boolean(values.trust), ...(str(values, 'amr') ? { idpMfaAmr: list(str(values, 'amr')) } : {}), ...(str(values, 'acr') !== undefined ? { idpMfaAcr: list(str(values, 'acr')) } : {}) }
-      const result = await api<TrustChange>(base, `/api/organizations/${org}/sso/trust/${encodeURIComponent(trustRegion)}`, { method: 'PUT', body, token })
+      const result = await api<TrustChange>(base, `/api/organizations/${org}/sso/trust/${encodeURIComponent(trustRegion)}`, { method: 'PUT', body, token: currentToken() })
       print(result, [
         result.changed ? `Saved: ${trustRegion.toUpperCase()} ${body.trustIdpMfa ? 'trusts' : 'does not trust'} the provider’s MFA.` : 'Unchanged.',
         ...(result.lowered.length ? [`  Lowers: ${result.lowered.join('; ')} (${result.lowersProtectionFor} member(s) affected).`] : []),
@@ -62,6 +61,7 @@ export default defineCommand({
     if (values.trust || values['no-trust'] || values.amr || values.acr) throw new UsageError('--trust, --no-trust, --amr and --acr need --trust-region')
     if (!configFlags) throw new UsageError('nothing to change: give --issuer, --client-id, --client-secret-stdin, --domains, --region, --email-claim, --name-claim, --required or --not-required')
     if (values.required && values['not-required']) throw new UsageError('say --required or --not-required, not both')
+    const token = currentToken()
     const current = await api<SsoSettings>(base, `/api/organizations/${org}/sso`, { token })
     const secret = values['client-secret-stdin'] ? await prompt('Client secret', { secret: true }) : ''
     if (values['client-secret-stdin'] && !secret.trim()) throw new UsageError('the client secret read from standard input is empty')
