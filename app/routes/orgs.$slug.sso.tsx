@@ -92,7 +92,7 @@ export default function SsoSettings() {
         {d.notice && NOTICES[d.notice] ? <Notice>{NOTICES[d.notice]}</Notice> : null}
         <FormError message={formMessage} />
         {d.editable ? (
-          <Form method="post" noValidate aria-label="Single sign-on settings">
+          <Form key={JSON.stringify(v)} method="post" noValidate aria-label="Single sign-on settings">
             <Field label="Issuer URL" name="issuer" type="url" defaultValue={initial.issuer} error={errors.issuer} required hint="Gatehouse reads its discovery document (/.well-known/openid-configuration) when you save." />
             <Field label="Client id" name="clientId" defaultValue={initial.clientId} error={errors.clientId} required autoComplete="off" />
             <Field

@@ -87,6 +87,24 @@ export async function saveSsoConfig(change: SsoChange, input: SsoConfigInput, op
   if (!regionPolicy) throw new DomainError('invalid_request', 'The organization does not operate in that region.', 'region')
   const taken = await db.select({ domain: d.domain }).from(d).where(and(inArray(d.domain, input.domains), ne(d.organizationId, change.orgId)))
   if (taken.length) throw new DomainError('sso_domain_taken', `${taken.map((t) => t.domain).join(', ')} already ${taken.length === 1 ? 'belongs' : 'belong'} to another organization’s single sign-on.`, 'domains')
+  // Without proof of the domain (decision 080), an organization may not claim a domain whose
+  // addresses already hold accounts outside it: SSO required would lock those people out of their
+  // passwords, and the provider would be offered to them.
+  const oldDomains = new Set((await db.select({ domain: d.domain }).from(d).where(eq(d.organizationId, change.orgId))).map((x) => x.domain))
+  const added = input.domains.filter((x) => !oldDomains.has(x))
+  if (added.length) {
+    const outside = await pg<{ domain: string }[]>`
+      select distinct lower(split_part(u.email, '@', 2)) as domain from users u
+      where lower(split_part(u.email, '@', 2)) = any(${added})
+        and not exists (select 1 from memberships m where m.user_id = u.id and m.organization_id = ${change.orgId})`
+    if (outside.length) {
+      const list = outside.map((o) => o.domain).sort().join(', ')
+      await refuseChange(
+        new DomainError('sso_domain_taken', `${list}: people outside this organization already sign in to Gatehouse with addresses at ${outside.length === 1 ? 'this domain' : 'these domains'}. Ask Gatehouse support to verify that your organization owns ${outside.length === 1 ? 'it' : 'them'}. Nothing was saved.`, 'domains'),
+        { ...audit, details: { reason: 'domain_has_outside_accounts', domains: outside.map((o) => o.domain) } },
+      )
+    }
+  }
   const stored = await loadSsoConfig(change.orgId)
   if (!stored && !input.clientSecret) throw new DomainError('invalid_request', 'Enter the client secret.', 'clientSecret')
   if (options.checkIssuer !== false) {

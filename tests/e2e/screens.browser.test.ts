@@ -212,7 +212,7 @@ it('the member pages (security, sessions, devices, enrollment, step-up, grace pr
   expect(problems).toEqual([])
 })
 
-it('the admin pages (overview, members, policy, exemptions, API keys, audit) fit every screen and pass axe', async () => {
+it('the admin pages (overview, members, policy, exemptions, API keys, single sign-on, audit) fit every screen and pass axe', async () => {
   const owner = await findDemoUser('owner@acme.test')
   const acme = (await db.select().from(schema.organizations).where(eq(schema.organizations.slug, 'acme')))[0]
   const bot = await findDemoUser('ci-bot@acme.test')
@@ -226,6 +226,7 @@ it('the admin pages (overview, members, policy, exemptions, API keys, audit) fit
     '/orgs/acme/policy',
     '/orgs/acme/exemptions',
     '/orgs/acme/api-keys',
+    '/orgs/acme/sso',
     '/orgs/acme/audit',
     { path: `/orgs/acme/members/${member.id}/reset`, status: 200, name: 'orgs-acme-member-reset' },
     { path: '/orgs/globex', status: 404, name: 'error-other-org' },

@@ -172,6 +172,15 @@ describe('the settings page', () => {
     expect(await html(taken)).toContain('piedpiper.test already belongs to another organization')
     expect(await domainsOf()).toEqual(['hooli-xyz.test', 'hooli.test'])
     expect(await domainsOf(rival.id)).toEqual(['piedpiper.test'])
+
+    // Without proof of ownership (decision 080), a domain whose addresses hold accounts outside the organization is refused.
+    await createUser({ email: 'gavin@endframe.test' })
+    const outside = await client.post(here(), form({ domains: 'hooli.test endframe.test', clientSecret: '' }))
+    expect(outside.status).toBe(409)
+    expect(await html(outside)).toContain('endframe.test: people outside this organization already sign in')
+    expect(await domainsOf()).toEqual(['hooli-xyz.test', 'hooli.test'])
+    const [refusal] = await eventsOf('security.change_refused')
+    expect(refusal.details).toMatchObject({ reason: 'domain_has_outside_accounts', domains: ['endframe.test'] })
   })
 })
 
