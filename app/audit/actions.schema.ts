@@ -21,6 +21,8 @@ export const AUDIT_ACTIONS = [
   // Single sign-on (decision 075): configuration, failures, accounts created or linked, step-up
   // done by re-authenticating at the provider. SSO sign-ins are auth.login_success* with details.method 'sso' or 'idp'.
   'org.sso_config_changed', 'auth.sso_failed', 'org.sso_member_created', 'auth.sso_linked', 'auth.sso_link_refused', 'auth.sso_step_up',
+  // A password accepted where the domain requires SSO: an owner's or staff's break-glass, its own factor still asked (decision 080).
+  'auth.sso_break_glass',
   // Operator CLI (grant-support; verify-members repairing the members read model, decision 076).
   'platform.role_changed', 'platform.members_repaired',
   'org.audit_retention_changed',

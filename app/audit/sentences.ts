@@ -87,6 +87,7 @@ const SENTENCES: Record<AuditAction, Describe> = {
   'org.sso_member_created': ({ member }) => `${member} joined through single sign-on (account created).`,
   'auth.sso_linked': ({ member }) => `${member} linked their account to single sign-on.`,
   'auth.sso_link_refused': ({ member }) => `Linking ${member} to single sign-on was refused.`,
+  'auth.sso_break_glass': ({ actor }) => `${actor} used the break-glass password sign-in where single sign-on is required (their own second factor is still asked).`,
   'auth.sso_step_up': ({ member }) => `${member} confirmed it was them at the identity provider.`,
   'auth.mfa_reset_by_support': ({ actor, member, d }) => `Support (${actor}) reset the two-factor authentication of ${member}${because(d)}${ticket(d)}.`,
   'auth.mfa_reset_by_org_admin': ({ actor, member, d }) => `${actor} reset the two-factor authentication of ${member}${because(d)}${ticket(d)}.`,

@@ -215,6 +215,8 @@ async function ssoRequiredPasswordSignIn(route: SsoRoute, check: PasswordCheck, 
     await recordAudit({ action: 'auth.login_failed', actor: { id: user.id, label: user.email }, subjectId: user.id, meta: input.meta, details: { reason: 'sso_required', organizationId: route.orgId, channel: input.channel } })
     return refusal
   }
+  // Break-glass is audited on its own (decision 080); the sign-in's own events follow.
+  await recordAudit({ action: 'auth.sso_break_glass', actor: { id: user.id, label: user.email }, subjectId: user.id, organizationId: route.orgId, meta: input.meta, details: { organizationId: route.orgId, role: membership?.role ?? null, platformRole: user.platformRole, channel: input.channel } })
   return afterPassword(check.context, { ...input, ownFactorRequired: true })
 }
 

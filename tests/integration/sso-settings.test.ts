@@ -321,6 +321,31 @@ describe('gatehouse sso get|set', () => {
   })
 })
 
+describe('break-glass where SSO is required', () => {
+  it('lets an owner and support staff with their own factor sign in with a password (their factor still asked), audited; a member is pointed to SSO', async () => {
+    expect((await configRow()).ssoRequired).toBe(true)
+    const ceo = await createUser({ email: 'ceo@hooli.test', org, role: 'owner' })
+    const staff = await createUser({ email: 'ops@hooli.test', platformRole: 'support' })
+    const member = await createUser({ email: 'dinesh@hooli.test', org, role: 'member' })
+    for (const u of [ceo, staff, member]) await enableTotp(u.id)
+    for (const u of [ceo, staff]) {
+      const res = await new TestClient(base).post('/login', { region: 'us', email: u.email, password: 'correct horse battery staple' })
+      expect(res.status, u.email).toBe(302)
+      expect(res.headers.get('location')).toBe('/login/verify')
+      const [event] = await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.subjectId, u.id), eq(schema.auditEvents.action, 'auth.sso_break_glass' as never)))
+      expect(event.details).toMatchObject({ organizationId: org.id })
+      expect(event.organizationId).toBe(org.id)
+    }
+    const refused = await new TestClient(base).post('/login', { region: 'us', email: member.email, password: 'correct horse battery staple' })
+    expect(refused.status).toBe(403)
+    expect(await html(refused)).toContain('Continue with Hooli SSO')
+    expect(await db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.subjectId, member.id), eq(schema.auditEvents.action, 'auth.sso_break_glass' as never)))).toHaveLength(0)
+    const reset = await new TestClient(base).post('/forgot-password', { region: 'us', email: member.email })
+    expect(reset.status).toBe(403)
+    expect(await html(reset)).toContain('no Gatehouse password to reset')
+  })
+})
+
 describe('gatehouse rotate-encryption-key', () => {
   it('re-encrypts each organization’s SSO client secret under the new first key, bound to its organization; reruns skip it', async () => {
     const before = await configRow()
