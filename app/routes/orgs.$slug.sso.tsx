@@ -9,9 +9,9 @@ import { readResumed, stepUpLocation, stepUpToResume } from '#app/http/resume.se
 import { roleAtLeast } from '#app/orgs/scope.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
-import { saveSsoConfig, ssoView } from '#app/sso/config.server.ts'
+import { saveSsoConfig, setIdpTrust, ssoView } from '#app/sso/config.server.ts'
 import { callbackUrl } from '#app/sso/oidc.server.ts'
-import { ssoConfigInput } from '#app/sso/sso.schema.ts'
+import { ssoPageForm } from '#app/sso/sso.schema.ts'
 import { Field, FormError, Notice, SelectField } from '#app/ui/form.tsx'
 import { OrgNav } from '#app/ui/org-nav.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
@@ -32,7 +32,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const isOwner = roleAtLeast(membership.role, 'owner')
   const fresh = hasFreshSecondFactor(session)
   // Values carried through step-up (never the secret): the form comes back filled in.
-  const resumed = isOwner && fresh ? readResumed(request, ssoConfigInput) : null
+  const resumed = isOwner && fresh ? readResumed(request, ssoPageForm) : null
   return {
     org: { name: org.name, slug: org.slug },
     view,
@@ -41,20 +41,34 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     isOwner,
     editable: isOwner && fresh,
     stepUp: isOwner && !fresh ? stepUpLocation(here) : null,
-    resumedValues: resumed?.values ?? null,
+    resumedValues: resumed?.intent === 'save' ? resumed.values : null,
     notice: new URL(request.url).searchParams.get('notice'),
+    affected: Number(new URL(request.url).searchParams.get('affected') ?? 0) || 0,
   }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, user, session } = await requireOrgChange(request, params.slug ?? '', 'owner', context)
   const here = `/orgs/${org.slug}/sso`
-  const form = await parseForm(request, ssoConfigInput)
+  const form = await parseForm(request, ssoPageForm)
   if (!form.ok) return badRequest(form.errors)
+  const change = { orgId: org.id, actor: { id: user.id, label: user.email }, authority: sessionAuthority(session), meta: requestMeta(request, context) }
+  if (form.data.intent === 'trust') {
+    const trust = form.data
+    try {
+      const result = await setIdpTrust(change, trust)
+      if (!result) return badRequest({ form: 'The organization does not operate in that region.' })
+      return redirectTo(`${here}?notice=${result.changed ? 'trust-saved' : 'unchanged'}&affected=${result.lowersProtectionFor}`)
+    } catch (e) {
+      // Through step-up and back to the page: the trust form is shown again with its stored values.
+      stepUpToResume(e, here, 'trust', { region: trust.region })
+      return formError(e, { formKey: 'form' })
+    }
+  }
   const input = form.data
   const values = { issuer: input.issuer, clientId: input.clientId, domains: input.domains.join(', '), region: input.region, emailClaim: input.emailClaim, nameClaim: input.nameClaim, ssoRequired: input.ssoRequired ? 'on' : '' }
   try {
-    await saveSsoConfig({ orgId: org.id, actor: { id: user.id, label: user.email }, authority: sessionAuthority(session), meta: requestMeta(request, context) }, input)
+    await saveSsoConfig(change, input)
   } catch (e) {
     // Through step-up and back to the form filled in; the secret is typed again (it is never carried).
     stepUpToResume(e, here, 'save', values)
@@ -65,6 +79,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
 const NOTICES: Record<string, string> = {
   saved: 'Single sign-on settings saved. The provider’s discovery document was read successfully.',
+  'trust-saved': 'Trust in the provider’s MFA saved.',
+  unchanged: 'Nothing changed.',
 }
 
 export default function SsoSettings() {
@@ -89,10 +105,16 @@ export default function SsoSettings() {
           Members whose email address is in one of {d.org.name}’s domains can sign in through your OpenID Connect identity provider. Register Gatehouse there with the
           redirect URI <code>{d.callbackUrl}</code>.
         </p>
-        {d.notice && NOTICES[d.notice] ? <Notice>{NOTICES[d.notice]}</Notice> : null}
+        {d.notice && NOTICES[d.notice] ? (
+          <Notice>
+            {NOTICES[d.notice]}
+            {d.notice === 'trust-saved' && d.affected ? ` It lowers protection for ${d.affected} member${d.affected === 1 ? '' : 's'}: they may sign in without a Gatehouse second factor when the provider says it asked one.` : ''}
+          </Notice>
+        ) : null}
         <FormError message={formMessage} />
         {d.editable ? (
           <Form key={JSON.stringify(v)} method="post" noValidate aria-label="Single sign-on settings">
+            <input type="hidden" name="intent" value="save" />
             <Field label="Issuer URL" name="issuer" type="url" defaultValue={initial.issuer} error={errors.issuer} required hint="Gatehouse reads its discovery document (/.well-known/openid-configuration) when you save." />
             <Field label="Client id" name="clientId" defaultValue={initial.clientId} error={errors.clientId} required autoComplete="off" />
             <Field
@@ -124,7 +146,7 @@ export default function SsoSettings() {
                 They cannot sign in with a password or reset one. Owners with their own app or security key keep a break-glass password sign-in.
               </div>
             </div>
-            <SubmitButton busyLabel="Checking the provider…">Save single sign-on</SubmitButton>
+            <SubmitButton busyLabel="Checking the provider…" match={{ intent: 'save' }}>Save single sign-on</SubmitButton>
           </Form>
         ) : (
           <>
@@ -162,14 +184,32 @@ export default function SsoSettings() {
       {v.trust.length ? (
         <section className="card">
           <h2>Trusting the provider’s MFA</h2>
-          <ul>
-            {v.trust.map((t) => (
-              <li key={t.region}>
+          <p className="muted">
+            When a region trusts it, a member whose ID token says the provider asked a second factor (an <code>amr</code> value or an <code>acr</code> value listed here) is
+            not asked Gatehouse’s own. Turning it on, or trusting more values, lowers protection.
+          </p>
+          {v.trust.map((t) =>
+            d.editable ? (
+              <Form key={JSON.stringify(t)} method="post" className="card" aria-label={`Trust in ${t.region.toUpperCase()}`}>
+                <input type="hidden" name="intent" value="trust" />
+                <input type="hidden" name="region" value={t.region} />
+                <h3>{t.region.toUpperCase()}</h3>
+                <div className="field">
+                  <label>
+                    <input type="checkbox" name="trustIdpMfa" defaultChecked={t.trustIdpMfa} /> Trust the identity provider’s MFA in {t.region.toUpperCase()}
+                  </label>
+                </div>
+                <Field label="amr values that count" name="idpMfaAmr" id={`amr-${t.region}`} defaultValue={t.idpMfaAmr.join(', ')} />
+                <Field label="acr values that count" name="idpMfaAcr" id={`acr-${t.region}`} defaultValue={t.idpMfaAcr.join(', ')} hint="Optional, separated by spaces or commas." />
+                <SubmitButton busyLabel="Saving…" match={{ intent: 'trust', region: t.region }}>Save trust for {t.region.toUpperCase()}</SubmitButton>
+              </Form>
+            ) : (
+              <p key={t.region}>
                 {t.region.toUpperCase()}: {t.trustIdpMfa ? `trusted when amr has ${t.idpMfaAmr.join(', ')}${t.idpMfaAcr.length ? ` or acr is ${t.idpMfaAcr.join(', ')}` : ''}` : 'not trusted: Gatehouse asks its own second factor'}
-              </li>
-            ))}
-          </ul>
-          <p className="hint">Change it with <code>gatehouse sso set --trust</code> or the API (PUT /api/organizations/{'{orgId}'}/sso/trust/{'{region}'}).</p>
+              </p>
+            ),
+          )}
+          <p className="hint">Also with <code>gatehouse sso set --trust-region R --trust</code> or the API (PUT /api/organizations/{'{orgId}'}/sso/trust/{'{region}'}).</p>
         </section>
       ) : null}
     </>

@@ -67,3 +67,9 @@ export const ssoConfigView = z.object({
   trust: z.array(z.object({ region: z.string(), trustIdpMfa: z.boolean(), idpMfaAmr: z.array(z.string()), idpMfaAcr: z.array(z.string()) })),
 })
 export type SsoConfigView = z.infer<typeof ssoConfigView>
+
+/** The console page's two forms, told apart by `intent`: the settings, and one region's trust. */
+export const ssoPageForm = z.discriminatedUnion('intent', [
+  ssoConfigInput.extend({ intent: z.literal('save') }),
+  idpTrustInput.extend({ intent: z.literal('trust') }),
+])

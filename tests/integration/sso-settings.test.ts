@@ -59,7 +59,7 @@ const configRow = async (orgId = org.id) => (await db.select().from(schema.ssoCo
 const domainsOf = async (orgId = org.id) => (await db.select().from(schema.ssoDomains).where(eq(schema.ssoDomains.organizationId, orgId))).map((d) => d.domain).sort()
 const eventsOf = async (action: string, orgId = org.id) =>
   db.select().from(schema.auditEvents).where(and(eq(schema.auditEvents.organizationId, orgId), eq(schema.auditEvents.action, action as never))).orderBy(desc(schema.auditEvents.createdAt))
-const form = (over: Record<string, string> = {}) => ({ issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: SECRET_1, domains: 'hooli.test, hooli-xyz.test', region: 'us', emailClaim: 'email', nameClaim: 'name', ...over })
+const form = (over: Record<string, string> = {}) => ({ intent: 'save', issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: SECRET_1, domains: 'hooli.test, hooli-xyz.test', region: 'us', emailClaim: 'email', nameClaim: 'name', ...over })
 /** An API session with a second factor just now (the owner and admin hold an app, so a password sign-in over the API would stop at the challenge). */
 const apiToken = async (userId: string) => (await createSession({ userId, level: 'mfa', secondFactorMethod: 'totp', channel: 'api', meta: { ip: '127.0.0.1', userAgent: 'test' } })).token
 const html = async (res: Response) => (await res.text()).replaceAll('<!-- -->', '')
@@ -181,6 +181,30 @@ describe('the settings page', () => {
     expect(await domainsOf()).toEqual(['hooli-xyz.test', 'hooli.test'])
     const [refusal] = await eventsOf('security.change_refused')
     expect(refusal.details).toMatchObject({ reason: 'domain_has_outside_accounts', domains: ['endframe.test'] })
+  })
+})
+
+describe('trust on the page', () => {
+  it('sets a region’s trust in the provider’s MFA from the page (a fresh owner), saying how many members it affects', async () => {
+    const client = new TestClient(base)
+    await signInAs(client, owner.id)
+    const page = await html(await client.get(here()))
+    expect(page).toContain('Save trust for US')
+    const res = await client.post(here(), { intent: 'trust', region: 'us', trustIdpMfa: 'on', idpMfaAmr: 'mfa otp', idpMfaAcr: '' })
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toMatch(new RegExp(`^${here()}\\?notice=trust-saved&affected=\\d+$`))
+    const [us] = await db.select().from(schema.regionPolicies).where(and(eq(schema.regionPolicies.organizationId, org.id), eq(schema.regionPolicies.region, 'us')))
+    expect(us).toMatchObject({ trustIdpMfa: true, idpMfaAmr: ['mfa', 'otp'] })
+    // A stale factor: through step-up, nothing written.
+    await passedSecondFactorAtSignIn(owner.id)
+    const stale = await client.post(here(), { intent: 'trust', region: 'eu', trustIdpMfa: 'on', idpMfaAmr: 'mfa', idpMfaAcr: '' })
+    expect(stale.status).toBe(302)
+    expect(stale.headers.get('location')).toMatch(/^\/settings\/security\/confirm\?redirectTo=/)
+    const [eu] = await db.select().from(schema.regionPolicies).where(and(eq(schema.regionPolicies.organizationId, org.id), eq(schema.regionPolicies.region, 'eu')))
+    expect(eu.trustIdpMfa).toBe(false)
+    // Back to off for the API tests below.
+    await signInAs(client, owner.id)
+    expect((await client.post(here(), { intent: 'trust', region: 'us', trustIdpMfa: '', idpMfaAmr: 'mfa otp', idpMfaAcr: '' })).status).toBe(302)
   })
 })
 
