@@ -40,10 +40,8 @@ export const memberships = pgTable(
     hasTotp: boolean('has_totp').notNull().default(false),
     /** At least one security key or passkey. */
     hasKey: boolean('has_key').notNull().default(false),
-    /** Holds a factor this organization's policy in the member's region allows (email counts where allowed; no policy row reads as the default, all allowed). */
-    allowedFactor: boolean('allowed_factor').notNull().default(true),
-    /** Only under a Required policy: greatest(extension, greatest(coalesce(required_since, joined_at), joined_at) + grace days). */
-    deadline: timestamp('deadline', { withTimezone: true }),
+    /** This member's deadline extension here (deadline_extensions.deadline), null without one (decision 078). */
+    extensionDeadline: timestamp('extension_deadline', { withTimezone: true }),
     /** A service account's exemption here: its end, 'infinity' without one; null when not exempt. */
     exemptUntil: timestamp('exempt_until', { withTimezone: true }),
     /**
@@ -63,10 +61,8 @@ export const memberships = pgTable(
     index('memberships_org_region').on(t.organizationId, t.userRegion, t.id),
     index('memberships_org_role').on(t.organizationId, t.role, t.id),
     index('memberships_org_kind').on(t.organizationId, t.userKind, t.id),
-    // Members who still owe a factor, by deadline: in grace / overdue filters, the next deadlines.
     // The grace sweep's claim (decision 077): a run with nothing due reads this index only.
     index('memberships_next_reminder').on(t.nextReminderAt).where(sql`${t.nextReminderAt} is not null`),
-    index('memberships_org_pending').on(t.organizationId, t.deadline, t.id).where(sql`${t.deadline} is not null and not ${t.allowedFactor}`),
   ],
 )
 
