@@ -85,10 +85,18 @@ export async function sweepGrace(options: { now?: Date; batchSize?: number; afte
   stats.rescheduled = await rescheduleStalePolicies()
   for (;;) {
     const res = await pg.begin(async (tx) => {
+      // The claimed rows are a few thousand of up to millions: update them through the primary key.
+      // Without this, PostgreSQL may hash-join them with a scan of the whole memberships table.
+      await tx`set local enable_hashjoin = off`
+      await tx`set local enable_mergejoin = off`
       const [batch] = await tx<{ n: number; claimed: Claimed[] }[]>`
         with due as (
-          select id from memberships where next_reminder_at <= ${now}::timestamptz
-          order by next_reminder_at limit ${batchSize}
+          -- The claimed rows' own columns, as locked: joining memberships again by id would let the
+          -- planner hash-join the claim with a scan of the whole table.
+          select m.id, m.user_id, m.user_email, m.user_region, m.organization_id, m.joined_at, m.extension_deadline,
+            m.has_totp, m.has_key, m.exempt_until
+          from memberships m where m.next_reminder_at <= ${now}::timestamptz
+          order by m.next_reminder_at limit ${batchSize}
           for update skip locked
         ),
         cur as (
@@ -101,7 +109,7 @@ export async function sweepGrace(options: { now?: Date; batchSize?: number; afte
           from (
             select m.id, m.user_id, m.user_email as email, m.user_region as region, m.organization_id as org_id,
               ${storedDeadline} as deadline, ${storedAllowed} as allowed_factor, m.exempt_until
-            from memberships m join due on due.id = m.id ${policyJoin}
+            from due m ${policyJoin}
           ) d
         ),
         keyed as (

@@ -61,6 +61,9 @@ export const memberships = pgTable(
     index('memberships_org_region').on(t.organizationId, t.userRegion, t.id),
     index('memberships_org_role').on(t.organizationId, t.role, t.id),
     index('memberships_org_kind').on(t.organizationId, t.userKind, t.id),
+    // Everything the status predicate reads of a region's members (decision 078): the impact preview
+    // and the overview chart count a 100,000-member region from this index alone (index-only scan).
+    index('memberships_org_region_facts').on(t.organizationId, t.userRegion, t.hasTotp, t.hasKey, t.joinedAt, t.extensionDeadline, t.exemptUntil),
     // The grace sweep's claim (decision 077): a run with nothing due reads this index only.
     index('memberships_next_reminder').on(t.nextReminderAt).where(sql`${t.nextReminderAt} is not null`),
   ],
