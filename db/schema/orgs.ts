@@ -23,12 +23,12 @@ export const memberships = pgTable(
     role: orgRole('role').notNull().default('member'),
     joinedAt: timestamp('joined_at', { withTimezone: true }).notNull().defaultNow(),
     /*
-     * The members list's read model (decision 076): what the members page, the overview chart and the
-     * impact preview filter and sort on, kept beside the membership by PostgreSQL triggers in the same
-     * transaction as every write they depend on (users, factors, policy, exemptions, extensions, this
-     * row), through the one function memberships_refresh (db/migrations/0010_members_read_model.sql).
-     * Status is a predicate on them and now() (app/policy/member-status.server.ts), so time passing
-     * needs no write. Sign-in enforcement never reads them. `gatehouse verify-members` checks and repairs.
+     * The members list's read model (decisions 076, 078): what the members page, the overview chart and
+     * the impact preview filter and sort on, kept beside the membership by PostgreSQL triggers in the
+     * same transaction as every write they depend on (users, factors, exemptions, extensions, this
+     * row), through the one function memberships_refresh (db/migrations/0010, 0014). Only facts no
+     * policy decides: status is a predicate on them, the region's policy row joined when read, and
+     * now() (app/policy/member-status.server.ts), so neither time passing nor a policy save writes them. Sign-in enforcement never reads them. `gatehouse verify-members` checks and repairs.
      * An insert's values are replaced by the BEFORE INSERT trigger, so callers pass none: the
      * placeholders below only satisfy drizzle's types (the database column has no default).
      */
@@ -46,8 +46,8 @@ export const memberships = pgTable(
     exemptUntil: timestamp('exempt_until', { withTimezone: true }),
     /**
      * When this member's next grace reminder (7, 3, 1 days before the deadline) or expiry falls due;
-     * null when nothing is owed. Set by a trigger when the deadline, the allowed factor or the
-     * exemption changes, moved on by the grace sweep (decision 077, migration 0011).
+     * null when nothing is owed. Set by a trigger when the membership's facts change, rescheduled by the
+     * grace sweep after a policy save, moved on by the grace sweep (decisions 077, 078).
      */
     nextReminderAt: timestamp('next_reminder_at', { withTimezone: true }),
   },

@@ -5,8 +5,10 @@
  *   confirmed, removed; policy mode, methods, grace, region added or dropped; exemptions added,
  *   removed or lapsed; extensions; memberships added, removed or re-dated; users renamed,
  *   re-addressed, turned into service accounts, moved to another region), and after EACH write every
- *   membership's stored columns, and the status and deadline they give now and later, equal what
- *   the source tables compute (`findMemberDrift`, over joinedStatus / joinedPendingDeadline);
+ *   membership's stored columns, and the status and deadline they give now and later under the
+ *   region's policy, equal what the source tables compute (`findMemberDrift`, over joinedStatus /
+ *   joinedPendingDeadline), and, once the sweep has rescheduled saved policies, next_reminder_at is
+ *   the oracle's first reminder (decision 078);
  * - `gatehouse verify-members`: a row corrupted with the owner's connection (the app role cannot
  *   switch triggers off, and a corrupting write by the app role is not what the verb is for) is
  *   reported, by --dry-run with exit 1 and nothing written, then repaired and audited.
