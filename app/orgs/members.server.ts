@@ -1,7 +1,7 @@
 /**
  * Members of one organization: the server-side list, sorted, filtered and paginated by keyset over
- * the members read model (decision 076: status is a predicate on columns kept beside each
- * membership, so a filtered page of a 100,000-member organization reads one index range and never
+ * the members read model (decisions 076, 078: status is a predicate on columns kept beside each
+ * membership and the region's policy row, so a filtered page of a 100,000-member organization reads one index range and never
  * the users table but for the rows shown), CSV export, role changes and removal (always at least
  * one owner), all audited.
  */
@@ -11,7 +11,7 @@ import { recordAudit, refuseChange, type Actor, type RequestMeta } from '#app/au
 import { DomainError } from '#app/errors.ts'
 import { eq } from 'drizzle-orm'
 import { db, schema, sql as pg } from '#db/client.ts'
-import { asDate, storedPendingDeadline, storedStatus, storedStatusIs } from '#app/policy/member-status.server.ts'
+import { asDate, policyJoin, storedPendingDeadline, storedStatus, storedStatusIs } from '#app/policy/member-status.server.ts'
 import type { OrgRole, OrgScope } from './scope.server.ts'
 import { parseSearchParams } from '#app/http/forms.server.ts'
 import { SORTS, STATUSES } from './members.schema.ts'
@@ -108,7 +108,7 @@ function memberRows(scope: OrgScope, q: MemberQuery, now: Date, page: { where: F
       select m.id as membership_id, m.user_id, m.user_name as name, m.user_email as email, m.user_region as region, m.role,
         m.user_kind as kind, m.joined_at, m.has_totp, m.has_key,
         ${storedStatus(now)} as status, ${storedPendingDeadline(now)} as deadline, (${spec.m(now)})::text as sort_key
-      from memberships m
+      from memberships m ${policyJoin}
       where ${memberFilters(scope, q, now)} ${page.where}
       order by ${spec.m(now)} ${inner}, m.id ${inner}
       ${page.limit === null ? pg`` : pg`limit ${page.limit}`} ${page.offset ? pg`offset ${page.offset}` : pg``}
@@ -150,7 +150,7 @@ export async function listMembers(scope: OrgScope, q: Partial<MemberQuery>, now 
   const offset = at ? 0 : (query.page - 1) * query.pageSize
   const [rows, [count]] = await Promise.all([
     pg<RawRow[]>`${memberRows(scope, query, now, { where, reverse: Boolean(before), limit: query.pageSize + 1, offset })}`,
-    pg<{ n: number }[]>`select count(*)::int as n from (select 1 from memberships m where ${memberFilters(scope, query, now)} limit ${COUNT_LIMIT + 1}) c`,
+    pg<{ n: number }[]>`select count(*)::int as n from (select 1 from memberships m ${policyJoin} where ${memberFilters(scope, query, now)} limit ${COUNT_LIMIT + 1}) c`,
   ])
   // One row more than a page says whether there is a page beyond, in the direction read.
   const more = rows.length > query.pageSize

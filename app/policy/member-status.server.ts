@@ -1,11 +1,12 @@
 /**
  * The status of a member under ONE organization's policy, in SQL.
  *
- * The members list reads the READ MODEL (decision 076): columns kept beside each membership by
- * PostgreSQL triggers (db/migrations/0010_members_read_model.sql). `storedStatus`,
- * `storedPendingDeadline` and `storedStatusIs` below are the one predicate over those columns and
- * `now`, used by the members page, the CSV, the overview chart and the impact preview; time passing
- * needs no write.
+ * The members list reads the READ MODEL (decisions 076, 078): policy-independent columns kept
+ * beside each membership by PostgreSQL triggers (db/migrations/0010, 0014), joined at read time with
+ * the organization's policy row in the member's region. `storedStatus`, `storedPendingDeadline` and
+ * `storedStatusIs` below are the one predicate over those columns, the policy and `now`, used by the
+ * members page, the CSV, the overview chart and the impact preview; neither time passing nor a
+ * policy save writes a membership row.
  *
  * The computed forms further down (`statusExpr`, `joinedStatus`...) read the source tables: they are
  * the ORACLE the read model is checked against (`verify-members`, the property test), and the sweep's
@@ -27,44 +28,55 @@ type Fragment = PendingQuery<any>
 type Status = 'compliant' | 'in_grace' | 'overdue' | 'exempt'
 const at = (now: Date) => pg`${now.toISOString()}::timestamptz`
 
-// The read model's predicate (decision 076). Expects `m`, a memberships row with its read-model
-// columns: exempt_until (a service account's exemption here; 'infinity' without an end), deadline
-// (only under Required), allowed_factor. Each status as a WHERE clause, so that filters use indexes.
-const storedExempt = (now: Date) => pg`coalesce(m.exempt_until > ${at(now)}, false)`
-const storedOwes = (now: Date) => pg`(not ${storedExempt(now)} and m.deadline is not null and not m.allowed_factor)`
+// The read model's predicate (decisions 076, 078). Expects `m`, a memberships row with its
+// read-model columns (exempt_until: a service account's exemption here, 'infinity' without an end;
+// has_totp, has_key, joined_at, extension_deadline), and `p`, the organization's policy in the
+// member's region, left joined with `policyJoin` (no row reads as the default: optional, all
+// allowed). Whether the member holds an allowed factor and its deadline are computed here from the
+// two, through the database's own expressions (member_allowed_factor, member_deadline: inlined SQL
+// functions), so that a policy save writes no membership row. Each status as a WHERE clause.
 
-/** "The membership `m` has this status now", from the read model only. */
+/** The policy of `m`'s organization in `m`'s region, as `p` (one primary-key probe per organization and region). */
+export const policyJoin = pg`left join region_policies p on p.organization_id = m.organization_id and p.region = m.user_region`
+
+/** Holds a factor the policy `p` allows (true without a policy row). */
+export const storedAllowed = pg`member_allowed_factor(p.allowed_methods, m.has_totp, m.has_key)`
+/** The deadline under the policy `p`: only under Required, the extension never shortens it. */
+export const storedDeadline = pg`member_deadline(p.mode, p.required_since, p.grace_period_days, m.joined_at, m.extension_deadline)`
+
+const storedExempt = (now: Date) => pg`coalesce(m.exempt_until > ${at(now)}, false)`
+const storedOwes = (now: Date) => pg`(not ${storedExempt(now)} and p.mode = 'required' and not ${storedAllowed})`
+
+/** "The membership `m` has this status now", from the read model and the policy `p`. */
 export function storedStatusIs(status: Status, now: Date): Fragment {
   switch (status) {
     case 'exempt': return storedExempt(now)
-    case 'compliant': return pg`(not ${storedExempt(now)} and (m.deadline is null or m.allowed_factor))`
-    case 'in_grace': return pg`(${storedOwes(now)} and m.deadline > ${at(now)})`
-    case 'overdue': return pg`(${storedOwes(now)} and m.deadline <= ${at(now)})`
+    case 'compliant': return pg`(not ${storedExempt(now)} and (p.mode is distinct from 'required' or ${storedAllowed}))`
+    case 'in_grace': return pg`(${storedOwes(now)} and ${storedDeadline} > ${at(now)})`
+    case 'overdue': return pg`(${storedOwes(now)} and ${storedDeadline} <= ${at(now)})`
   }
 }
 
-/** The status of `m` now, from the read model: exempt, compliant (no deadline or an allowed factor), in grace, overdue. */
+/** The status of `m` now under `p`: exempt, compliant (not Required, or an allowed factor), in grace, overdue. */
 export const storedStatus = (now: Date) => pg`case
   when ${storedExempt(now)} then 'exempt'
-  when m.deadline is null or m.allowed_factor then 'compliant'
-  when m.deadline > ${at(now)} then 'in_grace'
+  when p.mode is distinct from 'required' or ${storedAllowed} then 'compliant'
+  when ${storedDeadline} > ${at(now)} then 'in_grace'
   else 'overdue' end`
 
 /** The deadline shown beside a status: only for members who still owe a factor. */
-export const storedPendingDeadline = (now: Date) => pg`case when ${storedOwes(now)} then m.deadline end`
+export const storedPendingDeadline = (now: Date) => pg`case when ${storedOwes(now)} then ${storedDeadline} end`
 
 /**
- * The same three inputs under a PROPOSED policy of `m`'s organization and region (the impact preview),
- * through the database's own expressions (member_allowed_factor, member_deadline: the ones the
- * triggers store). Expects `m` and `x` (deadline_extensions, left joined on organization, user and
- * region). Exemptions do not depend on the policy: `m.exempt_until` stands.
+ * The same three inputs under a PROPOSED policy of `m`'s organization and region (the impact
+ * preview), through the same expressions. Expects `m` only. Exemptions do not depend on the policy.
  */
 export function proposedStatusInputs(now: Date, proposed: { allowedMethods: readonly string[]; requiredSince: Date; gracePeriodDays: number }) {
   const methods = pg`string_to_array(${proposed.allowedMethods.join(',')}::text, ',')`
   return {
     exempt: storedExempt(now),
     allowedFactor: pg`member_allowed_factor(${methods}, m.has_totp, m.has_key)`,
-    deadline: pg`member_deadline('required', ${proposed.requiredSince.toISOString()}::timestamptz, ${proposed.gracePeriodDays}::int, m.joined_at, x.deadline)`,
+    deadline: pg`member_deadline('required', ${proposed.requiredSince.toISOString()}::timestamptz, ${proposed.gracePeriodDays}::int, m.joined_at, m.extension_deadline)`,
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * Checks and repairs the members read model (decision 076): the columns kept beside each
- * membership by the database's triggers (db/migrations/0010_members_read_model.sql) against the
+ * Checks and repairs the members read model (decisions 076, 078): the columns kept beside each
+ * membership by the database's triggers (db/migrations/0010_members_read_model.sql, 0014) against the
  * ORACLE, the status computed from the source tables (`joinedStatus`, `joinedPendingDeadline` and
  * their parts in member-status.server.ts). Used by `gatehouse verify-members` and the property test.
  * A repair runs the same function as the triggers (memberships_refresh) over every membership.
@@ -8,10 +8,17 @@
 import { recordAudit, type Actor } from '#app/audit/record.server.ts'
 import { sql } from 'drizzle-orm'
 import { db, sql as pg } from '#db/client.ts'
-import { factorJoins, joinedAllowed, joinedDeadline, joinedPendingDeadline, joinedStatus, storedPendingDeadline, storedStatus } from './member-status.server.ts'
+import type { PendingQuery } from 'postgres'
+import { factorJoins, joinedPendingDeadline, joinedStatus, policyJoin, storedPendingDeadline, storedStatus } from './member-status.server.ts'
+
+/**
+ * A read-model expression of `m` under the policy of `m`'s STORED region (its own `p`, which hides
+ * the oracle's `p`, joined on the user's actual region): what the members page would show.
+ */
+const stored = (expr: PendingQuery<any>) => pg`(select ${expr} from (select) one ${policyJoin})`
 
 /** The read-model fields a membership can disagree on. */
-export const DRIFT_FIELDS = ['user', 'factors', 'allowed_factor', 'deadline', 'exempt_until', 'status', 'pending_deadline'] as const
+export const DRIFT_FIELDS = ['user', 'factors', 'extension', 'exempt_until', 'status', 'pending_deadline'] as const
 export type DriftField = (typeof DRIFT_FIELDS)[number]
 
 export type MemberDrift = { membershipId: string; organizationId: string; organizationSlug: string; userId: string; fields: DriftField[] }
@@ -37,11 +44,10 @@ export async function findMemberDrift(options: { now?: Date; organizationId?: st
         array_remove(array[
           case when (m.user_name, m.user_email, m.user_kind, m.user_region) is distinct from (u.name, u.email, u.kind, u.region) then 'user' end,
           case when (m.has_totp, m.has_key) is distinct from (t.id is not null, w.user_id is not null) then 'factors' end,
-          case when m.allowed_factor is distinct from coalesce(${joinedAllowed}, true) then 'allowed_factor' end,
-          case when m.deadline is distinct from (case when p.mode = 'required' then ${joinedDeadline} end) then 'deadline' end,
+          case when m.extension_deadline is distinct from x.deadline then 'extension' end,
           case when m.exempt_until is distinct from (case when u.kind = 'service' and e.id is not null then coalesce(e.expires_at, 'infinity') end) then 'exempt_until' end,
-          case when ${storedStatus(now)} is distinct from ${joinedStatus(now)} then 'status' end,
-          case when ${storedPendingDeadline(now)} is distinct from ${joinedPendingDeadline(now)} then 'pending_deadline' end
+          case when ${stored(storedStatus(now))} is distinct from ${joinedStatus(now)} then 'status' end,
+          case when ${stored(storedPendingDeadline(now))} is distinct from ${joinedPendingDeadline(now)} then 'pending_deadline' end
         ], null) as fields
       from memberships m
       join users u on u.id = m.user_id

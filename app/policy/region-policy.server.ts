@@ -62,13 +62,12 @@ export async function previewPolicyChange(orgId: string, region: string, propose
   const becomesRequired = proposed.mode === 'required' && current?.mode !== 'required'
   const requiredSince = becomesRequired ? now : (current?.requiredSince ?? now)
   const r = proposedStatusInputs(now, { allowedMethods: proposed.allowedMethods, requiredSince, gracePeriodDays: proposed.gracePeriodDays })
-  // The proposal in place of the stored policy, over the read model (decision 076): the members'
-  // stored factors, join dates and exemptions, and their extensions; no users row is read.
+  // The proposal in place of the stored policy, over the read model (decisions 076, 078): the
+  // members' stored factors, join dates, exemptions and extensions; no users row is read.
   const [row] = await pg<{ members: number; exempt: number; without: number; overdue: number; earliest: Date | null }[]>`
     with rows as (
       select ${r.exempt} as exempt, ${r.allowedFactor} as ok, ${r.deadline} as deadline
       from memberships m
-      left join deadline_extensions x on x.organization_id = m.organization_id and x.user_id = m.user_id and x.region = m.user_region
       where m.organization_id = ${orgId} and m.user_region = ${region})
     select count(*)::int as members, count(*) filter (where exempt)::int as exempt,
       count(*) filter (where not exempt and not ok)::int as without,

@@ -6,9 +6,9 @@ export default defineCommand({
   usage: '[--dry-run] [--show N]',
   description: [
     'The members page, the overview chart and the impact preview read columns kept beside each',
-    'membership by database triggers (decision 076). This compares every membership\'s stored columns',
-    '(name, email, kind, region, factors, allowed factor, deadline, exemption) and the status and',
-    'deadline they give now with the status computed from the source tables, reports the memberships',
+    'membership by database triggers (decisions 076, 078). This compares every membership\'s stored columns',
+    '(name, email, kind, region, factors, extension, exemption) and the status and deadline they give',
+    'now under the region\'s policy with the status computed from the source tables, reports the memberships',
     'that differ (how many per organization, the first few with the fields), and repairs them with',
     'the triggers\' own function, audited as platform.members_repaired with actor "cli".',
     'With --dry-run it only reports, and exits 1 when it found drift. Sign-in never reads these columns.',

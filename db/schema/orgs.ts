@@ -23,12 +23,12 @@ export const memberships = pgTable(
     role: orgRole('role').notNull().default('member'),
     joinedAt: timestamp('joined_at', { withTimezone: true }).notNull().defaultNow(),
     /*
-     * The members list's read model (decision 076): what the members page, the overview chart and the
-     * impact preview filter and sort on, kept beside the membership by PostgreSQL triggers in the same
-     * transaction as every write they depend on (users, factors, policy, exemptions, extensions, this
-     * row), through the one function memberships_refresh (db/migrations/0010_members_read_model.sql).
-     * Status is a predicate on them and now() (app/policy/member-status.server.ts), so time passing
-     * needs no write. Sign-in enforcement never reads them. `gatehouse verify-members` checks and repairs.
+     * The members list's read model (decisions 076, 078): what the members page, the overview chart and
+     * the impact preview filter and sort on, kept beside the membership by PostgreSQL triggers in the
+     * same transaction as every write they depend on (users, factors, exemptions, extensions, this
+     * row), through the one function memberships_refresh (db/migrations/0010, 0014). Only facts no
+     * policy decides: status is a predicate on them, the region's policy row joined when read, and
+     * now() (app/policy/member-status.server.ts), so neither time passing nor a policy save writes them. Sign-in enforcement never reads them. `gatehouse verify-members` checks and repairs.
      * An insert's values are replaced by the BEFORE INSERT trigger, so callers pass none: the
      * placeholders below only satisfy drizzle's types (the database column has no default).
      */
@@ -40,16 +40,14 @@ export const memberships = pgTable(
     hasTotp: boolean('has_totp').notNull().default(false),
     /** At least one security key or passkey. */
     hasKey: boolean('has_key').notNull().default(false),
-    /** Holds a factor this organization's policy in the member's region allows (email counts where allowed; no policy row reads as the default, all allowed). */
-    allowedFactor: boolean('allowed_factor').notNull().default(true),
-    /** Only under a Required policy: greatest(extension, greatest(coalesce(required_since, joined_at), joined_at) + grace days). */
-    deadline: timestamp('deadline', { withTimezone: true }),
+    /** This member's deadline extension here (deadline_extensions.deadline), null without one (decision 078). */
+    extensionDeadline: timestamp('extension_deadline', { withTimezone: true }),
     /** A service account's exemption here: its end, 'infinity' without one; null when not exempt. */
     exemptUntil: timestamp('exempt_until', { withTimezone: true }),
     /**
      * When this member's next grace reminder (7, 3, 1 days before the deadline) or expiry falls due;
-     * null when nothing is owed. Set by a trigger when the deadline, the allowed factor or the
-     * exemption changes, moved on by the grace sweep (decision 077, migration 0011).
+     * null when nothing is owed. Set by a trigger when the membership's facts change, rescheduled by the
+     * grace sweep after a policy save, moved on by the grace sweep (decisions 077, 078).
      */
     nextReminderAt: timestamp('next_reminder_at', { withTimezone: true }),
   },
@@ -63,10 +61,11 @@ export const memberships = pgTable(
     index('memberships_org_region').on(t.organizationId, t.userRegion, t.id),
     index('memberships_org_role').on(t.organizationId, t.role, t.id),
     index('memberships_org_kind').on(t.organizationId, t.userKind, t.id),
-    // Members who still owe a factor, by deadline: in grace / overdue filters, the next deadlines.
+    // Everything the status predicate reads of a region's members (decision 078): the impact preview
+    // and the overview chart count a 100,000-member region from this index alone (index-only scan).
+    index('memberships_org_region_facts').on(t.organizationId, t.userRegion, t.hasTotp, t.hasKey, t.joinedAt, t.extensionDeadline, t.exemptUntil),
     // The grace sweep's claim (decision 077): a run with nothing due reads this index only.
     index('memberships_next_reminder').on(t.nextReminderAt).where(sql`${t.nextReminderAt} is not null`),
-    index('memberships_org_pending').on(t.organizationId, t.deadline, t.id).where(sql`${t.deadline} is not null and not ${t.allowedFactor}`),
   ],
 )
 

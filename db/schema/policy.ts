@@ -27,6 +27,12 @@ export const regionPolicies = pgTable(
     idpMfaAcr: text('idp_mfa_acr').array().notNull().default([]),
     /** Changes only when the region becomes Required. */
     requiredSince: timestamp('required_since', { withTimezone: true }),
+    /**
+     * The members' grace reminders (memberships.next_reminder_at) are not yet scheduled for this
+     * policy: set by a trigger when mode, methods, grace or required_since change; the grace sweep
+     * reschedules the region's members and clears it (decision 078), so a save writes no membership row.
+     */
+    remindersStale: boolean('reminders_stale').notNull().default(true),
     updatedBy: uuid('updated_by').references(() => users.id, { onDelete: 'set null' }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -1,12 +1,14 @@
 /**
- * The members read model (decision 076) against its oracle, through the real database and its
+ * The members read model (decisions 076, 078) against its oracle, through the real database and its
  * triggers:
  * - a fast-check property: random sequences of the writes the read model depends on (factors added,
  *   confirmed, removed; policy mode, methods, grace, region added or dropped; exemptions added,
  *   removed or lapsed; extensions; memberships added, removed or re-dated; users renamed,
  *   re-addressed, turned into service accounts, moved to another region), and after EACH write every
- *   membership's stored columns, and the status and deadline they give now and later, equal what
- *   the source tables compute (`findMemberDrift`, over joinedStatus / joinedPendingDeadline);
+ *   membership's stored columns, and the status and deadline they give now and later under the
+ *   region's policy, equal what the source tables compute (`findMemberDrift`, over joinedStatus /
+ *   joinedPendingDeadline), and, once the sweep has rescheduled saved policies, next_reminder_at is
+ *   the oracle's first reminder (decision 078);
  * - `gatehouse verify-members`: a row corrupted with the owner's connection (the app role cannot
  *   switch triggers off, and a corrupting write by the app role is not what the verb is for) is
  *   reported, by --dry-run with exit 1 and nothing written, then repaired and audited.
@@ -19,6 +21,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { db, schema, sql } from '#db/client.ts'
 import { findMemberDrift } from '#app/policy/members-read-model.server.ts'
+import { rescheduleStalePolicies } from '#app/policy/grace-sweep.server.ts'
+import { factorJoins, joinedAllowed, joinedDeadline } from '#app/policy/member-status.server.ts'
 import { listMembers } from '#app/orgs/members.server.ts'
 import { orgScope } from '#app/orgs/scope.server.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
@@ -41,6 +45,31 @@ async function expectNoDrift(step: string) {
     expect(report.first, `${step} (now ${offset >= 0 ? '+' : ''}${offset / DAY} days)`).toEqual([])
     expect(report.drifted).toBe(0)
   }
+  await expectRemindersScheduled(step)
+}
+
+/**
+ * The grace sweep's schedule (decisions 077, 078): once the sweep has rescheduled the policies saved
+ * since its last run, every membership's next_reminder_at is the first threshold the oracle gives
+ * (7 days before the deadline, or the exemption's end when later; NULL when nothing is owed). A
+ * membership's own writes schedule it by trigger; a policy save leaves it to the sweep. Without a
+ * policy row any moment will do (see below).
+ */
+async function expectRemindersScheduled(step: string) {
+  await rescheduleStalePolicies()
+  const wrong = await sql<{ id: string; stored: string | null; expected: string | null }[]>`
+    select m.id, m.next_reminder_at as stored, c.expected from memberships m
+    join users u on u.id = m.user_id
+    left join region_policies p on p.organization_id = m.organization_id and p.region = u.region
+    ${factorJoins}
+    cross join lateral (select case when p.mode = 'required' and not coalesce(${joinedAllowed}, true)
+      then greatest(${joinedDeadline} - interval '7 days', case when u.kind = 'service' and e.id is not null then coalesce(e.expires_at, 'infinity') end) end as expected) c
+    where m.next_reminder_at is distinct from c.expected
+      -- A dropped policy leaves its members' moments as they were: early, so the sweep claims each
+      -- once, finds nothing owed and clears it (a delete writes no membership row either).
+      and not (p.organization_id is null and c.expected is null)`
+  expect(wrong, `${step}: next_reminder_at`).toEqual([])
+  expect(await sql`select 1 from region_policies where reminders_stale`).toHaveLength(0)
 }
 
 const user = fc.integer({ min: 0, max: users.length - 1 }).map((i) => users[i].id)
@@ -146,13 +175,14 @@ describe('members read model', () => {
     await expect(
       db.transaction(async (tx) => {
         await tx.insert(schema.totpFactors).values({ userId: users[0].id, secretCiphertext: 'x', keyId: 't1', confirmedAt: new Date() })
-        const [inside] = await tx.select({ allowed: schema.memberships.allowedFactor }).from(schema.memberships).where(eq(schema.memberships.userId, users[0].id))
-        expect(inside.allowed).toBe(true)
+        const [inside] = await tx.select({ hasTotp: schema.memberships.hasTotp, next: schema.memberships.nextReminderAt }).from(schema.memberships).where(eq(schema.memberships.userId, users[0].id))
+        expect(inside).toEqual({ hasTotp: true, next: null })
         throw new Error('roll back')
       }),
     ).rejects.toThrow('roll back')
-    const [after] = await sql<{ allowed_factor: boolean; has_totp: boolean }[]>`select allowed_factor, has_totp from memberships where user_id = ${users[0].id} and organization_id = ${o.id}`
-    expect(after).toEqual({ allowed_factor: false, has_totp: false })
+    const [after] = await sql<{ has_totp: boolean; next: Date | null }[]>`select has_totp, next_reminder_at as next from memberships where user_id = ${users[0].id} and organization_id = ${o.id}`
+    expect(after.has_totp).toBe(false)
+    expect(after.next).not.toBeNull()
   })
 })
 
@@ -177,7 +207,7 @@ describe('gatehouse verify-members', () => {
 
     // The owner writes past the triggers' inputs: a member without a factor shown as holding one, another renamed.
     const victim = users.find((u) => u.region === 'us' && u.kind === 'human')!
-    await owner`update memberships set allowed_factor = true where user_id = ${victim.id} and organization_id = ${o.id}`
+    await owner`update memberships set has_totp = true where user_id = ${victim.id} and organization_id = ${o.id}`
     await owner`update memberships set user_name = 'Someone Else' where user_id = ${users[1].id} and organization_id = ${o.id}`
     const [membership] = await sql<{ id: string }[]>`select id from memberships where user_id = ${victim.id} and organization_id = ${o.id}`
 
@@ -185,22 +215,22 @@ describe('gatehouse verify-members', () => {
     expect(dry.code).toBe(1)
     const report = JSON.parse(dry.stdout)
     expect(report).toMatchObject({ ok: false, dryRun: true, drifted: 2, repaired: 0, byOrganization: [{ organizationSlug: 'rm-a', drifted: 2 }] })
-    expect(report.first).toContainEqual(expect.objectContaining({ membershipId: membership.id, fields: ['allowed_factor', 'status', 'pending_deadline'] }))
+    expect(report.first).toContainEqual(expect.objectContaining({ membershipId: membership.id, fields: ['factors', 'status', 'pending_deadline'] }))
     expect(report.first).toContainEqual(expect.objectContaining({ userId: users[1].id, fields: ['user'] }))
     // Nothing was repaired or recorded.
-    const [still] = await sql<{ allowed_factor: boolean }[]>`select allowed_factor from memberships where id = ${membership.id}`
-    expect(still.allowed_factor).toBe(true)
+    const [still] = await sql<{ has_totp: boolean }[]>`select has_totp from memberships where id = ${membership.id}`
+    expect(still.has_totp).toBe(true)
     expect(await sql`select 1 from audit_events where action = 'platform.members_repaired'`).toHaveLength(0)
 
     const text = await verifyMembersCli('--dry-run')
     expect(text.stdout).toContain('rm-a: 2 membership(s) drifted')
-    expect(text.stdout).toContain(`membership ${membership.id} (rm-a, user ${victim.id}): allowed_factor, status, pending_deadline`)
+    expect(text.stdout).toContain(`membership ${membership.id} (rm-a, user ${victim.id}): factors, status, pending_deadline`)
 
     const repair = await verifyMembersCli()
     expect(repair.code).toBe(0)
     expect(repair.stdout).toContain('Members read model drifted: 2 of 4 membership(s); repaired 2 row(s), now intact.')
-    const [fixed] = await sql<{ allowed_factor: boolean }[]>`select allowed_factor from memberships where id = ${membership.id}`
-    expect(fixed.allowed_factor).toBe(false)
+    const [fixed] = await sql<{ has_totp: boolean }[]>`select has_totp from memberships where id = ${membership.id}`
+    expect(fixed.has_totp).toBe(false)
     const [event] = await sql<{ actor_label: string; details: { drifted: number; repaired: number } }[]>`select actor_label, details from audit_events where action = 'platform.members_repaired'`
     expect(event).toMatchObject({ actor_label: 'cli', details: { drifted: 2, repaired: 2 } })
     expect(await verifyMembersCli('--dry-run')).toMatchObject({ code: 0, stdout: expect.stringContaining('Members read model intact: 4 membership(s) checked.') })
