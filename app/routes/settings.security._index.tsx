@@ -115,7 +115,7 @@ export default function Security() {
         <FormError message={errors.form} />
         <p>
           {t('security.mfa')} {d.mfaOn ? <span className="badge ok">{t('security.on')}</span> : <span className="badge warn">{t('security.off')}</span>}
-          {d.mfaOn && d.since ? <span className="muted">{t('security.since')}<Time value={d.since} empty="never" />{t('security.sinceEnd')}</span> : null}
+          {d.mfaOn && d.since ? <span className="muted">{t('security.since')}<Time value={d.since} empty={t('security.never')} />{t('security.sinceEnd')}</span> : null}
         </p>
         <p className="muted">{t('security.signsOutElsewhere')}</p>
         <Form method="post" className="row">
@@ -135,7 +135,7 @@ export default function Security() {
           <ul>
             {d.invitations.map((x) => (
               <li key={x.id} data-testid="invitation">
-                <p><strong>{x.organization}</strong> invites you as {x.role}{x.inviter ? ` (from ${x.inviter})` : ''}. {x.policyText}. <span className="muted">Open until <Time value={x.expiresAt} empty="never" />.</span></p>
+                <p><strong>{x.organization}</strong> invites you as {x.role}{x.inviter ? ` (from ${x.inviter})` : ''}. {x.policyText}. <span className="muted">Open until <Time value={x.expiresAt} empty={t('security.never')} />.</span></p>
                 <Form method="post" className="row">
                   <input type="hidden" name="invitationId" value={x.id} />
                   <button type="submit" name="intent" value="accept_invitation">Accept</button>
@@ -148,14 +148,14 @@ export default function Security() {
       ) : null}
       <section className="card">
         <h2>{t('methods.totp')}</h2>
-        {d.totp ? <p>{t('security.onSince')}<Time value={d.totp.since} empty="never" />{t('security.lastUsed')}<Time value={d.totp.lastUsedAt} empty="never" />{t('security.lastUsedEnd')}</p> : <p className="muted">{t('security.notSetUp')}</p>}
+        {d.totp ? <p>{t('security.onSince')}<Time value={d.totp.since} empty={t('security.never')} />{t('security.lastUsed')}<Time value={d.totp.lastUsedAt} empty={t('security.never')} />{t('security.lastUsedEnd')}</p> : <p className="muted">{t('security.notSetUp')}</p>}
         {!d.totp && d.totpClosed && !d.enrollmentClosed ? <p className="muted">{translateMessage(t, d.totpClosed)}</p> : null}
         {d.totp ? <Link to="/settings/security/totp">{t('security.manageTotp')}</Link> : d.totpClosed ? null : <Link to="/settings/security/totp">{t('security.setUpTotp')}</Link>}
       </section>
       <section className="card">
         <h2>{t('security.keys')}</h2>
         {d.keys.length === 0 ? <p className="muted">{t('security.noKeys')}</p> : (
-          <ul>{d.keys.map((k) => <li key={k.id}>{k.label} <span className="muted">{t('security.added')}<Time value={k.createdAt} empty="never" />{t('security.lastUsed')}<Time value={k.lastUsedAt} empty="never" />{t('security.lastUsedEnd')}</span></li>)}</ul>
+          <ul>{d.keys.map((k) => <li key={k.id}>{k.label} <span className="muted">{t('security.added')}<Time value={k.createdAt} empty={t('security.never')} />{t('security.lastUsed')}<Time value={k.lastUsedAt} empty={t('security.never')} />{t('security.lastUsedEnd')}</span></li>)}</ul>
         )}
         <Link to="/settings/security/keys">{t('security.manageKeys')}</Link>
       </section>
@@ -176,7 +176,7 @@ export default function Security() {
         {d.devices.length === 0 ? <p className="muted">{t('security.noDevices')}</p> : (
           <>
             <p>{t('security.devicesSkip', { count: d.devices.length })}</p>
-            <ul aria-label={t('security.devices')}>{d.devices.map((x) => <li key={x.id}>{x.label} <span className="muted">{t('security.remembered')}<Time value={x.createdAt} empty="never" />{t('security.lastUsed')}<Time value={x.lastUsedAt ?? x.createdAt} empty="never" />{t('security.lastUsedEnd')}</span></li>)}</ul>
+            <ul aria-label={t('security.devices')}>{d.devices.map((x) => <li key={x.id}>{x.label} <span className="muted">{t('security.remembered')}<Time value={x.createdAt} empty={t('security.never')} />{t('security.lastUsed')}<Time value={x.lastUsedAt ?? x.createdAt} empty={t('security.never')} />{t('security.lastUsedEnd')}</span></li>)}</ul>
           </>
         )}
         <Link to="/settings/security/devices">{d.devices.length ? t('security.forgetDevices') : t('security.manageDevices')}</Link>
