@@ -11,6 +11,8 @@ export const COOKIE = {
   region: `${prefix}gh_region`,
   /** A single sign-on in progress (decision 075): the redirect to the provider, then an account link waiting for proof. */
   sso: `${prefix}gh_sso`,
+  /** The language chosen with the switch on the member pages (decision 079): a convenience, not a secret. */
+  language: `${prefix}gh_lang`,
 } as const
 
 /**

@@ -11,6 +11,7 @@ import { config, findRegion } from '#app/config/env.server.ts'
 import { mintCode, mintToken } from '#app/auth/verification.server.ts'
 import { preparePasswordResetEmail } from '#app/auth/password-reset.server.ts'
 import { getTemplate, type Secret } from '#app/mail/templates.server.ts'
+import { mailLanguage, mailT } from '#app/mail/language.server.ts'
 import { db, schema } from '#db/client.ts'
 import { defineJob, PermanentJobError } from '#app/jobs/define-job.server.ts'
 import { QUEUE } from '#app/jobs/queues.server.ts'
@@ -77,7 +78,8 @@ export async function sendEmail(emailId: string, attempt: { attemptsMade: number
         secret.url = `${base}${template.mints.link.path}${token}`
       }
     }
-    const { subject, text } = template.render(email.params, secret)
+    // In the recipient's language (decision 079), chosen here from the user, since the job has only ids.
+    const { subject, text } = template.render(email.params, secret, mailT(await mailLanguage(email.userId, email.params)))
     await deliver({ to: email.toAddress, subject, text })
     await db
       .update(schema.outboundEmails)

@@ -5,8 +5,11 @@ import { ACCESS_CODE_METHOD } from '#app/auth/session.server.ts'
 import { listFactors } from '#app/mfa/factors.server.ts'
 import { ENROLLMENT_CLOSED_MESSAGE } from '#app/mfa/enrollment.server.ts'
 import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage, translateMessage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Set up two-factor authentication · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'grace.title') }]
+export const handle = { i18n: 'pages' }
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user, session } = await requireUser(request)
@@ -31,19 +34,20 @@ export async function loader({ request }: LoaderFunctionArgs) {
 
 export default function Enroll() {
   const d = useLoaderData<typeof loader>()
+  const { t } = useTranslation()
   return (
     <section className="card narrow">
-      <h1>Set up two-factor authentication</h1>
+      <h1>{t('grace.title')}</h1>
       {d.accessCode ? (
-        <p className="banner info" role="status">You signed in with a temporary access code. Add a new authenticator app or security key now: for the next 15 minutes this page and the set-up pages are all you can reach. Your other factors, recovery codes and remembered devices stay until you remove them.</p>
+        <p className="banner info" role="status">{t('enroll.accessCode')}</p>
       ) : d.enrollOnly ? (
-        <p>{d.staff ? 'Support and administrator accounts need an authenticator app or a security key.' : `${d.organizations.join(' and ') || 'Your organization'} requires a second step at sign-in.`} Set one up to continue. This page is all you can reach until then (for 15 minutes).</p>
-      ) : d.closed ? <p className="banner" role="status">{d.closed}</p> : <p>Choose a method to add.</p>}
+        <p>{d.staff ? t('verify.proveStaff') : t('enroll.requires', { orgs: d.organizations.join(t('grace.and')) || t('enroll.yourOrganization') })} {t('enroll.onlyPage')}</p>
+      ) : d.closed ? <p className="banner" role="status">{translateMessage(t, d.closed)}</p> : <p>{t('enroll.choose')}</p>}
       <ul>
-        {d.offerTotp ? <li><Link to="/settings/security/totp">Authenticator app</Link> {d.hasTotp ? <span className="badge ok">set up</span> : null} — codes from an app on your phone.</li> : null}
-        {d.offerKeys ? <li><Link to="/settings/security/keys">Security key or passkey</Link> {d.keys ? <span className="badge ok">{d.keys} added</span> : null} — a USB/NFC key, Touch ID, Windows Hello.</li> : null}
+        {d.offerTotp ? <li><Link to="/settings/security/totp">{t('methods.totp')}</Link> {d.hasTotp ? <span className="badge ok">{t('enroll.setUp')}</span> : null}{t('enroll.totpHint')}</li> : null}
+        {d.offerKeys ? <li><Link to="/settings/security/keys">{t('enroll.keys')}</Link> {d.keys ? <span className="badge ok">{t('enroll.keysAdded', { count: d.keys })}</span> : null}{t('enroll.keysHint')}</li> : null}
       </ul>
-      <Form method="post" action="/logout"><button type="submit" className="link">Sign out</button></Form>
+      <Form method="post" action="/logout"><button type="submit" className="link">{t('shell.signOut')}</button></Form>
     </section>
   )
 }

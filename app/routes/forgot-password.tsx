@@ -7,8 +7,11 @@ import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage, translateMessage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Forgot password · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'forgot.title') }]
+export const handle = { i18n: 'pages' }
 
 const schema = z.object({
   region: z.string().refine((r) => config.regions.some((x) => x.code === r), 'Choose your region'),
@@ -34,30 +37,31 @@ export default function ForgotPassword() {
   const { regions } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   const busy = useNavigation().state !== 'idle'
+  const { t } = useTranslation()
   const errors = (result?.errors ?? {}) as Record<string, string>
   if (result && 'sent' in result) {
     return (
       <section className="card narrow">
-        <h1>Check your email</h1>
-        <Notice>{result.message}</Notice>
-        <Link to="/login">Back to sign in</Link>
+        <h1>{t('forgot.checkEmail')}</h1>
+        <Notice>{translateMessage(t, result.message)}</Notice>
+        <Link to="/login">{t('forgot.back')}</Link>
       </section>
     )
   }
   return (
     <section className="card narrow">
-      <h1>Forgot your password?</h1>
-      <p className="muted">We will email you a link to choose a new one.</p>
+      <h1>{t('forgot.heading')}</h1>
+      <p className="muted">{t('forgot.hint')}</p>
       <FormError message={errors.form} />
       <Form method="post" noValidate>
         <div className="field">
-          <label htmlFor="region">Region</label>
+          <label htmlFor="region">{t('login.region')}</label>
           <select id="region" name="region">
             {regions.map((r) => <option key={r.code} value={r.code}>{r.name} ({r.code.toUpperCase()})</option>)}
           </select>
         </div>
-        <Field label="Email" name="email" type="email" autoComplete="username" error={errors.email} required />
-        <button type="submit" disabled={busy}>{busy ? 'Sending…' : 'Send reset link'}</button>
+        <Field label={t('login.email')} name="email" type="email" autoComplete="username" error={errors.email} required />
+        <button type="submit" disabled={busy}>{busy ? t('forgot.sending') : t('forgot.send')}</button>
       </Form>
     </section>
   )

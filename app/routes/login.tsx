@@ -14,8 +14,11 @@ import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta, safeRedirectPath } from '#app/http/request.server.ts'
 import { describedBy, Field, FieldError, FormError, Notice } from '#app/ui/form.tsx'
 import { PasskeySignIn } from '#app/ui/passkey-sign-in.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Sign in · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'login.title') }]
+export const handle = { i18n: 'pages' }
 
 const region = z.string().refine((r) => config.regions.some((x) => x.code === r), 'Choose your region')
 /** The password form posts no intent; the passkey button and the email field's autofill post theirs (decision 069). */
@@ -74,16 +77,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
   throw result.response
 }
 
-const NOTICES: Record<string, string> = {
-  'signed-out': 'You have signed out.',
-  'password-reset': 'Your password has been changed. Sign in with the new one.',
-  expired: 'Your session has ended. Sign in again.',
-  blocked: 'Your organization requires two-factor authentication and your deadline to set it up has passed, so you have been signed out. Sign in again to see whom to contact.',
-  'too-many-codes': 'Too many wrong codes: you have been signed out. Sign in again.',
-}
+/** Notices by `?notice=`, keys of login.notice in the catalogs. */
+const NOTICES = ['signed-out', 'password-reset', 'expired', 'blocked', 'too-many-codes']
 
 export default function Login() {
   const { regions, lastRegion, defaultRegion, notice } = useLoaderData<typeof loader>()
+  const { t } = useTranslation()
   const actionData = useActionData<typeof action>() as { errors?: Record<string, string>; values?: Record<string, string | undefined> } | undefined
   const [params] = useSearchParams()
   const busy = useNavigation().state !== 'idle'
@@ -94,18 +93,18 @@ export default function Login() {
   const redirectTo = params.get('redirectTo') ?? ''
   return (
     <section className="card narrow">
-      <h1>Sign in to Gatehouse</h1>
-      {notice && NOTICES[notice] ? <Notice>{NOTICES[notice]}</Notice> : null}
+      <h1>{t('login.heading')}</h1>
+      {notice && NOTICES.includes(notice) ? <Notice>{t(`login.notice.${notice}`)}</Notice> : null}
       <FormError message={errors.form} />
       {sso ? (
         <p className="row">
-          <a className="button" href={sso.href} data-testid="sso-continue">Continue with {sso.orgName} SSO</a>
+          <a className="button" href={sso.href} data-testid="sso-continue">{t('login.ssoContinue', { org: sso.orgName })}</a>
         </p>
       ) : null}
       <Form method="post" noValidate>
         <input type="hidden" name="redirectTo" value={redirectTo} />
         <div className="field">
-          <label htmlFor="region">Region</label>
+          <label htmlFor="region">{t('login.region')}</label>
           <select id="region" name="region" value={region} onChange={(e) => setRegion(e.target.value)} {...describedBy('region', errors.region)}>
             {regions.map((r) => (
               <option key={r.code} value={r.code}>{r.name} ({r.code.toUpperCase()})</option>
@@ -114,14 +113,14 @@ export default function Login() {
           <FieldError id="region" error={errors.region} />
         </div>
         {/* "webauthn" last: the browser offers this region's passkeys in the field's autofill (conditional UI). */}
-        <Field label="Email" name="email" type="email" autoComplete="username webauthn" defaultValue={values.email} error={errors.email} required />
-        <Field label="Password" name="password" type="password" autoComplete="current-password" error={errors.password} required />
+        <Field label={t('login.email')} name="email" type="email" autoComplete="username webauthn" defaultValue={values.email} error={errors.email} required />
+        <Field label={t('login.password')} name="password" type="password" autoComplete="current-password" error={errors.password} required />
         <div className="row">
-          <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
-          <Link to="/forgot-password">Forgot password?</Link>
+          <button type="submit" disabled={busy}>{busy ? t('login.signingIn') : t('login.signIn')}</button>
+          <Link to="/forgot-password">{t('login.forgot')}</Link>
         </div>
       </Form>
-      <p className="muted">Or, without typing your email:</p>
+      <p className="muted">{t('login.orPasskey')}</p>
       <PasskeySignIn region={regions.find((r) => r.code === region)} redirectTo={redirectTo} attempt={actionData} />
     </section>
   )

@@ -4,8 +4,11 @@ import { Form, useActionData, useLoaderData } from '@remix-run/react'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { completeEmailLink, findEmailLink, loadPendingSignIn } from '#app/sign-in/web.server.ts'
 import { FormError } from '#app/ui/form.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Finish signing in · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'emailLink.title') }]
+export const handle = { i18n: 'pages' }
 
 // GET changes nothing (mail scanners open links); only the POST from the browser holding the pending sign-in completes it.
 export async function loader({ params }: LoaderFunctionArgs) {
@@ -20,18 +23,19 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
 export default function EmailLink() {
   const { valid } = useLoaderData<typeof loader>()
+  const { t } = useTranslation()
   const result = useActionData<typeof action>() as { errors?: Record<string, string> } | undefined
   return (
     <section className="card narrow">
-      <h1>Finish signing in</h1>
+      <h1>{t('emailLink.title')}</h1>
       <FormError message={result?.errors?.form} />
       {valid ? (
         <Form method="post">
-          <p>Continue to finish signing in to Gatehouse in this browser.</p>
-          <button type="submit">Continue signing in</button>
+          <p>{t('emailLink.prompt')}</p>
+          <button type="submit">{t('emailLink.submit')}</button>
         </Form>
       ) : (
-        <p>This sign-in link has expired or was already used. <a href="/login">Sign in again</a>.</p>
+        <p>{t('emailLink.expired')} <a href="/login">{t('verify.signInAgain')}</a>{t('verify.signInAgainEnd')}</p>
       )}
     </section>
   )

@@ -4,8 +4,10 @@ import { requireUser } from '#app/auth/guards.server.ts'
 import { redirectTo, safeRedirectPath } from '#app/http/request.server.ts'
 import { loadGracePrompt } from '#app/sign-in/flow.server.ts'
 import { GracePromptView } from '#app/ui/grace-prompt.tsx'
+import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Set up two-factor authentication · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'grace.title') }]
+export const handle = { i18n: 'pages' }
 
 // Shown after the password while a Required policy's grace period runs; decided again from the
 // database on every visit, so a member who enrolled meanwhile goes straight on.

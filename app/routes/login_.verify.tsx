@@ -7,8 +7,11 @@ import { factorFormSchema, signInFactorFormSchema } from '#app/mfa/factor-form.s
 import { clearPendingCookie, emailCodeResendAt, handleVerifyForm, hasPendingCookie, hasSentEmailCode, loadPendingSignIn, noRecoveryCodesLeft } from '#app/sign-in/web.server.ts'
 import { SecondFactorForms, type MethodName } from '#app/ui/second-factor.tsx'
 import { AccessCodeForm, AccessCodeLink } from '#app/ui/access-code-form.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Verify it’s you · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'verify.title') }]
+export const handle = { i18n: 'pages' }
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const pending = await loadPendingSignIn(request)
@@ -45,24 +48,25 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function Verify() {
   const loaded = useLoaderData<typeof loader>()
+  const { t } = useTranslation()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; emailSent?: boolean; notice?: string; ended?: boolean } | undefined
   return (
     <section className="card narrow">
-      <h1>Verify it’s you</h1>
+      <h1>{t('verify.title')}</h1>
       {loaded.expired && !result?.ended ? (
-        <p>Your sign-in has expired or could not be found. <a href="/login">Sign in again</a>.</p>
+        <p>{t('verify.expired')} <a href="/login">{t('verify.signInAgain')}</a>{t('verify.signInAgainEnd')}</p>
       ) : null}
-      {!loaded.expired && loaded.reset ? <p className="muted">Your two-factor authentication was reset. Confirm with a code sent to your email to continue.</p> : null}
+      {!loaded.expired && loaded.reset ? <p className="muted">{t('verify.reset')}</p> : null}
       {!loaded.expired && loaded.proveEmail ? (
         <p className="muted">
-          {loaded.proveEmail === 'staff' ? 'Support and administrator accounts need an authenticator app or a security key.' : 'Your organization now requires an authenticator app or a security key.'}{' '}
-          First confirm it is you with a code sent to your email; then you will set one up.
+          {loaded.proveEmail === 'staff' ? t('verify.proveStaff') : t('verify.proveOrganization')}{' '}
+          {t('verify.proveEmail')}
         </p>
       ) : null}
       {result?.ended ? (
         <>
           <div className="banner error" role="alert">{result.errors?.form}</div>
-          <a href="/login">Sign in again</a>
+          <a href="/login">{t('verify.signInAgain')}</a>
         </>
       ) : loaded.expired ? null : loaded.accessCode ? (
         <AccessCodeForm path="/login/verify" errors={result?.errors ?? {}} />

@@ -20,8 +20,11 @@ import { answerInvitation, listMyInvitations } from '#app/orgs/invites.server.ts
 import { Field, FormError, Notice, SelectField } from '#app/ui/form.tsx'
 import { Time } from '#app/ui/time.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage, translateMessage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Security · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'security.title') }]
+export const handle = { i18n: 'pages' }
 
 const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('preferred'), method: z.enum(['totp', 'webauthn', 'email'], { message: 'Choose a method' }) }),
@@ -100,28 +103,29 @@ export default function Security() {
   const d = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; ok?: string } | undefined
   const errors = result?.errors ?? {}
+  const { t } = useTranslation()
   return (
     <>
       <section className="card">
-        <h1>Security</h1>
-        {d.enrollmentClosed ? <p className="banner" role="status">{d.enrollmentClosed}</p> : null}
-        {d.notice === 'mfa-off' ? <Notice>Two-factor authentication is off.</Notice> : null}
-        {d.notice === 'mfa-required' ? <Notice>To change anything in an organization you manage, set up an authenticator app or a security key first.</Notice> : null}
-        {result?.ok ? <Notice>{result.ok}</Notice> : null}
+        <h1>{t('security.title')}</h1>
+        {d.enrollmentClosed ? <p className="banner" role="status">{translateMessage(t, d.enrollmentClosed)}</p> : null}
+        {d.notice === 'mfa-off' ? <Notice>{t('security.notice.mfaOff')}</Notice> : null}
+        {d.notice === 'mfa-required' ? <Notice>{t('security.notice.mfaRequired')}</Notice> : null}
+        {result?.ok ? <Notice>{translateMessage(t, result.ok)}</Notice> : null}
         <FormError message={errors.form} />
         <p>
-          Two-factor authentication: {d.mfaOn ? <span className="badge ok">On</span> : <span className="badge warn">Off</span>}
-          {d.mfaOn && d.since ? <span className="muted"> since <Time value={d.since} empty="never" /></span> : null}
+          {t('security.mfa')} {d.mfaOn ? <span className="badge ok">{t('security.on')}</span> : <span className="badge warn">{t('security.off')}</span>}
+          {d.mfaOn && d.since ? <span className="muted">{t('security.since')}<Time value={d.since} empty={t('security.never')} />{t('security.sinceEnd')}</span> : null}
         </p>
-        <p className="muted">Adding or removing a factor (an app, a key, new recovery codes) signs you out everywhere else: every other browser and API session token.</p>
+        <p className="muted">{t('security.signsOutElsewhere')}</p>
         <Form method="post" className="row">
           <input type="hidden" name="intent" value="preferred" />
-          <SelectField label="Preferred method" name="method" defaultValue={d.preferred ?? 'email'} error={errors.method}>
-            <option value="totp" disabled={!d.totp}>Authenticator app</option>
-            <option value="webauthn" disabled={d.keys.length === 0}>Security key</option>
-            <option value="email">Email</option>
+          <SelectField label={t('security.preferred')} name="method" defaultValue={d.preferred ?? 'email'} error={errors.method}>
+            <option value="totp" disabled={!d.totp}>{t('methods.totp')}</option>
+            <option value="webauthn" disabled={d.keys.length === 0}>{t('methods.webauthn')}</option>
+            <option value="email">{t('security.email')}</option>
           </SelectField>
-          <button type="submit" className="secondary">Save</button>
+          <button type="submit" className="secondary">{t('security.save')}</button>
         </Form>
       </section>
       {d.invitations.length ? (
@@ -131,7 +135,7 @@ export default function Security() {
           <ul>
             {d.invitations.map((x) => (
               <li key={x.id} data-testid="invitation">
-                <p><strong>{x.organization}</strong> invites you as {x.role}{x.inviter ? ` (from ${x.inviter})` : ''}. {x.policyText}. <span className="muted">Open until <Time value={x.expiresAt} empty="never" />.</span></p>
+                <p><strong>{x.organization}</strong> invites you as {x.role}{x.inviter ? ` (from ${x.inviter})` : ''}. {x.policyText}. <span className="muted">Open until <Time value={x.expiresAt} empty={t('security.never')} />.</span></p>
                 <Form method="post" className="row">
                   <input type="hidden" name="invitationId" value={x.id} />
                   <button type="submit" name="intent" value="accept_invitation">Accept</button>
@@ -143,56 +147,56 @@ export default function Security() {
         </section>
       ) : null}
       <section className="card">
-        <h2>Authenticator app</h2>
-        {d.totp ? <p>On since <Time value={d.totp.since} empty="never" /> · last used <Time value={d.totp.lastUsedAt} empty="never" /></p> : <p className="muted">Not set up.</p>}
-        {!d.totp && d.totpClosed && !d.enrollmentClosed ? <p className="muted">{d.totpClosed}</p> : null}
-        {d.totp ? <Link to="/settings/security/totp">Manage authenticator app</Link> : d.totpClosed ? null : <Link to="/settings/security/totp">Set up an authenticator app</Link>}
+        <h2>{t('methods.totp')}</h2>
+        {d.totp ? <p>{t('security.onSince')}<Time value={d.totp.since} empty={t('security.never')} />{t('security.lastUsed')}<Time value={d.totp.lastUsedAt} empty={t('security.never')} />{t('security.lastUsedEnd')}</p> : <p className="muted">{t('security.notSetUp')}</p>}
+        {!d.totp && d.totpClosed && !d.enrollmentClosed ? <p className="muted">{translateMessage(t, d.totpClosed)}</p> : null}
+        {d.totp ? <Link to="/settings/security/totp">{t('security.manageTotp')}</Link> : d.totpClosed ? null : <Link to="/settings/security/totp">{t('security.setUpTotp')}</Link>}
       </section>
       <section className="card">
-        <h2>Security keys and passkeys</h2>
-        {d.keys.length === 0 ? <p className="muted">No keys.</p> : (
-          <ul>{d.keys.map((k) => <li key={k.id}>{k.label} <span className="muted">added <Time value={k.createdAt} empty="never" /> · last used <Time value={k.lastUsedAt} empty="never" /></span></li>)}</ul>
+        <h2>{t('security.keys')}</h2>
+        {d.keys.length === 0 ? <p className="muted">{t('security.noKeys')}</p> : (
+          <ul>{d.keys.map((k) => <li key={k.id}>{k.label} <span className="muted">{t('security.added')}<Time value={k.createdAt} empty={t('security.never')} />{t('security.lastUsed')}<Time value={k.lastUsedAt} empty={t('security.never')} />{t('security.lastUsedEnd')}</span></li>)}</ul>
         )}
-        <Link to="/settings/security/keys">Manage security keys</Link>
+        <Link to="/settings/security/keys">{t('security.manageKeys')}</Link>
       </section>
       <section className="card">
-        <h2>Recovery codes</h2>
+        <h2>{t('security.recoveryCodes')}</h2>
         {d.mfaOn ? (
           <p>
-            {d.recoveryCodesLeft} of 10 left{' '}
-            {d.recoveryCodesLow ? <span className="badge bad">Running low: generate new codes</span> : null}
+            {t('security.codesLeft', { count: d.recoveryCodesLeft })}{' '}
+            {d.recoveryCodesLow ? <span className="badge bad">{t('security.codesLow')}</span> : null}
           </p>
         ) : d.recoveryCodesLeft > 0 ? (
-          <p>{d.recoveryCodesLeft} of 10 backup codes left (they stand in for your email code).</p>
-        ) : <p className="muted">Recovery codes come with your first authenticator app or key. Email is your only factor? You can get backup codes for it.</p>}
-        {d.mfaOn || d.recoveryCodesLeft > 0 ? <Link to="/settings/security/recovery-codes">Manage recovery codes</Link> : d.mayHoldRecoveryCodes ? <Link to="/settings/security/recovery-codes">Get backup codes</Link> : null}
+          <p>{t('security.backupCodesLeft', { count: d.recoveryCodesLeft })}</p>
+        ) : <p className="muted">{t('security.codesComeWith')}</p>}
+        {d.mfaOn || d.recoveryCodesLeft > 0 ? <Link to="/settings/security/recovery-codes">{t('security.manageCodes')}</Link> : d.mayHoldRecoveryCodes ? <Link to="/settings/security/recovery-codes">{t('security.getBackupCodes')}</Link> : null}
       </section>
       <section className="card">
-        <h2>Remembered devices</h2>
-        {d.devices.length === 0 ? <p className="muted">No device skips the second step.</p> : (
+        <h2>{t('security.devices')}</h2>
+        {d.devices.length === 0 ? <p className="muted">{t('security.noDevices')}</p> : (
           <>
-            <p>{d.devices.length} device{d.devices.length === 1 ? '' : 's'} skip the second step:</p>
-            <ul aria-label="Remembered devices">{d.devices.map((x) => <li key={x.id}>{x.label} <span className="muted">remembered <Time value={x.createdAt} empty="never" /> · last used <Time value={x.lastUsedAt ?? x.createdAt} empty="never" /></span></li>)}</ul>
+            <p>{t('security.devicesSkip', { count: d.devices.length })}</p>
+            <ul aria-label={t('security.devices')}>{d.devices.map((x) => <li key={x.id}>{x.label} <span className="muted">{t('security.remembered')}<Time value={x.createdAt} empty={t('security.never')} />{t('security.lastUsed')}<Time value={x.lastUsedAt ?? x.createdAt} empty={t('security.never')} />{t('security.lastUsedEnd')}</span></li>)}</ul>
           </>
         )}
-        <Link to="/settings/security/devices">{d.devices.length ? 'Forget devices' : 'Manage remembered devices'}</Link>
+        <Link to="/settings/security/devices">{d.devices.length ? t('security.forgetDevices') : t('security.manageDevices')}</Link>
       </section>
       <section className="card">
-        <h2>Active sessions</h2>
-        <p className="muted">The browsers and API session tokens signed in to your account, with a way to sign any of them out.</p>
-        <Link to="/settings/security/sessions">Manage active sessions</Link>
+        <h2>{t('security.sessions')}</h2>
+        <p className="muted">{t('security.sessionsHint')}</p>
+        <Link to="/settings/security/sessions">{t('security.manageSessions')}</Link>
       </section>
       {d.mfaOn ? (
         <section className="card" id="turn-off">
-          <h2>Turn off two-factor authentication</h2>
-          <p className="muted">Removes every app and key, your recovery codes and remembered devices. Needs your password and a fresh second factor.</p>
-          {d.turnOffRefused ? <p role="status">{d.turnOffRefused}</p> : d.turnOffStepUp ? (
-            <p><a href={d.turnOffStepUp} className="button">Turn off 2FA…</a> <span className="hint">You confirm it’s you first, then enter your password.</span></p>
+          <h2>{t('security.turnOff')}</h2>
+          <p className="muted">{t('security.turnOffHint')}</p>
+          {d.turnOffRefused ? <p role="status">{translateMessage(t, d.turnOffRefused)}</p> : d.turnOffStepUp ? (
+            <p><a href={d.turnOffStepUp} className="button">{t('security.turnOffStart')}</a> <span className="hint">{t('security.turnOffStepUp')}</span></p>
           ) : <Form method="post">
             <input type="hidden" name="intent" value="turn_off" />
             <input type="hidden" name="username" autoComplete="username" value="" />
-            <Field label="Password" name="password" type="password" autoComplete="current-password" error={errors.password} required />
-            <SubmitButton className="danger" busyLabel="Turning off…" match={{ intent: 'turn_off' }}>Turn off 2FA</SubmitButton>
+            <Field label={t('login.password')} name="password" type="password" autoComplete="current-password" error={errors.password} required />
+            <SubmitButton className="danger" busyLabel={t('security.turningOff')} match={{ intent: 'turn_off' }}>{t('security.turnOffSubmit')}</SubmitButton>
           </Form>}
         </section>
       ) : null}

@@ -8,8 +8,11 @@ import { redirectTo, requestMeta, safeRedirectPath } from '#app/http/request.ser
 import { factorFormSchema } from '#app/mfa/factor-form.server.ts'
 import { handleStepUpForm, stepUpPageData } from '#app/sign-in/web.server.ts'
 import { SecondFactorForms } from '#app/ui/second-factor.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Confirm it’s you · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'confirm.title') }]
+export const handle = { i18n: 'pages' }
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { user, session } = await requireUser(request)
@@ -30,11 +33,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function ConfirmStepUp() {
   const loaded = useLoaderData<typeof loader>()
+  const { t } = useTranslation()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; emailSent?: boolean; notice?: string } | undefined
   return (
     <section className="card narrow">
-      <h1>Confirm it’s you</h1>
-      <p className="muted">This change needs a fresh second factor (within the last 5 minutes).</p>
+      <h1>{t('confirm.title')}</h1>
+      <p className="muted">{t('confirm.hint')}</p>
       <SecondFactorForms
         method={loaded.method}
         methods={loaded.methods}
@@ -48,7 +52,7 @@ export default function ConfirmStepUp() {
       />
       {loaded.ssoHref ? (
         <p>
-          <a href={loaded.ssoHref}>Or confirm by signing in again at your organization’s identity provider</a>
+          <a href={loaded.ssoHref}>{t('confirm.sso')}</a>
         </p>
       ) : null}
     </section>

@@ -1,4 +1,6 @@
 import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from 'react'
+import { useTranslation } from 'react-i18next'
+import { translateMessage } from '#app/i18n/i18n.ts'
 
 /**
  * The attributes that tie a control to its hint and its error, so a screen reader reads them with the
@@ -12,7 +14,9 @@ export function describedBy(id: string, error?: string | null, hint?: boolean) {
 
 /** The error under a control, with the id that `describedBy(id, error)` points at. */
 export function FieldError({ id, error }: { id: string; error?: string | null }) {
-  return error ? <div className="error" id={`${id}-error`} role="alert">{error}</div> : null
+  // Server messages are written in English; a translated page shows them in its language (decision 079).
+  const { t } = useTranslation()
+  return error ? <div className="error" id={`${id}-error`} role="alert">{translateMessage(t, error)}</div> : null
 }
 
 /** A labelled input with its hint and error under it, wired for screen readers. */
@@ -47,7 +51,8 @@ export function CodeField({ label = 'Code', name = 'code', error, ...rest }: { l
 }
 
 export function FormError({ message }: { message?: string | null }) {
-  return message ? <div className="banner error" role="alert">{message}</div> : null
+  const { t } = useTranslation()
+  return message ? <div className="banner error" role="alert">{translateMessage(t, message)}</div> : null
 }
 
 export function Notice({ children }: { children: ReactNode }) {

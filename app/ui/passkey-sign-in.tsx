@@ -10,6 +10,8 @@ import { useFetcher, useSubmit } from '@remix-run/react'
 import { browserSupportsWebAuthn, browserSupportsWebAuthnAutofill, startAuthentication } from '@simplewebauthn/browser'
 import { useEffect, useRef, useState } from 'react'
 import { webauthnErrorMessage } from './webauthn.tsx'
+import { useTranslation } from 'react-i18next'
+import { translateMessage } from '#app/i18n/i18n.ts'
 
 type OptionsData = { webauthnOptions?: unknown; challengeId?: string; errors?: Record<string, string> }
 type OptionsJSON = Parameters<typeof startAuthentication>[0]['optionsJSON']
@@ -22,6 +24,7 @@ export function PasskeySignIn({ region, redirectTo, attempt }: { region: Passkey
   const autofill = useFetcher<OptionsData>()
   const submit = useSubmit()
   const [error, setError] = useState<string | null>(null)
+  const { t } = useTranslation()
   const [busy, setBusy] = useState(false)
   const [here, setHere] = useState<string | null>(null)
   const handled = useRef<unknown>(null)
@@ -83,15 +86,15 @@ export function PasskeySignIn({ region, redirectTo, attempt }: { region: Passkey
         onClick={() => {
           setError(null)
           if (!region) return setError('Choose your region')
-          if (elsewhere) return setError(`Passkeys of the ${region.name} region sign in at ${region.origin}/login.`)
+          if (elsewhere) return setError(t('passkey.elsewhere', { region: region.name, url: `${region.origin}/login` }))
           if (!browserSupportsWebAuthn()) return setError('Passkeys are not supported by this browser.')
           setBusy(true)
           button.submit({ intent: 'passkey_options', region: region.code }, { method: 'post' })
         }}
       >
-        {busy ? 'Waiting for your passkey…' : 'Sign in with a passkey'}
+        {busy ? t('passkey.waiting') : t('passkey.signIn')}
       </button>
-      {error ? <div className="error" role="alert">{error}</div> : null}
+      {error ? <div className="error" role="alert">{translateMessage(t, error)}</div> : null}
     </div>
   )
 }

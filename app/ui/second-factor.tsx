@@ -2,15 +2,12 @@
 import { Form, Link, useNavigation } from '@remix-run/react'
 import { CodeField, Field, FormError, Notice } from './form.tsx'
 import { WebAuthnButton } from './webauthn.tsx'
+import { useTranslation } from 'react-i18next'
 
 export type MethodName = 'totp' | 'webauthn' | 'email' | 'recovery_code'
 
-const SWITCH_LABELS: Record<MethodName, string> = {
-  webauthn: 'Use a security key',
-  totp: 'Use authenticator app',
-  email: 'Use email verification instead',
-  recovery_code: 'Use a recovery code',
-}
+/** "Use …" links to the other methods: keys secondFactor.switch.<method> in the catalogs. */
+const switchLabel = (t: (key: string) => string, method: MethodName) => t(`secondFactor.switch.${method}`)
 
 export function SecondFactorForms(props: {
   method: MethodName
@@ -30,9 +27,10 @@ export function SecondFactorForms(props: {
 }) {
   const { method, methods, path, errors } = props
   const busy = useNavigation().state !== 'idle'
+  const { t } = useTranslation()
   const remember = props.allowRemember ? (
     <label className="row" style={{ fontWeight: 400, marginBottom: '1rem' }}>
-      <input type="checkbox" name="remember" value="on" /> Remember this device for {props.rememberDays} days
+      <input type="checkbox" name="remember" value="on" /> {t('secondFactor.remember', { days: props.rememberDays })}
     </label>
   ) : null
   return (
@@ -42,18 +40,18 @@ export function SecondFactorForms(props: {
       {method === 'totp' ? (
         <Form method="post" noValidate>
           <input type="hidden" name="intent" value="totp" />
-          <p>Enter the 6-digit code from your authenticator app.</p>
-          <CodeField label="Authentication code" name="code" error={errors.code} autoFocus />
+          <p>{t('secondFactor.totpPrompt')}</p>
+          <CodeField label={t('secondFactor.totpLabel')} name="code" error={errors.code} autoFocus />
           {remember}
-          <button type="submit" disabled={busy}>Verify</button>
+          <button type="submit" disabled={busy}>{t('secondFactor.verify')}</button>
         </Form>
       ) : null}
       {method === 'recovery_code' ? (
         <Form method="post" noValidate>
           <input type="hidden" name="intent" value="recovery_code" />
-          <p>Enter one of the recovery codes you saved. Each works once.</p>
-          <Field label="Recovery code" name="code" autoComplete="off" autoCapitalize="none" spellCheck={false} maxLength={20} error={errors.code} required autoFocus />
-          <button type="submit" disabled={busy}>Verify</button>
+          <p>{t('secondFactor.recoveryPrompt')}</p>
+          <Field label={t('secondFactor.recoveryLabel')} name="code" autoComplete="off" autoCapitalize="none" spellCheck={false} maxLength={20} error={errors.code} required autoFocus />
+          <button type="submit" disabled={busy}>{t('secondFactor.verify')}</button>
         </Form>
       ) : null}
       {method === 'email' ? (
@@ -61,26 +59,26 @@ export function SecondFactorForms(props: {
           {props.emailSent ? (
             <Form method="post" noValidate>
               <input type="hidden" name="intent" value="email" />
-              <p>We sent a 6-digit code to {props.email}. It works for 10 minutes.</p>
-              <CodeField label="Email code" name="code" error={errors.code} autoFocus />
+              <p>{t('secondFactor.emailSent', { email: props.email })}</p>
+              <CodeField label={t('secondFactor.emailLabel')} name="code" error={errors.code} autoFocus />
               {remember}
-              <button type="submit" disabled={busy}>Verify</button>
+              <button type="submit" disabled={busy}>{t('secondFactor.verify')}</button>
             </Form>
           ) : null}
           <Form method="post" noValidate>
             <input type="hidden" name="intent" value="email_send" />
-            {!props.emailSent ? <p>We will email a 6-digit code to {props.email}.</p> : null}
-            <button type="submit" className={props.emailSent ? 'secondary' : undefined} disabled={busy}>{props.emailSent ? 'Send a new code' : 'Send the code'}</button>
+            {!props.emailSent ? <p>{t('secondFactor.emailWillSend', { email: props.email })}</p> : null}
+            <button type="submit" className={props.emailSent ? 'secondary' : undefined} disabled={busy}>{props.emailSent ? t('secondFactor.sendNew') : t('secondFactor.send')}</button>
             {props.resendAt ? <ResendAt iso={props.resendAt} /> : null}
           </Form>
         </>
       ) : null}
       {method === 'webauthn' ? (
         <div>
-          <p>Insert or touch your security key, or use your device's passkey.</p>
+          <p>{t('secondFactor.keyPrompt')}</p>
           {props.allowRemember ? (
             <label className="row" style={{ fontWeight: 400, marginBottom: '1rem' }}>
-              <input type="checkbox" id="remember-key" /> Remember this device for {props.rememberDays} days
+              <input type="checkbox" id="remember-key" /> {t('secondFactor.remember', { days: props.rememberDays })}
             </label>
           ) : null}
           <RememberAwareKeyButton />
@@ -88,7 +86,7 @@ export function SecondFactorForms(props: {
       ) : null}
       {methods.length > 1 || props.noRecoveryCodesLeft ? (
         <>
-          <h2>Other ways to verify</h2>
+          <h2>{t('secondFactor.otherWays')}</h2>
           <ul>
             {methods.filter((m) => m !== method).map((m) => (
               <li key={m}>
@@ -96,17 +94,17 @@ export function SecondFactorForms(props: {
                   // Landing on the email step sends the code (a POST: a link would send nothing, and GETs change nothing).
                   <Form method="post" action={`${path}?method=email`} style={{ display: 'inline' }}>
                     <input type="hidden" name="intent" value="email_step" />
-                    <button type="submit" className="link" disabled={busy}>{SWITCH_LABELS.email}</button>
+                    <button type="submit" className="link" disabled={busy}>{switchLabel(t, 'email')}</button>
                   </Form>
                 ) : (
-                  <Link to={`${path}?method=${m}`}>{SWITCH_LABELS[m]}</Link>
+                  <Link to={`${path}?method=${m}`}>{switchLabel(t, m)}</Link>
                 )}
               </li>
             ))}
             {props.noRecoveryCodesLeft ? (
               <li role="status">
-                <strong>No recovery codes left.</strong>{' '}
-                {methods.some((m) => m !== 'recovery_code' && m !== method) ? 'Use one of the ways above' : methods.length ? 'Use the way shown above' : 'Use another way'}, or contact support if you cannot.
+                <strong>{t('secondFactor.noCodesLeft')}</strong>{' '}
+                {methods.some((m) => m !== 'recovery_code' && m !== method) ? t('secondFactor.noCodesAbove') : methods.length ? t('secondFactor.noCodesShown') : t('secondFactor.noCodesOther')}
               </li>
             ) : null}
           </ul>
@@ -118,9 +116,10 @@ export function SecondFactorForms(props: {
 
 /** The server's time for the next resend, in words that need no script (UTC, as the server computed it). */
 function ResendAt({ iso }: { iso: string }) {
+  const { t } = useTranslation()
   return (
     <p className="muted">
-      You can ask for a new code after <time dateTime={iso}>{iso.slice(11, 19)} UTC</time>.
+      {t('secondFactor.resendBefore')}<time dateTime={iso}>{iso.slice(11, 19)} UTC</time>{t('secondFactor.resendAfter')}
     </p>
   )
 }
@@ -132,5 +131,6 @@ function RememberAwareKeyButton() {
 }
 
 function KeyButton({ read }: { read: () => Record<string, string> }) {
-  return <WebAuthnButton mode="authenticate" label="Use security key" fieldsFn={read} />
+  const { t } = useTranslation()
+  return <WebAuthnButton mode="authenticate" label={t('secondFactor.useKey')} fieldsFn={read} />
 }

@@ -27,8 +27,9 @@ export function formatRelative(value: Date, now: Date, locale?: string): string 
   const diff = value.getTime() - now.getTime()
   const abs = Math.abs(diff)
   if (abs >= RELATIVE_WITHIN_MS) return null
-  if (abs < 45_000) return 'just now'
   const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })
+  // "just now" in English; another page language (decision 079) says it its own way ("今", "지금").
+  if (abs < 45_000) return locale && !locale.startsWith('en') ? rtf.format(0, 'second') : 'just now'
   if (abs < HOUR) return rtf.format(Math.round(diff / MINUTE), 'minute')
   return rtf.format(Math.round(diff / HOUR), 'hour')
 }

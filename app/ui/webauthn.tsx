@@ -6,6 +6,8 @@
 import { useFetcher, useSubmit } from '@remix-run/react'
 import { startAuthentication, startRegistration, browserSupportsWebAuthn } from '@simplewebauthn/browser'
 import { useEffect, useRef, useState } from 'react'
+import { useTranslation } from 'react-i18next'
+import { translateMessage } from '#app/i18n/i18n.ts'
 
 export function webauthnErrorMessage(e: unknown): string {
   const name = e instanceof Error ? e.name : ''
@@ -42,6 +44,7 @@ export function WebAuthnButton({
   const options = useFetcher<{ webauthnOptions?: unknown; challengeId?: string; errors?: Record<string, string> }>()
   const submit = useSubmit()
   const [error, setError] = useState<string | null>(null)
+  const { t } = useTranslation()
   const [busy, setBusy] = useState(false)
   const handled = useRef<unknown>(null)
   const fieldsRef = useRef(fields)
@@ -90,9 +93,9 @@ export function WebAuthnButton({
           options.submit({ ...fieldsRef.current, intent: 'webauthn_options' }, { method: 'post' })
         }}
       >
-        {busy ? 'Waiting for your key…' : label}
+        {busy ? t('webauthn.waiting') : label}
       </button>
-      {error ? <div className="error" role="alert">{error}</div> : null}
+      {error ? <div className="error" role="alert">{translateMessage(t, error)}</div> : null}
     </div>
   )
 }

@@ -212,6 +212,31 @@ it('the member pages (security, sessions, devices, enrollment, step-up, grace pr
   expect(problems).toEqual([])
 })
 
+it('a Japanese and a Korean page (their text wraps differently) fit every screen and pass axe', async () => {
+  // A JP member's security page, in Japanese from the member's region (decision 079).
+  const jp = await createUser({ region: 'jp', email: 'kenji.longname-for-wrapping@example.test', name: '山田 健二郎之助' })
+  await giveFactors(jp.id)
+  const context = await contextWith(await sessionFor(jp.id))
+  const problems = await visitAll(context, [{ path: '/settings/security', status: 200, name: 'ja-settings-security' }])
+  const page = await context.newPage()
+  await open(page, '/settings/security')
+  expect(await page.evaluate(() => document.documentElement.lang)).toBe('ja')
+  await context.close()
+
+  // A KR member's second step, reached through the real form: the region chosen there picks Korean.
+  const kr = await createUser({ region: 'kr', email: 'minji.longname-for-wrapping@example.test', name: '김민지' })
+  await enableTotp(kr.id)
+  const anonymous = await contextWith()
+  const verify = await anonymous.newPage()
+  await signInWithForm(verify, base, kr.email, 'kr')
+  await verify.getByRole('heading', { name: '본인 확인' }).waitFor()
+  await verify.waitForLoadState('networkidle')
+  expect(await verify.evaluate(() => document.documentElement.lang)).toBe('ko')
+  problems.push(...(await inspect(verify, 'ko-login-verify')))
+  await anonymous.close()
+  expect(problems).toEqual([])
+})
+
 it('the admin pages (overview, members, policy, exemptions, API keys, single sign-on, audit) fit every screen and pass axe', async () => {
   const owner = await findDemoUser('owner@acme.test')
   const acme = (await db.select().from(schema.organizations).where(eq(schema.organizations.slug, 'acme')))[0]

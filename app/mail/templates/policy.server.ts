@@ -1,53 +1,43 @@
-import { footer, type Params, type Template } from '../templates.server.ts'
+import { fromCatalog, type Params, type Template } from '../templates.server.ts'
+import type { MailT } from '../language.server.ts'
 import { formatUtc } from '#app/ui/time-format.ts'
 
-const date = (v: unknown) => formatUtc(new Date(String(v)), 'date')
-const methods = (p: Params) => (Array.isArray(p.methods) ? (p.methods as string[]) : []).map((m) => ({ email: 'email code', totp: 'authenticator app', webauthn: 'security key' })[m] ?? m).join(', ')
-const consequence = (p: Params) =>
-  p.onDeadline === 'block'
-    ? 'After that date you will not be able to sign in until an administrator helps you.'
-    : 'After that date, signing in will take you straight to setting one up before anything else.'
+/** A date as the language writes it: "1 Feb 2026" in English, 2026-02-01 in Japanese and Korean. */
+const date = (v: unknown, t: MailT) => (t('dateStyle') === 'iso' ? new Date(String(v)).toISOString().slice(0, 10) : formatUtc(new Date(String(v)), 'date'))
+const region = (p: Params) => String(p.region ?? '').toUpperCase()
+const methods = (p: Params, t: MailT) =>
+  (Array.isArray(p.methods) ? (p.methods as string[]) : []).map((m) => (['email', 'totp', 'webauthn'].includes(m) ? (t(`methods.${m}`) as string) : m)).join(t('methods.separator') as string)
+const consequence = (p: Params, t: MailT) => t(p.onDeadline === 'block' ? 'policy.block' : 'policy.force') as string
 
-/** Templates of the policy area (see templates.server.ts for the shape and what `mints` means). */
+/** Templates of the policy area (see templates.server.ts for the shape and what `mints` means); words in the mail catalogs. */
 export const policyTemplates = {
   grace_reminder: {
-    render: (p) => ({
-      subject: `Set up two-factor authentication by ${date(p.deadline)}`,
-      text: `${p.organization} requires two-factor authentication for your account (${String(p.region ?? '').toUpperCase()}).\n\nYou have until ${date(p.deadline)} (${p.offsetDays} day${p.offsetDays === 1 ? '' : 's'} left) to set up one of: ${methods(p)}.\n${consequence(p)}\n\nSign in and open Security settings to set it up now.${footer}`,
-    }),
+    render: (p, _s, t) =>
+      fromCatalog(t, 'grace_reminder', { organization: p.organization, region: region(p), date: date(p.deadline, t), left: t('grace_reminder.left', { count: Number(p.offsetDays) }), methods: methods(p, t), consequence: consequence(p, t) }),
   },
   policy_required: {
-    render: (p) => ({
-      subject: `${p.organization} now requires two-factor authentication`,
-      text: p.deadline
-        ? `${p.organization} now requires two-factor authentication in ${String(p.region ?? '').toUpperCase()}.\n\nYou have until ${date(p.deadline)} to set up one of: ${methods(p)}.\n${consequence(p)}${footer}`
-        : `${p.organization} now requires two-factor authentication in ${String(p.region ?? '').toUpperCase()}. Your account already has an allowed factor: you will be asked for it when you sign in.${footer}`,
-    }),
+    render: (p, _s, t) =>
+      fromCatalog(t, 'policy_required', { organization: p.organization, region: region(p), date: p.deadline ? date(p.deadline, t) : '', methods: methods(p, t), consequence: consequence(p, t) }, p.deadline ? 'policy_required.deadline' : 'policy_required.enrolled'),
   },
   policy_disabled: {
-    render: (p) => ({
-      subject: `${p.organization} turned off two-factor authentication`,
-      text: `${p.organization} no longer asks for a second factor in ${String(p.region ?? '').toUpperCase()}. Factors you enrolled are kept and will be used again if the policy changes.\n\nIf this surprises you, contact your administrator.${footer}`,
-    }),
+    render: (p, _s, t) => fromCatalog(t, 'policy_disabled', { organization: p.organization, region: region(p) }),
   },
   deadline_extended: {
-    render: (p) => ({
-      subject: 'Your deadline for two-factor authentication was extended',
-      text: `${p.organization} extended your deadline to set up two-factor authentication to ${date(p.deadline)}.${footer}`,
-    }),
+    render: (p, _s, t) => fromCatalog(t, 'deadline_extended', { organization: p.organization, date: date(p.deadline, t) }),
   },
   invite: {
     mints: { link: { purpose: 'invite', path: '/invite/' } },
-    render: (p, s) => ({
-      subject: `You are invited to ${p.organization} on Gatehouse`,
-      text: `${p.inviter} invited you to join ${p.organization} on Gatehouse.\n\nTo accept and choose your password, open this link within 7 days:\n${s.url}${footer}`,
-    }),
+    render: (p, s, t) => fromCatalog(t, 'invite', { inviter: p.inviter, organization: p.organization, url: s.url }),
   },
   // To an address that already has an account: no token, nothing joins until the holder accepts signed in (decision 055).
   invitation: {
-    render: (p) => ({
-      subject: `You are invited to ${p.organization} on Gatehouse`,
-      text: `${p.inviter} invited your Gatehouse account (${String(p.region ?? '').toUpperCase()}) to join ${p.organization} as ${p.role === 'member' ? 'a member' : `an ${p.role}`}.\n\nNothing changes unless you accept. To see what ${p.organization} asks at sign-in and to accept or decline, sign in and open Security settings within 7 days:\n${p.signInUrl}\n\nIf you do not know ${p.organization}, decline or ignore this email.${footer}`,
-    }),
+    render: (p, _s, t) =>
+      fromCatalog(t, 'invitation', {
+        inviter: p.inviter,
+        region: region(p),
+        organization: p.organization,
+        role: ['member', 'admin', 'owner'].includes(String(p.role)) ? t(`invitation.${String(p.role)}`) : `an ${String(p.role)}`,
+        signInUrl: p.signInUrl,
+      }),
   },
 } satisfies Record<string, Template>

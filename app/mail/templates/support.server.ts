@@ -1,4 +1,5 @@
-import { footer, when, type Template } from '../templates.server.ts'
+import { footer, fromCatalog, when, type Params, type Template } from '../templates.server.ts'
+import type { MailT } from '../language.server.ts'
 import { formatUtc } from '#app/ui/time-format.ts'
 
 const BY: Record<string, string> = {
@@ -7,39 +8,21 @@ const BY: Record<string, string> = {
   cli: 'a Gatehouse operator',
 }
 
+/** Who acted, in the member's language (the mail catalogs' `by.*`). */
+const by = (p: Params, t: MailT) => t(`by.${String(p.by) in BY ? String(p.by) : 'support'}`) as string
+const org = (p: Params, t: MailT) => (p.orgName ? (t('orgSuffix', { name: p.orgName }) as string) : '')
+
 /** Templates of the support area (see templates.server.ts for the shape and what `mints` means). */
 export const supportTemplates = {
   /** After any MFA reset (support, org admin or CLI). Carries the "freeze my account" link. */
   mfa_reset: {
     mints: { link: { purpose: 'freeze', path: '/freeze/' } },
-    render: (p, s) => ({
-      subject: 'Your Gatehouse two-factor authentication was reset',
-      text:
-        `On ${when(p)}, ${BY[String(p.by)] ?? 'Gatehouse support'}${p.orgName ? ` (${p.orgName})` : ''} reset the two-factor authentication of your account.\n\n` +
-        `What changed:\n` +
-        `- Every authenticator app, security key and passkey was removed from your account.\n` +
-        `- Your recovery codes no longer work.\n` +
-        `- Remembered devices were forgotten, and every session was signed out.\n\n` +
-        `What to do next:\n` +
-        `1. Sign in with your password. We will send a one-time code to this email address to confirm it is you.\n` +
-        `2. Set up an authenticator app or a security key again under Security settings (your organization may require it before you can continue).\n` +
-        `3. Save the new recovery codes somewhere safe.\n\n` +
-        `If you did not ask for this, freeze your account now. Nobody can sign in to it until support has talked to you:\n${s.url}\n` +
-        `The link works for 7 days.${footer}`,
-    }),
+    render: (p, s, t) => fromCatalog(t, 'mfa_reset', { when: when(p), by: by(p, t), org: org(p, t), url: s.url }),
   },
   /** After a temporary access code was issued (decision 070). Carries the "freeze my account" link; never the code. */
   temporary_access_issued: {
     mints: { link: { purpose: 'freeze', path: '/freeze/' } },
-    render: (p, s) => ({
-      subject: 'A temporary access code was issued for your Gatehouse account',
-      text:
-        `On ${when(p)}, ${BY[String(p.by)] ?? 'Gatehouse support'}${p.orgName ? ` (${p.orgName})` : ''} issued a temporary access code for your account, after checking who you are.\n\n` +
-        `The code was given to you directly, never by email. It works once, until ${new Date(String(p.expiresAt)).toUTCString()}: after your password, choose "Use a temporary access code", then add a new authenticator app or security key.\n` +
-        `Your other factors, recovery codes and remembered devices were not changed; remove the ones you lost under Security settings.\n\n` +
-        `If you did not ask for this, freeze your account now. The code stops working and nobody can sign in until support has talked to you:\n${s.url}\n` +
-        `The link works for 7 days.${footer}`,
-    }),
+    render: (p, s, t) => fromCatalog(t, 'temporary_access_issued', { when: when(p), by: by(p, t), org: org(p, t), expires: t('dateStyle') === 'iso' ? formatUtc(new Date(String(p.expiresAt))) : new Date(String(p.expiresAt)).toUTCString(), url: s.url }),
   },
   /** To every other support person: a reset or an unlock waits for a second person (two-person rule). */
   support_approval_requested: {

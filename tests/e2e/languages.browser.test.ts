@@ -1,0 +1,153 @@
+/**
+ * Japanese and Korean for the JP and KR regions (decision 079), in Chromium: a JP member and a KR
+ * member sign in through the real forms and see the sign-in steps and their security pages in their
+ * language, with <html lang> set and no hydration warning; the switch changes the language and the
+ * choice stays; admin pages stay English. Screenshots in tests/artifacts/languages-*.png.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { createSession } from '#app/auth/session.server.ts'
+import { enableTotp, totpCode } from '#tests/factories/mfa.ts'
+import { createOrg, createUser, PASSWORD } from '#tests/factories/users.ts'
+import { startTestApp } from '#tests/setup/app.ts'
+import { launchBrowser, screenshot } from '#tests/setup/browser.ts'
+
+vi.setConfig({ testTimeout: 120_000 })
+
+let browser: Browser
+let base: string
+beforeAll(async () => {
+  ;({ url: base } = await startTestApp({ workers: false }))
+  browser = await launchBrowser()
+})
+afterAll(async () => browser?.close())
+
+/** A context whose browser asks for `locale` first, collecting page errors and console errors and warnings. */
+async function person(locale: string): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await browser.newContext({ locale })
+  const page = await context.newPage()
+  const problems: string[] = []
+  page.on('pageerror', (e) => problems.push(e.message))
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`)
+  })
+  return { context, page, problems }
+}
+
+const hydrated = (page: Page) => page.waitForFunction(() => Boolean((window as unknown as { __remixRouter?: unknown }).__remixRouter))
+const lang = (page: Page) => page.evaluate(() => document.documentElement.lang)
+
+describe('the member pages in the member’s language', () => {
+  it('a JP member: /login in Japanese from Accept-Language, the second step and security page in Japanese; the switch to English stays', async () => {
+    const member = await createUser({ region: 'jp', email: 'kenji@example.test', name: '山田 健二' })
+    const { secret } = await enableTotp(member.id)
+    const { context, page, problems } = await person('ja-JP')
+    await page.goto(`${base}/login`)
+    await hydrated(page)
+    expect(await lang(page)).toBe('ja')
+    await page.getByRole('heading', { name: 'Gatehouse にログイン' }).waitFor()
+    expect(await page.title()).toBe('ログイン · Gatehouse')
+    await screenshot(page, 'languages-ja-login')
+    await page.getByLabel('リージョン').selectOption('jp')
+    await page.getByLabel('メールアドレス').fill(member.email)
+    await page.getByLabel('パスワード').fill(PASSWORD)
+    await page.getByRole('button', { name: 'ログイン', exact: true }).click()
+
+    await page.getByRole('heading', { name: '本人確認' }).waitFor()
+    expect(await lang(page)).toBe('ja')
+    await expect.poll(() => page.locator('main').textContent()).toContain('認証アプリに表示されている6桁のコードを入力してください。')
+    // A wrong code: the server's English message is shown in Japanese, tries left and all.
+    await page.getByLabel('認証コード').fill('000000')
+    await page.getByRole('button', { name: '確認', exact: true }).click()
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/コードが正しくありません/)
+    await screenshot(page, 'languages-ja-verify-error')
+    await page.getByLabel('認証コード').fill(await totpCode(secret))
+    await page.getByRole('button', { name: '確認', exact: true }).click()
+    await page.getByRole('heading', { name: /ようこそ/ }).waitFor()
+
+    await page.goto(`${base}/settings/security`)
+    await hydrated(page)
+    await page.getByRole('heading', { name: 'セキュリティ', level: 1 }).waitFor()
+    expect(await page.locator('main').textContent()).toContain('2段階認証：')
+    expect(await page.getByRole('button', { name: '日本語' }).getAttribute('aria-pressed')).toBe('true')
+    await screenshot(page, 'languages-ja-security')
+
+    // The switch: English, and it stays on the next page and after a reload.
+    // The wrong code's 400 is the one expected console line.
+    expect(problems.filter((p) => !/status of 400/.test(p))).toEqual([])
+    problems.length = 0
+    await page.getByRole('button', { name: 'English' }).click()
+    await page.getByRole('heading', { name: 'Security', level: 1 }).waitFor()
+    expect(await lang(page)).toBe('en')
+    expect(await page.locator('main').textContent()).toContain('Two-factor authentication:')
+    await page.reload()
+    await hydrated(page)
+    await page.getByRole('heading', { name: 'Security', level: 1 }).waitFor()
+    await screenshot(page, 'languages-ja-member-switched-to-english')
+    await page.getByRole('button', { name: '日本語' }).click()
+    await page.getByRole('heading', { name: 'セキュリティ', level: 1 }).waitFor()
+    expect(await lang(page)).toBe('ja')
+    await page.waitForLoadState('networkidle')
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
+  it('a KR member: /login in English for an English browser; after choosing KR the second step and security page are in Korean; the switch works', async () => {
+    const member = await createUser({ region: 'kr', email: 'minji@example.test', name: '김민지' })
+    const { secret } = await enableTotp(member.id)
+    const { context, page, problems } = await person('en-US')
+    await page.goto(`${base}/login`)
+    await hydrated(page)
+    expect(await lang(page)).toBe('en')
+    await page.getByLabel('Region').selectOption('kr')
+    await page.getByLabel('Email').fill(member.email)
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+
+    // The region chosen on the form decides the language of the second step.
+    await page.getByRole('heading', { name: '본인 확인' }).waitFor()
+    expect(await lang(page)).toBe('ko')
+    expect(await page.title()).toBe('본인 확인 · Gatehouse')
+    await screenshot(page, 'languages-ko-verify')
+    await page.getByLabel('인증 코드').fill(await totpCode(secret))
+    await page.getByRole('button', { name: '확인', exact: true }).click()
+    await page.getByRole('heading', { name: /환영합니다/ }).waitFor()
+
+    await page.goto(`${base}/settings/security`)
+    await hydrated(page)
+    await page.getByRole('heading', { name: '보안', level: 1 }).waitFor()
+    expect(await page.locator('main').textContent()).toContain('2단계 인증:')
+    await expect.poll(() => page.getByRole('link', { name: '인증 앱 관리' }).count()).toBe(1)
+    await screenshot(page, 'languages-ko-security')
+
+    await page.getByRole('button', { name: '日本語' }).click()
+    await page.getByRole('heading', { name: 'セキュリティ', level: 1 }).waitFor()
+    expect(await lang(page)).toBe('ja')
+    await page.getByRole('button', { name: '한국어' }).click()
+    await page.getByRole('heading', { name: '보안', level: 1 }).waitFor()
+    expect(await lang(page)).toBe('ko')
+    await page.waitForLoadState('networkidle')
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
+  it('admin pages stay English (lang="en", no switch) for a JP owner; the top bar follows the page', async () => {
+    const org = await createOrg({ name: 'Tokyo Trading', regions: ['jp'] })
+    const owner = await createUser({ org, role: 'owner', region: 'jp', email: 'owner@tokyo.test' })
+    const { token } = await createSession({ userId: owner.id, level: 'mfa', meta: { ip: '127.0.0.1', userAgent: 'test' }, secondFactorMethod: 'totp' })
+    const { context, page, problems } = await person('ja-JP')
+    await context.addCookies([{ name: 'gh_session', value: token, url: base }])
+    await page.goto(`${base}/orgs/${org.slug}`)
+    await hydrated(page)
+    expect(await lang(page)).toBe('en')
+    expect(await page.getByRole('button', { name: '日本語' }).count()).toBe(0)
+    expect(await page.getByRole('link', { name: 'Security', exact: true }).count()).toBe(1)
+    await page.goto(`${base}/settings/security`)
+    await hydrated(page)
+    expect(await lang(page)).toBe('ja')
+    expect(await page.getByRole('link', { name: 'セキュリティ', exact: true }).count()).toBe(1)
+    await page.waitForLoadState('networkidle')
+    expect(problems).toEqual([])
+    await context.close()
+  })
+})
