@@ -447,6 +447,20 @@ export async function landOnEmailStep(pending: PendingSignIn): Promise<Prepared>
 }
 
 /**
+ * The password step's answer when email comes first (web and API alike, decisions 071, 081): the
+ * code goes out with it, so the member does not have to ask. `sent` is false when the mail could
+ * not be queued (the member may ask again); `resendAt` is when a new code may be asked for.
+ * Null when email is not the step's first method.
+ */
+export async function sendCodeWhenEmailFirst(result: ChallengeIssued, channel: Channel): Promise<{ sent: boolean; resendAt: Date | null } | null> {
+  if (result.preferred !== 'email') return null
+  const pending = await loadChallenge(result.token, channel)
+  if (!pending) return null
+  const landed = await landOnEmailStep(pending)
+  return { sent: landed.kind === 'email_sent', resendAt: await emailCodeResendAt(pending) }
+}
+
+/**
  * Checks the answer through the verifier (attempt limits, consuming the challenge, audit) and
  * completes the sign-in: a fresh session at the level the step says, the reset marker cleared, and
  * the device remembered when asked.

@@ -25,6 +25,7 @@ import {
   passkeySignInOptions,
   prepareSecondFactor,
   prepareStepUp,
+  sendCodeWhenEmailFirst,
   signInAfterInvite,
   signInWithPasskey,
   signInWithPassword,
@@ -54,10 +55,7 @@ export async function beginSignIn(input: { region: string; email: string; passwo
   const result = await signInWithPassword({ ...input, channel: 'web', returnTo: input.redirectTo })
   // Email first: the member lands on the email step with the code already on its way. A failure to
   // queue it leaves the page's "Send the code" to say why.
-  if (result.kind === 'second_factor' && result.preferred === 'email') {
-    const pending = await loadChallenge(result.token, 'web')
-    if (pending) await landOnEmailStep(pending)
-  }
+  if (result.kind === 'second_factor') await sendCodeWhenEmailFirst(result, 'web')
   return answer(result)
 }
 

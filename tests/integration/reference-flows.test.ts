@@ -143,9 +143,11 @@ describe('backup codes for a member whose only factor is email', () => {
 
   it('over the API: with a fresh email code the token gets codes without `code`; later it needs a recovery code', async () => {
     const user = await emailOnlyMember()
-    const { challengeId } = (await apiCall(base, '/api/auth/signin', { json: { email: user.email, password: 'correct horse battery staple', region: 'us' } })).body.data
     const since = Date.now()
-    expect((await apiCall(base, '/api/auth/2fa/email', { json: { challengeId } })).status).toBe(200)
+    const signedIn = (await apiCall(base, '/api/auth/signin', { json: { email: user.email, password: 'correct horse battery staple', region: 'us' } })).body.data
+    // Email first: the sign-in sent the code (decision 081).
+    expect(signedIn).toMatchObject({ method: 'email', emailCodeSent: true })
+    const { challengeId } = signedIn
     const mail = await smtp.waitFor(user.email, { subject: /sign-in code/, since })
     const token = (await apiCall(base, '/api/auth/2fa/verify', { json: { challengeId, code: codeFrom(mail.text), method: 'email' } })).body.data.token
     const made = await apiCall(base, '/api/auth/2fa/backup-codes/regenerate', { json: {}, token })
