@@ -575,6 +575,23 @@ export async function stepUpOptions(user: User, session: Session, asked: string 
   return { method, methods, emailSent: method === 'email' ? Boolean(await findEmailCode(user.id, stepUpTarget(session))) : false }
 }
 
+/**
+ * Landing on the step-up page (decision 081): when the method shown is the email code, it is sent
+ * now, as at sign-in (reference page 000), unless this session already has a live one (a reload, or
+ * the page again after a wrong code, sends nothing). The once-a-minute limit holds; `resendAt` is
+ * when "Send a new code" may be used (server time). A code that could not be queued leaves the
+ * page's "Send the code" button to say why.
+ */
+export async function landOnStepUp(user: User, session: Session, asked: string | null) {
+  const options = await stepUpOptions(user, session, asked)
+  if (options.method !== 'email') return { ...options, resendAt: null }
+  if (!options.emailSent) {
+    const sent = await prepareStepUp(user, session, 'email')
+    options.emailSent = sent.kind === 'email_sent' || (sent.kind === 'refused' && sent.code === 'too_soon')
+  }
+  return { ...options, resendAt: (await emailResendAt(stepUpTarget(session)))?.toISOString() ?? null }
+}
+
 export async function prepareStepUp(user: User, session: Session, method: 'email' | 'webauthn'): Promise<Prepared> {
   if (!stepUpMethods(await listFactors(user.id)).includes(method)) return refuse('method_unavailable', CANNOT_CONFIRM)
   return prepare(user, stepUpTarget(session), method, { withLink: false })

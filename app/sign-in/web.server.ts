@@ -31,7 +31,7 @@ import {
   signInWithPassword,
   signInWithSso,
   stepUp,
-  stepUpOptions,
+  landOnStepUp,
   verifyAccessCodeAtSignIn,
   verifyEmailLink,
   verifySecondFactor,
@@ -178,7 +178,8 @@ export async function stepUpPageData(user: User, session: Session, asked: string
   // A member who signs in through SSO may also confirm at the provider (decision 075).
   const sso = await linkedIdentity(user.id)
   const ssoHref = sso ? `/sso/step-up?${new URLSearchParams({ redirectTo })}` : null
-  return { ...(await stepUpOptions(user, session, asked)), email: user.email, redirectTo, ssoHref }
+  // Landing on the email method sends its code (decision 081).
+  return { ...(await landOnStepUp(user, session, asked)), email: user.email, redirectTo, ssoHref }
 }
 
 /** done: stepped up; ended: too many wrong answers, the session is over (sign in again); data: the form again. */
