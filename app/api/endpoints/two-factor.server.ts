@@ -58,7 +58,8 @@ export const verifyEndpoint = defineEndpoint({
     'The first app or key issues the recovery codes, answered here in `backupCodes`, once (decision 071; setup answers none). ' +
     'A temporary access code (issued by support or an organization admin, decision 070) is `method: "temporary_access"` with the code as `code` (any case, dashes optional), with `challengeId` or the challenge as bearer token, whatever methods sign-in listed: ' +
     'it signs in once, to an enrollment-only token (`enrollmentOnly: true`, 15 minutes, only setting up a factor and signing out). ' +
-    'A used, expired, revoked or mistyped code is 400 invalid_code with the same message, counted like any wrong code (the challenge’s 5 tries, the account lockout); a malformed one is 400 and not counted (decision 081).',
+    'A used, expired, revoked or mistyped code is 400 invalid_code with the same message, counted like any wrong code (the challenge’s 5 tries, the account lockout); a malformed one is 400 and not counted (decision 081). ' +
+    'The enrollment-only token can set up an app only when none is on (a lost key); a lost phone with the app on it is replaced on the web.',
   errors: ['forbidden', 'invalid_challenge', 'invalid_code', 'method_unavailable', 'conflict', 'step_up_required'],
   auth: 'optional_session',
   enrollmentAllowed: true,
