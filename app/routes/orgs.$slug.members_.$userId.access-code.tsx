@@ -1,13 +1,12 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
-import { isUuid } from '#app/auth/verification.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { orgAccessCodeForm } from '#app/support/forms.server.ts'
-import { findResettableMember } from '#app/support/org-admin-reset.server.ts'
-import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
+import { resetInputErrors } from '#app/support/reset.server.ts'
+import { findOrgTarget, isTargetId } from '#app/support/targets.server.ts'
 import {
   ACCESS_CODE_DEFAULT_HOURS, ACCESS_CODE_MAX_HOURS, ACCESS_CODE_MIN_HOURS, listAccessCodes, orgAdminIssueAccessCode, orgAdminRevokeAccessCode,
 } from '#app/support/temporary-access.server.ts'
@@ -18,26 +17,20 @@ export const meta: MetaFunction = () => [{ title: 'Temporary access code · Gate
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
-  const targetId = params.userId ?? ''
-  if (!isUuid(targetId)) throw notFound()
-  const found = await findResettableMember(scope, targetId, user.id)
-  if (!found) throw notFound()
+  const target = await findOrgTarget(scope, params.userId, user.id)
+  if (!target) throw notFound()
   return {
     org: { slug: org.slug, name: org.name },
-    member: { id: found.member.id, email: found.member.email, name: found.member.name, role: found.member.role },
-    allowed: found.allowed,
-    why: found.why,
-    codes: found.allowed ? await listAccessCodes(targetId) : [],
-    checks: IDENTITY_CHECKS.map((c) => ({ ...c })),
-    minChecks: MIN_CHECKS,
+    ...target,
+    codes: target.allowed ? await listAccessCodes(target.member.id) : [],
     hours: { min: ACCESS_CODE_MIN_HOURS, max: ACCESS_CODE_MAX_HOURS, default: ACCESS_CODE_DEFAULT_HOURS },
   }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, scope, user } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
-  const targetId = params.userId ?? ''
-  if (!isUuid(targetId)) throw notFound()
+  const targetId = params.userId
+  if (!isTargetId(targetId)) throw notFound()
   const form = await parseForm(request, orgAccessCodeForm)
   if (!form.ok) return badRequest(form.errors)
   const actor = { id: user.id, email: user.email }

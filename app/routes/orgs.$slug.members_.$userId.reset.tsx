@@ -1,13 +1,13 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { requireOrgChange, requireOrgRole } from '#app/auth/guards.server.ts'
-import { isUuid } from '#app/auth/verification.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { resetForm } from '#app/support/forms.server.ts'
-import { findResettableMember, orgAdminReset } from '#app/support/org-admin-reset.server.ts'
-import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
+import { orgAdminReset } from '#app/support/org-admin-reset.server.ts'
+import { resetInputErrors } from '#app/support/reset.server.ts'
+import { findOrgTarget, isTargetId } from '#app/support/targets.server.ts'
 import { Notice } from '#app/ui/form.tsx'
 import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
 import { readResumed } from '#app/http/resume.server.ts'
@@ -18,26 +18,20 @@ export const meta: MetaFunction = () => [{ title: 'Reset two-factor authenticati
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { org, scope, user } = await requireOrgRole(request, params.slug ?? '', 'admin')
-  const targetId = params.userId ?? ''
-  if (!isUuid(targetId)) throw notFound()
-  const found = await findResettableMember(scope, targetId, user.id)
-  if (!found) throw notFound()
+  const target = await findOrgTarget(scope, params.userId, user.id)
+  if (!target) throw notFound()
   return {
     org: { slug: org.slug, name: org.name },
-    member: { id: found.member.id, email: found.member.email, name: found.member.name, role: found.member.role },
-    allowed: found.allowed,
-    why: found.why,
-    checks: IDENTITY_CHECKS.map((c) => ({ ...c })),
-    minChecks: MIN_CHECKS,
+    ...target,
     // The reset carried back from step-up, ready to finish (decision 072).
-    resumed: found.allowed ? readResumed(request, resetForm) : null,
+    resumed: target.allowed ? readResumed(request, resetForm) : null,
   }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { org, scope, user, session } = await requireOrgChange(request, params.slug ?? '', 'admin', context)
-  const targetId = params.userId ?? ''
-  if (!isUuid(targetId)) throw notFound()
+  const targetId = params.userId
+  if (!isTargetId(targetId)) throw notFound()
   const form = await parseForm(request, resetForm)
   if (!form.ok) return badRequest(form.errors)
   const { reason, ticket, checks } = form.data

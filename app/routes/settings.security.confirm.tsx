@@ -49,6 +49,7 @@ export default function ConfirmStepUp() {
         rememberDays={0}
         errors={result?.errors ?? {}}
         notice={result?.notice}
+        resendAt={loaded.resendAt}
       />
       {loaded.ssoHref ? (
         <p>

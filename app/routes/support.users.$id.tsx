@@ -1,14 +1,13 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from '@remix-run/react'
 import { requireSupport } from '#app/auth/guards.server.ts'
-import { isUuid } from '#app/auth/verification.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { listRequests, supportReset, supportUnlock } from '#app/support/approvals.server.ts'
 import { supportMemberForm } from '#app/support/forms.server.ts'
-import { memberDetail } from '#app/support/members.server.ts'
-import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
+import { resetInputErrors } from '#app/support/reset.server.ts'
+import { findSupportTarget, identityChecklist } from '#app/support/targets.server.ts'
 import { describedBy, FieldError, FormError, Notice } from '#app/ui/form.tsx'
 import { ResetMfaForm } from '#app/ui/reset-mfa-form.tsx'
 import { Time } from '#app/ui/time.tsx'
@@ -23,20 +22,19 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { user: me } = await requireSupport(request)
-  const id = params.id ?? ''
-  if (!isUuid(id)) throw notFound()
-  const detail = await memberDetail(id)
+  const detail = await findSupportTarget(params.id)
   if (!detail) throw notFound()
+  const id = detail.user.id
   const { pending } = await listRequests({ targetUserId: id })
   // A reset or unlock carried back from step-up, ready to finish (decision 072).
   const resumed = me.id === id ? null : readResumed(request, supportMemberForm)
-  return { detail, pending, checks: IDENTITY_CHECKS.map((c) => ({ ...c })), minChecks: MIN_CHECKS, isSelf: me.id === id, resumed, accessCodes: await listAccessCodes(id) }
+  return { detail, pending, ...identityChecklist(), isSelf: me.id === id, resumed, accessCodes: await listAccessCodes(id) }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { user: me, session } = await requireSupport(request)
-  const id = params.id ?? ''
-  if (!isUuid(id) || !(await memberDetail(id))) throw notFound()
+  const id = (await findSupportTarget(params.id))?.user.id
+  if (!id) throw notFound()
   const here = `/support/users/${id}`
   const form = await parseForm(request, supportMemberForm)
   if (!form.ok) return badRequest(form.errors)

@@ -1,13 +1,12 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from '@remix-run/react'
 import { requireSupport } from '#app/auth/guards.server.ts'
-import { isUuid } from '#app/auth/verification.server.ts'
 import { formError } from '#app/http/domain-error.server.ts'
 import { badRequest, parseForm } from '#app/http/forms.server.ts'
 import { notFound, redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { supportAccessCodeForm } from '#app/support/forms.server.ts'
-import { memberDetail } from '#app/support/members.server.ts'
-import { IDENTITY_CHECKS, MIN_CHECKS, resetInputErrors } from '#app/support/reset.server.ts'
+import { resetInputErrors } from '#app/support/reset.server.ts'
+import { findSupportTarget, identityChecklist } from '#app/support/targets.server.ts'
 import {
   ACCESS_CODE_DEFAULT_HOURS, ACCESS_CODE_MAX_HOURS, ACCESS_CODE_MIN_HOURS, approvedAccessCodeRequests, issueApprovedAccessCode, listAccessCodes, supportIssueAccessCode, supportRevokeAccessCode,
 } from '#app/support/temporary-access.server.ts'
@@ -18,26 +17,24 @@ export const meta: MetaFunction = () => [{ title: 'Temporary access code · Supp
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { user: me } = await requireSupport(request)
-  const id = params.id ?? ''
-  if (!isUuid(id)) throw notFound()
-  const detail = await memberDetail(id)
+  const detail = await findSupportTarget(params.id)
   if (!detail) throw notFound()
+  const id = detail.user.id
   const [codes, approved] = await Promise.all([listAccessCodes(id), approvedAccessCodeRequests(id, me.id)])
   return {
     member: { id, email: detail.user.email, name: detail.user.name },
     codes,
     approved,
     isSelf: me.id === id,
-    checks: IDENTITY_CHECKS.map((c) => ({ ...c })),
-    minChecks: MIN_CHECKS,
+    ...identityChecklist(),
     hours: { min: ACCESS_CODE_MIN_HOURS, max: ACCESS_CODE_MAX_HOURS, default: ACCESS_CODE_DEFAULT_HOURS },
   }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { user: me } = await requireSupport(request)
-  const id = params.id ?? ''
-  if (!isUuid(id) || !(await memberDetail(id))) throw notFound()
+  const id = (await findSupportTarget(params.id))?.user.id
+  if (!id) throw notFound()
   const form = await parseForm(request, supportAccessCodeForm)
   if (!form.ok) return badRequest(form.errors)
   const actor = { id: me.id, email: me.email }

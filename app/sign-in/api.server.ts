@@ -5,7 +5,7 @@
  * (`requires2FA`, `challengeId`, `enrollmentOnly`, `grace`, error codes) and do not change with it.
  */
 import type { RequestMeta } from '#app/audit/record.server.ts'
-import type { Session, User } from '#app/auth/session.server.ts'
+import { ACCESS_CODE_METHOD, type Session, type User } from '#app/auth/session.server.ts'
 import { EMAIL_CODE_TTL_SECONDS } from '#app/mfa/email-code.server.ts'
 import type { Method } from '#app/mfa/factors.server.ts'
 import { ApiError, rateLimited } from '#app/api/errors.server.ts'
@@ -13,7 +13,7 @@ import { userView } from '#app/api/endpoints/views.server.ts'
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
 import { WEBAUTHN_CHALLENGE_SECONDS } from '#app/mfa/webauthn.server.ts'
 import {
-  CHALLENGE_TTL_SECONDS, loadChallenge, noRecoveryCodesLeft, passkeySignInOptions, prepareSecondFactor, signInWithPasskey, signInWithPassword, signInWithoutRegion, stepUpWithCode, verifySecondFactor, type PendingSignIn, type SignInResult,
+  CHALLENGE_TTL_SECONDS, emailCodeResendAt, loadChallenge, noRecoveryCodesLeft, passkeySignInOptions, prepareSecondFactor, sendCodeWhenEmailFirst, signInWithPasskey, signInWithPassword, signInWithoutRegion, stepUpWithCode, verifyAccessCodeAtSignIn, verifySecondFactor, type PendingSignIn, type SignInResult,
 } from './flow.server.ts'
 
 const challengeGone = () => new ApiError(401, 'invalid_challenge', 'This sign-in has expired, was already completed or had too many wrong codes. Sign in again.')
@@ -25,7 +25,17 @@ export async function apiSignIn(body: { region?: string; email: string; password
   if (result.kind === 'region_required') {
     throw new ApiError(409, 'region_required', `This email and password match accounts in several regions. Send "region" with one of: ${result.regions.join(', ')}.`, { regions: result.regions })
   }
-  if (result.kind === 'second_factor') return { requires2FA: true as const, method: result.preferred, methods: result.methods, challengeId: result.token }
+  if (result.kind === 'second_factor') {
+    // Email first: the code is on its way with this answer (decision 081), as on the web.
+    const email = await sendCodeWhenEmailFirst(result, 'api')
+    return {
+      requires2FA: true as const,
+      method: result.preferred,
+      methods: result.methods,
+      challengeId: result.token,
+      ...(email ? { emailCodeSent: email.sent, resendAfter: email.resendAt?.toISOString() ?? null } : {}),
+    }
+  }
   return signedIn(result)
 }
 
@@ -80,18 +90,24 @@ async function loadApiChallenge(id: string): Promise<PendingSignIn> {
  * POST /api/auth/2fa/verify `{code}` with the challengeId as the bearer token (reference page 002,
  * decision 071): the same second step; `notAChallenge` is thrown when the token is no live challenge.
  */
-export async function apiVerifyBearerChallenge(token: string, body: { code: string; method?: Method }, meta: RequestMeta, notAChallenge: unknown) {
+export async function apiVerifyBearerChallenge(token: string, body: { code: string; method?: ApiSecondStepMethod }, meta: RequestMeta, notAChallenge: unknown) {
   const pending = await loadChallenge(token, 'api')
   if (!pending) throw notAChallenge
   return verifyPending(pending, body, meta)
 }
 
 /** POST /api/auth/2fa/verify with a challengeId: the second step of an API sign-in. */
-export async function apiVerifySignIn(body: { challengeId: string; code: string; method?: Method }, meta: RequestMeta) {
+export async function apiVerifySignIn(body: { challengeId: string; code: string; method?: ApiSecondStepMethod }, meta: RequestMeta) {
   return verifyPending(await loadApiChallenge(body.challengeId), body, meta)
 }
 
-async function verifyPending(pending: PendingSignIn, body: { code: string; method?: Method }, meta: RequestMeta) {
+/** What the second step takes over the API: a factor, or a temporary access code (decision 081). */
+export type ApiSecondStepMethod = Method | typeof ACCESS_CODE_METHOD
+
+async function verifyPending(pending: PendingSignIn, body: { code: string; method?: ApiSecondStepMethod }, meta: RequestMeta) {
+  // A temporary access code is taken whatever the step offers, as on the web (decisions 070, 081):
+  // it signs in once, to an enrollment-only token.
+  if (body.method === ACCESS_CODE_METHOD) return signedIn(await verifyAccessCodeAtSignIn(pending, body.code, meta))
   const method = body.method ?? pending.step.preferred
   if (!pending.step.methods.includes(method)) {
     const why = method === 'recovery_code' && (await noRecoveryCodesLeft(pending)) ? 'No recovery codes left.' : 'That way of verifying is not available for this account.'
@@ -105,7 +121,9 @@ async function verifyPending(pending: PendingSignIn, body: { code: string; metho
 export async function apiSendSignInCode(body: { challengeId: string }) {
   const pending = await loadApiChallenge(body.challengeId)
   const sent = await prepareSecondFactor(pending, 'email')
-  if (sent.kind === 'email_sent') return { sent: true as const, to: sent.to, expiresInSeconds: Math.min(EMAIL_CODE_TTL_SECONDS, CHALLENGE_TTL_SECONDS) }
+  if (sent.kind === 'email_sent') {
+    return { sent: true as const, to: sent.to, expiresInSeconds: Math.min(EMAIL_CODE_TTL_SECONDS, CHALLENGE_TTL_SECONDS), resendAfter: (await emailCodeResendAt(pending))?.toISOString() ?? null }
+  }
   if (sent.kind !== 'refused') throw challengeGone()
   if (sent.code === 'method_unavailable') throw new ApiError(403, 'method_unavailable', 'Email codes are not available for this sign-in.')
   if (sent.code === 'too_soon') throw rateLimited(sent.retryAfterSeconds ?? 60, sent.message)

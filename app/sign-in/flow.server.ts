@@ -449,6 +449,20 @@ export async function landOnEmailStep(pending: PendingSignIn): Promise<Prepared>
 }
 
 /**
+ * The password step's answer when email comes first (web and API alike, decisions 071, 081): the
+ * code goes out with it, so the member does not have to ask. `sent` is false when the mail could
+ * not be queued (the member may ask again); `resendAt` is when a new code may be asked for.
+ * Null when email is not the step's first method.
+ */
+export async function sendCodeWhenEmailFirst(result: ChallengeIssued, channel: Channel): Promise<{ sent: boolean; resendAt: Date | null } | null> {
+  if (result.preferred !== 'email') return null
+  const pending = await loadChallenge(result.token, channel)
+  if (!pending) return null
+  const landed = await landOnEmailStep(pending)
+  return { sent: landed.kind === 'email_sent', resendAt: await emailCodeResendAt(pending) }
+}
+
+/**
  * Checks the answer through the verifier (attempt limits, consuming the challenge, audit) and
  * completes the sign-in: a fresh session at the level the step says, the reset marker cleared, and
  * the device remembered when asked.
@@ -561,6 +575,23 @@ export async function stepUpOptions(user: User, session: Session, asked: string 
   const preferred = (user.preferredMethod && methods.includes(user.preferredMethod) ? user.preferredMethod : methods[0]) as Method
   const method = (asked && methods.includes(asked as Method) ? asked : preferred) as Method
   return { method, methods, emailSent: method === 'email' ? Boolean(await findEmailCode(user.id, stepUpTarget(session))) : false }
+}
+
+/**
+ * Landing on the step-up page (decision 081): when the method shown is the email code, it is sent
+ * now, as at sign-in (reference page 000), unless this session already has a live one (a reload, or
+ * the page again after a wrong code, sends nothing). The once-a-minute limit holds; `resendAt` is
+ * when "Send a new code" may be used (server time). A code that could not be queued leaves the
+ * page's "Send the code" button to say why.
+ */
+export async function landOnStepUp(user: User, session: Session, asked: string | null) {
+  const options = await stepUpOptions(user, session, asked)
+  if (options.method !== 'email') return { ...options, resendAt: null }
+  if (!options.emailSent) {
+    const sent = await prepareStepUp(user, session, 'email')
+    options.emailSent = sent.kind === 'email_sent' || (sent.kind === 'refused' && sent.code === 'too_soon')
+  }
+  return { ...options, resendAt: (await emailResendAt(stepUpTarget(session)))?.toISOString() ?? null }
 }
 
 export async function prepareStepUp(user: User, session: Session, method: 'email' | 'webauthn'): Promise<Prepared> {

@@ -25,12 +25,13 @@ import {
   passkeySignInOptions,
   prepareSecondFactor,
   prepareStepUp,
+  sendCodeWhenEmailFirst,
   signInAfterInvite,
   signInWithPasskey,
   signInWithPassword,
   signInWithSso,
   stepUp,
-  stepUpOptions,
+  landOnStepUp,
   verifyAccessCodeAtSignIn,
   verifyEmailLink,
   verifySecondFactor,
@@ -54,10 +55,7 @@ export async function beginSignIn(input: { region: string; email: string; passwo
   const result = await signInWithPassword({ ...input, channel: 'web', returnTo: input.redirectTo })
   // Email first: the member lands on the email step with the code already on its way. A failure to
   // queue it leaves the page's "Send the code" to say why.
-  if (result.kind === 'second_factor' && result.preferred === 'email') {
-    const pending = await loadChallenge(result.token, 'web')
-    if (pending) await landOnEmailStep(pending)
-  }
+  if (result.kind === 'second_factor') await sendCodeWhenEmailFirst(result, 'web')
   return answer(result)
 }
 
@@ -180,7 +178,8 @@ export async function stepUpPageData(user: User, session: Session, asked: string
   // A member who signs in through SSO may also confirm at the provider (decision 075).
   const sso = await linkedIdentity(user.id)
   const ssoHref = sso ? `/sso/step-up?${new URLSearchParams({ redirectTo })}` : null
-  return { ...(await stepUpOptions(user, session, asked)), email: user.email, redirectTo, ssoHref }
+  // Landing on the email method sends its code (decision 081).
+  return { ...(await landOnStepUp(user, session, asked)), email: user.email, redirectTo, ssoHref }
 }
 
 /** done: stepped up; ended: too many wrong answers, the session is over (sign in again); data: the form again. */

@@ -1,9 +1,8 @@
 import type { ApiData } from '#app/api/define.server.ts'
-import type { setupEndpoint, verifyEndpoint } from '#app/api/endpoints/two-factor.server.ts'
+import type { setupEndpoint } from '#app/api/endpoints/two-factor.server.ts'
 import { defineCommand } from '../registry.ts'
-import { ApiCallError, URL_OPTION, api, currentToken, prompt, readCredentials, saveCredentials, serverUrl } from './_client.ts'
-
-type Enabled = Extract<ApiData<typeof verifyEndpoint>, { enabled: true }>
+import { type AppEnabled as Enabled, reportAppEnabled } from './_2fa.ts'
+import { ApiCallError, URL_OPTION, api, currentToken, prompt, serverUrl } from './_client.ts'
 
 export default defineCommand({
   name: '2fa setup',
@@ -37,13 +36,6 @@ export default defineCommand({
         throw e
       }
     }
-    // An enrollment-only token is replaced by a full one once the member has an allowed factor.
-    const saved = readCredentials()
-    if (result.token && saved && saved.token === token) saveCredentials({ ...saved, token: result.token, enrollmentOnly: false, savedAt: new Date().toISOString() })
-    const lines = ['Authenticator app is on.']
-    if (result.backupCodes.length) {
-      lines.push('', 'Recovery codes — each works once, if you lose your phone. Save them somewhere safe now; they are not shown again:', ...result.backupCodes.map((c) => `  ${c}`))
-    } else lines.push(`You keep your ${result.backupCodesRemaining} remaining recovery codes.`)
-    print({ ok: true, enabled: true, backupCodes: result.backupCodes, backupCodesRemaining: result.backupCodesRemaining, tokenRenewed: Boolean(result.token) }, lines)
+    reportAppEnabled(result, token, print)
   },
 })

@@ -1,13 +1,11 @@
 import type { ApiData } from '#app/api/define.server.ts'
 import type { signInEndpoint } from '#app/api/endpoints/auth.server.ts'
-import type { verifyEndpoint } from '#app/api/endpoints/two-factor.server.ts'
 import { UsageError, defineCommand } from '../registry.ts'
-import { URL_OPTION, api, currentToken, prompt, readCredentials, saveCredentials, serverUrl } from './_client.ts'
-
-type Enabled = Extract<ApiData<typeof verifyEndpoint>, { enabled: true }>
+import { type AppEnabled as Enabled, reportAppEnabled } from './_2fa.ts'
+import { URL_OPTION, api, currentToken, prompt, saveCredentials, serverUrl } from './_client.ts'
 type SignIn = Exclude<ApiData<typeof signInEndpoint>, { requires2FA: true }>
 
-const METHODS = ['totp', 'email', 'recovery_code']
+const METHODS = ['totp', 'email', 'recovery_code', 'temporary_access']
 
 export default defineCommand({
   name: '2fa verify',
@@ -24,9 +22,9 @@ export default defineCommand({
     code: { type: 'string', placeholder: 'code', description: 'the code (asked for when missing; prefer the prompt: arguments show in the process list)' },
     secret: { type: 'string', placeholder: 'secret', description: 'the secret of the app set-up to confirm (checked against the one in progress)' },
     challenge: { type: 'string', placeholder: 'id', description: 'the challengeId of a pending sign-in (from POST /api/auth/signin)' },
-    method: { type: 'string', placeholder: 'method', description: 'with --challenge: totp, email or recovery_code (default: the one the sign-in asked for)' },
+    method: { type: 'string', placeholder: 'method', description: 'with --challenge: totp, email, recovery_code or temporary_access (a code from support or your admin; default: the one the sign-in asked for)' },
   },
-  examples: ['gatehouse 2fa verify', 'gatehouse 2fa verify --secret JBSWY3DPEHPK3PXP', 'gatehouse 2fa verify --challenge "$CHALLENGE_ID" --method recovery_code'],
+  examples: ['gatehouse 2fa verify', 'gatehouse 2fa verify --secret JBSWY3DPEHPK3PXP', 'gatehouse 2fa verify --challenge "$CHALLENGE_ID" --method recovery_code', 'gatehouse 2fa verify --challenge "$CHALLENGE_ID" --method temporary_access'],
   async run({ values, print }) {
     const base = serverUrl(values)
     const given = (name: string) => (typeof values[name] === 'string' && (values[name] as string).trim() ? (values[name] as string).trim() : undefined)
@@ -37,11 +35,13 @@ export default defineCommand({
     if (!challenge && method && method !== 'totp') throw new UsageError('without --challenge this confirms an authenticator app: --method can only be totp')
 
     if (challenge) {
-      const code = given('code') ?? (await prompt(method === 'recovery_code' ? 'Recovery code' : method === 'email' ? 'Code from the email' : 'Code', { secret: true }))
+      const label = method === 'recovery_code' ? 'Recovery code' : method === 'email' ? 'Code from the email' : method === 'temporary_access' ? 'Temporary access code' : 'Code'
+      const code = given('code') ?? (await prompt(label, { secret: true }))
       const signedIn = await api<SignIn>(base, '/api/auth/2fa/verify', { body: { code, ...(method ? { method } : {}) }, token: challenge, signedOutHint: false })
       const path = saveCredentials({ url: base, region: signedIn.user.region, email: signedIn.user.email, token: signedIn.token, enrollmentOnly: signedIn.enrollmentOnly, savedAt: new Date().toISOString() })
       print({ ok: true, url: base, email: signedIn.user.email, region: signedIn.user.region, enrollmentOnly: signedIn.enrollmentOnly, credentials: path }, [
         `Signed in to ${base} as ${signedIn.user.email} (${signedIn.user.region}). Token saved in ${path}.`,
+        ...(signedIn.enrollmentOnly ? ['This token can only set up a second factor, for 15 minutes: run "gatehouse 2fa setup" now.'] : []),
       ])
       return
     }
@@ -50,12 +50,6 @@ export default defineCommand({
     const code = given('code') ?? (await prompt('Code from your authenticator app', { secret: true }))
     const secret = given('secret')
     const result = await api<Enabled>(base, '/api/auth/2fa/verify', { body: { code, ...(secret ? { secret } : {}) }, token })
-    const saved = readCredentials()
-    if (result.token && saved && saved.token === token) saveCredentials({ ...saved, token: result.token, enrollmentOnly: false, savedAt: new Date().toISOString() })
-    const lines = ['Authenticator app is on.']
-    if (result.backupCodes.length) {
-      lines.push('', 'Recovery codes — each works once, if you lose your phone. Save them somewhere safe now; they are not shown again:', ...result.backupCodes.map((c) => `  ${c}`))
-    } else lines.push(`You keep your ${result.backupCodesRemaining} remaining recovery codes.`)
-    print({ ok: true, enabled: true, backupCodes: result.backupCodes, backupCodesRemaining: result.backupCodesRemaining, tokenRenewed: Boolean(result.token) }, lines)
+    reportAppEnabled(result, token, print)
   },
 })

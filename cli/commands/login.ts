@@ -46,7 +46,10 @@ export default defineCommand({
         if (!challenge.methods.includes(method)) throw new UsageError('this account signs in with a security key, which needs a browser. Use --backup-code, or sign in on the web.')
         process.stderr.write('Security keys need a browser; using another method.\n')
       }
-      if (method === 'email') {
+      if (method === 'email' && challenge.emailCodeSent) {
+        // Sign-in already emailed it (decision 081).
+        process.stderr.write(`We sent a code to ${email}.\n`)
+      } else if (method === 'email') {
         const sent = await api<ApiData<typeof emailCodeEndpoint>>(base, '/api/auth/2fa/email', { body: { challengeId: challenge.challengeId } })
         process.stderr.write(`We sent a code to ${sent.to}.\n`)
       }

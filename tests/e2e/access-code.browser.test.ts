@@ -13,7 +13,7 @@ import { enableTotp } from '#tests/factories/mfa.ts'
 import { createUser } from '#tests/factories/users.ts'
 import { supportIssueAccessCode } from '#app/support/temporary-access.server.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser, screenshot, signInWithForm, virtualAuthenticator } from '#tests/setup/browser.ts'
+import { launchBrowser, pageWithAuthenticator, screenshot, signInWithForm } from '#tests/setup/browser.ts'
 
 let browser: Browser
 let base: string
@@ -33,12 +33,10 @@ it('the member signs in with the code and lands on adding a factor; a key added 
   })
   if (outcome.status !== 'issued') throw new Error('expected a code')
 
-  const context = await browser.newContext()
-  const page = await context.newPage()
+  const { context, page } = await pageWithAuthenticator(browser)
   const browserErrors: string[] = []
   page.on('pageerror', (e) => browserErrors.push(e.message))
   page.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && browserErrors.push(m.text()))
-  await virtualAuthenticator(page)
 
   await signInWithForm(page, base, 'lost-phone.browser@example.test')
   await page.getByRole('heading', { name: 'Verify it’s you' }).waitFor()

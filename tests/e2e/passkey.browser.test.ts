@@ -11,7 +11,7 @@ import { db, schema } from '#db/client.ts'
 import { auditOf } from '#tests/factories/mfa.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser, screenshot, signInWithForm, virtualAuthenticator } from '#tests/setup/browser.ts'
+import { addPasskey, launchBrowser, pageWithAuthenticator, screenshot, signInWithForm } from '#tests/setup/browser.ts'
 
 const port = process.env.PORT!
 const EU_ORIGIN = `http://eu.localhost:${port}`
@@ -26,14 +26,8 @@ beforeAll(async () => {
 })
 afterAll(async () => browser?.close())
 
-/** A page whose browser says it has no passkey autofill, so only the button can start a ceremony. */
-async function pageWithoutAutofill() {
-  const context = await browser.newContext()
-  await context.addInitScript(() => {
-    Object.defineProperty(PublicKeyCredential, 'isConditionalMediationAvailable', { value: async () => false })
-  })
-  return context.newPage()
-}
+/** A page with a virtual authenticator whose browser says it has no passkey autofill, so only the button can start a ceremony. */
+const pageWithoutAutofill = () => pageWithAuthenticator(browser, { passkeyAutofill: false })
 
 async function onHome(page: Page, name: string) {
   await page.getByRole('heading', { name: `Welcome, ${name}` }).waitFor()
@@ -50,11 +44,7 @@ async function memberWithPasskey(page: Page, name: string, options: { region?: s
   const user = await createUser({ name, region: options.region ?? 'us', org: options.org })
   await signInWithForm(page, origin, user.email, options.region ?? 'us')
   await onHome(page, name)
-  await page.goto(`${origin}/settings/security/keys`)
-  await page.getByLabel('Passkey on this device (sign in without a password)').check()
-  await page.getByLabel('Key name').fill('This laptop')
-  await page.getByRole('button', { name: 'Add passkey' }).click()
-  await page.getByText('Passkey “This laptop” added.').waitFor()
+  await addPasskey(page, origin, 'This laptop')
   await page.getByRole('link', { name: "I've saved my codes" }).click()
   await page.goto(`${origin}/settings/security/keys`)
   await signOut(page)
@@ -65,8 +55,7 @@ const sessionsOf = (userId: string) => db.select().from(schema.sessions).where(e
 
 describe('passkey sign-in on /login', () => {
   it('a passkey made on the keys page is listed as one and signs in from the button, no email typed', async () => {
-    const page = await pageWithoutAutofill()
-    await virtualAuthenticator(page)
+    const { page } = await pageWithoutAutofill()
     const user = await memberWithPasskey(page, 'Pia Passkey')
     const [key] = await db.select().from(schema.webauthnCredentials).where(eq(schema.webauthnCredentials.userId, user.id))
     expect(key.kind).toBe('passkey')
@@ -91,25 +80,24 @@ describe('passkey sign-in on /login', () => {
     // Headless Chromium has no autofill list (it reports conditional mediation unavailable): this stands
     // in for a browser that has one and for the person picking the passkey in it. The page's own
     // conditional request is recorded, then answered by the virtual authenticator.
-    const context = await browser.newContext()
-    await context.addInitScript(() => {
-      Object.defineProperty(PublicKeyCredential, 'isConditionalMediationAvailable', { value: async () => true })
-      const w = window as unknown as { conditional: { rpId?: string; allow: number; field: boolean }[]; pickPasskey?: () => void }
-      w.conditional = []
-      const original = navigator.credentials.get.bind(navigator.credentials)
-      navigator.credentials.get = (options?: CredentialRequestOptions) => {
-        if (options?.mediation !== 'conditional') return original(options)
-        w.conditional.push({ rpId: options.publicKey?.rpId, allow: options.publicKey?.allowCredentials?.length ?? 0, field: Boolean(document.querySelector("input[autocomplete='username webauthn']")) })
-        return new Promise((resolve, reject) => {
-          w.pickPasskey = () => {
-            const { mediation: _, ...picked } = options
-            original(picked).then(resolve, reject)
-          }
-        })
-      }
+    const { page } = await pageWithAuthenticator(browser, {
+      initScript: () => {
+        Object.defineProperty(PublicKeyCredential, 'isConditionalMediationAvailable', { value: async () => true })
+        const w = window as unknown as { conditional: { rpId?: string; allow: number; field: boolean }[]; pickPasskey?: () => void }
+        w.conditional = []
+        const original = navigator.credentials.get.bind(navigator.credentials)
+        navigator.credentials.get = (options?: CredentialRequestOptions) => {
+          if (options?.mediation !== 'conditional') return original(options)
+          w.conditional.push({ rpId: options.publicKey?.rpId, allow: options.publicKey?.allowCredentials?.length ?? 0, field: Boolean(document.querySelector("input[autocomplete='username webauthn']")) })
+          return new Promise((resolve, reject) => {
+            w.pickPasskey = () => {
+              const { mediation: _, ...picked } = options
+              original(picked).then(resolve, reject)
+            }
+          })
+        }
+      },
     })
-    const page = await context.newPage()
-    await virtualAuthenticator(page)
     const user = await memberWithPasskey(page, 'Cora Conditional')
     await page.goto(`${base}/login`)
     await page.waitForFunction(() => (window as unknown as { conditional: unknown[] }).conditional.length > 0)
@@ -122,8 +110,7 @@ describe('passkey sign-in on /login', () => {
   }, 150_000)
 
   it('a key added as a second step does not sign in without the password', async () => {
-    const page = await pageWithoutAutofill()
-    await virtualAuthenticator(page)
+    const { page } = await pageWithoutAutofill()
     const user = await createUser({ name: 'Sam Second' })
     await signInWithForm(page, base, user.email)
     await onHome(page, 'Sam Second')
@@ -145,8 +132,7 @@ describe('passkey sign-in on /login', () => {
 
 describe('refusals', () => {
   it('refused with a clear message where the organization does not allow keys', async () => {
-    const page = await pageWithoutAutofill()
-    await virtualAuthenticator(page)
+    const { page } = await pageWithoutAutofill()
     const org = await createOrg({ name: 'Totp Only' })
     const user = await memberWithPasskey(page, 'Nia Notallowed', { org })
     await db
@@ -164,8 +150,7 @@ describe('refusals', () => {
   }, 150_000)
 
   it('refuses a passkey whose signature counter went backwards, and records it', async () => {
-    const page = await pageWithoutAutofill()
-    await virtualAuthenticator(page)
+    const { page } = await pageWithoutAutofill()
     const user = await memberWithPasskey(page, 'Cole Clone')
     await db.update(schema.webauthnCredentials).set({ counter: 1_000_000 }).where(eq(schema.webauthnCredentials.userId, user.id))
     const before = (await sessionsOf(user.id)).length
@@ -177,8 +162,7 @@ describe('refusals', () => {
   }, 150_000)
 
   it('a passkey of one region does not sign in another, on the same address or on its own host', async () => {
-    const page = await pageWithoutAutofill()
-    const { cdp, authenticatorId } = await virtualAuthenticator(page)
+    const { page, cdp, authenticatorId } = await pageWithoutAutofill()
     const user = await memberWithPasskey(page, 'Rex Region')
     const before = (await sessionsOf(user.id)).length
 

@@ -13,7 +13,7 @@ import { startKeyTest } from '#app/mfa/key-test.server.ts'
 import { enableTotp, userById } from '#tests/factories/mfa.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { addSecurityKey, launchBrowser, signInWithForm, virtualAuthenticator } from '#tests/setup/browser.ts'
+import { addSecurityKey, launchBrowser, pageWithAuthenticator, signInWithForm } from '#tests/setup/browser.ts'
 import type { TestSmtp } from '#tests/setup/smtp.ts'
 
 let browser: Browser
@@ -32,8 +32,7 @@ const codeFrom = (text: string) => /code is (\d{6})/.exec(text)![1]
 describe('Test this key', () => {
   it('runs one assertion with that key and says it worked; a key that does not answer, or a forged answer, says it failed', async () => {
     const user = await createUser({ name: 'Tia Tester' })
-    const page = await browser.newPage()
-    const { cdp, authenticatorId } = await virtualAuthenticator(page)
+    const { page, cdp, authenticatorId } = await pageWithAuthenticator(browser)
     await signInWithForm(page, base, user.email)
     await onHome(page, 'Tia Tester')
     await addSecurityKey(page, base, 'Desk key')

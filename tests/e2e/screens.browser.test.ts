@@ -254,6 +254,7 @@ it('the admin pages (overview, members, policy, exemptions, API keys, single sig
     '/orgs/acme/sso',
     '/orgs/acme/audit',
     { path: `/orgs/acme/members/${member.id}/reset`, status: 200, name: 'orgs-acme-member-reset' },
+    { path: `/orgs/acme/members/${member.id}/access-code`, status: 200, name: 'orgs-acme-member-access-code' },
     { path: '/orgs/globex', status: 404, name: 'error-other-org' },
   ])
   await context.close()
@@ -264,7 +265,7 @@ it('the support pages fit every screen and pass axe', async () => {
   const support = await findDemoUser('support@gatehouse.test')
   const member = await findDemoUser('member@acme.test')
   const context = await contextWith(await sessionFor(support.id))
-  const problems = await visitAll(context, ['/support', '/support?q=acme', { path: `/support/users/${member.id}`, status: 200, name: 'support-user' }, '/support/approvals'])
+  const problems = await visitAll(context, ['/support', '/support?q=acme', { path: `/support/users/${member.id}`, status: 200, name: 'support-user' }, { path: `/support/users/${member.id}/access-code`, status: 200, name: 'support-user-access-code' }, '/support/approvals'])
   await context.close()
   expect(problems).toEqual([])
 })

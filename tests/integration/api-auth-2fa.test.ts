@@ -4,7 +4,7 @@
  * challenges are single-use with 5 tries and count toward the lockout, and set-up, status,
  * disable, new recovery codes and key removal need the same step-up as the web.
  */
-import { and, eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { keyedHash, randomToken } from '#app/auth/crypto.server.ts'
 import { config } from '#app/config/env.server.ts'
@@ -103,20 +103,37 @@ describe('sign-in with a second factor', () => {
     const org = await createOrg()
     const user = await createUser({ org })
     await db.update(schema.regionPolicies).set({ mode: 'required', requiredSince: new Date() }).where(eq(schema.regionPolicies.organizationId, org.id))
-    const res = (await signin(user.email)).body.data
-    expect(res).toMatchObject({ requires2FA: true, method: 'email', methods: ['email'] })
     const since = Date.now()
-    const sent = await apiCall(base, '/api/auth/2fa/email', { json: { challengeId: res.challengeId } })
-    expect(sent.status).toBe(200)
-    expect(sent.body.data).toMatchObject({ sent: true, to: user.email })
+    const res = (await signin(user.email)).body.data
+    // Email first: sign-in itself sends the code (decision 081) and says when a new one may be asked for.
+    expect(res).toMatchObject({ requires2FA: true, method: 'email', methods: ['email'], emailCodeSent: true, resendAfter: expect.any(String) })
+    expect(new Date(res.resendAfter).getTime()).toBeGreaterThan(since)
+    const first = await smtp.waitFor(user.email, { since, subject: /sign-in code/ })
+    const firstCode = first.text.match(/code is (\d{6})/)![1]
+    // Within the minute, asking again is refused with Retry-After (the once-a-minute limit).
     const again = await apiCall(base, '/api/auth/2fa/email', { json: { challengeId: res.challengeId } })
     expectError(again, 429, 'rate_limited')
     expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0)
-    const mail = await smtp.waitFor(user.email, { since })
+    // A minute later a new code replaces the first (moved back in the data, never a clock override).
+    await db.update(schema.verifications).set({ createdAt: sql`created_at - interval '61 seconds'` }).where(and(eq(schema.verifications.userId, user.id), eq(schema.verifications.purpose, 'email_code')))
+    const since2 = Date.now()
+    const sent = await apiCall(base, '/api/auth/2fa/email', { json: { challengeId: res.challengeId } })
+    expect(sent.status).toBe(200)
+    expect(sent.body.data).toMatchObject({ sent: true, to: user.email, resendAfter: expect.any(String) })
+    const mail = await smtp.waitFor(user.email, { since: since2, subject: /sign-in code/ })
     const code = mail.text.match(/code is (\d{6})/)![1]
+    if (code !== firstCode) expectError(await verify({ challengeId: res.challengeId, code: firstCode, method: 'email' }), 400, 'invalid_code')
     const done = await verify({ challengeId: res.challengeId, code, method: 'email' })
     expect(done.status).toBe(200)
     expect(done.body.data.enrollmentOnly).toBe(false)
+  })
+
+  it('an app-first sign-in sends no email code and says nothing about one', async () => {
+    const { user } = await memberWithApp()
+    const res = (await signin(user.email)).body.data
+    expect(res.method).toBe('totp')
+    expect(res).not.toHaveProperty('emailCodeSent')
+    expect(await db.select().from(schema.verifications).where(and(eq(schema.verifications.userId, user.id), eq(schema.verifications.purpose, 'email_code')))).toEqual([])
   })
 })
 
@@ -131,10 +148,9 @@ describe('policy applies to API sign-in as to the web', () => {
     const org = await requiredOrg({ gracePeriodDays: 7, onDeadline: 'force_enrollment' })
     const user = await createUser({ org })
     await joinedLongAgo(user.id)
-    const res = (await signin(user.email)).body.data
-    expect(res).toMatchObject({ requires2FA: true, method: 'email', methods: ['email'] })
     const since = Date.now()
-    await apiCall(base, '/api/auth/2fa/email', { json: { challengeId: res.challengeId } })
+    const res = (await signin(user.email)).body.data
+    expect(res).toMatchObject({ requires2FA: true, method: 'email', methods: ['email'], emailCodeSent: true })
     const code = (await smtp.waitFor(user.email, { since })).text.match(/code is (\d{6})/)![1]
     const done = await verify({ challengeId: res.challengeId, code, method: 'email' })
     expect(done.body.data).toMatchObject({ enrollmentOnly: true })
@@ -167,10 +183,9 @@ describe('policy applies to API sign-in as to the web', () => {
     const org = await requiredOrg({ gracePeriodDays: 60, requiredSince: new Date() })
     const user = await createUser({ org })
     await db.update(schema.users).set({ mfaResetAt: new Date() }).where(eq(schema.users.id, user.id))
-    const res = (await signin(user.email)).body.data
-    expect(res).toMatchObject({ requires2FA: true, method: 'email', methods: ['email'] })
     const since = Date.now()
-    await apiCall(base, '/api/auth/2fa/email', { json: { challengeId: res.challengeId } })
+    const res = (await signin(user.email)).body.data
+    expect(res).toMatchObject({ requires2FA: true, method: 'email', methods: ['email'], emailCodeSent: true })
     const code = (await smtp.waitFor(user.email, { since })).text.match(/code is (\d{6})/)![1]
     const done = await verify({ challengeId: res.challengeId, code, method: 'email' })
     expect(done.status).toBe(200)

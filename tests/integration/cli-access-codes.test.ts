@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { createSession } from '#app/auth/session.server.ts'
 import { db, schema } from '#db/client.ts'
 import { findDemoUser, seedDemo } from '#db/seed.ts'
-import { createUser } from '#tests/factories/users.ts'
+import { createUser, PASSWORD } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { TestClient } from '#tests/setup/http.ts'
 import { signInAs } from '#tests/factories/security.ts'
@@ -117,5 +117,27 @@ describe('gatehouse support issue-access-code', () => {
     expect(checks.code).not.toBe(0)
     expect(checks.stderr).toContain('identity checks')
     expect(await codesOf(m.id)).toHaveLength(0)
+  })
+})
+
+describe('gatehouse 2fa verify --method temporary_access', () => {
+  it('finishes a sign-in a script started with the member’s code: an enrollment-only token, saved; a used code is refused', async () => {
+    const m = await createUser({ email: 'cli-code-user@example.test' })
+    await db.insert(schema.totpFactors).values({ userId: m.id, secretCiphertext: 'x', keyId: 'k', confirmedAt: new Date() })
+    const issued = JSON.parse((await gatehouse(['support', 'issue-access-code', '--user', m.id, ...REASON, '--json'])).stdout)
+    const started = async () => {
+      const res = await fetch(new URL('/api/auth/signin', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: m.email, password: PASSWORD, region: 'us' }) })
+      const body = await res.json()
+      expect(body.data.requires2FA).toBe(true)
+      return body.data.challengeId as string
+    }
+    const run = await gatehouse(['2fa', 'verify', '--challenge', await started(), '--method', 'temporary_access', '--code', issued.code.toLowerCase(), '--json'], '')
+    expect(run.code, run.stderr).toBe(0)
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, email: m.email, enrollmentOnly: true })
+    const text = await gatehouse(['2fa', 'verify', '--challenge', await started(), '--method', 'temporary_access', '--code', issued.code], '')
+    expect(text.code).toBe(1)
+    expect(text.stderr).toContain('not valid')
+    const [session] = await db.select().from(schema.sessions).where(eq(schema.sessions.userId, m.id))
+    expect(session).toMatchObject({ level: 'enroll_only', secondFactorMethod: 'temporary_access' })
   })
 })

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { db, schema } from '#db/client.ts'
 import { seedDemo } from '#db/seed.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
-import { auditOf, enableTotp } from '#tests/factories/mfa.ts'
+import { auditOf, enableTotp, totpCode } from '#tests/factories/mfa.ts'
 import { apiCall } from '#tests/setup/api.ts'
 import { startTestApp } from '#tests/setup/app.ts'
 import { signIn, TestClient } from '#tests/setup/http.ts'
@@ -143,9 +143,11 @@ describe('backup codes for a member whose only factor is email', () => {
 
   it('over the API: with a fresh email code the token gets codes without `code`; later it needs a recovery code', async () => {
     const user = await emailOnlyMember()
-    const { challengeId } = (await apiCall(base, '/api/auth/signin', { json: { email: user.email, password: 'correct horse battery staple', region: 'us' } })).body.data
     const since = Date.now()
-    expect((await apiCall(base, '/api/auth/2fa/email', { json: { challengeId } })).status).toBe(200)
+    const signedIn = (await apiCall(base, '/api/auth/signin', { json: { email: user.email, password: 'correct horse battery staple', region: 'us' } })).body.data
+    // Email first: the sign-in sent the code (decision 081).
+    expect(signedIn).toMatchObject({ method: 'email', emailCodeSent: true })
+    const { challengeId } = signedIn
     const mail = await smtp.waitFor(user.email, { subject: /sign-in code/, since })
     const token = (await apiCall(base, '/api/auth/2fa/verify', { json: { challengeId, code: codeFrom(mail.text), method: 'email' } })).body.data.token
     const made = await apiCall(base, '/api/auth/2fa/backup-codes/regenerate', { json: {}, token })
@@ -189,5 +191,74 @@ describe('no recovery codes left', () => {
     const user = await emailOnlyMember()
     const client = await pending(user.email)
     expect((await client.text('/login/verify')).html).not.toContain('No recovery codes left')
+  })
+})
+
+describe('the step-up page sends the email code when the member lands on it (decision 081)', () => {
+  /** An email-only member signed in with the email code, whose factor is now stale: the confirm page for new backup codes. */
+  async function staleEmailMember() {
+    const user = await emailOnlyMember()
+    const client = await pending(user.email)
+    const mail = await smtp.waitFor(user.email, { subject: /sign-in code/ })
+    expect((await client.post('/login/verify', { intent: 'email', code: codeFrom(mail.text) })).status).toBe(302)
+    // Five minutes later (moved in the data, never a clock override) the sign-in's factor no longer counts.
+    await db.update(schema.sessions).set({ secondFactorAt: sql`now() - interval '6 minutes'` }).where(eq(schema.sessions.userId, user.id))
+    const asked = await client.post('/settings/security/recovery-codes', { intent: 'regenerate' })
+    const confirm = asked.headers.get('location')!
+    expect(confirm).toMatch(/^\/settings\/security\/confirm\?/)
+    return { user, client, confirm }
+  }
+
+  const stepUpCodes = async (userId: string) =>
+    db.select().from(schema.verifications).where(and(eq(schema.verifications.userId, userId), eq(schema.verifications.purpose, 'email_code'), sql`${schema.verifications.target} like 'step_up:%'`))
+
+  it('sends it on landing, once; a reload sends none; the page says when a new one may be asked for; the code confirms', async () => {
+    const { user, client, confirm } = await staleEmailMember()
+    expect(await stepUpCodes(user.id)).toEqual([])
+    const since = Date.now()
+    const page = await client.text(confirm)
+    expect(page.status).toBe(200)
+    const html = visible(page.html)
+    expect(html).toContain(`We sent a 6-digit code to ${user.email}`)
+    const [row] = await stepUpCodes(user.id)
+    expect(row).toBeTruthy()
+    const resendAt = new Date(row.createdAt.getTime() + 60_000).toISOString()
+    expect(html).toContain(`You can ask for a new code after <time dateTime="${resendAt}">${resendAt.slice(11, 19)} UTC</time>`)
+    const mail = await smtp.waitFor(user.email, { subject: /confirmation code/, since })
+
+    // A reload keeps the code already sent; "Send a new code" within the minute is refused.
+    expect((await client.text(confirm)).status).toBe(200)
+    expect(await stepUpCodes(user.id)).toHaveLength(1)
+    expect((await client.post(confirm, { intent: 'email_send' })).status).toBe(429)
+    expect(await stepUpCodes(user.id)).toHaveLength(1)
+
+    const done = await client.post(confirm, { intent: 'email', code: codeFrom(mail.text) })
+    expect(done.status).toBe(302)
+    expect(done.headers.get('location')).toMatch(/^\/settings\/security\/recovery-codes/)
+  })
+
+  it('after a minute, a reload with the code still live sends none; once it expired, landing sends a new one', async () => {
+    const { user, client, confirm } = await staleEmailMember()
+    await client.text(confirm)
+    expect(await stepUpCodes(user.id)).toHaveLength(1)
+    await db.update(schema.verifications).set({ createdAt: sql`created_at - interval '2 minutes'` }).where(eq(schema.verifications.userId, user.id))
+    await client.text(confirm)
+    expect(await stepUpCodes(user.id)).toHaveLength(1)
+    await db.update(schema.verifications).set({ expiresAt: sql`now() - interval '1 second'` }).where(and(eq(schema.verifications.userId, user.id), eq(schema.verifications.purpose, 'email_code')))
+    const page = visible((await client.text(confirm)).html)
+    expect(page).toContain(`We sent a 6-digit code to ${user.email}`)
+    expect(await stepUpCodes(user.id)).toHaveLength(2)
+  })
+
+  it('a member with an app lands on the app: nothing is emailed', async () => {
+    const user = await createUser()
+    const { secret } = await enableTotp(user.id)
+    const client = await pending(user.email)
+    expect((await client.post('/login/verify', { intent: 'totp', code: await totpCode(secret) })).status).toBe(302)
+    await db.update(schema.sessions).set({ secondFactorAt: sql`now() - interval '6 minutes'` }).where(eq(schema.sessions.userId, user.id))
+    const confirm = (await client.post('/settings/security/recovery-codes', { intent: 'regenerate' })).headers.get('location')!
+    const html = (await client.text(confirm)).html
+    expect(html).toContain('Enter the 6-digit code from your authenticator app')
+    expect(await emailCodes(user.id)).toBe(0)
   })
 })

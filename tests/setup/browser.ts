@@ -46,6 +46,37 @@ export async function virtualAuthenticator(page: Page, options: { isUserVerified
   return { cdp, authenticatorId }
 }
 
+/**
+ * A new browser context and page with a virtual authenticator, the one setup every WebAuthn browser
+ * test starts from. `passkeyAutofill: false` makes the browser say it has no passkey autofill
+ * (conditional mediation unavailable), so only the "Sign in with a passkey" button starts a
+ * ceremony; `initScript` runs in every page before the app's own scripts.
+ */
+export async function pageWithAuthenticator(
+  browser: Browser,
+  options: { passkeyAutofill?: boolean; isUserVerified?: boolean; initScript?: () => void; javaScriptEnabled?: boolean } = {},
+) {
+  const context = await browser.newContext(options.javaScriptEnabled === false ? { javaScriptEnabled: false } : {})
+  if (options.passkeyAutofill === false) {
+    await context.addInitScript(() => {
+      Object.defineProperty(PublicKeyCredential, 'isConditionalMediationAvailable', { value: async () => false })
+    })
+  }
+  if (options.initScript) await context.addInitScript(options.initScript)
+  const page = await context.newPage()
+  const { cdp, authenticatorId } = await virtualAuthenticator(page, { isUserVerified: options.isUserVerified })
+  return { context, page, cdp, authenticatorId }
+}
+
+/** Registers the page's virtual authenticator as a passkey named `label` (resident, user verified; the member is signed in). */
+export async function addPasskey(page: Page, base: string, label: string) {
+  await page.goto(`${base}/settings/security/keys`)
+  await page.getByLabel('Passkey on this device (sign in without a password)').check()
+  await page.getByLabel('Key name').fill(label)
+  await page.getByRole('button', { name: 'Add passkey' }).click()
+  await page.getByText(`Passkey “${label}” added.`).waitFor()
+}
+
 /** Registers the page's virtual authenticator as a security key named `label` (the member is signed in). */
 export async function addSecurityKey(page: Page, base: string, label: string) {
   await page.goto(`${base}/settings/security/keys`)

@@ -5,7 +5,7 @@ import { findRegion } from '#app/config/env.server.ts'
 import { apiPasskeyOptions, apiPasskeySignIn, apiSignIn } from '#app/sign-in/api.server.ts'
 import { defineEndpoint } from '../define.server.ts'
 import { ApiError, rateLimited } from '../errors.server.ts'
-import { signedInSchema, userView } from './views.server.ts'
+import { dateTime, signedInSchema, userView } from './views.server.ts'
 
 const signInBody = z
   .object({
@@ -27,6 +27,14 @@ const signInResponse = z.union([
     method: z.string().describe('The method to ask for first'),
     methods: z.array(z.string()),
     challengeId: z.string().describe('Send it to POST /api/auth/2fa/verify with the code'),
+    emailCodeSent: z
+      .boolean()
+      .optional()
+      .describe('Present when `method` is email: the code was emailed with this answer (false when the mail could not be queued: ask with POST /api/auth/2fa/email)'),
+    resendAfter: dateTime
+      .nullable()
+      .optional()
+      .describe('Present when `method` is email: when POST /api/auth/2fa/email may send a new code (one a minute), or null when it may now'),
   }),
 ])
 
@@ -40,7 +48,8 @@ export const signInEndpoint = defineEndpoint({
     'The organization policy applies exactly as on the web: a second factor due answers `requires2FA` with a `challengeId` (10 minutes, 5 tries; finish with POST /api/auth/2fa/verify); ' +
     'a member held to enrollment gets an enrollment-only token (`enrollmentOnly: true`); a member whose deadline passed under a blocking policy gets 403 sign_in_blocked. ' +
     'Without `region` the password is checked against the address’s account in every region (the same work whether or not one exists); one match signs in there, several answer 409 region_required with `error.regions` (decision 071), none is the same 401 as a wrong password. ' +
-    'The challengeId also works as the bearer token of POST /api/auth/2fa/verify `{code}`.',
+    'The challengeId also works as the bearer token of POST /api/auth/2fa/verify `{code}`. ' +
+    'When the email code comes first (`method: "email"`), it is emailed with this answer (`emailCodeSent`, `resendAfter`; decision 081): finish with POST /api/auth/2fa/verify `{method: "email", code}`.',
   errors: ['invalid_credentials', 'account_locked', 'sign_in_blocked', 'region_required'],
   auth: 'none',
   body: signInBody,

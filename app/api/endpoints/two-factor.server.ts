@@ -24,7 +24,7 @@ import { defineEndpoint, iso } from '../define.server.ts'
 import { ApiError } from '../errors.server.ts'
 import { dateTime, signedInSchema, userView } from './views.server.ts'
 
-const METHODS = ['totp', 'webauthn', 'email', 'recovery_code'] as const
+const METHODS = ['totp', 'webauthn', 'email', 'recovery_code', 'temporary_access'] as const
 const code = z.string().trim().min(1, 'Enter the code').max(64, 'is too long')
 const challengeId = z.string().min(1, 'is required').max(200, 'is not a challenge id')
 
@@ -55,7 +55,11 @@ export const verifyEndpoint = defineEndpoint({
     'A wrong code counts toward the account lockout and the challenge’s 5 tries. ' +
     'The pending sign-in may instead be the bearer token (`Authorization: Bearer <challengeId>`, body `{code}`, as reference page 002 sends it). ' +
     'With a session token: confirms the app started by POST /api/auth/2fa/setup and turns it on; `secret`, when sent (002’s `{code, secret}`), must be the secret of that set-up (400 otherwise, nothing changes). ' +
-    'The first app or key issues the recovery codes, answered here in `backupCodes`, once (decision 071; setup answers none).',
+    'The first app or key issues the recovery codes, answered here in `backupCodes`, once (decision 071; setup answers none). ' +
+    'A temporary access code (issued by support or an organization admin, decision 070) is `method: "temporary_access"` with the code as `code` (any case, dashes optional), with `challengeId` or the challenge as bearer token, whatever methods sign-in listed: ' +
+    'it signs in once, to an enrollment-only token (`enrollmentOnly: true`, 15 minutes, only setting up a factor and signing out). ' +
+    'A used, expired, revoked or mistyped code is 400 invalid_code with the same message, counted like any wrong code (the challenge’s 5 tries, the account lockout); a malformed one is 400 and not counted (decision 081). ' +
+    'The enrollment-only token can set up an app only when none is on (a lost key); a lost phone with the app on it is replaced on the web.',
   errors: ['forbidden', 'invalid_challenge', 'invalid_code', 'method_unavailable', 'conflict', 'step_up_required'],
   auth: 'optional_session',
   enrollmentAllowed: true,
@@ -100,12 +104,17 @@ export const emailCodeEndpoint = defineEndpoint({
   path: '/api/auth/2fa/email',
   tag: '2fa',
   summary: 'Email a sign-in code for a pending sign-in (when email is one of its methods)',
-  description: 'At most one code a minute (429 with Retry-After); only the newest code works; it expires in 10 minutes. Then POST /api/auth/2fa/verify with method "email".',
+  description: 'At most one code a minute (429 with Retry-After); only the newest code works; it expires in 10 minutes. Then POST /api/auth/2fa/verify with method "email". Sign-in already sends one when email comes first (`emailCodeSent`): this asks for a new one.',
   errors: ['invalid_challenge', 'method_unavailable', 'mail_unavailable'],
   auth: 'none',
   transaction: false,
   body: z.object({ challengeId }).strict(),
-  response: z.object({ sent: z.literal(true), to: z.string(), expiresInSeconds: z.number().int() }),
+  response: z.object({
+    sent: z.literal(true),
+    to: z.string(),
+    expiresInSeconds: z.number().int(),
+    resendAfter: dateTime.nullable().describe('When a new code may be asked for (one a minute)'),
+  }),
   handler: ({ body }) => apiSendSignInCode(body),
 })
 
