@@ -9,7 +9,7 @@ import { readResumed, stepUpLocation, stepUpToResume } from '#app/http/resume.se
 import { roleAtLeast } from '#app/orgs/scope.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
-import { saveSsoConfig, setIdpTrust, ssoView } from '#app/sso/config.server.ts'
+import { idpTrustImpact, saveSsoConfig, setIdpTrust, ssoView } from '#app/sso/config.server.ts'
 import { callbackUrl } from '#app/sso/oidc.server.ts'
 import { ssoPageForm } from '#app/sso/sso.schema.ts'
 import { Field, FormError, Notice, SelectField } from '#app/ui/form.tsx'
@@ -33,6 +33,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const fresh = hasFreshSecondFactor(session)
   // Values carried through step-up (never the secret): the form comes back filled in.
   const resumed = isOwner && fresh ? readResumed(request, ssoPageForm) : null
+  // Before trust is turned on: how many members it would let in on the provider's word (the review).
+  const affected = Object.fromEntries(await Promise.all(view.trust.map(async (t) => [t.region, await idpTrustImpact(org.id, t.region)] as const)))
   return {
     org: { name: org.name, slug: org.slug },
     view,
@@ -43,7 +45,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     stepUp: isOwner && !fresh ? stepUpLocation(here) : null,
     resumedValues: resumed?.intent === 'save' ? resumed.values : null,
     notice: new URL(request.url).searchParams.get('notice'),
-    affected: Number(new URL(request.url).searchParams.get('affected') ?? 0) || 0,
+    affected,
   }
 }
 
@@ -58,7 +60,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     try {
       const result = await setIdpTrust(change, trust)
       if (!result) return badRequest({ form: 'The organization does not operate in that region.' })
-      return redirectTo(`${here}?notice=${result.changed ? 'trust-saved' : 'unchanged'}&affected=${result.lowersProtectionFor}`)
+      return redirectTo(`${here}?notice=${result.changed ? 'trust-saved' : 'unchanged'}`)
     } catch (e) {
       // Through step-up and back to the page: the trust form is shown again with its stored values.
       stepUpToResume(e, here, 'trust', { region: trust.region })
@@ -81,6 +83,13 @@ const NOTICES: Record<string, string> = {
   saved: 'Single sign-on settings saved. The provider’s discovery document was read successfully.',
   'trust-saved': 'Trust in the provider’s MFA saved.',
   unchanged: 'Nothing changed.',
+}
+
+function affectsLine(n: number, region: string, trusted: boolean) {
+  const members = `${n.toLocaleString('en')} member${n === 1 ? '' : 's'} in ${region.toUpperCase()}`
+  return trusted
+    ? `Applies to ${members}: they are not asked Gatehouse’s second factor when the provider says it asked one.`
+    : `Turning it on lowers protection for ${members}: they would not be asked Gatehouse’s second factor when the provider says it asked one.`
 }
 
 export default function SsoSettings() {
@@ -108,7 +117,6 @@ export default function SsoSettings() {
         {d.notice && NOTICES[d.notice] ? (
           <Notice>
             {NOTICES[d.notice]}
-            {d.notice === 'trust-saved' && d.affected ? ` It lowers protection for ${d.affected} member${d.affected === 1 ? '' : 's'}: they may sign in without a Gatehouse second factor when the provider says it asked one.` : ''}
           </Notice>
         ) : null}
         <FormError message={formMessage} />
@@ -201,6 +209,7 @@ export default function SsoSettings() {
                 </div>
                 <Field label="amr values that count" name="idpMfaAmr" id={`amr-${t.region}`} defaultValue={t.idpMfaAmr.join(', ')} />
                 <Field label="acr values that count" name="idpMfaAcr" id={`acr-${t.region}`} defaultValue={t.idpMfaAcr.join(', ')} hint="Optional, separated by spaces or commas." />
+                <p className="hint">{affectsLine(d.affected[t.region] ?? 0, t.region, t.trustIdpMfa)}</p>
                 <SubmitButton busyLabel="Saving…" match={{ intent: 'trust', region: t.region }}>Save trust for {t.region.toUpperCase()}</SubmitButton>
               </Form>
             ) : (
