@@ -67,7 +67,7 @@ describe('enrolling an authenticator app through the pages', () => {
 
     // The security page shows it.
     const security = await client.text('/settings/security')
-    expect(security.html).toContain('10<!-- --> of 10 left')
+    expect(security.html).toContain('10 of 10 left')
     expect(security.html).toMatch(/badge ok">On/)
   })
 })
@@ -339,7 +339,7 @@ describe('security page details', () => {
     await client.post('/login/verify', { intent: 'totp', code: await totpCode(secret), remember: 'on' })
     const page = await client.text('/settings/security')
     expect(page.html).toContain('Running low')
-    expect(page.html).toMatch(/3<!-- --> of 10 left/)
+    expect(page.html).toMatch(/3 of 10 left/)
     // The remembered device is listed at a glance, with its browser.
     expect(page.html).toContain('Chrome on Linux')
     expect((await outboundOf(user.id)).filter((m) => m.template === 'recovery_code_used').map((m) => m.params.low)).toContain(true)

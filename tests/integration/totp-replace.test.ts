@@ -183,7 +183,7 @@ describe('replacing the authenticator app under a Required, app-only policy', ()
     expect(recoveryAfter.map((r) => r.codeHash).sort()).toEqual(recoveryBefore.map((r) => r.codeHash).sort())
     expect(recoveryAfter.filter((r) => r.usedAt)).toHaveLength(0)
     const security = await client.text('/settings/security')
-    expect(security.html).toContain('10<!-- --> of 10 left')
+    expect(security.html).toContain('10 of 10 left')
     expect((await userById(member.id)).mfaEnabledAt).not.toBeNull()
 
     // Audited with the member as actor; the notice (with a freeze link) reaches the member.
