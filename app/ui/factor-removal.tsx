@@ -5,7 +5,8 @@ export function RemovalEffect({ what, lastFactor, otherSessions }: { what: strin
   const { t } = useTranslation()
   return (
     <>
-      {t('ui.removal.noLonger', { what })}{' '}
+      {/* The space between sentences is in the catalog: Japanese has none. */}
+      {t('ui.removal.noLonger', { what })}
       {lastFactor ? t('ui.removal.lastFactor') : ''}
       {otherSessions ? (otherSessions === 1 ? t('ui.removal.oneOtherSession') : t('ui.removal.otherSessions', { count: otherSessions })) : t('ui.removal.staySignedIn')}
     </>
