@@ -7,6 +7,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createSession } from '#app/auth/session.server.ts'
+import { createVerification } from '#app/auth/verification.server.ts'
 import { enableTotp, totpCode } from '#tests/factories/mfa.ts'
 import { createOrg, createUser, PASSWORD } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
@@ -198,6 +199,30 @@ describe('the member pages in the member’s language', () => {
     expect(await page.locator('main').textContent()).toContain('현재 세션')
     await page.waitForLoadState('networkidle')
     expect(problems).toEqual([])
+    await context.close()
+  })
+
+  it('a JP member choosing a new password from a live reset link: the form, the rules, the 2FA prompt and a server error in Japanese', async () => {
+    const member = await createUser({ region: 'jp', email: 'aoi@example.test', name: '鈴木 葵' })
+    await enableTotp(member.id)
+    const reset = await createVerification({ purpose: 'password_reset', userId: member.id, ttlSeconds: 3600, withToken: true })
+    const { context, page, problems } = await person('ja-JP')
+    await page.goto(`${base}/reset-password/${reset.token}`)
+    await hydrated(page)
+    expect(await lang(page)).toBe('ja')
+    await page.getByRole('heading', { name: '新しいパスワードを設定', level: 1 }).waitFor()
+    expect(await page.getByRole('list', { name: 'パスワードのルール' }).textContent()).toContain('12文字以上')
+    expect(await page.locator('main').textContent()).toContain('認証アプリのコード、またはリカバリーコードで確認してください。')
+    await page.getByLabel('新しいパスワード', { exact: true }).fill('short')
+    await page.getByLabel('新しいパスワード（確認用）').fill('short')
+    await page.getByLabel('コード', { exact: true }).fill('123456')
+    await page.getByRole('button', { name: 'パスワードを変更' }).click()
+    // The server's zod message ("Use at least 12 characters"), with its value, in Japanese.
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toBe('12文字以上にしてください')
+    expect(await page.locator('main').textContent()).not.toMatch(/password|Use at least|Confirm with/i)
+    await screenshot(page, 'languages-ja-reset-password')
+    await page.waitForLoadState('networkidle')
+    expect(problems.filter((p) => !/status of 400/.test(p))).toEqual([])
     await context.close()
   })
 
