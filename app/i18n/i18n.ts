@@ -66,9 +66,15 @@ export function translateMessage(t: TFunction, message: string): string {
   // Messages with a value in them ("We sent a code to {{to}}.") match their catalog key as a pattern.
   for (const { key, names, pattern } of messagePatterns()) {
     const match = pattern.exec(message)
-    if (match) return t(key, { ...options, defaultValue: message, ...Object.fromEntries(names.map((n, i) => [n, match[i + 1]])) }) as string
+    if (match) return t(key, { ...options, defaultValue: message, ...Object.fromEntries(names.map((n, i) => [n, n === 'wait' ? translateWait(t, match[i + 1]) : match[i + 1]])) }) as string
   }
   return message
+}
+
+/** A wait as app/auth/rate-limit.server.ts's waitInWords writes it ("5 minutes", "1 hour"), in the reader's language. */
+function translateWait(t: TFunction, wait: string): string {
+  const words = /^(\d+) (second|minute|hour)s?$/.exec(wait)
+  return words ? (t(`wait.${words[2]}s`, { ns: 'pages', count: Number(words[1]) }) as string) : wait
 }
 
 let patterns: { key: string; names: string[]; pattern: RegExp }[] | null = null

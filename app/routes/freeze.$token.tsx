@@ -4,8 +4,11 @@ import { formError } from '#app/http/domain-error.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
 import { findFreezeLink, freezeAccount } from '#app/support/freeze.server.ts'
 import { FormError } from '#app/ui/form.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Freeze my account · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'freeze.title') }]
+export const handle = { i18n: 'pages' }
 
 // GET changes nothing: mail scanners open links. Only the button's POST freezes.
 export async function loader({ params }: LoaderFunctionArgs) {
@@ -25,29 +28,30 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 export default function Freeze() {
   const { valid, email } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
+  const { t } = useTranslation()
   if (result && 'frozen' in result) {
     return (
       <section className="card narrow">
-        <h1>Your account is frozen</h1>
-        <p>Nobody can sign in to {result.email} now, and every session was signed out. Contact support: they will check who you are and help you back in.</p>
+        <h1>{t('freeze.frozenTitle')}</h1>
+        <p>{t('freeze.frozen', { email: result.email })}</p>
       </section>
     )
   }
   if (!valid) {
     return (
       <section className="card narrow">
-        <h1>This link does not work</h1>
-        <p>The link has expired or was already used. If you think someone else is in your account, contact support.</p>
+        <h1>{t('freeze.invalidTitle')}</h1>
+        <p>{t('freeze.invalid')}</p>
       </section>
     )
   }
   return (
     <section className="card narrow">
-      <h1>Freeze your account?</h1>
+      <h1>{t('freeze.ask')}</h1>
       <FormError message={result && 'errors' in result ? (result.errors as Record<string, string>).form : null} />
-      <p>If you did not ask for the reset of your two-factor authentication, freeze {email} now. Nobody will be able to sign in until support has talked to you.</p>
+      <p>{t('freeze.explain', { email })}</p>
       <Form method="post">
-        <button type="submit" className="danger">Freeze my account</button>
+        <button type="submit" className="danger">{t('freeze.submit')}</button>
       </Form>
     </section>
   )

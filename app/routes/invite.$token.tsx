@@ -9,8 +9,11 @@ import { ACCOUNT_EXISTS } from '#app/orgs/invitation-words.ts'
 import { acceptInviteInput, acceptInviteLink, findInvite } from '#app/orgs/invites.server.ts'
 import { Field, FormError } from '#app/ui/form.tsx'
 import { NewPasswordField } from '#app/ui/password-field.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage, translateMessage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Accept your invitation · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'invite.title') }]
+export const handle = { i18n: 'pages' }
 
 export async function loader({ params }: LoaderFunctionArgs) {
   const found = await findInvite(params.token ?? '')
@@ -42,11 +45,12 @@ export default function AcceptInvite() {
   const busy = useNavigation().state !== 'idle'
   const errors = (result?.errors ?? {}) as Record<string, string>
   const refused = result && 'refused' in result ? result.refused : null
+  const { t } = useTranslation()
   if (refused) {
     // The link was just used (the password is set) but the policy refuses sign-in (block).
     return (
       <section className="card narrow">
-        <h1>Sign-in refused</h1>
+        <h1>{t('invite.refused')}</h1>
         <FormError message={refused} />
       </section>
     )
@@ -54,30 +58,30 @@ export default function AcceptInvite() {
   if (!data.valid) {
     return (
       <section className="card narrow">
-        <h1>This invitation does not work</h1>
-        <p>It has expired or was already used. Ask your administrator to invite you again.</p>
+        <h1>{t('invite.invalidTitle')}</h1>
+        <p>{t('invite.invalid')}</p>
       </section>
     )
   }
   if (data.accountExists) {
     return (
       <section className="card narrow">
-        <h1>Join {data.organization}</h1>
-        <p>{ACCOUNT_EXISTS}</p>
-        <p><a href="/login?redirectTo=%2Fsettings%2Fsecurity">Sign in</a></p>
+        <h1>{t('invite.join', { organization: data.organization })}</h1>
+        <p>{translateMessage(t, ACCOUNT_EXISTS)}</p>
+        <p><a href="/login?redirectTo=%2Fsettings%2Fsecurity">{t('invite.signIn')}</a></p>
       </section>
     )
   }
   return (
     <section className="card narrow">
-      <h1>Join {data.organization}</h1>
-      <p className="muted">Choose a password for {data.email}.</p>
+      <h1>{t('invite.join', { organization: data.organization })}</h1>
+      <p className="muted">{t('invite.choose', { email: data.email })}</p>
       <FormError message={errors.form} />
       <Form method="post" noValidate>
         <input type="hidden" name="username" autoComplete="username" value={data.email} />
-        <NewPasswordField error={errors.password} />
-        <Field label="Repeat the password" name="confirm" type="password" autoComplete="new-password" error={errors.confirm} required />
-        <button type="submit" disabled={busy}>{busy ? 'Saving…' : 'Set password and continue'}</button>
+        <NewPasswordField label={t('invite.password')} error={errors.password} />
+        <Field label={t('invite.repeat')} name="confirm" type="password" autoComplete="new-password" error={errors.confirm} required />
+        <button type="submit" disabled={busy}>{busy ? t('invite.saving') : t('invite.submit')}</button>
       </Form>
     </section>
   )

@@ -10,8 +10,12 @@ import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { webauthnResponse } from '#app/mfa/factor-form.server.ts'
 import { Field, FormError } from '#app/ui/form.tsx'
 import { WebAuthnButton } from '#app/ui/webauthn.tsx'
+import { useTranslation } from 'react-i18next'
+import type { TFunction } from 'i18next'
+import { pageTitle, rootLanguage, translateMessage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Choose a new password · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'reset.title') }]
+export const handle = { i18n: 'pages' }
 
 const INVALID_LINK = 'This reset link has expired or was already used. Ask for a new one.'
 
@@ -70,12 +74,18 @@ function readPasswords(): Record<string, string> {
   return { password: value('password'), confirm: value('confirm') }
 }
 
-function passwordProblem(): string | null {
+function passwordProblem(t: TFunction): string | null {
   const { password, confirm } = readPasswords()
   const broken = breaksARule(password)
-  if (broken) return `Choose the new password first: ${broken.toLowerCase()}.`
-  if (password !== confirm) return 'The two passwords differ.'
+  if (broken) return t('reset.passwordFirst', { problem: translateMessage(t, broken).toLowerCase() })
+  if (password !== confirm) return t('reset.differ')
   return null
+}
+
+/** The server's resetFactorPrompt, in the page's language (the same words in English). */
+function confirmWith(t: TFunction, methods: string[]): string {
+  const ways = (['totp', 'webauthn', 'recovery_code'] as const).filter((m) => methods.includes(m)).map((m) => t(`reset.ways.${m}`))
+  return t('reset.confirmWith', { ways: ways.length > 1 ? `${ways.slice(0, -1).join(t('reset.comma'))}${t('reset.or')}${ways.at(-1)}` : ways[0] })
 }
 
 export default function ResetPassword() {
@@ -83,46 +93,49 @@ export default function ResetPassword() {
   const result = useActionData<typeof action>() as { errors?: Record<string, string> } | undefined
   const busy = useNavigation().state !== 'idle'
   const errors = result?.errors ?? {}
+  const { t } = useTranslation()
   if (!valid) {
     return (
       <section className="card narrow">
-        <h1>This link does not work</h1>
-        <p>The reset link has expired or was already used.</p>
-        <Link to="/forgot-password">Ask for a new link</Link>
+        <h1>{t('reset.invalidTitle')}</h1>
+        <p>{t('reset.invalid')}</p>
+        <Link to="/forgot-password">{t('reset.askAgain')}</Link>
       </section>
     )
   }
   const codeMethods = methods.filter((m): m is 'totp' | 'recovery_code' => m === 'totp' || m === 'recovery_code')
   const hasKey = methods.includes('webauthn')
+  // The prompt comes back as the code's error when no code was given: said in the page's language too.
+  const said = (message?: string) => (message && message === prompt ? confirmWith(t, methods) : message)
   return (
     <section className="card narrow">
-      <h1>Choose a new password</h1>
-      <p className="muted">For {email}. Every session of this account will be signed out.</p>
-      <FormError message={errors.form} />
+      <h1>{t('reset.title')}</h1>
+      <p className="muted">{t('reset.forWhom', { email })}</p>
+      <FormError message={said(errors.form)} />
       <Form method="post" noValidate>
         <input type="hidden" name="username" autoComplete="username" value={email ?? ''} />
-        <NewPasswordField label="New password" error={errors.password} />
-        <Field label="Repeat the new password" name="confirm" type="password" autoComplete="new-password" error={errors.confirm} required />
+        <NewPasswordField label={t('reset.newPassword')} error={errors.password} />
+        <Field label={t('reset.repeat')} name="confirm" type="password" autoComplete="new-password" error={errors.confirm} required />
         {prompt ? (
           <fieldset>
-            <legend>Your account has two-factor authentication: confirm it’s you</legend>
-            <p className="muted">{prompt}</p>
+            <legend>{t('reset.confirmLegend')}</legend>
+            <p className="muted">{confirmWith(t, methods)}</p>
             {codeMethods.length ? (
               <>
                 <div className="field">
-                  <label htmlFor="factorMethod">Verify with</label>
+                  <label htmlFor="factorMethod">{t('reset.verifyWith')}</label>
                   <select id="factorMethod" name="factorMethod" defaultValue={codeMethods[0]}>
-                    {codeMethods.includes('totp') ? <option value="totp">Authenticator app code</option> : null}
-                    {codeMethods.includes('recovery_code') ? <option value="recovery_code">Recovery code</option> : null}
+                    {codeMethods.includes('totp') ? <option value="totp">{t('reset.totpCode')}</option> : null}
+                    {codeMethods.includes('recovery_code') ? <option value="recovery_code">{t('methods.recovery_code')}</option> : null}
                   </select>
                 </div>
-                <Field label="Code" name="factorCode" autoComplete="one-time-code" maxLength={20} error={errors.factorCode} required />
+                <Field label={t('reset.code')} name="factorCode" autoComplete="one-time-code" maxLength={20} error={said(errors.factorCode)} required />
               </>
             ) : null}
-            {hasKey ? <WebAuthnButton mode="authenticate" label="Use security key and change password" fieldsFn={readPasswords} validate={() => passwordProblem()} /> : null}
+            {hasKey ? <WebAuthnButton mode="authenticate" label={t('reset.useKey')} fieldsFn={readPasswords} validate={() => passwordProblem(t)} /> : null}
           </fieldset>
         ) : null}
-        {!prompt || codeMethods.length ? <button type="submit" disabled={busy}>{busy ? 'Saving…' : 'Change password'}</button> : null}
+        {!prompt || codeMethods.length ? <button type="submit" disabled={busy}>{busy ? t('reset.saving') : t('reset.change')}</button> : null}
       </Form>
     </section>
   )

@@ -10,8 +10,11 @@ import { FormError, Notice } from '#app/ui/form.tsx'
 import { Time } from '#app/ui/time.tsx'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Remembered devices · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'security.devices') }]
+export const handle = { i18n: 'pages' }
 
 const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('revoke'), deviceId: z.string().uuid('Unknown device') }),
@@ -37,28 +40,29 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export default function Devices() {
   const { devices, confirmForgetAll } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; revoked?: number } | undefined
+  const { t } = useTranslation()
   return (
     <section className="card">
-      <h1>Remembered devices</h1>
-      <p className="muted">These browsers skip the second step when you sign in, until they expire or you forget them.</p>
-      {result?.revoked !== undefined ? <Notice>{result.revoked === 1 ? 'Device forgotten.' : `${result.revoked} devices forgotten.`}</Notice> : null}
+      <h1>{t('security.devices')}</h1>
+      <p className="muted">{t('devices.hint')}</p>
+      {result?.revoked !== undefined ? <Notice>{result.revoked === 1 ? t('devices.forgottenOne') : t('devices.forgotten', { count: result.revoked })}</Notice> : null}
       <FormError message={result?.errors?.form} />
-      {devices.length === 0 ? <p>No remembered devices.</p> : (
+      {devices.length === 0 ? <p>{t('devices.none')}</p> : (
         <>
           <table>
-            <thead><tr><th>Browser</th><th>Remembered</th><th>Last used</th><th>Expires</th><th /></tr></thead>
+            <thead><tr><th>{t('devices.browser')}</th><th>{t('devices.remembered')}</th><th>{t('devices.lastUsed')}</th><th>{t('devices.expires')}</th><th /></tr></thead>
             <tbody>
               {devices.map((d) => (
                 <tr key={d.id}>
                   <td>{d.label}</td>
                   <td><Time value={d.createdAt} /></td>
-                  <td><Time value={d.lastUsedAt} empty="never" /></td>
+                  <td><Time value={d.lastUsedAt} empty={t('security.never')} /></td>
                   <td><Time value={d.expiresAt} /></td>
                   <td>
                     <Form method="post">
                       <input type="hidden" name="intent" value="revoke" />
                       <input type="hidden" name="deviceId" value={d.id} />
-                      <SubmitButton className="secondary" busyLabel="Forgetting…" match={{ intent: 'revoke', deviceId: d.id }} aria-label={`Forget ${d.label}`}>Forget</SubmitButton>
+                      <SubmitButton className="secondary" busyLabel={t('devices.forgetting')} match={{ intent: 'revoke', deviceId: d.id }} aria-label={t('devices.forgetLabel', { label: d.label })}>{t('devices.forget')}</SubmitButton>
                     </Form>
                   </td>
                 </tr>
@@ -66,11 +70,11 @@ export default function Devices() {
             </tbody>
           </table>
           {confirmForgetAll && result?.revoked === undefined ? (
-            <ConfirmAction title="Forget all remembered devices?" fields={{ intent: 'revoke_all' }} confirmLabel="Forget all devices" busyLabel="Forgetting…" cancelTo="/settings/security/devices">
-              {devices.length === 1 ? 'The browser listed here' : `The ${devices.length} browsers listed here`} will ask for your second factor at your next sign-in on {devices.length === 1 ? 'it' : 'each of them'}. Nobody is signed out now.
+            <ConfirmAction title={t('devices.forgetAllTitle')} fields={{ intent: 'revoke_all' }} confirmLabel={t('devices.forgetAll')} busyLabel={t('devices.forgetting')} cancelTo="/settings/security/devices">
+              {devices.length === 1 ? t('devices.forgetAllOne') : t('devices.forgetAllMany', { count: devices.length })}
             </ConfirmAction>
           ) : (
-            <p style={{ marginTop: '1rem' }}><Link to="?forget=all#confirm" className="button secondary">Forget all devices…</Link></p>
+            <p style={{ marginTop: '1rem' }}><Link to="?forget=all#confirm" className="button secondary">{t('devices.forgetAllLink')}</Link></p>
           )}
         </>
       )}

@@ -17,14 +17,17 @@ import { listMemberSessions } from '#app/auth/member-sessions.server.ts'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { RemovalEffect } from '#app/ui/factor-removal.tsx'
-import { KEY_KIND_LABELS, KEY_LABEL_MAX, type KeyKind, keyKindSchema, keyLabel } from '#app/mfa/methods.schema.ts'
+import { KEY_LABEL_MAX, type KeyKind, keyKindSchema, keyLabel } from '#app/mfa/methods.schema.ts'
 import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 import { WebAuthnButton } from '#app/ui/webauthn.tsx'
 import { Time } from '#app/ui/time.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage, translateMessage } from '#app/i18n/i18n.ts'
 import { KeyTestButton } from '#app/ui/key-test.tsx'
 import { finishKeyTest, startKeyTest } from '#app/mfa/key-test.server.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Security keys · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'keys.title') }]
+export const handle = { i18n: 'pages' }
 
 const label = keyLabel
 const schema = z.discriminatedUnion('intent', [
@@ -119,6 +122,7 @@ export default function Keys() {
   const [name, setName] = useState('')
   const [nameError, setNameError] = useState<string | null>(null)
   const [kind, setKind] = useState<KeyKind>('security_key')
+  const { t } = useTranslation()
   const errors = result?.errors ?? {}
   // A rename's field errors belong to that key's row; the add form's to the add form.
   const renameErrors = result?.keyId ? errors : {}
@@ -127,41 +131,41 @@ export default function Keys() {
     <>
       {result?.recoveryCodes ? <RecoveryCodesPanel codes={result.recoveryCodes} account={result.account ?? ''} issuedAt={result.issuedAt ?? ''} doneHref={result.done} /> : null}
       <section className="card">
-        <h1>Security keys and passkeys</h1>
-        <p className="muted">Adding or removing a key signs you out everywhere else (every other browser and API session token).</p>
-        {result?.added ? <Notice>{result.addedKind === 'passkey' ? 'Passkey' : 'Security key'} “{result.added}” added.</Notice> : null}
-        {result?.removed ? <Notice>Security key removed.</Notice> : null}
-        {result?.renamed ? <Notice>Security key renamed to “{result.renamed}”.</Notice> : null}
+        <h1>{t('security.keys')}</h1>
+        <p className="muted">{t('keys.signsOut')}</p>
+        {result?.added ? <Notice>{result.addedKind === 'passkey' ? t('keys.addedPasskey', { label: result.added }) : t('keys.addedKey', { label: result.added })}</Notice> : null}
+        {result?.removed ? <Notice>{t('keys.removed')}</Notice> : null}
+        {result?.renamed ? <Notice>{t('keys.renamed', { label: result.renamed })}</Notice> : null}
         <FormError message={errors.form} />
         {removal && !removal.resumed && !result?.removed ? (
-          <ConfirmAction title={`Remove “${removal.label}”?`} fields={{ intent: 'remove', keyId: removal.id }} confirmLabel="Remove key" busyLabel="Removing…" cancelTo="/settings/security/keys">
-            <RemovalEffect what="This key" lastFactor={removal.lastFactor} otherSessions={removal.otherSessions} />
+          <ConfirmAction title={t('keys.removeTitle', { label: removal.label })} fields={{ intent: 'remove', keyId: removal.id }} confirmLabel={t('keys.removeKey')} busyLabel={t('keys.removing')} cancelTo="/settings/security/keys">
+            <RemovalEffect what={t('keys.removalWhat')} lastFactor={removal.lastFactor} otherSessions={removal.otherSessions} />
           </ConfirmAction>
         ) : null}
-        {keys.length === 0 ? <p className="muted">No security keys yet.</p> : (
+        {keys.length === 0 ? <p className="muted">{t('keys.none')}</p> : (
           <table>
-            <thead><tr><th>Name</th><th>Kind</th><th>Added</th><th>Last used</th><th /><th /></tr></thead>
+            <thead><tr><th>{t('keys.name')}</th><th>{t('keys.kind')}</th><th>{t('keys.added')}</th><th>{t('keys.lastUsed')}</th><th /><th /></tr></thead>
             <tbody>
               {keys.map((k) => (
                 <tr key={k.id}>
                   <td>{k.label}</td>
-                  <td>{KEY_KIND_LABELS[k.kind as KeyKind] ?? k.kind}</td>
+                  <td>{k.kind === 'passkey' ? t('keys.kinds.passkey') : k.kind === 'security_key' ? t('keys.kinds.security_key') : k.kind}</td>
                   <td><Time value={k.createdAt} /></td>
-                  <td><Time value={k.lastUsedAt} empty="never" /></td>
+                  <td><Time value={k.lastUsedAt} empty={t('security.never')} /></td>
                   <td>
                     <details className="rename" open={renameErrors.label && result?.keyId === k.id ? true : undefined}>
-                      <summary>Rename</summary>
-                      <Form method="post" noValidate aria-label={`Rename ${k.label}`}>
+                      <summary>{t('keys.rename')}</summary>
+                      <Form method="post" noValidate aria-label={t('keys.renameLabel', { label: k.label })}>
                         <input type="hidden" name="intent" value="rename" />
                         <input type="hidden" name="keyId" value={k.id} />
-                        <Field label="New name" name="label" id={`rename-${k.id}`} defaultValue={k.label} maxLength={KEY_LABEL_MAX} required error={result?.keyId === k.id ? renameErrors.label : undefined} />
-                        <button type="submit" className="secondary">Save name</button>
+                        <Field label={t('keys.newName')} name="label" id={`rename-${k.id}`} defaultValue={k.label} maxLength={KEY_LABEL_MAX} required error={result?.keyId === k.id ? renameErrors.label : undefined} />
+                        <button type="submit" className="secondary">{t('keys.saveName')}</button>
                       </Form>
                     </details>
                   </td>
                   <td>
                     <KeyTestButton keyId={k.id} label={k.label} />
-                    <Link to={`?remove=${k.id}#confirm`} aria-label={`Remove ${k.label}…`}>Remove…</Link>
+                    <Link to={`?remove=${k.id}#confirm`} aria-label={t('keys.removeLabel', { label: k.label })}>{t('keys.removeLink')}</Link>
                   </td>
                 </tr>
               ))}
@@ -170,37 +174,37 @@ export default function Keys() {
         )}
       </section>
       {removal?.resumed && !result?.removed ? (
-        <ResumeChange resumed={{ intent: 'remove', values: { keyId: removal.id } }} label="Remove key" busyLabel="Removing…" cancelTo="/settings/security/keys">
-          Remove “{removal.label}”. <RemovalEffect what="This key" lastFactor={removal.lastFactor} otherSessions={removal.otherSessions} />
+        <ResumeChange resumed={{ intent: 'remove', values: { keyId: removal.id } }} label={t('keys.removeKey')} busyLabel={t('keys.removing')} cancelTo="/settings/security/keys">
+          {t('keys.resume', { label: removal.label })}<RemovalEffect what={t('keys.removalWhat')} lastFactor={removal.lastFactor} otherSessions={removal.otherSessions} />
         </ResumeChange>
       ) : null}
       {closed ? (
         <section className="card narrow">
-          <h2>Add a security key</h2>
-          <p className="banner" role="status">{closed}</p>
+          <h2>{t('keys.add')}</h2>
+          <p className="banner" role="status">{translateMessage(t, closed)}</p>
         </section>
       ) : <section className="card narrow">
-        <h2>Add a security key</h2>
+        <h2>{t('keys.add')}</h2>
         {/* A form, so that Enter in the name field adds the key (the button runs the ceremony, decision 073). */}
-        <form noValidate onSubmit={(e) => e.preventDefault()} aria-label="Add a security key or passkey">
+        <form noValidate onSubmit={(e) => e.preventDefault()} aria-label={t('keys.addLabel')}>
           <fieldset className="field">
-            <legend>What are you adding?</legend>
+            <legend>{t('keys.what')}</legend>
             <label>
               <input type="radio" name="kind" value="passkey" checked={kind === 'passkey'} onChange={() => setKind('passkey')} />{' '}
-              Passkey on this device (sign in without a password)
+              {t('keys.passkeyOption')}
             </label>
             <label>
               <input type="radio" name="kind" value="security_key" checked={kind === 'security_key'} onChange={() => setKind('security_key')} />{' '}
-              Security key as a second step
+              {t('keys.keyOption')}
             </label>
             <div className="hint">
               {kind === 'passkey'
-                ? 'Your device keeps the passkey and asks for your PIN, fingerprint or face each time; it then signs you in on its own, no password needed.'
-                : 'You sign in with your password, then touch the key.'}
+                ? t('keys.passkeyHint')
+                : t('keys.keyHint')}
             </div>
           </fieldset>
-          <Field label="Key name" name="label" value={name} onChange={(e) => setName(e.target.value)} maxLength={KEY_LABEL_MAX} placeholder={kind === 'passkey' ? 'My laptop' : 'YubiKey 5'} error={nameError ?? addErrors.label} />
-          <WebAuthnButton mode="register" label={kind === 'passkey' ? 'Add passkey' : 'Add security key'} submitsForm fields={{ label: name, kind }} validate={() => nameProblem(name)} onProblem={setNameError} />
+          <Field label={t('keys.keyName')} name="label" value={name} onChange={(e) => setName(e.target.value)} maxLength={KEY_LABEL_MAX} placeholder={kind === 'passkey' ? t('keys.myLaptop') : 'YubiKey 5'} error={nameError ?? addErrors.label} />
+          <WebAuthnButton mode="register" label={kind === 'passkey' ? t('keys.addPasskey') : t('keys.addKey')} submitsForm fields={{ label: name, kind }} validate={() => nameProblem(name)} onProblem={setNameError} />
         </form>
       </section>}
     </>

@@ -13,8 +13,11 @@ import { RecoveryCodesPanel } from '#app/ui/recovery-codes.tsx'
 import { readResumed } from '#app/http/resume.server.ts'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Recovery codes · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'security.recoveryCodes') }]
+export const handle = { i18n: 'pages' }
 
 const schema = z.object({ intent: z.literal('regenerate') })
 
@@ -38,25 +41,26 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export default function RecoveryCodes() {
   const d = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; codes?: string[]; account?: string; issuedAt?: string } | undefined
+  const { t } = useTranslation()
   if (result?.codes) return <RecoveryCodesPanel codes={result.codes} account={result.account ?? ''} issuedAt={result.issuedAt ?? ''} />
   return (
     <section className="card narrow">
-      <h1>Recovery codes</h1>
+      <h1>{t('security.recoveryCodes')}</h1>
       <FormError message={result?.errors?.form} />
-      <p>{d.left} of 10 recovery codes left.</p>
-      {!d.mfaOn && d.may ? <p className="muted">Your email is your only second factor. Backup codes let you sign in when you cannot read your email: each works once, in place of the email code.</p> : null}
-      {d.may && d.low && (d.mfaOn || d.left > 0) ? <div className="banner warn" role="status">You are running low on recovery codes. Generate a new set.</div> : null}
+      <p>{d.left === 1 ? t('recoveryCodes.oneLeft') : t('recoveryCodes.left', { count: d.left })}</p>
+      {!d.mfaOn && d.may ? <p className="muted">{t('recoveryCodes.emailOnly')}</p> : null}
+      {d.may && d.low && (d.mfaOn || d.left > 0) ? <div className="banner warn" role="status">{t('recoveryCodes.low')}</div> : null}
       {d.may && d.resumed ? (
-        <ResumeChange resumed={{ intent: 'regenerate', values: {} }} label="Regenerate" busyLabel="Generating…" cancelTo="/settings/security/recovery-codes">
-          Generate a new set of recovery codes: every earlier code stops working.
+        <ResumeChange resumed={{ intent: 'regenerate', values: {} }} label={t('recoveryCodes.regenerate')} busyLabel={t('recoveryCodes.generating')} cancelTo="/settings/security/recovery-codes">
+          {t('recoveryCodes.resume')}
         </ResumeChange>
       ) : d.may ? (
         <Form method="post">
           <input type="hidden" name="intent" value="regenerate" />
-          <p className="muted">{d.left > 0 || d.mfaOn ? 'A new set replaces every earlier code.' : 'You will see 10 codes once: save them somewhere safe.'}</p>
-          <SubmitButton busyLabel="Generating…" match={{ intent: 'regenerate' }}>{d.left > 0 || d.mfaOn ? 'Regenerate' : 'Generate backup codes'}</SubmitButton>
+          <p className="muted">{d.left > 0 || d.mfaOn ? t('recoveryCodes.replaces') : t('recoveryCodes.onceShown')}</p>
+          <SubmitButton busyLabel={t('recoveryCodes.generating')} match={{ intent: 'regenerate' }}>{d.left > 0 || d.mfaOn ? t('recoveryCodes.regenerate') : t('recoveryCodes.generateBackup')}</SubmitButton>
         </Form>
-      ) : <p className="muted">Set up an authenticator app or a security key first.</p>}
+      ) : <p className="muted">{t('recoveryCodes.setUpFirst')}</p>}
     </section>
   )
 }

@@ -10,9 +10,12 @@ import { parseForm } from '#app/http/forms.server.ts'
 import { redirectTo, requestMeta } from '#app/http/request.server.ts'
 import { FormError, Notice } from '#app/ui/form.tsx'
 import { Time } from '#app/ui/time.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
 import { ConfirmAction } from '#app/ui/confirm.tsx'
 
-export const meta: MetaFunction = () => [{ title: 'Active sessions · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'security.sessions') }]
+export const handle = { i18n: 'pages' }
 
 const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('sign_out'), sessionId: z.string().uuid('Choose a session') }),
@@ -48,44 +51,45 @@ export default function Sessions() {
   const { sessions, signOut } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; ended?: number } | undefined
   const others = sessions.filter((x) => !x.current).length
+  const { t } = useTranslation()
   const ending = result?.ended === undefined ? sessions.find((x) => x.id === signOut) : undefined
   const endingOthers = result?.ended === undefined && signOut === 'others' && others > 0
-  const label = (x: (typeof sessions)[number]) => `${x.channel === 'api' ? 'The API token' : x.browser} on ${x.system}${x.ip ? ` (${x.ip})` : ''}`
+  const browser = (name: string) => (name === 'Unknown browser' ? t('sessions.unknownBrowser') : name)
+  const label = (x: (typeof sessions)[number]) => `${t('sessions.on', { browser: x.channel === 'api' ? t('sessions.theApiToken') : browser(x.browser), system: x.system })}${x.ip ? ` (${x.ip})` : ''}`
   return (
     <section className="card">
-      <h1>Active sessions</h1>
+      <h1>{t('security.sessions')}</h1>
       <p className="muted">
-        Where you are signed in: browsers, and API session tokens (the command line). Organization API keys are not sessions; manage them on the organization’s API keys page.
-        Adding or removing a sign-in method, or resetting your password, signs you out everywhere else.
+        {t('sessions.hint')}
       </p>
-      {result?.ended !== undefined ? <Notice>{result.ended === 1 ? 'Session signed out.' : `${result.ended} sessions signed out.`}</Notice> : null}
+      {result?.ended !== undefined ? <Notice>{result.ended === 1 ? t('sessions.endedOne') : t('sessions.ended', { count: result.ended })}</Notice> : null}
       <FormError message={result?.errors?.form ?? result?.errors?.sessionId} />
       {ending ? (
-        <ConfirmAction title={ending.current ? 'Sign out here?' : 'Sign out this session?'} fields={{ intent: 'sign_out', sessionId: ending.id }} confirmLabel={ending.current ? 'Sign out here' : 'Sign out'} busyLabel="Signing out…" cancelTo="/settings/security/sessions">
-          {ending.current ? 'You will need to sign in again in this browser.' : `${label(ending)} will need to sign in again.`}
+        <ConfirmAction title={ending.current ? t('sessions.signOutHereTitle') : t('sessions.signOutThisTitle')} fields={{ intent: 'sign_out', sessionId: ending.id }} confirmLabel={ending.current ? t('sessions.signOutHere') : t('sessions.signOut')} busyLabel={t('sessions.signingOut')} cancelTo="/settings/security/sessions">
+          {ending.current ? t('sessions.againHere') : t('sessions.againThere', { session: label(ending) })}
         </ConfirmAction>
       ) : null}
       {endingOthers ? (
-        <ConfirmAction title="Sign out everywhere else?" fields={{ intent: 'sign_out_others' }} confirmLabel="Sign out everywhere else" busyLabel="Signing out…" cancelTo="/settings/security/sessions">
-          You will need to sign in again on {others === 1 ? '1 other browser or API token' : `${others} other browsers and API tokens`}; you stay signed in here.
+        <ConfirmAction title={t('sessions.othersTitle')} fields={{ intent: 'sign_out_others' }} confirmLabel={t('sessions.others')} busyLabel={t('sessions.signingOut')} cancelTo="/settings/security/sessions">
+          {others === 1 ? t('sessions.othersOne') : t('sessions.othersMany', { count: others })}
         </ConfirmAction>
       ) : null}
       <table>
-        <thead><tr><th>Browser</th><th>System</th><th>Address</th><th>Started</th><th>Last seen</th><th /></tr></thead>
+        <thead><tr><th>{t('sessions.browser')}</th><th>{t('sessions.system')}</th><th>{t('sessions.address')}</th><th>{t('sessions.started')}</th><th>{t('sessions.lastSeen')}</th><th /></tr></thead>
         <tbody>
           {sessions.map((x) => (
             <tr key={x.id} data-testid="session" aria-current={x.current ? 'true' : undefined}>
               <td>
-                {x.channel === 'api' ? 'API token' : x.browser}
-                {x.channel === 'api' && x.browser !== 'Unknown browser' ? <span className="muted"> ({x.browser})</span> : null}
-                {x.current ? <> <span className="badge ok">This session</span></> : null}
+                {x.channel === 'api' ? t('sessions.apiToken') : browser(x.browser)}
+                {x.channel === 'api' && x.browser !== 'Unknown browser' ? <span className="muted"> ({browser(x.browser)})</span> : null}
+                {x.current ? <> <span className="badge ok">{t('sessions.thisSession')}</span></> : null}
               </td>
               <td>{x.system}</td>
-              <td>{x.ip ?? 'unknown'}</td>
-              <td><Time value={x.createdAt} empty="never" /></td>
-              <td><Time value={x.lastSeenAt} empty="never" /></td>
+              <td>{x.ip ?? t('sessions.unknown')}</td>
+              <td><Time value={x.createdAt} empty={t('security.never')} /></td>
+              <td><Time value={x.lastSeenAt} empty={t('security.never')} /></td>
               <td>
-                <Link to={`?sign-out=${x.id}#confirm`} aria-label={`${x.current ? 'Sign out here' : `Sign out ${label(x)}`}…`}>{x.current ? 'Sign out here…' : 'Sign out…'}</Link>
+                <Link to={`?sign-out=${x.id}#confirm`} aria-label={x.current ? t('sessions.signOutHereLink') : t('sessions.signOutLabel', { session: label(x) })}>{x.current ? t('sessions.signOutHereLink') : t('sessions.signOutLink')}</Link>
               </td>
             </tr>
           ))}
@@ -93,11 +97,11 @@ export default function Sessions() {
       </table>
       {others > 0 ? (
         <div style={{ marginTop: '1rem' }}>
-          <p className="muted">Ends the other {others === 1 ? 'session' : `${others} sessions`} listed here; you stay signed in on this one.</p>
-          <Link to="?sign-out=others#confirm" className="button secondary">Sign out everywhere else…</Link>
+          <p className="muted">{others === 1 ? t('sessions.endsOne') : t('sessions.endsMany', { count: others })}</p>
+          <Link to="?sign-out=others#confirm" className="button secondary">{t('sessions.othersLink')}</Link>
         </div>
-      ) : <p className="muted">You are signed in only here.</p>}
-      <p><Link to="/settings/security">Back to security</Link></p>
+      ) : <p className="muted">{t('sessions.onlyHere')}</p>}
+      <p><Link to="/settings/security">{t('sessions.back')}</Link></p>
     </section>
   )
 }

@@ -21,8 +21,11 @@ import { ConfirmAction } from '#app/ui/confirm.tsx'
 import { RemovalEffect } from '#app/ui/factor-removal.tsx'
 import { ResumeChange } from '#app/ui/resume.tsx'
 import { SubmitButton } from '#app/ui/submit-button.tsx'
+import { useTranslation } from 'react-i18next'
+import { pageTitle, rootLanguage, translateMessage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = () => [{ title: 'Authenticator app · Gatehouse' }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'methods.totp') }]
+export const handle = { i18n: 'pages' }
 
 const schema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('confirm'), code: z.string().trim().min(1, 'Enter the 6-digit code from your app').max(12, 'That code is too long') }),
@@ -109,10 +112,11 @@ export default function Totp() {
   const { enabled, setup, closed, replacement } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>() as { errors?: Record<string, string>; recoveryCodes?: string[]; account?: string; issuedAt?: string; done?: string; startAgain?: boolean } | undefined
   const errors = result?.errors ?? {}
+  const { t } = useTranslation()
   if (result?.recoveryCodes) {
     return (
       <section className="card">
-        <h1>Authenticator app is on</h1>
+        <h1>{t('totp.isOn')}</h1>
         <RecoveryCodesPanel codes={result.recoveryCodes} account={result.account ?? ''} issuedAt={result.issuedAt ?? ''} doneHref={result.done} />
       </section>
     )
@@ -120,28 +124,28 @@ export default function Totp() {
   if (enabled && replacement) {
     return (
       <section className="card narrow">
-        <h1>Replace your authenticator app</h1>
+        <h1>{t('totp.replaceTitle')}</h1>
         <FormError message={errors.form} />
-        {result?.startAgain ? <p><Link to="/settings/security/totp?replace=1" reloadDocument>Start again</Link></p> : null}
-        <p>Your current app keeps working until you finish here. Codes from it stop working once the new app is verified; your recovery codes stay the same. Replacing it signs you out everywhere else.</p>
+        {result?.startAgain ? <p><Link to="/settings/security/totp?replace=1" reloadDocument>{t('totp.startAgain')}</Link></p> : null}
+        <p>{t('totp.replaceHint')}</p>
         <ol>
-          <li>Scan this QR code with the authenticator app on your new phone.</li>
-          <li>Enter the 6-digit code the NEW app shows, within 10 minutes.</li>
+          <li>{t('totp.replaceStep1')}</li>
+          <li>{t('totp.replaceStep2')}</li>
         </ol>
-        <img src={replacement.qrDataUrl} alt={`QR code for ${replacement.issuer}, ${replacement.account}`} width={220} height={220} />
+        <img src={replacement.qrDataUrl} alt={t('totp.qrAlt', { issuer: replacement.issuer, account: replacement.account })} width={220} height={220} />
         <details>
-          <summary>Can't scan?</summary>
-          <p>Enter this secret in your app (account: {replacement.account}, issuer: {replacement.issuer}, time-based):</p>
+          <summary>{t('totp.cantScan')}</summary>
+          <p>{t('totp.secretHint', { account: replacement.account, issuer: replacement.issuer })}</p>
           <p className="row"><code className="secret" data-testid="totp-secret">{groupsOfFour(replacement.secret)}</code> <CopyButton text={replacement.secret} what="secret" /></p>
         </details>
         <Form method="post" action="/settings/security/totp?replace=1" noValidate>
           <input type="hidden" name="intent" value="replace_confirm" />
-          <CodeField label="Code from the new app" name="code" error={errors.code} />
-          <SubmitButton busyLabel="Verifying…" match={{ intent: 'replace_confirm' }}>Verify &amp; replace</SubmitButton>
+          <CodeField label={t('totp.newCode')} name="code" error={errors.code} />
+          <SubmitButton busyLabel={t('totp.verifying')} match={{ intent: 'replace_confirm' }}>{t('totp.verifyReplace')}</SubmitButton>
         </Form>
         <Form method="post" action="/settings/security/totp">
           <input type="hidden" name="intent" value="replace_cancel" />
-          <button type="submit" className="secondary">Cancel and keep the current app</button>
+          <button type="submit" className="secondary">{t('totp.cancelKeep')}</button>
         </Form>
       </section>
     )
@@ -149,29 +153,29 @@ export default function Totp() {
   if (enabled) {
     return (
       <section className="card narrow">
-        <h1>Authenticator app</h1>
-        {enabled.replaced ? <p className="banner info" role="status">Your authenticator app was replaced. Codes from the previous app no longer work.</p> : null}
+        <h1>{t('methods.totp')}</h1>
+        {enabled.replaced ? <p className="banner info" role="status">{t('totp.replaced')}</p> : null}
         <FormError message={errors.form} />
-        <p>On since <Time value={enabled.since} />. Last used <Time value={enabled.lastUsedAt} empty="never" />.</p>
+        <p>{t('totp.onSince')}<Time value={enabled.since} />{t('totp.lastUsed')}<Time value={enabled.lastUsedAt} empty={t('security.never')} />{t('totp.lastUsedEnd')}</p>
         {enabled.replaceClosed ? (
-          <p className="banner" role="status">{enabled.replaceClosed}</p>
+          <p className="banner" role="status">{translateMessage(t, enabled.replaceClosed)}</p>
         ) : (
           <Form method="get" action="/settings/security/totp">
             <input type="hidden" name="replace" value="1" />
-            <button type="submit">Replace authenticator app</button>
-            <span className="hint"> Moving to a new phone? Set up the new one here; the current app keeps working until the new one is verified.</span>
+            <button type="submit">{t('totp.replace')}</button>
+            <span className="hint">{t('totp.replaceButtonHint')}</span>
           </Form>
         )}
         {enabled.removal?.resumed ? (
-          <ResumeChange resumed={{ intent: 'remove', values: {} }} label="Remove authenticator app" busyLabel="Removing…" cancelTo="/settings/security/totp">
-            Remove your authenticator app. <RemovalEffect what="Codes from the app" lastFactor={enabled.removal.lastFactor} otherSessions={enabled.removal.otherSessions} />
+          <ResumeChange resumed={{ intent: 'remove', values: {} }} label={t('totp.remove')} busyLabel={t('totp.removing')} cancelTo="/settings/security/totp">
+            {t('totp.removeYour')}<RemovalEffect what={t('totp.removalWhat')} lastFactor={enabled.removal.lastFactor} otherSessions={enabled.removal.otherSessions} />
           </ResumeChange>
         ) : enabled.removal ? (
-          <ConfirmAction title="Remove your authenticator app?" fields={{ intent: 'remove' }} confirmLabel="Remove authenticator app" busyLabel="Removing…" cancelTo="/settings/security/totp">
-            <RemovalEffect what="Codes from the app" lastFactor={enabled.removal.lastFactor} otherSessions={enabled.removal.otherSessions} />
+          <ConfirmAction title={t('totp.removeTitle')} fields={{ intent: 'remove' }} confirmLabel={t('totp.remove')} busyLabel={t('totp.removing')} cancelTo="/settings/security/totp">
+            <RemovalEffect what={t('totp.removalWhat')} lastFactor={enabled.removal.lastFactor} otherSessions={enabled.removal.otherSessions} />
           </ConfirmAction>
         ) : (
-          <p><Link to="?remove=1#confirm" className="button secondary">Remove authenticator app…</Link></p>
+          <p><Link to="?remove=1#confirm" className="button secondary">{t('totp.removeLink')}</Link></p>
         )}
       </section>
     )
@@ -179,31 +183,31 @@ export default function Totp() {
   if (closed) {
     return (
       <section className="card narrow">
-        <h1>Authenticator app</h1>
+        <h1>{t('methods.totp')}</h1>
         <FormError message={errors.form} />
-        <p className="banner" role="status">{closed}</p>
+        <p className="banner" role="status">{translateMessage(t, closed)}</p>
       </section>
     )
   }
   return (
     <section className="card narrow">
-      <h1>Set up an authenticator app</h1>
+      <h1>{t('totp.setUp')}</h1>
       <FormError message={errors.form} />
-      <p className="muted">Adding an app signs you out everywhere else (every other browser and API session token).</p>
+      <p className="muted">{t('totp.signsOut')}</p>
       <ol>
-        <li>Scan this QR code with your authenticator app.</li>
-        <li>Enter the 6-digit code it shows.</li>
+        <li>{t('totp.step1')}</li>
+        <li>{t('totp.step2')}</li>
       </ol>
-      <img src={setup!.qrDataUrl} alt={`QR code for ${setup!.issuer}, ${setup!.account}`} width={220} height={220} />
+      <img src={setup!.qrDataUrl} alt={t('totp.qrAlt', { issuer: setup!.issuer, account: setup!.account })} width={220} height={220} />
       <details>
-        <summary>Can't scan?</summary>
-        <p>Enter this secret in your app (account: {setup!.account}, issuer: {setup!.issuer}, time-based):</p>
+        <summary>{t('totp.cantScan')}</summary>
+        <p>{t('totp.secretHint', { account: setup!.account, issuer: setup!.issuer })}</p>
         <p className="row"><code className="secret" data-testid="totp-secret">{groupsOfFour(setup!.secret)}</code> <CopyButton text={setup!.secret} what="secret" /></p>
       </details>
       <Form method="post" noValidate>
         <input type="hidden" name="intent" value="confirm" />
-        <CodeField label="Code from the app" name="code" error={errors.code} />
-        <SubmitButton busyLabel="Verifying…" match={{ intent: 'confirm' }}>Verify &amp; enable</SubmitButton>
+        <CodeField label={t('totp.code')} name="code" error={errors.code} />
+        <SubmitButton busyLabel={t('totp.verifying')} match={{ intent: 'confirm' }}>{t('totp.verifyEnable')}</SubmitButton>
       </Form>
     </section>
   )

@@ -1,5 +1,6 @@
 import { Form, Link, useNavigate } from '@remix-run/react'
 import { useEffect, useId, useRef, type ReactNode } from 'react'
+import { useTranslation } from 'react-i18next'
 import { SubmitButton } from './submit-button.tsx'
 
 /** The element id every confirmation has, so a "Remove…" link can end in `#confirm` and land on it without JavaScript. */
@@ -37,6 +38,7 @@ export function ConfirmAction({
   const id = useId()
   const ref = useRef<HTMLElement>(null)
   const navigate = useNavigate()
+  const { t } = useTranslation()
   useEffect(() => {
     ref.current?.focus()
   }, [])
@@ -61,7 +63,7 @@ export function ConfirmAction({
       <Form method="post" action={action} className="row">
         {Object.entries(fields).map(([name, value]) => <input key={name} type="hidden" name={name} value={value} />)}
         <SubmitButton className="danger" busyLabel={busyLabel} match={fields}>{confirmLabel}</SubmitButton>
-        <Link to={cancelTo} className="button secondary">Cancel</Link>
+        <Link to={cancelTo} className="button secondary">{t('ui.cancel')}</Link>
       </Form>
     </section>
   )

@@ -1,10 +1,14 @@
-/** What removing a factor does, said before it is done (shared with the authenticator app page). */
+import { useTranslation } from 'react-i18next'
+
+/** What removing a factor does, said before it is done (shared with the authenticator app page). `what` is in the page's language. */
 export function RemovalEffect({ what, lastFactor, otherSessions }: { what: string; lastFactor: boolean; otherSessions: number }) {
+  const { t } = useTranslation()
   return (
     <>
-      {what} will no longer sign you in.{' '}
-      {lastFactor ? 'It is your last app or key: two-factor authentication will be off, and your recovery codes and remembered devices are removed. ' : ''}
-      {otherSessions ? `You will be signed out of ${otherSessions === 1 ? '1 other session' : `${otherSessions} other sessions`} (browsers and API tokens); this one stays signed in.` : 'You stay signed in here.'}
+      {/* The space between sentences is in the catalog: Japanese has none. */}
+      {t('ui.removal.noLonger', { what })}
+      {lastFactor ? t('ui.removal.lastFactor') : ''}
+      {otherSessions ? (otherSessions === 1 ? t('ui.removal.oneOtherSession') : t('ui.removal.otherSessions', { count: otherSessions })) : t('ui.removal.staySignedIn')}
     </>
   )
 }

@@ -6,6 +6,8 @@
 import { useFetcher } from '@remix-run/react'
 import { browserSupportsWebAuthn, startAuthentication } from '@simplewebauthn/browser'
 import { useEffect, useRef, useState } from 'react'
+import { useTranslation } from 'react-i18next'
+import { translateMessage } from '#app/i18n/i18n.ts'
 import { webauthnErrorMessage } from './webauthn.tsx'
 
 type Options = { webauthnOptions?: unknown; challengeId?: string; errors?: Record<string, string> }
@@ -17,6 +19,7 @@ export function KeyTestButton({ keyId, label }: { keyId: string; label: string }
   const [said, setSaid] = useState<{ ok: boolean; message: string } | null>(null)
   const [busy, setBusy] = useState(false)
   const handled = useRef<unknown>(null)
+  const { t } = useTranslation()
 
   useEffect(() => {
     const data = options.data
@@ -49,7 +52,7 @@ export function KeyTestButton({ keyId, label }: { keyId: string; label: string }
       <button
         type="button"
         className="secondary"
-        aria-label={`Test this key: ${label}`}
+        aria-label={t('ui.keyTest.label', { label })}
         disabled={busy}
         onClick={() => {
           setSaid(null)
@@ -58,9 +61,9 @@ export function KeyTestButton({ keyId, label }: { keyId: string; label: string }
           options.submit({ intent: 'test_key_options', keyId }, { method: 'post' })
         }}
       >
-        {busy ? 'Waiting for your key…' : 'Test this key'}
+        {busy ? t('webauthn.waiting') : t('ui.keyTest.test')}
       </button>
-      {said ? <span role={said.ok ? 'status' : 'alert'} className={said.ok ? 'badge ok' : 'error'}> {said.message}</span> : null}
+      {said ? <span role={said.ok ? 'status' : 'alert'} className={said.ok ? 'badge ok' : 'error'}> {translateMessage(t, said.message)}</span> : null}
     </span>
   )
 }

@@ -1,5 +1,7 @@
 import { useState, type InputHTMLAttributes } from 'react'
 import { PASSWORD_ADVICE, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PASSWORD_RULES } from '#app/auth/password.schema.ts'
+import { useTranslation } from 'react-i18next'
+import { translateMessage } from '#app/i18n/i18n.ts'
 import { Field } from './form.tsx'
 
 /**
@@ -8,15 +10,17 @@ import { Field } from './form.tsx'
  */
 export function NewPasswordField({ label = 'Password', name = 'password', error, ...input }: { label?: string; name?: string; error?: string } & InputHTMLAttributes<HTMLInputElement>) {
   const [value, setValue] = useState('')
+  // The rules are written in English (password.schema.ts); a translated page shows them in its language.
+  const { t } = useTranslation()
   const hint = (
     <>
-      <ul className="password-rules" aria-label="Password rules">
+      <ul className="password-rules" aria-label={t('ui.password.rules')}>
         {PASSWORD_RULES.map((rule) => {
           const met = value !== '' && rule.met(value)
-          return <li key={rule.text} data-met={met ? 'true' : 'false'}>{met ? '✓ ' : ''}{rule.text}</li>
+          return <li key={rule.text} data-met={met ? 'true' : 'false'}>{met ? '✓ ' : ''}{translateMessage(t, rule.text)}</li>
         })}
       </ul>
-      {PASSWORD_ADVICE}
+      {translateMessage(t, PASSWORD_ADVICE)}
     </>
   )
   return (
