@@ -58,6 +58,10 @@ export const ERROR_CODES = {
   idp_unavailable: 'The identity provider cannot be reached right now.',
   /** An email domain is already routed to another organization's SSO. */
   sso_domain_taken: 'That domain belongs to another organization.',
+  /** The domain's DNS TXT record with its verification token was not found (decision 080). */
+  domain_unverified: 'The domain’s DNS record was not found.',
+  /** The DNS servers did not answer the lookup of a domain's TXT record. */
+  dns_unavailable: 'DNS cannot be read right now.',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

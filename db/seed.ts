@@ -89,7 +89,9 @@ export async function seedDemoSso() {
   const secret = encryptSecret(DEMO_IDP.clientSecret, { column: 'sso_configs.client_secret_ciphertext', userId: globex.id })
   const values = { region: 'eu', issuer: demoIdpIssuer(), clientId: DEMO_IDP.clientId, clientSecretCiphertext: secret.ciphertext, keyId: secret.keyId, ssoRequired: false, updatedAt: new Date() }
   await db.insert(schema.ssoConfigs).values({ organizationId: globex.id, ...values }).onConflictDoUpdate({ target: schema.ssoConfigs.organizationId, set: values })
-  await db.insert(schema.ssoDomains).values({ domain: 'globex.test', organizationId: globex.id }).onConflictDoNothing()
+  // The demo's domain is marked verified directly (no DNS in the demo): decision 080.
+  await db.insert(schema.ssoDomains).values({ domain: 'globex.test', organizationId: globex.id, verificationToken: (await import('node:crypto')).randomBytes(20).toString('hex'), verifiedAt: new Date() })
+    .onConflictDoUpdate({ target: [schema.ssoDomains.domain, schema.ssoDomains.organizationId], set: { verifiedAt: new Date() } })
   await db.update(schema.regionPolicies).set({ trustIdpMfa: true }).where(and(eq(schema.regionPolicies.organizationId, globex.id), eq(schema.regionPolicies.region, 'eu')))
 }
 

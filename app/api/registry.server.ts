@@ -21,7 +21,7 @@ import {
   disableEndpoint, emailCodeEndpoint, listCredentialsEndpoint, regenerateCodesEndpoint, removeCredentialEndpoint, setupEndpoint, statusEndpoint, verifyEndpoint,
 } from './endpoints/two-factor.server.ts'
 import { orgIssueAccessCodeEndpoint, orgRevokeAccessCodeEndpoint, supportIssueAccessCodeEndpoint, supportRevokeAccessCodeEndpoint } from './endpoints/access-codes.server.ts'
-import { getSsoEndpoint, putIdpTrustEndpoint, putSsoEndpoint } from './endpoints/sso.server.ts'
+import { getSsoEndpoint, putIdpTrustEndpoint, putSsoEndpoint, verifySsoDomainEndpoint } from './endpoints/sso.server.ts'
 import { getSecurityEndpoint, listAuditEndpoint, listMembersEndpoint, putRegionEndpoint, setSecurityEndpoint } from './endpoints/security.server.ts'
 
 const openApiEndpoint = defineEndpoint({
@@ -70,6 +70,7 @@ export const ENDPOINTS: readonly AnyEndpoint[] = [
   getSsoEndpoint,
   putSsoEndpoint,
   putIdpTrustEndpoint,
+  verifySsoDomainEndpoint,
   listMembersEndpoint,
   listAuditEndpoint,
   orgIssueAccessCodeEndpoint,

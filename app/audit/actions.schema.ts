@@ -23,6 +23,8 @@ export const AUDIT_ACTIONS = [
   'org.sso_config_changed', 'auth.sso_failed', 'org.sso_member_created', 'auth.sso_linked', 'auth.sso_link_refused', 'auth.sso_step_up',
   // A password accepted where the domain requires SSO: an owner's or staff's break-glass, its own factor still asked (decision 080).
   'auth.sso_break_glass',
+  // DNS TXT proof of an SSO domain (decision 080): verified, and other organizations' unverified claims of it dropped.
+  'org.sso_domain_verified', 'org.sso_domain_claim_dropped',
   // Operator CLI (grant-support; verify-members repairing the members read model, decision 076).
   'platform.role_changed', 'platform.members_repaired',
   'org.audit_retention_changed',

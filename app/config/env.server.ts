@@ -6,6 +6,7 @@
  * one message that lists every problem and how to fix it (see ConfigError).
  */
 import { hkdfSync } from 'node:crypto'
+import { isIP } from 'node:net'
 import { existsSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.ts'
@@ -99,6 +100,11 @@ const schema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int('must be a port number from 1 to 65535').min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535').optional(),
   /** How long a worker's claim on a job lasts unrenewed: a crashed worker's jobs go back to the queue after this, at most twice it. */
   JOB_LOCK_SECONDS: positiveInt(30),
+  /**
+   * DNS servers for checking SSO domains' TXT records (decision 080), "ip[:port],..." (IPv6 as
+   * [addr]:port). Unset: the system's resolvers.
+   */
+  DNS_SERVERS: z.string().optional(),
   /** Test runs only: argon2 parameters cheap enough for hundreds of hashes. Refused in production. */
   GATEHOUSE_FAST_HASH: z
     .enum(['true', 'false', '1', '0'])
@@ -189,6 +195,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
   if (production && fastHash) problems.push('GATEHOUSE_FAST_HASH: is for test runs only and refused in production')
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems)
   const metricsAllow = parseAddressRanges(env.METRICS_ALLOW ?? 'loopback', problems, 'METRICS_ALLOW')
+  const dnsServers = parseDnsServers(env.DNS_SERVERS, problems)
   if (problems.length > 0 || !raw) throw new ConfigError(problems)
 
   return {
@@ -219,7 +226,21 @@ export function parseConfig(env: Record<string, string | undefined>) {
     metricsAllow,
     workerMetricsPort: raw.WORKER_METRICS_PORT,
     jobLockMs: raw.JOB_LOCK_SECONDS * 1000,
+    /** Empty: the system's resolvers. */
+    dnsServers,
   }
+}
+
+/** "ip[:port],..." as node's Resolver#setServers takes them; each checked here so a typo is a start-up message. */
+function parseDnsServers(raw: string | undefined, problems: string[]): string[] {
+  const servers: string[] = []
+  for (const part of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(part) ?? /^([0-9.]+)(?::(\d{1,5}))?$/.exec(part) ?? /^([0-9a-fA-F:]+)()$/.exec(part)
+    const port = m?.[2] ? Number(m[2]) : 53
+    if (!m || !isIP(m[1]) || port < 1 || port > 65535) problems.push(`DNS_SERVERS: "${part}" is not an address like 127.0.0.1, 127.0.0.1:5353 or [::1]:53`)
+    else servers.push(part)
+  }
+  return servers
 }
 
 function loadConfig() {

@@ -41,6 +41,8 @@ export const HTTP_STATUS = {
   sso_failed: 400,
   idp_unavailable: 502,
   sso_domain_taken: 409,
+  domain_unverified: 422,
+  dns_unavailable: 502,
 } as const satisfies Record<ErrorCode, number>
 
 export const httpStatus = (code: ErrorCode): number => HTTP_STATUS[code]

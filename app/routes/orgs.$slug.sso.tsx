@@ -9,7 +9,7 @@ import { readResumed, stepUpLocation, stepUpToResume } from '#app/http/resume.se
 import { roleAtLeast } from '#app/orgs/scope.server.ts'
 import { listOrgRegions } from '#app/orgs/organizations.server.ts'
 import { sessionAuthority } from '#app/policy/lowering.server.ts'
-import { idpTrustImpact, saveSsoConfig, setIdpTrust, ssoView } from '#app/sso/config.server.ts'
+import { idpTrustImpact, saveSsoConfig, setIdpTrust, ssoView, verifySsoDomain } from '#app/sso/config.server.ts'
 import { callbackUrl } from '#app/sso/oidc.server.ts'
 import { ssoPageForm } from '#app/sso/sso.schema.ts'
 import { Field, FormError, Notice, SelectField } from '#app/ui/form.tsx'
@@ -67,6 +67,17 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       return formError(e, { formKey: 'form' })
     }
   }
+  if (form.data.intent === 'verify') {
+    const { domain } = form.data
+    try {
+      const result = await verifySsoDomain(change, domain)
+      return redirectTo(`${here}?notice=${result.alreadyVerified ? 'unchanged' : 'domain-verified'}#domains`)
+    } catch (e) {
+      // Through step-up and back to the page; the owner presses Verify again.
+      stepUpToResume(e, here, 'verify', { domain })
+      return formError(e, { fields: [], formKey: 'verify' })
+    }
+  }
   const input = form.data
   const values = { issuer: input.issuer, clientId: input.clientId, domains: input.domains.join(', '), region: input.region, emailClaim: input.emailClaim, nameClaim: input.nameClaim, ssoRequired: input.ssoRequired ? 'on' : '' }
   try {
@@ -83,6 +94,7 @@ const NOTICES: Record<string, string> = {
   saved: 'Single sign-on settings saved. The provider’s discovery document was read successfully.',
   'trust-saved': 'Trust in the provider’s MFA saved.',
   unchanged: 'Nothing changed.',
+  'domain-verified': 'Domain verified: its addresses now sign in through single sign-on.',
 }
 
 function affectsLine(n: number, region: string, trusted: boolean) {
@@ -104,7 +116,7 @@ export default function SsoSettings() {
       ? Object.fromEntries(Object.entries(d.resumedValues).map(([k, x]) => [k, Array.isArray(x) ? x.join(', ') : x]))
       : { issuer: v.issuer ?? '', clientId: v.clientId ?? '', domains: v.domains.join(', '), region: v.region ?? d.regions[0] ?? '', emailClaim: v.emailClaim, nameClaim: v.nameClaim, ssoRequired: v.ssoRequired ? 'on' : '' }
   const fieldErrors = new Set<string>(FIELDS)
-  const formMessage = errors.form ?? Object.entries(errors).find(([k]) => !fieldErrors.has(k))?.[1]
+  const formMessage = errors.form ?? Object.entries(errors).find(([k]) => !fieldErrors.has(k) && k !== 'verify')?.[1]
   return (
     <>
       <OrgNav slug={d.org.slug} name={d.org.name} />
@@ -135,7 +147,7 @@ export default function SsoSettings() {
               placeholder={v.clientSecretSet ? '•••••••• (set)' : ''}
               hint={v.clientSecretSet ? 'A secret is set. It is never shown; type a new one only to replace it.' : 'Stored encrypted; never shown again.'}
             />
-            <Field label="Email domains" name="domains" defaultValue={initial.domains} error={errors.domains} required hint="Separated by spaces or commas, e.g. acme.com, acme.co.uk. A domain belongs to one organization only." />
+            <Field label="Email domains" name="domains" defaultValue={initial.domains} error={errors.domains} required hint="Separated by spaces or commas, e.g. acme.com, acme.co.uk. A new domain is used for sign-in once its DNS TXT record is verified below; a verified domain belongs to one organization only." />
             <SelectField label="Region for new members" name="region" defaultValue={initial.region} error={errors.region} hint="A first sign-in through SSO creates the account in this region.">
               {d.regions.map((r) => (
                 <option key={r} value={r}>{r.toUpperCase()}</option>
@@ -167,7 +179,7 @@ export default function SsoSettings() {
                 <dt>Client secret</dt>
                 <dd>{v.clientSecretSet ? 'Set (never shown)' : 'Not set'}</dd>
                 <dt>Email domains</dt>
-                <dd>{v.domains.join(', ')}</dd>
+                <dd>{v.domainStates.map((x) => `${x.domain} (${x.state})`).join(', ')}</dd>
                 <dt>Region for new members</dt>
                 <dd>{v.region?.toUpperCase()}</dd>
                 <dt>Claims</dt>
@@ -189,6 +201,47 @@ export default function SsoSettings() {
           </>
         )}
       </section>
+      {v.domainStates.length ? (
+        <section className="card" id="domains">
+          <h2>Domain verification</h2>
+          <p className="muted">
+            A domain routes sign-in to your provider, and lets it create or link accounts, only once you prove you own it: publish the TXT record below in the domain’s DNS,
+            then press Verify. A domain verified by another organization cannot be added here.
+          </p>
+          <FormError message={errors.verify} />
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Domain</th>
+                <th scope="col">State</th>
+                <th scope="col">TXT record to publish</th>
+                <th scope="col">Proof</th>
+              </tr>
+            </thead>
+            <tbody>
+              {v.domainStates.map((x) => (
+                <tr key={x.domain}>
+                  <td>{x.domain}</td>
+                  <td>{x.state === 'verified' ? 'Verified' : 'Not verified: not used for sign-in yet'}</td>
+                  <td>
+                    <code>{x.txtName}</code> TXT <code>{x.txtValue}</code>
+                  </td>
+                  <td>
+                    {x.state === 'unverified' && d.isOwner ? (
+                      <Form method="post" aria-label={`Verify ${x.domain}`}>
+                        <input type="hidden" name="intent" value="verify" />
+                        <input type="hidden" name="domain" value={x.domain} />
+                        <SubmitButton busyLabel="Looking up DNS…" match={{ intent: 'verify', domain: x.domain }}>Verify {x.domain}</SubmitButton>
+                      </Form>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p className="hint">Also with <code>gatehouse sso verify-domain DOMAIN</code> or the API (POST /api/organizations/{'{orgId}'}/sso/domains/{'{domain}'}/verify).</p>
+        </section>
+      ) : null}
       {v.trust.length ? (
         <section className="card">
           <h2>Trusting the provider’s MFA</h2>

@@ -8,7 +8,9 @@
  * app/policy/lowering.server.ts): SSO settings decide who can sign in, so changing them is treated
  * like a lowering whatever it does. Trusting the provider's MFA is a lowering in its own right.
  */
-import { and, eq, inArray, ne, sql } from 'drizzle-orm'
+import { randomBytes } from 'node:crypto'
+import { promises as dns } from 'node:dns'
+import { and, eq, inArray, isNotNull, isNull, ne, notInArray, sql } from 'drizzle-orm'
 import { recordAudit, refuseChange, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { encryptSecret, readSecret, type SecretBinding } from '#app/auth/crypto.server.ts'
 import { config as appConfig } from '#app/config/env.server.ts'
@@ -26,17 +28,33 @@ const d = schema.ssoDomains
 
 const secretBinding = (orgId: string): SecretBinding => ({ column: 'sso_configs.client_secret_ciphertext', userId: orgId })
 
-/** The organization's settings with the client secret opened (null when it does not open: logged, never shown). */
-export async function loadSsoConfig(orgId: string): Promise<(SsoConfig & { clientSecret: string | null; domains: string[] }) | null> {
+/** Where and what an owner publishes to prove a domain (decision 080). */
+export const TXT_PREFIX = '_gatehouse-challenge.'
+export const TXT_VALUE_PREFIX = 'gatehouse-domain-verification='
+export const txtRecordOf = (domain: string, token: string) => ({ name: `${TXT_PREFIX}${domain}`, value: `${TXT_VALUE_PREFIX}${token}` })
+/** Random per claim (not a secret: it is published in DNS). */
+const newVerificationToken = () => randomBytes(20).toString('hex')
+
+/**
+ * The organization's settings with the client secret opened (null when it does not open: logged,
+ * never shown). `domains` are all its claims; `verifiedDomains` the ones proven by DNS, the only
+ * ones that route /login and allow just-in-time accounts.
+ */
+export async function loadSsoConfig(orgId: string): Promise<(SsoConfig & { clientSecret: string | null; domains: string[]; verifiedDomains: string[] }) | null> {
   const [row] = await db.select().from(c).where(eq(c.organizationId, orgId))
   if (!row) return null
-  const domains = await db.select({ domain: d.domain }).from(d).where(eq(d.organizationId, orgId))
-  return { ...row, clientSecret: readSecret(row.clientSecretCiphertext, row.keyId, secretBinding(orgId)), domains: domains.map((x) => x.domain).sort() }
+  const domains = await db.select({ domain: d.domain, verifiedAt: d.verifiedAt }).from(d).where(eq(d.organizationId, orgId))
+  return {
+    ...row,
+    clientSecret: readSecret(row.clientSecretCiphertext, row.keyId, secretBinding(orgId)),
+    domains: domains.map((x) => x.domain).sort(),
+    verifiedDomains: domains.filter((x) => x.verifiedAt).map((x) => x.domain).sort(),
+  }
 }
 
 export type SsoRoute = { orgId: string; orgName: string; orgSlug: string; domain: string; ssoRequired: boolean; region: string }
 
-/** The organization whose SSO an address's domain is routed to, or null. */
+/** The organization whose SSO an address's domain is routed to (a verified domain only), or null. */
 export async function findSsoForEmail(email: string): Promise<SsoRoute | null> {
   const domain = email.trim().toLowerCase().split('@')[1]
   if (!domain) return null
@@ -45,7 +63,7 @@ export async function findSsoForEmail(email: string): Promise<SsoRoute | null> {
     .from(d)
     .innerJoin(c, eq(c.organizationId, d.organizationId))
     .innerJoin(schema.organizations, eq(schema.organizations.id, d.organizationId))
-    .where(eq(d.domain, domain))
+    .where(and(eq(d.domain, domain), isNotNull(d.verifiedAt)))
   return row ?? null
 }
 
@@ -57,12 +75,17 @@ export async function ssoView(orgId: string): Promise<SsoConfigView> {
     .from(schema.regionPolicies)
     .where(eq(schema.regionPolicies.organizationId, orgId))
     .orderBy(schema.regionPolicies.region)
+  const claims = cfg ? await db.select().from(d).where(eq(d.organizationId, orgId)).orderBy(d.domain) : []
   return {
     configured: Boolean(cfg),
     issuer: cfg?.issuer ?? null,
     clientId: cfg?.clientId ?? null,
     clientSecretSet: Boolean(cfg),
     domains: cfg?.domains ?? [],
+    domainStates: claims.map((x) => {
+      const txt = txtRecordOf(x.domain, x.verificationToken)
+      return { domain: x.domain, state: x.verifiedAt ? ('verified' as const) : ('unverified' as const), verifiedAt: x.verifiedAt?.toISOString() ?? null, txtName: txt.name, txtValue: txt.value }
+    }),
     region: cfg?.region ?? null,
     emailClaim: cfg?.emailClaim ?? 'email',
     nameClaim: cfg?.nameClaim ?? 'name',
@@ -85,7 +108,8 @@ export async function saveSsoConfig(change: SsoChange, input: SsoConfigInput, op
   const [regionPolicy] = await db.select({ region: schema.regionPolicies.region }).from(schema.regionPolicies)
     .where(and(eq(schema.regionPolicies.organizationId, change.orgId), eq(schema.regionPolicies.region, input.region)))
   if (!regionPolicy) throw new DomainError('invalid_request', 'The organization does not operate in that region.', 'region')
-  const taken = await db.select({ domain: d.domain }).from(d).where(and(inArray(d.domain, input.domains), ne(d.organizationId, change.orgId)))
+  // A domain another organization verified is its own; unverified claims elsewhere do not block (decision 080).
+  const taken = await db.select({ domain: d.domain }).from(d).where(and(inArray(d.domain, input.domains), ne(d.organizationId, change.orgId), isNotNull(d.verifiedAt)))
   if (taken.length) throw new DomainError('sso_domain_taken', `${taken.map((t) => t.domain).join(', ')} already ${taken.length === 1 ? 'belongs' : 'belong'} to another organization’s single sign-on.`, 'domains')
   // Without proof of the domain (decision 080), an organization may not claim a domain whose
   // addresses already hold accounts outside it: SSO required would lock those people out of their
@@ -126,17 +150,11 @@ export async function saveSsoConfig(change: SsoChange, input: SsoConfigInput, op
     }
     await tx.insert(c).values({ organizationId: change.orgId, ...values }).onConflictDoUpdate({ target: c.organizationId, set: values })
     const oldDomains = (await tx.select({ domain: d.domain }).from(d).where(eq(d.organizationId, change.orgId))).map((x) => x.domain).sort()
-    await tx.delete(d).where(eq(d.organizationId, change.orgId))
-    try {
-      // A savepoint: a domain another organization took meanwhile is a clean refusal, not an aborted transaction.
-      await tx.transaction(async (sp) => {
-        await sp.insert(d).values(input.domains.map((domain) => ({ domain, organizationId: change.orgId })))
-      })
-    } catch (e) {
-      if ((e as { code?: string }).code === '23505' || (e as { cause?: { code?: string } }).cause?.code === '23505') {
-        throw new DomainError('sso_domain_taken', 'One of these domains already belongs to another organization’s single sign-on.', 'domains')
-      }
-      throw e
+    // Kept domains keep their token and verification; removed ones go; added ones start unverified with a new token.
+    await tx.delete(d).where(and(eq(d.organizationId, change.orgId), notInArray(d.domain, input.domains)))
+    const addedNow = input.domains.filter((x) => !oldDomains.includes(x))
+    if (addedNow.length) {
+      await tx.insert(d).values(addedNow.map((domain) => ({ domain, organizationId: change.orgId, verificationToken: newVerificationToken() }))).onConflictDoNothing()
     }
     const shown = (r: Partial<SsoConfig> | undefined, domains: string[]) =>
       r ? { issuer: r.issuer, clientId: r.clientId, region: r.region, emailClaim: r.emailClaim, nameClaim: r.nameClaim, ssoRequired: r.ssoRequired, domains } : null
@@ -185,4 +203,92 @@ export async function setIdpTrust(change: SsoChange, input: IdpTrustInput): Prom
     await recordAudit({ action: 'org.policy_changed', actor: change.actor, organizationId: change.orgId, meta: change.meta, details: { region: input.region, old: before, new: next, lowered, lowersProtectionFor: affected } }, tx)
   })
   return { changed: true, lowered, lowersProtectionFor: affected }
+}
+
+/** The TXT strings published at a name (each record's chunks joined); [] when the name has none. */
+async function lookupTxt(name: string): Promise<string[]> {
+  const resolver = new dns.Resolver({ timeout: 3000, tries: 2 })
+  if (appConfig.dnsServers.length) resolver.setServers(appConfig.dnsServers)
+  try {
+    return (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''))
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    if (code === dns.NOTFOUND || code === dns.NODATA) return []
+    throw new DnsLookupError(code ?? 'unknown')
+  }
+}
+
+class DnsLookupError extends Error {
+  constructor(readonly dnsCode: string) {
+    super(`DNS lookup failed: ${dnsCode}`)
+  }
+}
+
+export type DomainVerification = { domain: string; verified: boolean; alreadyVerified: boolean; droppedClaims: number }
+
+/**
+ * Proves an organization's claim of a domain by its DNS TXT record `_gatehouse-challenge.<domain>`
+ * = `gatehouse-domain-verification=<token>` (decision 080). Same authority as changing the
+ * settings (an owner with a fresh second factor). Found: verified_at is set, other organizations'
+ * unverified claims of the domain are dropped (each audited in its organization), and
+ * org.sso_domain_verified is recorded. Not found (422 domain_unverified) or a DNS failure
+ * (502 dns_unavailable): nothing written, security.change_refused with the reason.
+ */
+export async function verifySsoDomain(change: SsoChange, rawDomain: string): Promise<DomainVerification> {
+  const domain = rawDomain.trim().toLowerCase().replace(/^@/, '')
+  const audit = { actor: change.actor, attempt: 'org.sso_domain_verified', organizationId: change.orgId, meta: change.meta }
+  await requireLoweringAllowed(change.authority, ['Single sign-on domain verification'], audit, change.now)
+  const [claim] = await db.select().from(d).where(and(eq(d.organizationId, change.orgId), eq(d.domain, domain)))
+  if (!claim) throw new DomainError('not_found', `${domain || 'That domain'} is not one of this organization’s single sign-on domains. Add it in the settings first.`, 'domain')
+  if (claim.verifiedAt) return { domain, verified: true, alreadyVerified: true, droppedClaims: 0 }
+  const [owner] = await db.select({ organizationId: d.organizationId }).from(d).where(and(eq(d.domain, domain), isNotNull(d.verifiedAt)))
+  if (owner) {
+    await refuseChange(new DomainError('sso_domain_taken', `${domain} is already verified by another organization’s single sign-on.`, 'domain'), { ...audit, details: { reason: 'verified_by_another_organization', domain } })
+  }
+  const txt = txtRecordOf(domain, claim.verificationToken)
+  let found: string[]
+  try {
+    found = await lookupTxt(txt.name)
+  } catch (e) {
+    if (!(e instanceof DnsLookupError)) throw e
+    return refuseChange(
+      new DomainError('dns_unavailable', `The DNS lookup of ${txt.name} failed (${e.dnsCode}). Nothing was changed; try again in a moment.`, 'domain'),
+      { ...audit, details: { reason: `dns_error: ${e.dnsCode}`, domain } },
+    )
+  }
+  if (!found.includes(txt.value)) {
+    const reason = found.some((v) => v.startsWith(TXT_VALUE_PREFIX)) ? 'txt_record_mismatch' : 'txt_record_missing'
+    await refuseChange(
+      new DomainError(
+        'domain_unverified',
+        reason === 'txt_record_mismatch'
+          ? `${txt.name} has a Gatehouse TXT record, but not this organization’s token. Publish TXT "${txt.value}" and try again (DNS changes can take a while to appear). Nothing was changed.`
+          : `No TXT record "${txt.value}" was found at ${txt.name}. Publish it and try again (DNS changes can take a while to appear). Nothing was changed.`,
+        'domain',
+      ),
+      { ...audit, details: { reason, domain } },
+    )
+  }
+  const dropped = await db.transaction(async (tx) => {
+    let updated: { domain: string }[]
+    try {
+      updated = await tx.transaction(async (sp) =>
+        sp.update(d).set({ verifiedAt: change.now ?? new Date() }).where(and(eq(d.organizationId, change.orgId), eq(d.domain, domain), isNull(d.verifiedAt))).returning({ domain: d.domain }),
+      )
+    } catch (e) {
+      if ((e as { code?: string }).code === '23505' || (e as { cause?: { code?: string } }).cause?.code === '23505') {
+        throw new DomainError('sso_domain_taken', `${domain} was verified by another organization meanwhile.`, 'domain')
+      }
+      throw e
+    }
+    if (!updated.length) throw new DomainError('conflict', `${domain} changed meanwhile (removed or verified); reload and try again.`, 'domain')
+    // The first organization to prove the domain wins: other organizations' unverified claims of it go.
+    const others = await tx.delete(d).where(and(eq(d.domain, domain), ne(d.organizationId, change.orgId))).returning({ organizationId: d.organizationId })
+    for (const o of others) {
+      await recordAudit({ action: 'org.sso_domain_claim_dropped', actor: change.actor, organizationId: o.organizationId, meta: change.meta, details: { domain, reason: 'verified_by_another_organization' } }, tx)
+    }
+    await recordAudit({ action: 'org.sso_domain_verified', actor: change.actor, organizationId: change.orgId, meta: change.meta, details: { domain, record: txt.name, droppedClaims: others.length } }, tx)
+    return others.length
+  })
+  return { domain, verified: true, alreadyVerified: false, droppedClaims: dropped }
 }

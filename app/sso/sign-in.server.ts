@@ -137,10 +137,10 @@ export async function completeSso(input: { url: URL; cookieToken: string | undef
 
   const email = typeof claims[cfg.emailClaim] === 'string' ? normaliseEmail(claims[cfg.emailClaim] as string) : ''
   const domain = email.split('@')[1] ?? ''
-  if (!email || claims.email_verified === false || !cfg.domains.includes(domain)) {
+  if (!email || claims.email_verified === false || !cfg.verifiedDomains.includes(domain)) {
     const reason = !email ? 'no_email_claim' : claims.email_verified === false ? 'email_not_verified' : 'domain_not_verified'
     await failed(pending.orgId, reason, meta, { domain: domain || null })
-    throw new SsoError('sso_failed', reason, `Single sign-on did not complete: the identity provider did not give an address in one of ${cfg.domains.join(', ')}${reason === 'email_not_verified' ? ' that it has verified' : ''}. Contact your administrator.`)
+    throw new SsoError('sso_failed', reason, `Single sign-on did not complete: the identity provider did not give an address in one of ${cfg.verifiedDomains.join(', ')}${reason === 'email_not_verified' ? ' that it has verified' : ''}. Contact your administrator.`)
   }
   const [existing] = await db.select().from(schema.users).where(and(eq(schema.users.region, cfg.region), eq(schema.users.email, email)))
   if (existing) {

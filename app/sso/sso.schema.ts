@@ -60,6 +60,16 @@ export const ssoConfigView = z.object({
   clientId: z.string().nullable(),
   clientSecretSet: z.boolean(),
   domains: z.array(z.string()),
+  /** Each domain's DNS proof (decision 080): only verified domains route /login and allow new accounts. */
+  domainStates: z.array(
+    z.object({
+      domain: z.string(),
+      state: z.enum(['verified', 'unverified']),
+      verifiedAt: z.string().nullable(),
+      txtName: z.string().describe('Where to publish the TXT record: _gatehouse-challenge.<domain>'),
+      txtValue: z.string().describe('The TXT record’s value: gatehouse-domain-verification=<token>'),
+    }),
+  ),
   region: z.string().nullable(),
   emailClaim: z.string(),
   nameClaim: z.string(),
@@ -72,4 +82,5 @@ export type SsoConfigView = z.infer<typeof ssoConfigView>
 export const ssoPageForm = z.discriminatedUnion('intent', [
   ssoConfigInput.extend({ intent: z.literal('save') }),
   idpTrustInput.extend({ intent: z.literal('trust') }),
+  z.object({ intent: z.literal('verify'), domain: z.string().trim().min(1).max(253) }),
 ])

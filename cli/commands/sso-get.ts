@@ -12,6 +12,11 @@ export const describeSso = (s: SsoSettings): string[] =>
         `Client id: ${s.clientId}`,
         `Client secret: ${s.clientSecretSet ? 'set (never shown)' : 'not set'}`,
         `Email domains: ${s.domains.join(', ')}`,
+        ...s.domainStates.map((x) =>
+          x.state === 'verified'
+            ? `  ${x.domain}: verified${x.verifiedAt ? ` (${x.verifiedAt})` : ''}`
+            : `  ${x.domain}: NOT verified (not used for sign-in). Publish TXT ${x.txtName} "${x.txtValue}", then: gatehouse sso verify-domain ${x.domain}`,
+        ),
         `Region for new members: ${s.region?.toUpperCase()}`,
         `Claims: email ← ${s.emailClaim}, name ← ${s.nameClaim}`,
         `SSO required: ${s.ssoRequired ? 'yes (no password sign-in or reset for these domains; owners with their own factor keep break-glass)' : 'no'}`,

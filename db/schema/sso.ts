@@ -1,4 +1,5 @@
-import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
+import { boolean, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { organizations } from './orgs.ts'
 import { regions } from './regions.ts'
 import { users } from './users.ts'
@@ -24,16 +25,28 @@ export const ssoConfigs = pgTable('sso_configs', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 })
 
-/** An email domain routed to one organization's SSO; a domain belongs to one organization only. */
+/**
+ * An email domain an organization claims for its SSO (decision 080). A claim routes /login and
+ * allows just-in-time accounts only once it is verified by a DNS TXT record
+ * (`_gatehouse-challenge.<domain>` = `gatehouse-domain-verification=<token>`). Several
+ * organizations may hold unverified claims of one domain; a verified domain belongs to one only.
+ */
 export const ssoDomains = pgTable(
   'sso_domains',
   {
     /** Lower-cased, no leading "@". */
-    domain: text('domain').primaryKey(),
+    domain: text('domain').notNull(),
     organizationId: uuid('organization_id').notNull().references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Random (crypto), per claim; published in DNS, so not a secret. */
+    verificationToken: text('verification_token').notNull(),
+    verifiedAt: timestamp('verified_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('sso_domains_org').on(t.organizationId)],
+  (t) => [
+    primaryKey({ columns: [t.domain, t.organizationId] }),
+    index('sso_domains_org').on(t.organizationId),
+    uniqueIndex('sso_domains_verified').on(t.domain).where(sql`verified_at is not null`),
+  ],
 )
 
 /** The provider's subject linked to one account, per organization: created at JIT, or after the holder proved the account. */

@@ -5,7 +5,9 @@
  */
 import { expect } from 'vitest'
 import { config } from '#app/config/env.server.ts'
-import { saveSsoConfig, setIdpTrust } from '#app/sso/config.server.ts'
+import { and, eq, isNull } from 'drizzle-orm'
+import { saveSsoConfig, setIdpTrust, ssoView } from '#app/sso/config.server.ts'
+import { db, schema } from '#db/client.ts'
 import { idpTrustInput, ssoConfigInput } from '#app/sso/sso.schema.ts'
 import { startOidcProvider, type IdpUser, type TestProvider } from '../../scripts/oidc-provider.ts'
 import { freePort } from './free-port.ts'
@@ -20,13 +22,20 @@ export async function startTestProvider(users: IdpUser[]): Promise<TestProvider>
 
 export const freshOwner = (id: string) => ({ orgId: '', actor: { id, label: 'owner' }, authority: { kind: 'session' as const, secondFactorAt: new Date() } })
 
-export async function configureSso(orgId: string, ownerId: string, input: { issuer: string; domains: string[]; region: string; ssoRequired?: boolean; clientId?: string }) {
-  return saveSsoConfig(
+/**
+ * Configures an organization's SSO and marks its domains verified directly (the DNS proof is
+ * tested on its own, tests/integration/sso-domain-proof.test.ts); `verified: false` leaves them unverified.
+ */
+export async function configureSso(orgId: string, ownerId: string, input: { issuer: string; domains: string[]; region: string; ssoRequired?: boolean; clientId?: string; verified?: boolean }) {
+  const view = await saveSsoConfig(
     { ...freshOwner(ownerId), orgId },
     ssoConfigInput.parse({ issuer: input.issuer, clientId: input.clientId ?? CLIENT_ID, clientSecret: CLIENT_SECRET, domains: input.domains, region: input.region, ssoRequired: input.ssoRequired ?? false }),
     // A fixture may point at a provider that is down (what the sign-in does then); the settings' own check is tested through the page and the API.
     { checkIssuer: false },
   )
+  if (input.verified === false) return view
+  await db.update(schema.ssoDomains).set({ verifiedAt: new Date() }).where(and(eq(schema.ssoDomains.organizationId, orgId), isNull(schema.ssoDomains.verifiedAt)))
+  return ssoView(orgId)
 }
 
 export async function trustIdp(orgId: string, ownerId: string, region: string, trust: { on: boolean; amr?: string[]; acr?: string[] }) {

@@ -9,7 +9,7 @@ import { z } from 'zod'
 import type { Actor } from '#app/audit/record.server.ts'
 import { zod3Wording } from '#app/http/zod-wording.ts'
 import { sessionAuthority, type ChangeAuthority } from '#app/policy/lowering.server.ts'
-import { saveSsoConfig, setIdpTrust, ssoView } from '#app/sso/config.server.ts'
+import { saveSsoConfig, setIdpTrust, ssoView, verifySsoDomain } from '#app/sso/config.server.ts'
 import { idpTrustInput, ssoConfigInput, ssoConfigView } from '#app/sso/sso.schema.ts'
 import type { Caller } from '../auth.server.ts'
 import { defineEndpoint } from '../define.server.ts'
@@ -42,7 +42,7 @@ export const putSsoEndpoint = defineEndpoint({
     'Owners only, with a session whose second factor is from the last 5 minutes (403 step_up_required); an API key gets 403 person_required. ' +
     '`clientSecret` is write-only: leave it out to keep the stored one (a first configuration needs it). ' +
     'The issuer’s discovery document is read before anything is saved: 502 idp_unavailable when it cannot be. ' +
-    'A domain belongs to one organization only (409 sso_domain_taken). Audited as org.sso_config_changed, never with the secret.',
+    'A new domain starts unverified (see `domainStates` for its TXT record) and routes nothing until verified; a domain another organization verified is refused (409 sso_domain_taken). Audited as org.sso_config_changed, never with the secret.',
   auth: 'session_or_key',
   org: { role: 'owner', scopes: ['policy:write'] },
   errors: ['step_up_required', 'person_required', 'idp_unavailable', 'sso_domain_taken'],
@@ -99,6 +99,34 @@ export const putIdpTrustEndpoint = defineEndpoint({
     if (!parsed.success) throw validationError(parsed.error, 'body', body)
     const result = await setIdpTrust({ orgId: org.org.id, actor: actorOf(caller), authority: authorityOf(caller), meta }, parsed.data)
     if (!result) throw notFoundError(`This organization does not operate in region ${params.region.toUpperCase()}.`)
+    return { ...result, settings: await ssoView(org.org.id) }
+  },
+})
+
+export const verifySsoDomainEndpoint = defineEndpoint({
+  method: 'POST',
+  path: '/api/organizations/:orgId/sso/domains/:domain/verify',
+  tag: 'sso',
+  summary: 'Verify one of the organization’s SSO email domains by its DNS TXT record',
+  description:
+    'Looks up the TXT record `_gatehouse-challenge.<domain>` and expects `gatehouse-domain-verification=<token>` (the token is in `domainStates` of GET /sso). ' +
+    'Found: the domain is verified (it then routes sign-in and allows new accounts), other organizations’ unverified claims of it are dropped, audited as org.sso_domain_verified. ' +
+    'Not found: 422 domain_unverified; DNS not answering: 502 dns_unavailable; nothing written either way. ' +
+    'Owners only, with a second factor in the last 5 minutes (403 step_up_required); an API key gets 403 person_required.',
+  auth: 'session_or_key',
+  org: { role: 'owner', scopes: ['policy:write'] },
+  errors: ['step_up_required', 'person_required', 'domain_unverified', 'dns_unavailable', 'sso_domain_taken', 'not_found', 'conflict'],
+  transaction: false,
+  params: z.object({ domain: z.string().min(1).max(253) }),
+  response: z.object({
+    domain: z.string(),
+    verified: z.boolean(),
+    alreadyVerified: z.boolean(),
+    droppedClaims: z.number().int().describe('Other organizations’ unverified claims of the domain that were dropped'),
+    settings: ssoConfigView,
+  }),
+  async handler({ org, caller, params, meta }) {
+    const result = await verifySsoDomain({ orgId: org.org.id, actor: actorOf(caller), authority: authorityOf(caller), meta }, params.domain)
     return { ...result, settings: await ssoView(org.org.id) }
   },
 })
