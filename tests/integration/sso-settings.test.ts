@@ -351,6 +351,9 @@ describe('gatehouse sso get|set', () => {
 describe('break-glass where SSO is required', () => {
   it('lets an owner and support staff with their own factor sign in with a password (their factor still asked), audited; a member is pointed to SSO', async () => {
     expect((await configRow()).ssoRequired).toBe(true)
+    // Only verified domains route sign-in (decision 080): the domains saved above are marked verified
+    // directly here (their DNS proof is tested in sso-domain-proof.test.ts).
+    await db.update(schema.ssoDomains).set({ verifiedAt: new Date() }).where(eq(schema.ssoDomains.organizationId, org.id))
     const ceo = await createUser({ email: 'ceo@hooli.test', org, role: 'owner' })
     const staff = await createUser({ email: 'ops@hooli.test', platformRole: 'support' })
     const member = await createUser({ email: 'dinesh@hooli.test', org, role: 'member' })
