@@ -66,10 +66,22 @@ export function translateMessage(t: TFunction, message: string): string {
   // Messages with a value in them ("We sent a code to {{to}}.") match their catalog key as a pattern.
   for (const { key, names, pattern } of messagePatterns()) {
     const match = pattern.exec(message)
-    if (match) return t(key, { ...options, defaultValue: message, ...Object.fromEntries(names.map((n, i) => [n, n === 'wait' ? translateWait(t, match[i + 1]) : match[i + 1]])) }) as string
+    if (match) return t(key, { ...options, defaultValue: message, ...Object.fromEntries(names.map((n, i) => [n, translateValue(t, n, match[i + 1])])) }) as string
   }
   return message
 }
+
+/**
+ * A value of a message made of parts: the wait in words; a message inside a message ({{reason}}:
+ * "Your password is set, but you cannot sign in yet. …", "The test failed: …"); the words a domain
+ * sentence puts in ({{orgs}} "Your organization", {{who}}, {{methods}} "an authenticator app or a
+ * security key"), when the catalog has them. Organization names and addresses stay as written.
+ */
+function translateValue(t: TFunction, name: string, value: string): string {
+  if (name === 'wait') return translateWait(t, value)
+  return TRANSLATED_VALUES.has(name) ? translateMessage(t, value) : value
+}
+const TRANSLATED_VALUES = new Set(['reason', 'orgs', 'who', 'methods'])
 
 /** A wait as app/auth/rate-limit.server.ts's waitInWords writes it ("5 minutes", "1 hour"), in the reader's language. */
 function translateWait(t: TFunction, wait: string): string {
