@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { waitInWords } from '#app/auth/rate-limit.server.ts'
+import { regionName } from '#app/ui/region-name.ts'
 import { i18nFor, translateMessage } from './i18n.ts'
 
 const say = (language: string, message: string) => translateMessage(i18nFor(language).t, message)
@@ -53,5 +54,16 @@ describe('translateMessage with a message made of parts', () => {
     expect(say('ko', keyTest)).not.toContain('could not be verified')
     // A part the catalog does not have stays English inside the translated frame.
     expect(say('ko', unknownReason)).toBe('테스트에 실패했습니다: something the catalog does not know')
+  })
+})
+
+describe('region names', () => {
+  const regions = [{ code: 'us', name: 'United States' }, { code: 'eu', name: 'European Union' }, { code: 'jp', name: 'Japan' }, { code: 'kr', name: 'Korea' }, { code: 'br', name: 'BR' }]
+  const names = (language: string) => regions.map((r) => regionName(i18nFor(language).t, language, r))
+
+  it('are the configured names on an English page and translated on Japanese and Korean ones; a region the catalog lacks keeps its name', () => {
+    expect(names('en')).toEqual(['United States', 'European Union', 'Japan', 'Korea', 'BR'])
+    expect(names('ja')).toEqual(['米国', '欧州連合', '日本', '韓国', 'BR'])
+    expect(names('ko')).toEqual(['미국', '유럽연합', '일본', '한국', 'BR'])
   })
 })
