@@ -106,3 +106,13 @@ export function rootLanguage(matches: ReadonlyArray<{ id: string; data?: unknown
   const root = matches.find((m) => m?.id === 'root')
   return (root?.data as { language?: string } | undefined)?.language
 }
+
+/**
+ * The page's language for route `meta`: a route that knows better than the root (the freeze page
+ * reads its link's owner) puts `language` in its loader data; else the root's.
+ */
+export function routeLanguage(matches: ReadonlyArray<{ id: string; data?: unknown } | undefined>): string | undefined {
+  const leaf = matches[matches.length - 1]
+  const own = (leaf?.data as { language?: unknown } | undefined)?.language
+  return typeof own === 'string' ? own : rootLanguage(matches)
+}
