@@ -6,7 +6,7 @@ import { I18nextProvider, useTranslation } from 'react-i18next'
 import { getSignedIn } from '#app/auth/guards.server.ts'
 import { pageLanguage } from '#app/i18n/language.server.ts'
 import { i18nFor } from '#app/i18n/i18n.ts'
-import { DEFAULT_LANGUAGE, type Language } from '#app/i18n/languages.ts'
+import { DEFAULT_LANGUAGE, isLanguage, type Language } from '#app/i18n/languages.ts'
 import { LanguageSwitch } from '#app/ui/language-switch.tsx'
 import { useNonce } from '#app/ui/nonce.tsx'
 
@@ -34,7 +34,10 @@ function usePageLanguage(): { language: Language; translated: boolean } {
   const matches = useMatches()
   const leaf = matches[matches.length - 1]
   const translated = Boolean(leaf && (leaf.handle as { i18n?: unknown } | undefined)?.i18n)
-  return { language: translated && root?.language ? root.language : DEFAULT_LANGUAGE, translated }
+  // A translated route may know the language better than the root (the freeze page: its link's owner).
+  const own = (leaf?.data as { language?: unknown } | null | undefined)?.language
+  const language = isLanguage(own) ? own : root?.language
+  return { language: translated && language ? language : DEFAULT_LANGUAGE, translated }
 }
 
 function Shell(props: { children: React.ReactNode; user?: { name: string; email: string; support: boolean } | null; title?: string }) {

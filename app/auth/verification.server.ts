@@ -58,6 +58,19 @@ export async function findByToken(purpose: Purpose, token: string, tx: Tx = db):
   return row
 }
 
+/**
+ * The account a link was made for, used or expired alike (while its row is kept): only for words
+ * such as the page's language (decision 079), never to let the link do anything.
+ */
+export async function ownerOfToken(purpose: Purpose, token: string, tx: Tx = db): Promise<string | null> {
+  if (!token || token.length > 200) return null
+  const [row] = await tx
+    .select({ userId: v.userId })
+    .from(v)
+    .where(and(eq(v.purpose, purpose), inArray(v.tokenHash, keyedHashes(`verification:${purpose}`, token))))
+  return row?.userId ?? null
+}
+
 export async function findLive(id: string, purpose: Purpose, tx: Tx = db): Promise<Verification | undefined> {
   if (!isUuid(id)) return undefined
   const [row] = await tx.select().from(v).where(and(eq(v.id, id), eq(v.purpose, purpose), live()))

@@ -66,10 +66,22 @@ export function translateMessage(t: TFunction, message: string): string {
   // Messages with a value in them ("We sent a code to {{to}}.") match their catalog key as a pattern.
   for (const { key, names, pattern } of messagePatterns()) {
     const match = pattern.exec(message)
-    if (match) return t(key, { ...options, defaultValue: message, ...Object.fromEntries(names.map((n, i) => [n, n === 'wait' ? translateWait(t, match[i + 1]) : match[i + 1]])) }) as string
+    if (match) return t(key, { ...options, defaultValue: message, ...Object.fromEntries(names.map((n, i) => [n, translateValue(t, n, match[i + 1])])) }) as string
   }
   return message
 }
+
+/**
+ * A value of a message made of parts: the wait in words; a message inside a message ({{reason}}:
+ * "Your password is set, but you cannot sign in yet. …", "The test failed: …"); the words a domain
+ * sentence puts in ({{orgs}} "Your organization", {{who}}, {{methods}} "an authenticator app or a
+ * security key"), when the catalog has them. Organization names and addresses stay as written.
+ */
+function translateValue(t: TFunction, name: string, value: string): string {
+  if (name === 'wait') return translateWait(t, value)
+  return TRANSLATED_VALUES.has(name) ? translateMessage(t, value) : value
+}
+const TRANSLATED_VALUES = new Set(['reason', 'orgs', 'who', 'methods'])
 
 /** A wait as app/auth/rate-limit.server.ts's waitInWords writes it ("5 minutes", "1 hour"), in the reader's language. */
 function translateWait(t: TFunction, wait: string): string {
@@ -93,4 +105,14 @@ function messagePatterns() {
 export function rootLanguage(matches: ReadonlyArray<{ id: string; data?: unknown } | undefined>): string | undefined {
   const root = matches.find((m) => m?.id === 'root')
   return (root?.data as { language?: string } | undefined)?.language
+}
+
+/**
+ * The page's language for route `meta`: a route that knows better than the root (the freeze page
+ * reads its link's owner) puts `language` in its loader data; else the root's.
+ */
+export function routeLanguage(matches: ReadonlyArray<{ id: string; data?: unknown } | undefined>): string | undefined {
+  const leaf = matches[matches.length - 1]
+  const own = (leaf?.data as { language?: unknown } | undefined)?.language
+  return typeof own === 'string' ? own : rootLanguage(matches)
 }

@@ -172,18 +172,20 @@ export async function removalRefusal(userId: string, removal: Removal, tx: Tx = 
 }
 
 function refusalMessage(after: PolicyDecision, staff: boolean, turningOff: boolean): string {
-  const what = turningOff ? 'Two-factor authentication cannot be turned off' : 'You cannot remove your last allowed sign-in method'
+  // Each sentence is written whole (not assembled from parts) so that the catalog can match it and
+  // translate it on a Japanese or Korean page (app/i18n/locales/*/messages.json, decision 079).
   // Keys can always be added; a second app cannot (one per account), so under an app-only policy
   // moving phones is a replacement (the old app works until the new one is verified).
-  const next = turningOff
-    ? ''
-    : after.allowedMethods.includes('webauthn') || staff
-      ? ' Add another one first, then remove this one.'
-      : ' To move your authenticator app to a new phone, use "Replace authenticator app" instead.'
-  if (staff) return `${what}: support and administrator accounts must keep an authenticator app or a security key.${next}`
+  if (staff) {
+    return turningOff
+      ? 'Two-factor authentication cannot be turned off: support and administrator accounts must keep an authenticator app or a security key.'
+      : 'You cannot remove your last allowed sign-in method: support and administrator accounts must keep an authenticator app or a security key. Add another one first, then remove this one.'
+  }
   const orgs = after.pendingOrganizations.join(' and ') || 'Your organization'
-  const methods = after.allowedMethods.filter((m) => m !== 'email').map((m) => LABELS[m]).join(' or ')
-  return `${what}: ${orgs} requires two-factor authentication with ${methods || 'an app or a key'}.${next}`
+  const methods = after.allowedMethods.filter((m) => m !== 'email').map((m) => LABELS[m]).join(' or ') || 'an app or a key'
+  if (turningOff) return `Two-factor authentication cannot be turned off: ${orgs} requires two-factor authentication with ${methods}.`
+  if (after.allowedMethods.includes('webauthn')) return `You cannot remove your last allowed sign-in method: ${orgs} requires two-factor authentication with ${methods}. Add another one first, then remove this one.`
+  return `You cannot remove your last allowed sign-in method: ${orgs} requires two-factor authentication with ${methods}. To move your authenticator app to a new phone, use "Replace authenticator app" instead.`
 }
 
 /** Serialises factor changes of one member, so two racing removals cannot both pass the policy check. */

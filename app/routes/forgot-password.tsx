@@ -9,6 +9,7 @@ import { requestMeta } from '#app/http/request.server.ts'
 import { Field, FormError, Notice } from '#app/ui/form.tsx'
 import { useTranslation } from 'react-i18next'
 import { pageTitle, rootLanguage, translateMessage } from '#app/i18n/i18n.ts'
+import { regionName } from '#app/ui/region-name.ts'
 
 export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'forgot.title') }]
 export const handle = { i18n: 'pages' }
@@ -37,7 +38,7 @@ export default function ForgotPassword() {
   const { regions } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   const busy = useNavigation().state !== 'idle'
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
   const errors = (result?.errors ?? {}) as Record<string, string>
   if (result && 'sent' in result) {
     return (
@@ -57,7 +58,7 @@ export default function ForgotPassword() {
         <div className="field">
           <label htmlFor="region">{t('login.region')}</label>
           <select id="region" name="region">
-            {regions.map((r) => <option key={r.code} value={r.code}>{r.name} ({r.code.toUpperCase()})</option>)}
+            {regions.map((r) => <option key={r.code} value={r.code}>{regionName(t, i18n.language, r)} ({r.code.toUpperCase()})</option>)}
           </select>
         </div>
         <Field label={t('login.email')} name="email" type="email" autoComplete="username" error={errors.email} required />

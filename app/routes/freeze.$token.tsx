@@ -2,18 +2,25 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remi
 import { Form, useActionData, useLoaderData } from '@remix-run/react'
 import { formError } from '#app/http/domain-error.server.ts'
 import { requestMeta } from '#app/http/request.server.ts'
-import { findFreezeLink, freezeAccount } from '#app/support/freeze.server.ts'
+import { findFreezeLink, freezeAccount, freezeLinkRegion } from '#app/support/freeze.server.ts'
+import { chosenLanguage } from '#app/i18n/language.server.ts'
+import { languageOfRegion } from '#app/i18n/languages.ts'
 import { FormError } from '#app/ui/form.tsx'
 import { useTranslation } from 'react-i18next'
-import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
+import { pageTitle, routeLanguage } from '#app/i18n/i18n.ts'
 
-export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'freeze.title') }]
+export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(routeLanguage(matches), 'freeze.title') }]
 export const handle = { i18n: 'pages' }
 
 // GET changes nothing: mail scanners open links. Only the button's POST freezes.
-export async function loader({ params }: LoaderFunctionArgs) {
-  const found = await findFreezeLink(params.token ?? '')
-  return { valid: Boolean(found), email: found?.user.email ?? null }
+// The link identifies its account, so the page speaks the owner's language as their mail does
+// (their region), unless the reader chose one with the switch (decision 079). After the POST the
+// link is used, and its owner is still read for the language alone.
+export async function loader({ request, params }: LoaderFunctionArgs) {
+  const token = params.token ?? ''
+  const found = await findFreezeLink(token)
+  const language = chosenLanguage(request) ?? languageOfRegion(found ? found.user.region : await freezeLinkRegion(token))
+  return { valid: Boolean(found), email: found?.user.email ?? null, language }
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {

@@ -16,6 +16,7 @@ import { describedBy, Field, FieldError, FormError, Notice } from '#app/ui/form.
 import { PasskeySignIn } from '#app/ui/passkey-sign-in.tsx'
 import { useTranslation } from 'react-i18next'
 import { pageTitle, rootLanguage } from '#app/i18n/i18n.ts'
+import { regionName } from '#app/ui/region-name.ts'
 
 export const meta: MetaFunction = ({ matches }) => [{ title: pageTitle(rootLanguage(matches), 'login.title') }]
 export const handle = { i18n: 'pages' }
@@ -82,7 +83,7 @@ const NOTICES = ['signed-out', 'password-reset', 'expired', 'blocked', 'too-many
 
 export default function Login() {
   const { regions, lastRegion, defaultRegion, notice } = useLoaderData<typeof loader>()
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
   const actionData = useActionData<typeof action>() as { errors?: Record<string, string>; values?: Record<string, string | undefined> } | undefined
   const [params] = useSearchParams()
   const busy = useNavigation().state !== 'idle'
@@ -107,7 +108,7 @@ export default function Login() {
           <label htmlFor="region">{t('login.region')}</label>
           <select id="region" name="region" value={region} onChange={(e) => setRegion(e.target.value)} {...describedBy('region', errors.region)}>
             {regions.map((r) => (
-              <option key={r.code} value={r.code}>{r.name} ({r.code.toUpperCase()})</option>
+              <option key={r.code} value={r.code}>{regionName(t, i18n.language, r)} ({r.code.toUpperCase()})</option>
             ))}
           </select>
           <FieldError id="region" error={errors.region} />

@@ -10,7 +10,7 @@ import { db, schema } from '#db/client.ts'
 import { recordAudit, type RequestMeta } from '#app/audit/record.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { endAllSessions } from '#app/auth/session.server.ts'
-import { consumeVerification, findByToken } from '#app/auth/verification.server.ts'
+import { consumeVerification, findByToken, ownerOfToken } from '#app/auth/verification.server.ts'
 import { revokeAllDevices } from '#app/mfa/trusted-devices.server.ts'
 import { enqueueStaffNotices, writeStaffNotices } from './staff-notices.server.ts'
 import { revokeAccessCodesOnFreeze } from './temporary-access.server.ts'
@@ -23,6 +23,14 @@ export async function findFreezeLink(token: string) {
   if (!verification?.userId) return undefined
   const [user] = await db.select().from(schema.users).where(eq(schema.users.id, verification.userId))
   return user ? { verification, user } : undefined
+}
+
+/** The region of the account the link was made for, even once used (the page after freezing keeps its language). */
+export async function freezeLinkRegion(token: string): Promise<string | null> {
+  const userId = await ownerOfToken('freeze', token)
+  if (!userId) return null
+  const [user] = await db.select({ region: schema.users.region }).from(schema.users).where(eq(schema.users.id, userId))
+  return user?.region ?? null
 }
 
 const linkExpired = () => new DomainError('link_expired', 'This link has expired or was already used. Contact support.')

@@ -12,6 +12,7 @@ import { useEffect, useRef, useState } from 'react'
 import { webauthnErrorMessage } from './webauthn.tsx'
 import { useTranslation } from 'react-i18next'
 import { translateMessage } from '#app/i18n/i18n.ts'
+import { regionName } from './region-name.ts'
 
 type OptionsData = { webauthnOptions?: unknown; challengeId?: string; errors?: Record<string, string> }
 type OptionsJSON = Parameters<typeof startAuthentication>[0]['optionsJSON']
@@ -24,7 +25,7 @@ export function PasskeySignIn({ region, redirectTo, attempt }: { region: Passkey
   const autofill = useFetcher<OptionsData>()
   const submit = useSubmit()
   const [error, setError] = useState<string | null>(null)
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
   const [busy, setBusy] = useState(false)
   const [here, setHere] = useState<string | null>(null)
   const handled = useRef<unknown>(null)
@@ -86,7 +87,7 @@ export function PasskeySignIn({ region, redirectTo, attempt }: { region: Passkey
         onClick={() => {
           setError(null)
           if (!region) return setError('Choose your region')
-          if (elsewhere) return setError(t('passkey.elsewhere', { region: region.name, url: `${region.origin}/login` }))
+          if (elsewhere) return setError(t('passkey.elsewhere', { region: regionName(t, i18n.language, region), url: `${region.origin}/login` }))
           if (!browserSupportsWebAuthn()) return setError('Passkeys are not supported by this browser.')
           setBusy(true)
           button.submit({ intent: 'passkey_options', region: region.code }, { method: 'post' })

@@ -6,8 +6,8 @@ import { recoveryCodesText } from './secret-format.ts'
 import { Time } from './time.tsx'
 
 export function RecoveryCodesPanel({ codes, account, issuedAt, doneHref = '/settings/security' }: { codes: string[]; account: string; issuedAt: string; doneHref?: string }) {
-  const text = recoveryCodesText(codes, account, issuedAt)
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
+  const text = recoveryCodesText(codes, account, issuedAt, i18n.language === 'en' ? undefined : t)
   return (
     // When printed, only this sheet shows: the codes, the account and the date (styles.css, @media print).
     <div className="card print-sheet" aria-labelledby="codes-title">

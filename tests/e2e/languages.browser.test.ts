@@ -255,6 +255,51 @@ describe('the member pages in the member’s language', () => {
     await ko.context.close()
   })
 
+  it("a freeze link speaks its owner's language (region), also after freezing, unless the switch chose another", async () => {
+    const kenta = await createUser({ region: 'jp', email: 'kenta@example.test', name: '高橋 健太' })
+    const link = await createVerification({ purpose: 'freeze', userId: kenta.id, ttlSeconds: 3600, withToken: true })
+    // An English browser opening a JP member's link: the owner's Japanese.
+    const { context, page, problems } = await person('en-US')
+    await page.goto(`${base}/freeze/${link.token}`)
+    await hydrated(page)
+    expect(await lang(page)).toBe('ja')
+    await page.getByRole('heading', { name: 'アカウントを凍結しますか？', level: 1 }).waitFor()
+    expect(await page.title()).toBe('アカウントを凍結 · Gatehouse')
+    await page.getByRole('button', { name: 'アカウントを凍結する' }).click()
+    await page.getByRole('heading', { name: 'アカウントを凍結しました', level: 1 }).waitFor()
+    expect(await lang(page)).toBe('ja')
+    await page.waitForLoadState('networkidle')
+    expect(problems).toEqual([])
+    await context.close()
+
+    // The switch's choice (gh_lang) wins over the owner's region.
+    const mina = await createUser({ region: 'kr', email: 'mina@example.test', name: '박미나' })
+    const other = await createVerification({ purpose: 'freeze', userId: mina.id, ttlSeconds: 3600, withToken: true })
+    const chose = await person('ko-KR')
+    await chose.context.addCookies([{ name: 'gh_lang', value: 'en', url: base }])
+    await chose.page.goto(`${base}/freeze/${other.token}`)
+    await chose.page.getByRole('heading', { name: 'Freeze your account?', level: 1 }).waitFor()
+    expect(await lang(chose.page)).toBe('en')
+    await chose.context.close()
+  })
+
+  it('the region select names the regions in the page language, codes unchanged', async () => {
+    for (const [locale, names] of [
+      ['ja-JP', ['米国 (US)', '欧州連合 (EU)', '日本 (JP)', '韓国 (KR)']],
+      ['ko-KR', ['미국 (US)', '유럽연합 (EU)', '일본 (JP)', '한국 (KR)']],
+      ['en-US', ['United States (US)', 'European Union (EU)', 'Japan (JP)', 'Korea (KR)']],
+    ] as const) {
+      const { context, page, problems } = await person(locale)
+      await page.goto(`${base}/login`)
+      await hydrated(page)
+      const options = await page.locator('select#region option').evaluateAll((os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent]))
+      expect(options).toEqual(names.map((n) => [n.slice(-3, -1).toLowerCase(), n]))
+      await page.waitForLoadState('networkidle')
+      expect(problems).toEqual([])
+      await context.close()
+    }
+  })
+
   it('admin pages stay English (lang="en", no switch) for a JP owner; the top bar follows the page', async () => {
     const org = await createOrg({ name: 'Tokyo Trading', regions: ['jp'] })
     const owner = await createUser({ org, role: 'owner', region: 'jp', email: 'owner@tokyo.test' })

@@ -116,6 +116,18 @@ describe('accepting an invitation applies the region policy', () => {
     expect(await sessionLevel(client)).toBe('password')
   })
 
+  it('the same refusal on a Japanese page: the whole message, its inner sentence included, in Japanese (decision 079)', async () => {
+    const { org, token } = await invited('new.blocked.ja@example.test', { mode: 'required', allowedMethods: ['webauthn'], gracePeriodDays: 0, onDeadline: 'block', requiredSince: new Date() }, 'Blockco JP')
+    const client = new TestClient(base)
+    client.cookies.set('gh_lang', 'ja')
+    const res = await client.post(`/invite/${token}`, { password: NEW_PASSWORD, confirm: NEW_PASSWORD })
+    expect(res.status).toBe(403)
+    const html = (await res.text()).replaceAll('<!-- -->', '')
+    expect(html).toContain(`パスワードは設定されましたが、まだログインできません。Blockco JPでは2段階認証が必須で、設定の期限が過ぎたため、ログインはブロックされています。アクセスを回復するには、admin-${org.slug}@example.testにお問い合わせください。`)
+    // The English is only in the hydration data (what the action returned), not in what is shown.
+    expect(html.split('<script')[0]).not.toContain('cannot sign in yet')
+  })
+
   it('Required with block at the deadline and no grace: the password is set, sign-in is refused naming whom to contact', async () => {
     const { org, token } = await invited('new.blocked@example.test', { mode: 'required', allowedMethods: ['webauthn'], gracePeriodDays: 0, onDeadline: 'block', requiredSince: new Date() }, 'Blockco')
     const { client, res } = await accept(token)

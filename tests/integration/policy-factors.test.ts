@@ -158,6 +158,11 @@ describe('required: the last allowed factor stays', () => {
     expect(off.status).toBe(409)
     expect((await userById(member.id)).mfaEnabledAt).not.toBeNull()
     expect((await turnOffMfa(await userById(member.id), NO_REQUEST, null)).ok).toBe(false)
+    // On a Korean page the refusal is said in Korean, the organization's name as written (decision 079).
+    client.cookies.set('gh_lang', 'ko')
+    const ko = (await client.text('/settings/security')).html
+    expect(ko).toContain('2단계 인증을 끌 수 없습니다: Vandelay Industries에서 2단계 인증(인증 앱 또는 보안 키)을 요구합니다.')
+    client.cookies.delete('gh_lang')
 
     // The app still signs in.
     await forgetTotpStep(member.id)
