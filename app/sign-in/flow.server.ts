@@ -28,10 +28,10 @@ import { type Challenge, type FactorInput, type NotVerified, stepUpTarget, type 
 import { findPasskeyOwner, passkeyAuthenticationOptions, passkeyChallengeRegion, passkeyTarget, webauthnAuthenticationOptions } from '#app/mfa/webauthn.server.ts'
 import { loadEffectivePolicy } from '#app/policy/member-status.server.ts'
 import { gracePromptFrom, type GracePrompt } from '#app/policy/sign-in-step.ts'
-import { findSsoForEmail, type SsoRoute } from '#app/sso/config.server.ts'
+import type { SsoRoute } from '#app/sso/config.server.ts'
 import { db, schema } from '#db/client.ts'
 import { decideNextStep, decidePasskey, methodAllowed, type SecondFactorStep } from './decide.ts'
-import { loadSignInContext, type SignInContext } from './load.server.ts'
+import { loadPasswordStep, loadSignInContext, type SignInContext } from './load.server.ts'
 
 export type Channel = 'web' | 'api'
 export const CHALLENGE_TTL_SECONDS = 10 * 60
@@ -74,7 +74,8 @@ const refuse = (code: RefusalCode, message: string, extra: Partial<Refused> = {}
 // ---------------------------------------------------------------------------------------------
 // The password step. Unknown email and wrong password get the same answer after about the same work.
 
-export type PasswordCheck = { ok: true; user: User; context: SignInContext } | { ok: false; refusal: Refused }
+/** The password's answer, with where the address's domain signs in through SSO (read in the same query; unknown when throttled). */
+export type PasswordCheck = ({ ok: true; user: User; context: SignInContext } | { ok: false; refusal: Refused }) & { ssoRoute?: SsoRoute | null }
 
 export async function checkPassword(input: { region: string; email: string; password: string; meta: RequestMeta; deviceToken?: string }): Promise<PasswordCheck> {
   const email = normaliseEmail(input.email)
@@ -83,27 +84,27 @@ export async function checkPassword(input: { region: string; email: string; pass
     const wait = throttle.retryAfterSeconds
     return { ok: false, refusal: refuse('throttled', `Too many sign-in attempts. Try again in ${waitInWords(wait)}.`, { retryAfterSeconds: wait }) }
   }
-  // The member with everything the decision after the password needs, in one query (decision 068).
-  const context = await loadSignInContext({ region: input.region, email }, input.deviceToken)
+  // The member with everything the decision after the password needs, and the domain's SSO route, in one query (decision 068).
+  const { context, ssoRoute } = await loadPasswordStep({ region: input.region, email }, input.deviceToken)
   const user = context?.user
   if (!context || !user?.passwordHash) {
     await burnPasswordCheck(input.password)
     const mirroredLock = await recordUnknownAccountFailure(accountKey(input.region, email))
     await recordAudit({ action: 'auth.login_failed', actor: { id: null, label: email }, meta: input.meta, details: { region: input.region, reason: 'unknown_email' } })
-    if (mirroredLock > 0) return lockedAnswer(mirroredLock)
-    return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS) }
+    if (mirroredLock > 0) return { ...lockedAnswer(mirroredLock), ssoRoute }
+    return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS), ssoRoute }
   }
   const locked = lockRemainingSeconds(user)
   if (locked > 0) {
     await burnPasswordCheck(input.password)
-    return lockedAnswer(locked)
+    return { ...lockedAnswer(locked), ssoRoute }
   }
   if (!(await verifyPassword(user.passwordHash, input.password))) {
     const { lockedForSeconds } = await recordWrongPassword(user, input.meta)
-    if (lockedForSeconds > 0) return lockedAnswer(lockedForSeconds)
-    return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS) }
+    if (lockedForSeconds > 0) return { ...lockedAnswer(lockedForSeconds), ssoRoute }
+    return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS), ssoRoute }
   }
-  return { ok: true, user, context }
+  return { ok: true, user, context, ssoRoute }
 }
 
 function lockedAnswer(seconds: number): PasswordCheck {
@@ -141,9 +142,9 @@ export const ssoRequiredMessage = (route: Pick<SsoRoute, 'orgName'>) =>
   `${route.orgName} signs you in through single sign-on: use “Continue with ${route.orgName} SSO” instead of a password.`
 
 export async function signInWithPassword(input: { region: string; email: string; password: string } & AfterPasswordInput): Promise<SignInResult> {
-  const route = await findSsoForEmail(normaliseEmail(input.email))
   const check = await checkPassword(input)
-  if (route?.ssoRequired) return ssoRequiredPasswordSignIn(route, check, input)
+  // A throttled attempt reads no route, and answers as throttled either way.
+  if (check.ssoRoute?.ssoRequired) return ssoRequiredPasswordSignIn(check.ssoRoute, check, input)
   if (!check.ok) return check.refusal
   return afterPassword(check.context, input)
 }

@@ -12,6 +12,7 @@ import type { Factors } from '#app/mfa/factors.server.ts'
 import type { KeyKind } from '#app/mfa/methods.schema.ts'
 import { effectivePolicy, type PolicyDecision } from '#app/policy/effective-policy.ts'
 import { asDate, membershipRowsOf, policyInputFrom, type MembershipRow } from '#app/policy/member-status.server.ts'
+import { ssoRouteOf, type SsoRoute } from '#app/sso/config.server.ts'
 import { schema, sql as pg } from '#db/client.ts'
 import type { TrustedDevice } from './decide.ts'
 
@@ -25,12 +26,28 @@ type Row = Record<string, unknown> & {
   device: { id: string; method: TrustedDevice['method']; createdAt: string } | null
 }
 
-/** The member by region and email (the password step) or by id (after an invitation), or null when there is none. */
+/** The member by region and email or by id (after an invitation or SSO), or null when there is none. */
 export async function loadSignInContext(who: { region: string; email: string } | { id: string }, deviceToken?: string, now = new Date()): Promise<SignInContext | null> {
   const where = 'id' in who ? pg`u.id = ${who.id}` : pg`u.region = ${who.region} and u.email = ${who.email}`
+  const [row] = await pg<Row[]>`${memberSelect(deviceToken)} where ${where}`
+  return row ? contextFromRow(row, now) : null
+}
+
+/**
+ * The password step's one query: the member (or null) and where the address's domain signs in
+ * through SSO (or null), which must be known whether or not the account exists (decision 080).
+ */
+export async function loadPasswordStep(who: { region: string; email: string }, deviceToken?: string, now = new Date()): Promise<{ context: SignInContext | null; ssoRoute: SsoRoute | null }> {
+  const [row] = await pg<(Partial<Row> & { sso_route: SsoRoute | null })[]>`
+    select r.sso_route, m.* from (select ${ssoRouteOf(who.email)} as sso_route) r
+    left join lateral (${memberSelect(deviceToken)} where u.region = ${who.region} and u.email = ${who.email}) m on true`
+  return { context: row?.id ? contextFromRow(row as Row, now) : null, ssoRoute: row?.sso_route ?? null }
+}
+
+function memberSelect(deviceToken: string | undefined) {
   // Same rule as findTrustedDevice: any key of the hash ring matches (decision 062).
   const hashes = deviceToken && deviceToken.length <= 100 ? keyedHashes('trusted-device', deviceToken) : []
-  const [row] = await pg<Row[]>`
+  return pg`
     select u.*,
       (select json_build_object('confirmedAt', t.confirmed_at, 'lastUsedAt', t.last_used_at)
          from totp_factors t where t.user_id = u.id and t.confirmed_at is not null) as totp,
@@ -40,8 +57,10 @@ export async function loadSignInContext(who: { region: string; email: string } |
       (select coalesce(json_agg(ms), '[]') from (${membershipRowsOf(pg`u.id`, pg`u.region`) as PendingQuery<any>}) ms) as memberships,
       (select json_build_object('id', d.id, 'method', d.method, 'createdAt', d.created_at) from trusted_devices d
          where d.token_hash = any(${hashes}::text[]) and d.user_id = u.id and d.expires_at > now() limit 1) as device
-    from users u where ${where}`
-  if (!row) return null
+    from users u`
+}
+
+function contextFromRow(row: Row, now: Date): SignInContext {
   const user = userFromRow(row)
   const factors: Factors = {
     totp: row.totp ? { confirmedAt: asDate(row.totp.confirmedAt)!, lastUsedAt: asDate(row.totp.lastUsedAt) } : null,

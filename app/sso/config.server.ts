@@ -54,17 +54,23 @@ export async function loadSsoConfig(orgId: string): Promise<(SsoConfig & { clien
 
 export type SsoRoute = { orgId: string; orgName: string; orgSlug: string; domain: string; ssoRequired: boolean; region: string }
 
+/**
+ * The organization an address's domain is routed to (a verified domain only), as one scalar SQL
+ * subquery returning the route as JSON or null: `findSsoForEmail` runs it alone, and the password
+ * step's one query (app/sign-in/load.server.ts) embeds it, so the two cannot drift.
+ */
+export function ssoRouteOf(email: string) {
+  const domain = email.trim().toLowerCase().split('@')[1] ?? ''
+  return pg`(select json_build_object('orgId', d.organization_id, 'orgName', o.name, 'orgSlug', o.slug, 'domain', d.domain, 'ssoRequired', c.sso_required, 'region', c.region)
+    from sso_domains d join sso_configs c on c.organization_id = d.organization_id join organizations o on o.id = d.organization_id
+    where d.domain = ${domain} and d.verified_at is not null)`
+}
+
 /** The organization whose SSO an address's domain is routed to (a verified domain only), or null. */
 export async function findSsoForEmail(email: string): Promise<SsoRoute | null> {
-  const domain = email.trim().toLowerCase().split('@')[1]
-  if (!domain) return null
-  const [row] = await db
-    .select({ orgId: d.organizationId, orgName: schema.organizations.name, orgSlug: schema.organizations.slug, domain: d.domain, ssoRequired: c.ssoRequired, region: c.region })
-    .from(d)
-    .innerJoin(c, eq(c.organizationId, d.organizationId))
-    .innerJoin(schema.organizations, eq(schema.organizations.id, d.organizationId))
-    .where(and(eq(d.domain, domain), isNotNull(d.verifiedAt)))
-  return row ?? null
+  if (!email.includes('@')) return null
+  const [row] = await pg<{ route: SsoRoute | null }[]>`select ${ssoRouteOf(email)} as route`
+  return row?.route ?? null
 }
 
 /** The settings as the console and the API show them: never the secret. */
