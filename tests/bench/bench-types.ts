@@ -1,3 +1,8 @@
+import type { CpuSample } from './cpu.ts'
+
+/** A task's rate beside argon2id's, and where each one's CPU went per operation (null without /proc). */
+export type VersusArgon2 = { rate: number; argon2Rate: number; cpu: { task: CpuSample | null; argon2: CpuSample | null } }
+
 /** A measure added to `npm run bench`: a file tests/bench/<name>.bench.ts exporting `bench`. */
 export type BenchContext = {
   /** The running server (the real HTTP stack, production settings). */
@@ -5,7 +10,7 @@ export type BenchContext = {
   /** Runs a task from BENCH_CONCURRENCY loops for BENCH_SECONDS; returns operations per second. */
   rate: (task: (i: number) => Promise<void>) => Promise<number>
   /** A task's rate and argon2id's, measured in alternating slices: use it for a ratio to argon2id. */
-  versusArgon2: (task: (i: number) => Promise<void>) => Promise<{ rate: number; argon2Rate: number }>
+  versusArgon2: (task: (i: number) => Promise<void>) => Promise<VersusArgon2>
   /** argon2id verifications per second measured in this run (alongside password sign-in). */
   argon2Rate: number
   /** A production-cost argon2id hash of `password`, to make accounts quickly. */
@@ -40,4 +45,19 @@ export function atLeast(ratio: number, min: number): Pick<BenchRow, 'goal' | 'me
 export const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.ceil(s.length * q) - 1)]
+}
+
+/**
+ * Where an operation's CPU went beside argon2id's own (the verify alone, in its slices): the
+ * rows say what a ratio below 1 is made of. None without /proc.
+ */
+export function cpuRow(what: string, { cpu }: VersusArgon2): BenchRow[] {
+  if (!cpu.task || !cpu.argon2) return []
+  const ms = (x: number) => `${x.toFixed(2)} ms`
+  const t = cpu.task
+  return [
+    { measure: `CPU per ${what}: all parts / argon2id verify alone`, now: `${ms(t.main + t.threads + t.postgres + t.redis)} / ${ms(cpu.argon2.main + cpu.argon2.threads)}` },
+    { measure: `  of which Node main thread (server + load client) / other threads (argon2, GC)`, now: `${ms(t.main)} / ${ms(t.threads)}` },
+    { measure: `  of which PostgreSQL (this database's backends) / Redis (whole server)`, now: `${ms(t.postgres)} / ${ms(t.redis)}` },
+  ]
 }

@@ -7,7 +7,8 @@ import { generate } from 'otplib'
 import { generateSecret } from 'otplib'
 import { encryptSecret } from '#app/auth/crypto.server.ts'
 import { db, schema } from '#db/client.ts'
-import { atLeast, type Bench } from './bench-types.ts'
+import { atLeast, cpuRow, type Bench } from './bench-types.ts'
+import { postForm } from './http-client.ts'
 
 const ACCOUNTS = Number(process.env.BENCH_MFA_ACCOUNTS ?? 4000)
 
@@ -27,28 +28,17 @@ export const bench: Bench = {
     const signInWithTotp = async () => {
       const email = emails[next++]
       if (!email) throw new Error(`mfa bench ran out of accounts (${ACCOUNTS}); raise BENCH_MFA_ACCOUNTS`)
-      const login = await fetch(`${base}/login`, {
-        method: 'POST',
-        headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ region: 'us', email, password }),
-        redirect: 'manual',
-      })
-      await login.arrayBuffer()
-      if (login.headers.get('location') !== '/login/verify') throw new Error(`password step answered ${login.status}`)
-      const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
-      const verify = await fetch(`${base}/login/verify`, {
-        method: 'POST',
-        headers: { origin: base, cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ intent: 'totp', code: await generate({ secret }) }),
-        redirect: 'manual',
-      })
-      await verify.arrayBuffer()
+      const login = await postForm(`${base}/login`, { region: 'us', email, password }, { origin: base })
+      if (login.location !== '/login/verify') throw new Error(`password step answered ${login.status}`)
+      const verify = await postForm(`${base}/login/verify`, { intent: 'totp', code: await generate({ secret }) }, { origin: base, cookie: login.cookies.join('; ') })
       if (verify.status !== 302) throw new Error(`verify step answered ${verify.status}`)
     }
-    const { rate: mfaRate, argon2Rate } = await versusArgon2(signInWithTotp)
+    const measured = await versusArgon2(signInWithTotp)
+    const { rate: mfaRate, argon2Rate } = measured
     return [
       { measure: `password + TOTP sign-in over HTTP (one account each, ${next} used)`, now: `${mfaRate.toFixed(1)} /s (argon2id ${argon2Rate.toFixed(1)} /s alongside)` },
       { measure: 'password + TOTP sign-in / argon2id verify rate', now: (mfaRate / argon2Rate).toFixed(3), ...atLeast(mfaRate / argon2Rate, 0.8) },
+      ...cpuRow('password + TOTP sign-in', measured),
     ]
   },
 }

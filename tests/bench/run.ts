@@ -14,7 +14,9 @@
 import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import os from 'node:os'
-import { atLeast, type Bench, type BenchRow } from './bench-types.ts'
+import { atLeast, cpuRow, type Bench, type BenchRow, type VersusArgon2 } from './bench-types.ts'
+import { CpuMeter } from './cpu.ts'
+import { postForm } from './http-client.ts'
 import { createServer } from 'node:http'
 import { createServer as createTcpServer, type AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
@@ -71,6 +73,8 @@ const { closeRedisClients } = await import('#app/infra/redis.server.ts')
 const PASSWORD = 'correct horse battery staple'
 const passwordHash = await hashPassword(PASSWORD)
 
+let operations = 0 // every task run so far, for CPU per operation
+
 /** Runs `task` from `CONCURRENCY` loops for `seconds`; returns operations per second. */
 async function rate(task: (i: number) => Promise<void>, seconds = SECONDS): Promise<number> {
   const until = Date.now() + seconds * 1000
@@ -81,6 +85,7 @@ async function rate(task: (i: number) => Promise<void>, seconds = SECONDS): Prom
       while (Date.now() < until) {
         await task(lane * 1_000_000 + done)
         done++
+        operations++
       }
     }),
   )
@@ -93,17 +98,20 @@ const verifyOnce = async () => {
 
 /**
  * `task`'s rate and the argon2id verify rate, in alternating slices (SECONDS each in all): on a
- * shared machine the load drifts, and a baseline taken minutes earlier would skew the ratio.
+ * shared machine the load drifts, and a baseline taken minutes earlier would skew the ratio. Also
+ * where each one's CPU went (Linux only), summed over its slices.
  */
-async function versusArgon2(task: (i: number) => Promise<void>): Promise<{ rate: number; argon2Rate: number }> {
+async function versusArgon2(task: (i: number) => Promise<void>): Promise<VersusArgon2> {
   const rounds = 4
   let taskSum = 0
   let argonSum = 0
+  const cpu = { task: new CpuMeter(DB), argon2: new CpuMeter(DB) }
+  const done = () => operations
   for (let r = 0; r < rounds; r++) {
-    argonSum += await rate(verifyOnce, SECONDS / rounds)
-    taskSum += await rate(task, SECONDS / rounds)
+    argonSum += await cpu.argon2.measure(done, () => rate(verifyOnce, SECONDS / rounds))
+    taskSum += await cpu.task.measure(done, () => rate(task, SECONDS / rounds))
   }
-  return { rate: taskSum / rounds, argon2Rate: argonSum / rounds }
+  return { rate: taskSum / rounds, argon2Rate: argonSum / rounds, cpu: { task: cpu.task.perOperation(), argon2: cpu.argon2.perOperation() } }
 }
 
 const accounts = Array.from({ length: 200 }, (_, i) => `bench-${i}@bench.test`)
@@ -115,14 +123,8 @@ await new Promise<void>((resolve) => server.listen(PORT, 'localhost', resolve))
 const base = `http://localhost:${PORT}`
 
 async function signIn(i: number) {
-  const res = await fetch(`${base}/login`, {
-    method: 'POST',
-    headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ region: 'us', email: accounts[i % accounts.length], password: PASSWORD }),
-    redirect: 'manual',
-  })
+  const res = await postForm(`${base}/login`, { region: 'us', email: accounts[i % accounts.length], password: PASSWORD }, { origin: base })
   if (res.status !== 302) throw new Error(`sign-in answered ${res.status}`)
-  await res.arrayBuffer()
 }
 
 await signIn(0) // warm up
@@ -133,6 +135,7 @@ const rows: BenchRow[] = [
   { measure: 'argon2id verify (baseline, alongside sign-in)', now: `${argon2Rate.toFixed(1)} /s` },
   { measure: 'password sign-in over HTTP', now: `${signInVs.rate.toFixed(1)} /s` },
   { measure: 'password sign-in / argon2id verify rate', now: (signInVs.rate / argon2Rate).toFixed(3), ...atLeast(signInVs.rate / argon2Rate, 0.85) },
+  ...cpuRow('password sign-in', signInVs),
 ]
 // More measures: every tests/bench/*.bench.ts exports `bench: Bench` (see bench-types.ts).
 // BENCH_ONLY=forgot-password runs that measure alone (after the baseline), e.g. on a busy machine.
@@ -146,7 +149,7 @@ const head: BenchRow = { measure: 'measure', now: 'now', goal: 'goal', met: 'met
 const cols = (['measure', 'now', 'goal', 'met'] as const).map((k) => ({ k, w: Math.max(...[head, ...rows].map((r) => (r[k] ?? '').length)) }))
 const line = (r: BenchRow) => `| ${cols.map(({ k, w }) => (r[k] ?? '').padEnd(w)).join(' | ')} |`
 console.log(`
-Gatehouse benchmark (${SECONDS}s per rate, ratios from alternating slices, ${CONCURRENCY} concurrent, server and load in one process;
+Gatehouse benchmark (${SECONDS}s per rate, ratios from alternating slices, ${CONCURRENCY} concurrent, server and load (a keep-alive node:http client) in one process;
 argon2id m=19456 t=2 p=1; rate limits raised to 1e8/min for the bench; ${os.availableParallelism()} cores)
 
 ${line(head)}
