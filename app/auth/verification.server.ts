@@ -58,6 +58,17 @@ export async function findByToken(purpose: Purpose, token: string, tx: Tx = db):
   return row
 }
 
+/** `findByToken` with the account it was made for, in one query (a sign-in's pending challenge). */
+export async function findByTokenWithUser(purpose: Purpose, token: string): Promise<{ verification: Verification; user: typeof schema.users.$inferSelect } | undefined> {
+  if (!token || token.length > 200) return undefined
+  const [row] = await db
+    .select({ verification: v, user: schema.users })
+    .from(v)
+    .innerJoin(schema.users, eq(schema.users.id, v.userId))
+    .where(and(eq(v.purpose, purpose), inArray(v.tokenHash, keyedHashes(`verification:${purpose}`, token)), live()))
+  return row
+}
+
 /**
  * The account a link was made for, used or expired alike (while its row is kept): only for words
  * such as the page's language (decision 079), never to let the link do anything.

@@ -110,11 +110,15 @@ export async function verifyFactor<T = void>(user: User, input: FactorInput, cha
   }
   // The passkey's challenge was spent by the check itself; the session the flow starts next records the success.
   if (challenge.kind === 'passkey') return { ok: true, method: input.method }
-  const consumed = await db.transaction(async (tx) => {
-    if (!(await consumeVerification(challenge.id, tx))) return false
-    if (options.complete) await options.complete(tx)
-    return true
-  })
+  // One statement needs no transaction; with `complete`, both commit together or not at all.
+  const { complete } = options
+  const consumed = complete
+    ? await db.transaction(async (tx) => {
+        if (!(await consumeVerification(challenge.id, tx))) return false
+        await complete(tx)
+        return true
+      })
+    : Boolean(await consumeVerification(challenge.id))
   if (!consumed) return { ok: false, method: input.method, code: 'consumed', message: 'This was already completed or has expired.', counted: false, attemptsLeft: 0 }
   return { ok: true, method: input.method, recoveryCodesLeft }
 }

@@ -17,7 +17,7 @@ import { lockRemainingSeconds, MAX_LOCK_SECONDS, recordWrongPassword } from '#ap
 import { burnPasswordCheck, verifyPassword } from '#app/auth/password.server.ts'
 import { accountKey, normaliseEmail, recordUnknownAccountFailure, throttleAttempt, waitInWords } from '#app/auth/rate-limit.server.ts'
 import { ACCESS_CODE_METHOD, type Session, type SessionLevel, startSignInSession, type User } from '#app/auth/session.server.ts'
-import { consumeVerification, createVerification, findByToken, type Verification } from '#app/auth/verification.server.ts'
+import { consumeVerification, createVerification, findByToken, findByTokenWithUser, type Verification } from '#app/auth/verification.server.ts'
 import { safeRedirectPath } from '#app/http/request.server.ts'
 import { config } from '#app/config/env.server.ts'
 import { EMAIL_CODE_MESSAGES, emailResendAt, findEmailCode, sendEmailCode } from '#app/mfa/email-code.server.ts'
@@ -390,12 +390,12 @@ export type PendingSignIn = { verification: Verification; user: User; step: Seco
  */
 export async function loadChallenge(token: string | undefined, channel: Channel): Promise<PendingSignIn | null> {
   if (!token) return null
-  const verification = await findByToken('login', token)
-  if (!verification?.userId) return null
+  const found = await findByTokenWithUser('login', token)
+  if (!found) return null
+  const { verification, user } = found
   const payload = verification.payload as { decision: SecondFactorStep; redirectTo?: string; channel?: Channel }
   if ((payload.channel ?? 'web') !== channel) return null
-  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, verification.userId))
-  if (!user || lockRemainingSeconds(user) > 0) return null
+  if (lockRemainingSeconds(user) > 0) return null
   // Decided again where it is used, by the one rule for redirect targets (decision 060).
   return { verification, user, step: payload.decision, returnTo: safeRedirectPath(payload.redirectTo), channel }
 }
