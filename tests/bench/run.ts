@@ -8,7 +8,8 @@
  *
  * Knobs (env): BENCH_SECONDS per rate (5), BENCH_CONCURRENCY (8), BENCH_PORT (a free one),
  * BENCH_ONLY=<name> for one *.bench.ts, BENCH_MEMBERS per organization (100,000; 10 organizations),
- * BENCH_POLICY_CHANGES (10), BENCH_MFA_ACCOUNTS (4000), BENCH_FORGOT_EACH (200). The full run takes
+ * BENCH_POLICY_CHANGES (10), BENCH_MFA_ACCOUNTS (4000), BENCH_FORGOT_EACH (200), BENCH_PROFILE_DIR (a CPU
+ * profile of one more slice of each sign-in measure). The full run takes
  * about 7 minutes on 2 shared cores, 1.5 of them seeding 1,000,000 users.
  */
 import { randomBytes } from 'node:crypto'
@@ -111,7 +112,30 @@ async function versusArgon2(task: (i: number) => Promise<void>): Promise<VersusA
     argonSum += await cpu.argon2.measure(done, () => rate(verifyOnce, SECONDS / rounds))
     taskSum += await cpu.task.measure(done, () => rate(task, SECONDS / rounds))
   }
+  if (process.env.BENCH_PROFILE_DIR) await profileSlice(task)
   return { rate: taskSum / rounds, argon2Rate: argonSum / rounds, cpu: { task: cpu.task.perOperation(), argon2: cpu.argon2.perOperation() } }
+}
+
+/**
+ * BENCH_PROFILE_DIR=<dir>: one more slice of `task`, outside the measures, under V8's CPU profiler,
+ * written as <dir>/task-<n>.cpuprofile (open it in Chrome's DevTools, Performance panel). Only the
+ * task's own slice is profiled, not the bench's setup.
+ */
+let profiled = 0
+async function profileSlice(task: (i: number) => Promise<void>) {
+  const { Session } = await import('node:inspector/promises')
+  const { mkdirSync, writeFileSync } = await import('node:fs')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  await rate(task, SECONDS / 2)
+  const { profile } = await session.post('Profiler.stop')
+  session.disconnect()
+  mkdirSync(process.env.BENCH_PROFILE_DIR!, { recursive: true })
+  const file = `${process.env.BENCH_PROFILE_DIR}/task-${++profiled}.cpuprofile`
+  writeFileSync(file, JSON.stringify(profile))
+  console.log(`CPU profile of one more slice: ${file}`)
 }
 
 const accounts = Array.from({ length: 200 }, (_, i) => `bench-${i}@bench.test`)
