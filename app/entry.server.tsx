@@ -26,7 +26,7 @@ const ABORT_DELAY = 5_000
  * compression stream after each one it forwards: a 100 kB page cost some fifty compressor flushes
  * and as many stream round trips. This joins what React writes in one go (one synchronous run) into
  * one chunk, at the end of that run: the browser still gets the shell, then each streamed part,
- * as soon as React has it.
+ * as soon as React has it (decision 083).
  */
 class JoinWrites extends Transform {
   private parts: Buffer[] = []
