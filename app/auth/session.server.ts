@@ -71,23 +71,40 @@ export async function startSignInSession(input: NewSession, audit: AuditInput): 
   return { token }
 }
 
-/** Finds a live session by token and slides its idle expiry. */
+/**
+ * A session's last-seen time (and so its sliding idle expiry) moves at most once a minute
+ * (decision 083): a request within the minute reads the session and its user in one query and
+ * writes nothing, instead of committing an UPDATE (a WAL flush, and a row lock that the page's
+ * parallel loaders queued on). The idle expiry can so fall up to a minute before the last
+ * request's "plus the idle minutes": never later.
+ */
+const TOUCH_AFTER = '1 minute'
+
+/** Finds a live session by token and slides its idle expiry (at most once a minute). */
 export async function loadSession(token: string | undefined, channel: 'web' | 'api' = 'web'): Promise<{ session: Session; user: User } | null> {
   if (!token || token.length > 100) return null
+  const current = hashToken(token)
+  const live = and(inArray(s.tokenHash, tokenHashes(token)), eq(s.channel, channel), gt(s.idleExpiresAt, sql`now()`), gt(s.absoluteExpiresAt, sql`now()`))
+  // The database's clock decides whether the touch is due, as it set last_seen_at.
+  const [found] = await db
+    .select({ session: s, user: schema.users, due: sql<boolean>`${s.lastSeenAt} < now() - ${TOUCH_AFTER}::interval or ${s.tokenHash} <> ${current}` })
+    .from(s)
+    .innerJoin(schema.users, eq(schema.users.id, s.userId))
+    .where(live)
+  if (!found) return null
+  if (!found.due) return { session: found.session, user: found.user }
   const idleMinutes = config.session.idleMinutes
   const [row] = await db
     .update(s)
     .set({
       // Moves a hash made under an older key to the current one.
-      tokenHash: hashToken(token),
+      tokenHash: current,
       lastSeenAt: sql`now()`,
       idleExpiresAt: sql`least(${s.absoluteExpiresAt}, now() + make_interval(mins => (case when ${s.level} = 'enroll_only' then ${ENROLL_ONLY_MINUTES} else ${idleMinutes} end)::int))`,
     })
-    .where(and(inArray(s.tokenHash, tokenHashes(token)), eq(s.channel, channel), gt(s.idleExpiresAt, sql`now()`), gt(s.absoluteExpiresAt, sql`now()`)))
+    .where(and(eq(s.id, found.session.id), live))
     .returning()
-  if (!row) return null
-  const [user] = await db.select().from(schema.users).where(eq(schema.users.id, row.userId))
-  return user ? { session: row, user } : null
+  return row ? { session: row, user: found.user } : null
 }
 
 export async function endSession(token: string | undefined): Promise<Session | undefined> {

@@ -4,10 +4,10 @@
  * one, another member's session id refused, and every change to a factor or the password ending
  * the member's other sessions and API session tokens, while organization API keys keep working.
  */
-import { and, eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { NO_REQUEST } from '#app/audit/record.server.ts'
-import { createSession } from '#app/auth/session.server.ts'
+import { createSession, loadSession } from '#app/auth/session.server.ts'
 import { issueApiKey } from '#app/orgs/api-keys.server.ts'
 import { orgScope } from '#app/orgs/scope.server.ts'
 import { db, schema } from '#db/client.ts'
@@ -299,5 +299,32 @@ describe('a change to a factor or the password ends the other sessions', () => {
     expect(await apiAlive(token)).toBe(false)
     expect(await sessionsOf(account.id)).toHaveLength(0)
     expect((await eventsOf(account.id, 'auth.session_revoked')).map((e) => e.details)).toEqual([{ reason: 'password_reset', count: 2, channels: ['api', 'web'], kept: false }])
+  })
+})
+
+describe('the idle expiry slides at most once a minute (decision 083)', () => {
+  const row = async (id: string) => (await db.select().from(schema.sessions).where(eq(schema.sessions.id, id)))[0]
+
+  it('a session seen within the minute is read, not written; one seen longer ago slides; an expired one stays out', async () => {
+    const user = await createUser()
+    const { token, session } = await createSession({ userId: user.id, level: 'mfa', meta: NO_REQUEST, secondFactorMethod: 'totp' })
+    const created = await row(session.id)
+    const loaded = await loadSession(token, 'web')
+    expect(loaded?.session.id).toBe(session.id)
+    expect(loaded?.user.id).toBe(user.id)
+    expect(await row(session.id)).toEqual(created)
+
+    // Seen two minutes ago, idle expiry near: the next request moves both.
+    await db.update(schema.sessions).set({ lastSeenAt: sql`now() - interval '2 minutes'`, idleExpiresAt: sql`now() + interval '5 minutes'` }).where(eq(schema.sessions.id, session.id))
+    const slid = await loadSession(token, 'web')
+    const after = await row(session.id)
+    expect(slid?.session.lastSeenAt).toEqual(after.lastSeenAt)
+    expect(after.lastSeenAt.getTime()).toBeGreaterThan(Date.now() - 60_000)
+    expect(Math.round((after.idleExpiresAt.getTime() - after.lastSeenAt.getTime()) / 60_000)).toBe(30)
+
+    // The checks still run on every request, touched or not.
+    await db.update(schema.sessions).set({ idleExpiresAt: sql`now() - interval '1 second'` }).where(eq(schema.sessions.id, session.id))
+    expect(await loadSession(token, 'web')).toBeNull()
+    expect(await loadSession(token, 'api')).toBeNull()
   })
 })
