@@ -122,10 +122,11 @@ export const bench: Bench = {
       peakHeap = Math.max(peakHeap, m.heapUsed)
     }, 20)
     const s0 = performance.now()
-    const stats = await sweepGrace({ batchSize: 5000 })
+    // As the sweep-grace job runs it (its default batch size).
+    const stats = await sweepGrace()
     const sweepMs = performance.now() - s0
     const r0 = performance.now()
-    const rerun = await sweepGrace({ batchSize: 5000 })
+    const rerun = await sweepGrace()
     const rerunMs = performance.now() - r0
     clearInterval(sampler)
     const maxRssAfter = process.resourceUsage().maxRSS * 1024
