@@ -5,8 +5,8 @@
  * row, the moment its next reminder or expiry falls due (kept by a trigger whenever the membership's
  * facts change, rescheduled here first for policies saved since the last run, and moved on by this
  * sweep). One statement per batch claims the due memberships through that table's index with
- * `FOR UPDATE SKIP LOCKED` on the memberships rows, so several workers share the work and none waits
- * for another's batch; it inserts the grace_reminders keys (ON CONFLICT DO NOTHING, so nothing is
+ * `FOR UPDATE SKIP LOCKED` on both rows, so several workers share the work and none waits for
+ * another's batch; it inserts the grace_reminders keys (ON CONFLICT DO NOTHING, so nothing is
  * sent twice even for a deadline seen before), moves each claimed row's moment to its next threshold
  * (or deletes it when nothing more is owed) and, for the keys it inserted, writes the outbound email
  * rows. The audit events of expiries go through the audit module in the same transaction. A rerun
@@ -103,14 +103,16 @@ export async function sweepGrace(options: { now?: Date; batchSize?: number; afte
     const res = await pg.begin(async (tx) => {
       const [batch] = await tx<{ n: number; emails: string[]; expired: Claimed[] }[]>`
         with due as (
-          -- The claimed rows' own columns, as locked: the memberships row is the one locked, so a
-          -- change of its facts committed meanwhile is read here, and one made later waits for this batch.
+          -- The claimed rows' own columns, as locked. Both rows are locked: the memberships row, so that
+          -- a change of its facts committed meanwhile is read here and one made later waits for this
+          -- batch; the schedule row, so that a row another worker has just moved on or deleted is
+          -- read again (and dropped) rather than claimed a second time from this statement's snapshot.
           select m.id, m.user_id, m.user_email, m.user_region, m.organization_id, m.joined_at, m.extension_deadline,
             m.has_totp, m.has_key, m.exempt_until
           from membership_reminders r join memberships m on m.id = r.membership_id
           where r.next_reminder_at <= ${now}::timestamptz
           order by r.next_reminder_at limit ${batchSize}
-          for update of m skip locked
+          for update of r, m skip locked
         ),
         cur as (
           select d.*,
