@@ -149,6 +149,7 @@ export async function sweepGrace(options: { now?: Date; batchSize?: number; afte
           select k.*, (k.user_id, k.org_id, k.offset_days) in (select user_id, organization_id, offset_days from ins) as inserted
           from keyed k
         ),
+        -- The rows writeEmails would write (decision 082), in this statement rather than a second round trip.
         emails as (
           insert into outbound_emails (user_id, to_address, template, params)
           select s.user_id, s.email, 'grace_reminder', jsonb_build_object('organization', s.org_name, 'region', s.region,
