@@ -44,12 +44,6 @@ export const memberships = pgTable(
     extensionDeadline: timestamp('extension_deadline', { withTimezone: true }),
     /** A service account's exemption here: its end, 'infinity' without one; null when not exempt. */
     exemptUntil: timestamp('exempt_until', { withTimezone: true }),
-    /**
-     * When this member's next grace reminder (7, 3, 1 days before the deadline) or expiry falls due;
-     * null when nothing is owed. Set by a trigger when the membership's facts change, rescheduled by the
-     * grace sweep after a policy save, moved on by the grace sweep (decisions 077, 078).
-     */
-    nextReminderAt: timestamp('next_reminder_at', { withTimezone: true }),
   },
   (t) => [
     uniqueIndex('memberships_org_user').on(t.organizationId, t.userId),
@@ -64,9 +58,25 @@ export const memberships = pgTable(
     // Everything the status predicate reads of a region's members (decision 078): the impact preview
     // and the overview chart count a 100,000-member region from this index alone (index-only scan).
     index('memberships_org_region_facts').on(t.organizationId, t.userRegion, t.hasTotp, t.hasKey, t.joinedAt, t.extensionDeadline, t.exemptUntil),
-    // The grace sweep's claim (decision 077): a run with nothing due reads this index only.
-    index('memberships_next_reminder').on(t.nextReminderAt).where(sql`${t.nextReminderAt} is not null`),
   ],
+)
+
+/**
+ * When a member's next grace reminder (7, 3, 1 days before the deadline) or expiry falls due; no row
+ * when nothing is owed (decisions 077, 078, 082). Written by a trigger when the membership's facts
+ * change, rescheduled by the grace sweep after a policy save, moved on by the grace sweep. Its own
+ * narrow table, not a column of memberships: the sweep moves it for every member it reminds, and an
+ * update of an indexed column is never HOT, so on memberships each move wrote an entry into all
+ * eleven of its indexes (decision 082).
+ */
+export const membershipReminders = pgTable(
+  'membership_reminders',
+  {
+    membershipId: uuid('membership_id').primaryKey().references(() => memberships.id, { onDelete: 'cascade' }),
+    nextReminderAt: timestamp('next_reminder_at', { withTimezone: true }).notNull(),
+  },
+  // The grace sweep's claim: a run with nothing due reads this index only.
+  (t) => [index('membership_reminders_due').on(t.nextReminderAt)],
 )
 
 export const apiKeys = pgTable(

@@ -50,21 +50,22 @@ async function expectNoDrift(step: string) {
 
 /**
  * The grace sweep's schedule (decisions 077, 078): once the sweep has rescheduled the policies saved
- * since its last run, every membership's next_reminder_at is the first threshold the oracle gives
- * (7 days before the deadline, or the exemption's end when later; NULL when nothing is owed). A
+ * since its last run, every membership's next reminder (membership_reminders, decision 082) is the first threshold the oracle gives
+ * (7 days before the deadline, or the exemption's end when later; no row when nothing is owed). A
  * membership's own writes schedule it by trigger; a policy save leaves it to the sweep. Without a
  * policy row any moment will do (see below).
  */
 async function expectRemindersScheduled(step: string) {
   await rescheduleStalePolicies()
   const wrong = await sql<{ id: string; stored: string | null; expected: string | null }[]>`
-    select m.id, m.next_reminder_at as stored, c.expected from memberships m
+    select m.id, r.next_reminder_at as stored, c.expected from memberships m
+    left join membership_reminders r on r.membership_id = m.id
     join users u on u.id = m.user_id
     left join region_policies p on p.organization_id = m.organization_id and p.region = u.region
     ${factorJoins}
     cross join lateral (select case when p.mode = 'required' and not coalesce(${joinedAllowed}, true)
       then greatest(${joinedDeadline} - interval '7 days', case when u.kind = 'service' and e.id is not null then coalesce(e.expires_at, 'infinity') end) end as expected) c
-    where m.next_reminder_at is distinct from c.expected
+    where r.next_reminder_at is distinct from c.expected
       -- A dropped policy leaves its members' moments as they were: early, so the sweep claims each
       -- once, finds nothing owed and clears it (a delete writes no membership row either).
       and not (p.organization_id is null and c.expected is null)`
@@ -175,12 +176,14 @@ describe('members read model', () => {
     await expect(
       db.transaction(async (tx) => {
         await tx.insert(schema.totpFactors).values({ userId: users[0].id, secretCiphertext: 'x', keyId: 't1', confirmedAt: new Date() })
-        const [inside] = await tx.select({ hasTotp: schema.memberships.hasTotp, next: schema.memberships.nextReminderAt }).from(schema.memberships).where(eq(schema.memberships.userId, users[0].id))
+        const [inside] = await tx.select({ hasTotp: schema.memberships.hasTotp, next: schema.membershipReminders.nextReminderAt }).from(schema.memberships)
+          .leftJoin(schema.membershipReminders, eq(schema.membershipReminders.membershipId, schema.memberships.id)).where(eq(schema.memberships.userId, users[0].id))
         expect(inside).toEqual({ hasTotp: true, next: null })
         throw new Error('roll back')
       }),
     ).rejects.toThrow('roll back')
-    const [after] = await sql<{ has_totp: boolean; next: Date | null }[]>`select has_totp, next_reminder_at as next from memberships where user_id = ${users[0].id} and organization_id = ${o.id}`
+    const [after] = await sql<{ has_totp: boolean; next: Date | null }[]>`select m.has_totp, r.next_reminder_at as next from memberships m left join membership_reminders r on r.membership_id = m.id
+      where m.user_id = ${users[0].id} and m.organization_id = ${o.id}`
     expect(after.has_totp).toBe(false)
     expect(after.next).not.toBeNull()
   })

@@ -134,7 +134,9 @@ describe('the grace sweep on the read model (decision 077)', () => {
     const sent = async (userId: string) =>
       (await db.select().from(schema.graceReminders).where(and(eq(schema.graceReminders.organizationId, org.id), eq(schema.graceReminders.userId, userId)))).map((k) => k.offsetDays).sort()
     const nextOf = async (userId: string) =>
-      (await db.select({ next: schema.memberships.nextReminderAt }).from(schema.memberships).where(and(eq(schema.memberships.organizationId, org.id), eq(schema.memberships.userId, userId))))[0].next
+      (await db.select({ next: schema.membershipReminders.nextReminderAt }).from(schema.memberships)
+        .leftJoin(schema.membershipReminders, eq(schema.membershipReminders.membershipId, schema.memberships.id))
+        .where(and(eq(schema.memberships.organizationId, org.id), eq(schema.memberships.userId, userId))))[0].next
 
     await sweepGrace({ now: at(1) })
     expect(await sent(later.id)).toEqual([])

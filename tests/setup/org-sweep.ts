@@ -17,6 +17,7 @@ import { apiCall, fillPath } from './api.ts'
 const WATCHED: Record<string, string[]> = {
   organizations: [],
   memberships: [],
+  membership_reminders: [],
   users: [],
   region_policies: [],
   exemptions: [],
