@@ -47,10 +47,12 @@ export const storedDeadline = pg`member_deadline(p.mode, p.required_since, p.gra
 const storedExempt = (now: Date) => pg`coalesce(m.exempt_until > ${at(now)}, false)`
 const storedOwes = (now: Date) => pg`(not ${storedExempt(now)} and p.mode = 'required' and not ${storedAllowed})`
 
-/** "The membership `m` has this status now", from the read model and the policy `p`. */
+/** "The membership `m` has this status now", from the read model and the policy `p`: a WHERE clause, not for negating (exempt can be NULL). */
 export function storedStatusIs(status: Status, now: Date): Fragment {
   switch (status) {
-    case 'exempt': return storedExempt(now)
+    // As a WHERE clause NULL is false already; the strict comparison lets the partial index
+    // memberships_org_exempt serve the filter (coalesce would hide that it implies NOT NULL).
+    case 'exempt': return pg`m.exempt_until > ${at(now)}`
     case 'compliant': return pg`(not ${storedExempt(now)} and (p.mode is distinct from 'required' or ${storedAllowed}))`
     case 'in_grace': return pg`(${storedOwes(now)} and ${storedDeadline} > ${at(now)})`
     case 'overdue': return pg`(${storedOwes(now)} and ${storedDeadline} <= ${at(now)})`

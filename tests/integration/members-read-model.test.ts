@@ -22,7 +22,7 @@ import { describe, expect, it } from 'vitest'
 import { db, schema, sql } from '#db/client.ts'
 import { findMemberDrift } from '#app/policy/members-read-model.server.ts'
 import { rescheduleStalePolicies } from '#app/policy/grace-sweep.server.ts'
-import { factorJoins, joinedAllowed, joinedDeadline } from '#app/policy/member-status.server.ts'
+import { factorJoins, joinedAllowed, joinedDeadline, policyJoin, storedStatus, storedStatusIs } from '#app/policy/member-status.server.ts'
 import { listMembers } from '#app/orgs/members.server.ts'
 import { orgScope } from '#app/orgs/scope.server.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
@@ -44,6 +44,14 @@ async function expectNoDrift(step: string) {
     const report = await findMemberDrift({ now: new Date(Date.now() + offset), show: 3 })
     expect(report.first, `${step} (now ${offset >= 0 ? '+' : ''}${offset / DAY} days)`).toEqual([])
     expect(report.drifted).toBe(0)
+    // Each status filter of the members page selects exactly the members shown with that status.
+    const now = new Date(Date.now() + offset)
+    for (const status of ['compliant', 'in_grace', 'overdue', 'exempt'] as const) {
+      const [counts] = await sql<{ filtered: number; shown: number }[]>`
+        select count(*) filter (where ${storedStatusIs(status, now)})::int as filtered, count(*) filter (where ${storedStatus(now)} = ${status})::int as shown
+        from memberships m ${policyJoin}`
+      expect(counts.filtered, `${step}: filter ${status}`).toBe(counts.shown)
+    }
   }
   await expectRemindersScheduled(step)
 }

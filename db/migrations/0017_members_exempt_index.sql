@@ -1,0 +1,1 @@
+CREATE INDEX "memberships_org_exempt" ON "memberships" USING btree ("organization_id","exempt_until") WHERE exempt_until is not null;
