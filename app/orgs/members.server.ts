@@ -22,6 +22,8 @@ export { SORTS, STATUSES }
 
 /** Past this many matching members the count stops: "10,000+" (counting 100,000 rows for a label is not worth it). */
 export const COUNT_LIMIT = 10_000
+/** Up to this many matches of a status filter are found first and sorted alone (see listMembers). */
+const FEW_MATCHES = 2_000
 
 /**
  * A keyset cursor: the sort value of a row (as PostgreSQL prints it) and its membership id, in
@@ -97,8 +99,11 @@ function memberFilters(scope: OrgScope, q: MemberQuery, now: Date) {
     ${q.factor === 'none' ? pg`and not m.has_totp and not m.has_key` : q.factor === 'any' ? pg`and (m.has_totp or m.has_key)` : q.factor === 'totp' ? pg`and m.has_totp` : q.factor === 'webauthn' ? pg`and m.has_key` : pg``}`
 }
 
-/** The page's rows from the read model, with last sign-in from users for those rows alone, in the sort's order. */
-function memberRows(scope: OrgScope, q: MemberQuery, now: Date, page: { where: Fragment; reverse: boolean; limit: number | null; offset: number }) {
+/**
+ * The page's rows from the read model, with last sign-in from users for those rows alone, in the
+ * sort's order; from the memberships `among` only, when given (the few a status filter matched).
+ */
+function memberRows(scope: OrgScope, q: MemberQuery, now: Date, page: { where: Fragment; reverse: boolean; limit: number | null; offset: number; among?: string[] }) {
   const spec = SORT_SPECS[q.sort]
   const desc = (q.dir === 'desc') !== page.reverse
   const inner = pg.unsafe(desc ? 'desc' : 'asc')
@@ -108,7 +113,7 @@ function memberRows(scope: OrgScope, q: MemberQuery, now: Date, page: { where: F
       select m.id as membership_id, m.user_id, m.user_name as name, m.user_email as email, m.user_region as region, m.role,
         m.user_kind as kind, m.joined_at, m.has_totp, m.has_key,
         ${storedStatus(now)} as status, ${storedPendingDeadline(now)} as deadline, (${spec.m(now)})::text as sort_key
-      from memberships m ${policyJoin}
+      from ${page.among ? pg`unnest(${page.among}::uuid[]) as among(id) join memberships m on m.id = among.id` : pg`memberships m`} ${policyJoin}
       where ${memberFilters(scope, q, now)} ${page.where}
       order by ${spec.m(now)} ${inner}, m.id ${inner}
       ${page.limit === null ? pg`` : pg`limit ${page.limit}`} ${page.offset ? pg`offset ${page.offset}` : pg``}
@@ -138,7 +143,7 @@ export type MemberPage = {
  * One page, sorted and filtered in the database by keyset (`after`/`before` a row), with the
  * filtered count (exact up to 10,000). The deprecated `page` (offset) still works without a cursor.
  */
-export async function listMembers(scope: OrgScope, q: Partial<MemberQuery>, now = new Date()): Promise<MemberPage> {
+export async function listMembers(scope: OrgScope, q: Partial<MemberQuery>, now = new Date(), options = { fewMatches: FEW_MATCHES }): Promise<MemberPage> {
   const query = memberQuery.parse(q)
   const spec = SORT_SPECS[query.sort]
   const after = query.after ? decodeCursor(query.after) : null
@@ -148,10 +153,19 @@ export async function listMembers(scope: OrgScope, q: Partial<MemberQuery>, now 
   const forward = (query.dir === 'asc') === Boolean(after)
   const where = at ? pg`and (${spec.m(now)}, m.id) ${pg.unsafe(forward ? '>' : '<')} (${at.key}::${pg.unsafe(spec.type)}, ${at.id}::uuid)` : pg``
   const offset = at ? 0 : (query.page - 1) * query.pageSize
-  const [rows, [count]] = await Promise.all([
-    pg<RawRow[]>`${memberRows(scope, query, now, { where, reverse: Boolean(before), limit: query.pageSize + 1, offset })}`,
-    pg<{ n: number }[]>`select count(*)::int as n from (select 1 from memberships m ${policyJoin} where ${memberFilters(scope, query, now)} limit ${COUNT_LIMIT + 1}) c`,
-  ])
+  const pageOf = (among?: string[]) => pg<RawRow[]>`${memberRows(scope, query, now, { where, reverse: Boolean(before), limit: query.pageSize + 1, offset, among })}`
+  // A status depends on the region's policy, so no index orders its matches by the sort: when few
+  // members match (an organization's overdue or exempt few), walking the sort's index would read the
+  // whole organization to fill a page. So a status filter first lists up to `fewMatches` of them from
+  // the facts index (which is also their exact count), and sorts only those; more than that, and the
+  // sort's index finds a page quickly (decision 083).
+  const few = query.status ? await pg<{ id: string }[]>`select m.id from memberships m ${policyJoin} where ${memberFilters(scope, query, now)} limit ${options.fewMatches + 1}` : null
+  const [rows, [count]] = few && few.length <= options.fewMatches
+    ? [await pageOf(few.map((r) => r.id)), [{ n: few.length }]]
+    : await Promise.all([
+        pageOf(),
+        pg<{ n: number }[]>`select count(*)::int as n from (select 1 from memberships m ${policyJoin} where ${memberFilters(scope, query, now)} limit ${COUNT_LIMIT + 1}) c`,
+      ])
   // One row more than a page says whether there is a page beyond, in the direction read.
   const more = rows.length > query.pageSize
   const page = before ? rows.slice(rows.length - Math.min(rows.length, query.pageSize)) : rows.slice(0, query.pageSize)

@@ -51,6 +51,14 @@ async function expectNoDrift(step: string) {
         select count(*) filter (where ${storedStatusIs(status, now)})::int as filtered, count(*) filter (where ${storedStatus(now)} = ${status})::int as shown
         from memberships m ${policyJoin}`
       expect(counts.filtered, `${step}: filter ${status}`).toBe(counts.shown)
+      // The page is the same whether its few matches are sorted alone or found by walking the sort's index.
+      if (offset === 0) {
+        for (const o of orgs) {
+          const q = { status, sort: 'status' as const, dir: 'desc' as const, pageSize: 2 }
+          const [sortedAlone, walked] = await Promise.all([listMembers(orgScope(o), q, now), listMembers(orgScope(o), q, now, { fewMatches: 0 })])
+          expect(sortedAlone, `${step}: ${status} page in ${o.slug}`).toEqual(walked)
+        }
+      }
     }
   }
   await expectRemindersScheduled(step)

@@ -1,0 +1,2 @@
+DROP INDEX "memberships_org_region_facts";--> statement-breakpoint
+CREATE INDEX "memberships_org_region_facts" ON "memberships" USING btree ("organization_id","user_region","has_totp","has_key","joined_at","extension_deadline","exempt_until","id");
