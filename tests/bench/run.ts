@@ -10,7 +10,7 @@
  * BENCH_ONLY=<name> for one *.bench.ts, BENCH_MEMBERS per organization (100,000; 10 organizations),
  * BENCH_POLICY_CHANGES (10), BENCH_MFA_ACCOUNTS (4000), BENCH_FORGOT_EACH (200), BENCH_PROFILE_DIR (a CPU
  * profile of one more slice of each sign-in measure). The full run takes
- * about 7 minutes on 2 shared cores, 1.5 of them seeding 1,000,000 users.
+ * about a minute on 2 quiet cores (half of it seeding 1,000,000 memberships), up to five when shared.
  */
 import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
