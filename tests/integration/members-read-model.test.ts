@@ -51,12 +51,20 @@ async function expectNoDrift(step: string) {
         select count(*) filter (where ${storedStatusIs(status, now)})::int as filtered, count(*) filter (where ${storedStatus(now)} = ${status})::int as shown
         from memberships m ${policyJoin}`
       expect(counts.filtered, `${step}: filter ${status}`).toBe(counts.shown)
-      // The page is the same whether its few matches are sorted alone or found by walking the sort's index.
+      // The pages are the same whether a status's few matches are sorted alone or found by walking
+      // the sort's index: one member a page, forward by `next` to the end, then one page back by `prev`.
       if (offset === 0) {
         for (const o of orgs) {
-          const q = { status, sort: 'status' as const, dir: 'desc' as const, pageSize: 2 }
-          const [sortedAlone, walked] = await Promise.all([listMembers(orgScope(o), q, now), listMembers(orgScope(o), q, now, { fewMatches: 0 })])
-          expect(sortedAlone, `${step}: ${status} page in ${o.slug}`).toEqual(walked)
+          const q = { status, sort: 'name' as const, dir: 'desc' as const, pageSize: 1 }
+          const viaIndex = { fewMatches: 0 }
+          let [alone, walked] = await Promise.all([listMembers(orgScope(o), q, now), listMembers(orgScope(o), q, now, viaIndex)])
+          expect(alone, `${step}: ${status} first page in ${o.slug}`).toEqual(walked)
+          while (alone.next) {
+            const previous = alone
+            ;[alone, walked] = await Promise.all([listMembers(orgScope(o), { ...q, after: alone.next }, now), listMembers(orgScope(o), { ...q, after: walked.next! }, now, viaIndex)])
+            expect(alone, `${step}: ${status} next page in ${o.slug}`).toEqual(walked)
+            expect((await listMembers(orgScope(o), { ...q, before: alone.prev! }, now)).rows, `${step}: ${status} page back in ${o.slug}`).toEqual(previous.rows)
+          }
         }
       }
     }
