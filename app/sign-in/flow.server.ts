@@ -86,25 +86,30 @@ export async function checkPassword(input: { region: string; email: string; pass
   }
   // The member with everything the decision after the password needs, and the domain's SSO route, in one query (decision 068).
   const { context, ssoRoute } = await loadPasswordStep({ region: input.region, email }, input.deviceToken)
+  return { ...(await checkAgainst(context, email, input)), ssoRoute }
+}
+
+/** The password against the loaded member (or against a dummy hash when there is none). */
+async function checkAgainst(context: SignInContext | null, email: string, input: { region: string; password: string; meta: RequestMeta }): Promise<PasswordCheck> {
   const user = context?.user
   if (!context || !user?.passwordHash) {
     await burnPasswordCheck(input.password)
     const mirroredLock = await recordUnknownAccountFailure(accountKey(input.region, email))
     await recordAudit({ action: 'auth.login_failed', actor: { id: null, label: email }, meta: input.meta, details: { region: input.region, reason: 'unknown_email' } })
-    if (mirroredLock > 0) return { ...lockedAnswer(mirroredLock), ssoRoute }
-    return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS), ssoRoute }
+    if (mirroredLock > 0) return lockedAnswer(mirroredLock)
+    return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS) }
   }
   const locked = lockRemainingSeconds(user)
   if (locked > 0) {
     await burnPasswordCheck(input.password)
-    return { ...lockedAnswer(locked), ssoRoute }
+    return lockedAnswer(locked)
   }
   if (!(await verifyPassword(user.passwordHash, input.password))) {
     const { lockedForSeconds } = await recordWrongPassword(user, input.meta)
-    if (lockedForSeconds > 0) return { ...lockedAnswer(lockedForSeconds), ssoRoute }
-    return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS), ssoRoute }
+    if (lockedForSeconds > 0) return lockedAnswer(lockedForSeconds)
+    return { ok: false, refusal: refuse('invalid_credentials', INVALID_CREDENTIALS) }
   }
-  return { ok: true, user, context, ssoRoute }
+  return { ok: true, user, context }
 }
 
 function lockedAnswer(seconds: number): PasswordCheck {
