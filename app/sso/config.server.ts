@@ -26,7 +26,8 @@ export type SsoConfig = typeof schema.ssoConfigs.$inferSelect
 const c = schema.ssoConfigs
 const d = schema.ssoDomains
 
-const secretBinding = (orgId: string): SecretBinding => ({ column: 'sso_configs.client_secret_ciphertext', userId: orgId })
+/** What an organization's client secret is encrypted to (its column and organization): here and in key rotation. */
+export const secretBinding = (orgId: string): SecretBinding => ({ column: 'sso_configs.client_secret_ciphertext', userId: orgId })
 
 /** Where and what an owner publishes to prove a domain (decision 080). */
 export const TXT_PREFIX = '_gatehouse-challenge.'

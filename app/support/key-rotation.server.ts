@@ -10,6 +10,7 @@
 import { and, eq } from 'drizzle-orm'
 import { db, schema } from '#db/client.ts'
 import { currentKeyId, decryptSecret, encryptSecret, isBoundCiphertext, type SecretBinding } from '#app/auth/crypto.server.ts'
+import { secretBinding } from '#app/sso/config.server.ts'
 
 export type RotationReport = {
   keyId: string
@@ -80,7 +81,7 @@ async function rotateSsoSecrets(keyId: string, report: RotationReport['sso']) {
       report.alreadyCurrent++
       continue
     }
-    const binding: SecretBinding = { column: 'sso_configs.client_secret_ciphertext', userId: row.orgId }
+    const binding = secretBinding(row.orgId)
     let plain: string
     try {
       plain = decryptSecret(row.ciphertext, row.keyId, binding)

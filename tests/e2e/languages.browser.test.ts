@@ -11,7 +11,7 @@ import { createVerification } from '#app/auth/verification.server.ts'
 import { enableTotp, totpCode } from '#tests/factories/mfa.ts'
 import { createOrg, createUser, PASSWORD } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser, screenshot } from '#tests/setup/browser.ts'
+import { hydrated, launchBrowser, screenshot, watchProblems } from '#tests/setup/browser.ts'
 
 vi.setConfig({ testTimeout: 120_000 })
 
@@ -27,15 +27,10 @@ afterAll(async () => browser?.close())
 async function person(locale: string): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext({ locale })
   const page = await context.newPage()
-  const problems: string[] = []
-  page.on('pageerror', (e) => problems.push(e.message))
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`)
-  })
+  const problems = watchProblems(page)
   return { context, page, problems }
 }
 
-const hydrated = (page: Page) => page.waitForFunction(() => Boolean((window as unknown as { __remixRouter?: unknown }).__remixRouter))
 const lang = (page: Page) => page.evaluate(() => document.documentElement.lang)
 
 describe('the member pages in the member’s language', () => {

@@ -13,7 +13,7 @@ import { findDemoUser, seedDemo } from '#db/seed.ts'
 import { enableTotp } from '#tests/factories/mfa.ts'
 import { createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { addSecurityKey, launchBrowser, recordCspViolations, virtualAuthenticator } from '#tests/setup/browser.ts'
+import { addSecurityKey, hydrated, launchBrowser, recordCspViolations, virtualAuthenticator } from '#tests/setup/browser.ts'
 
 vi.setConfig({ testTimeout: 120_000 })
 
@@ -57,7 +57,7 @@ async function visit(path: string, cookie?: string) {
   const res = await page.goto(`${base}${path}`)
   if (!/script-src 'nonce-[^']+' 'strict-dynamic'/.test((await res?.allHeaders())?.['content-security-policy'] ?? '')) errors.push(`${path}: no nonce-based Content-Security-Policy`)
   // Remix marks the router once the client has taken over; a script error stops it before that.
-  await page.waitForFunction(() => Boolean((window as unknown as { __remixRouter?: unknown }).__remixRouter), undefined, { timeout: 15_000 }).catch(() => errors.push(`${path}: never hydrated`))
+  await hydrated(page, 15_000).catch(() => errors.push(`${path}: never hydrated`))
   await page.waitForLoadState('networkidle')
   const status = res?.status() ?? 0
   await context.close()
@@ -98,7 +98,7 @@ it('an inline script without the nonce is blocked, and the violation is seen', a
     await route.fulfill({ response, body: (await response.text()).replace(/<main[^>]*>/, (main) => `${main}${injected}`) })
   })
   await page.goto(`${base}/login`)
-  await page.waitForFunction(() => Boolean((window as unknown as { __remixRouter?: unknown }).__remixRouter))
+  await hydrated(page)
   await expect.poll(() => violations.join('\n')).toMatch(/script-src-attr/)
   expect(violations.join('\n')).toMatch(/script-src-elem/)
   expect(await page.evaluate(() => (window as unknown as { __injected?: string }).__injected)).toBeUndefined()

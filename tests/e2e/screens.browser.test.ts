@@ -25,7 +25,7 @@ import { enableTotp } from '#tests/factories/mfa.ts'
 import { giveFactors } from '#tests/factories/security.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { ARTIFACTS, launchBrowser, signInWithForm } from '#tests/setup/browser.ts'
+import { ARTIFACTS, hydrated, launchBrowser, signInWithForm } from '#tests/setup/browser.ts'
 
 // Each case opens up to a dozen pages and runs axe on each four times: minutes on a busy two-core machine.
 vi.setConfig({ testTimeout: 900_000 })
@@ -117,7 +117,7 @@ async function open(page: Page, path: string, expectedStatus = 200): Promise<str
   const problems: string[] = []
   if (res?.status() !== expectedStatus) problems.push(`${path}: status ${res?.status()}, expected ${expectedStatus}`)
   // Checked once hydrated, as a person would see it.
-  await page.waitForFunction(() => Boolean((window as unknown as { __remixRouter?: unknown }).__remixRouter), undefined, { timeout: 15_000 }).catch(() => problems.push(`${path}: never hydrated`))
+  await hydrated(page, 15_000).catch(() => problems.push(`${path}: never hydrated`))
   await page.waitForLoadState('networkidle')
   return problems
 }

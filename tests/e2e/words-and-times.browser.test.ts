@@ -14,7 +14,7 @@ import { auditOf, totpCode } from '#tests/factories/mfa.ts'
 import { signInAs } from '#tests/factories/security.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
-import { launchBrowser, screenshot, signInWithForm, virtualAuthenticator } from '#tests/setup/browser.ts'
+import { hydrated, launchBrowser, screenshot, signInWithForm, virtualAuthenticator, watchProblems } from '#tests/setup/browser.ts'
 import { TestClient } from '#tests/setup/http.ts'
 import type { TestSmtp } from '#tests/setup/smtp.ts'
 
@@ -37,15 +37,10 @@ async function tokyo(userId?: string): Promise<{ context: BrowserContext; page: 
     await context.addCookies([{ name: 'gh_session', value: token, url: base }])
   }
   const page = await context.newPage()
-  const problems: string[] = []
-  page.on('pageerror', (e) => problems.push(e.message))
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`)
-  })
+  const problems = watchProblems(page)
   return { context, page, problems }
 }
 
-const hydrated = (page: Page) => page.waitForFunction(() => Boolean((window as unknown as { __remixRouter?: unknown }).__remixRouter))
 
 async function orgWithOwner() {
   const org = await createOrg()

@@ -3,10 +3,6 @@
  * child processes over this file's running server: --help, --json, the two-person rule's
  * pending answer and --request, refusals with their exit codes.
  */
-import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { and, eq } from 'drizzle-orm'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { createSession } from '#app/auth/session.server.ts'
@@ -14,6 +10,7 @@ import { db, schema } from '#db/client.ts'
 import { findDemoUser, seedDemo } from '#db/seed.ts'
 import { createUser, PASSWORD } from '#tests/factories/users.ts'
 import { startTestApp } from '#tests/setup/app.ts'
+import { runCli } from '#tests/setup/cli.ts'
 import { TestClient } from '#tests/setup/http.ts'
 import { signInAs } from '#tests/factories/security.ts'
 
@@ -30,24 +27,7 @@ beforeAll(async () => {
   ;({ token: aliceToken } = await createSession({ userId: alice.id, level: 'mfa', secondFactorMethod: 'totp', channel: 'api', meta: { ip: '127.0.0.1', userAgent: 'cli test' } }))
 })
 
-type Run = { code: number; stdout: string; stderr: string }
-
-function gatehouse(args: string[], token = aliceToken): Promise<Run> {
-  const home = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'))
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['cli/bin.js', ...args], { env: { ...process.env, XDG_CONFIG_HOME: home, GATEHOUSE_URL: base, GATEHOUSE_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    const timer = setTimeout(() => child.kill(), 60_000)
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code: code ?? 99, stdout, stderr })
-    })
-  })
-}
+const gatehouse = (args: string[], token = aliceToken) => runCli(args, { GATEHOUSE_URL: base, GATEHOUSE_TOKEN: token })
 
 const codesOf = (userId: string) => db.select().from(schema.verifications).where(and(eq(schema.verifications.userId, userId), eq(schema.verifications.purpose, 'temporary_access')))
 const REASON = ['--reason', 'Lost phone, identity checked by video call', '--ticket', 'SUP-42', '--check', 'video_id', '--check', 'callback']

@@ -7,10 +7,6 @@
  * neither routes /login nor lets the provider create accounts; a verified domain belongs to one
  * organization, and other organizations' unverified claims of it are dropped.
  */
-import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { and, count, desc, eq } from 'drizzle-orm'
 import dns2 from 'dns2'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -22,6 +18,7 @@ import { signInAs } from '#tests/factories/security.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { apiCall } from '#tests/setup/api.ts'
 import { startTestApp } from '#tests/setup/app.ts'
+import { runCli } from '#tests/setup/cli.ts'
 import { TestClient } from '#tests/setup/http.ts'
 import { configureSso, ProviderBrowser, startAt, startTestProvider } from '#tests/setup/sso.ts'
 import type { TestProvider } from '../../scripts/oidc-provider.ts'
@@ -254,18 +251,4 @@ describe('the page and the CLI', () => {
   })
 })
 
-type Run = { code: number; stdout: string; stderr: string }
-function gatehouse(args: string[], token: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['cli/bin.js', ...args], {
-      env: { ...process.env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'gatehouse-dns-')), GATEHOUSE_URL: base, GATEHOUSE_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code: code ?? 99, stdout, stderr }))
-  })
-}
+const gatehouse = (args: string[], token: string) => runCli(args, { GATEHOUSE_URL: base, GATEHOUSE_TOKEN: token })

@@ -5,12 +5,8 @@
  * settings over the API and the `gatehouse sso get|set` verbs (real child processes), and
  * `gatehouse rotate-encryption-key` re-encrypting the client secrets.
  */
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { and, desc, eq } from 'drizzle-orm'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { decryptSecret } from '#app/auth/crypto.server.ts'
 import { createSession } from '#app/auth/session.server.ts'
@@ -22,6 +18,7 @@ import { passedSecondFactorAtSignIn, signInAs } from '#tests/factories/security.
 import { createOrg, createUser } from '#tests/factories/users.ts'
 import { apiCall } from '#tests/setup/api.ts'
 import { startTestApp } from '#tests/setup/app.ts'
+import { runCli } from '#tests/setup/cli.ts'
 import { TestClient } from '#tests/setup/http.ts'
 import { CLIENT_ID, configureSso, startTestProvider } from '#tests/setup/sso.ts'
 import type { TestProvider } from '../../scripts/oidc-provider.ts'
@@ -282,22 +279,7 @@ describe('the API', () => {
   })
 })
 
-type Run = { code: number; stdout: string; stderr: string }
-function gatehouse(args: string[], env: Record<string, string> = {}, stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['cli/bin.js', ...args], {
-      env: { ...process.env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'gatehouse-sso-')), GATEHOUSE_URL: base, GATEHOUSE_TOKEN: '', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code: code ?? 99, stdout, stderr }))
-    child.stdin.end(stdin)
-  })
-}
+const gatehouse = (args: string[], env: Record<string, string> = {}, stdin = '') => runCli(args, { GATEHOUSE_URL: base, GATEHOUSE_TOKEN: '', ...env }, stdin)
 
 describe('gatehouse sso get|set', () => {
   let token: string

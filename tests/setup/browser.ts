@@ -19,6 +19,21 @@ export async function screenshot(page: Page, name: string) {
   return path
 }
 
+/** Resolves once Remix's client has taken the page over (a script error stops it before that). */
+export function hydrated(page: Page, timeout?: number) {
+  return page.waitForFunction(() => Boolean((window as unknown as { __remixRouter?: unknown }).__remixRouter), undefined, { timeout })
+}
+
+/** Collects the page's errors and its console errors and warnings, as they come. */
+export function watchProblems(page: Page): string[] {
+  const problems: string[] = []
+  page.on('pageerror', (e) => problems.push(e.message))
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`)
+  })
+  return problems
+}
+
 /** Signs in through the real form. */
 export async function signInWithForm(page: Page, base: string, email: string, region = 'us', password = 'correct horse battery staple') {
   await page.goto(`${base}/login`)
