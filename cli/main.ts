@@ -152,9 +152,10 @@ export async function main(argv: string[]): Promise<number> {
   let values: Context['values']
   let positionals: string[]
   try {
+    const options = Object.fromEntries(Object.entries({ ...command.options, ...COMMON }).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]))
     const parsed = parseArgs({
-      args: rest,
-      options: Object.fromEntries(Object.entries({ ...command.options, ...COMMON }).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }])),
+      args: valuesStartingWithDash(rest, options),
+      options,
       allowPositionals: Boolean(command.positionals?.length),
       strict: true,
     })
@@ -206,3 +207,22 @@ export async function runCli(argv: string[]): Promise<never> {
 
 // `tsx cli/main.ts ...` (npm run cli); cli/bin.js calls runCli itself.
 if (process.argv[1] && /cli[\\/]main\.ts$/.test(process.argv[1])) await runCli(process.argv.slice(2))
+
+/**
+ * `--challenge -Xy…`: a token may start with a dash (base64url), which parseArgs takes for an
+ * option and refuses as ambiguous. A value given to a string option that is not itself one of the
+ * command's options is joined to it (`--challenge=-Xy…`), as a person typing it means.
+ */
+export function valuesStartingWithDash(args: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): string[] {
+  const known = new Set(Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])]))
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith('--') ? args[i].slice(2) : null
+    const next = args[i + 1]
+    if (name && options[name]?.type === 'string' && next?.startsWith('-') && next !== '--' && !known.has(next.split('=')[0])) {
+      out.push(`--${name}=${next}`)
+      i++
+    } else out.push(args[i])
+  }
+  return out
+}

@@ -120,4 +120,12 @@ describe('gatehouse 2fa verify --method temporary_access', () => {
     const [session] = await db.select().from(schema.sessions).where(eq(schema.sessions.userId, m.id))
     expect(session).toMatchObject({ level: 'enroll_only', secondFactorMethod: 'temporary_access' })
   })
+
+  it('takes a challenge that starts with a dash (base64url) as the value it is, not as an option', async () => {
+    const run = await gatehouse(['2fa', 'verify', '--challenge', '-Qk9ndXMtY2hhbGxlbmdl', '--method', 'temporary_access', '--code', 'ABCD-EFGH-JKLM', '--json'], '')
+    expect(run.stdout).not.toContain('ambiguous')
+    expect(run.code, run.stdout).toBe(1) // the server's answer: no such sign-in
+    const forgot = await gatehouse(['2fa', 'verify', '--challenge', '--json'], '')
+    expect(forgot.code).toBe(2) // a missing value is still a usage error
+  })
 })
