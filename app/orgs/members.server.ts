@@ -5,13 +5,13 @@
  * the users table but for the rows shown), CSV export, role changes and removal (always at least
  * one owner), all audited.
  */
-import type { PendingQuery } from 'postgres'
+import type { PendingQuery, TransactionSql } from 'postgres'
 import { z } from 'zod'
 import { recordAudit, refuseChange, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { eq } from 'drizzle-orm'
 import { db, schema, sql as pg } from '#db/client.ts'
-import { asDate, policyJoin, storedPendingDeadline, storedStatus, storedStatusIs } from '#app/policy/member-status.server.ts'
+import { asDate, policiesOf, policyJoin, storedPendingDeadline, storedStatus, storedStatusIsUnder, type RegionPolicyTerms } from '#app/policy/member-status.server.ts'
 import type { OrgRole, OrgScope } from './scope.server.ts'
 import { parseSearchParams } from '#app/http/forms.server.ts'
 import { SORTS, STATUSES } from './members.schema.ts'
@@ -88,22 +88,34 @@ const SORT_SPECS: Record<(typeof SORTS)[number], { m: (now: Date) => Fragment; r
   status: { m: (now) => storedStatus(now), r: 'r.status', type: 'text' },
 }
 
-/** The filters, on the read model of `m` only. */
-function memberFilters(scope: OrgScope, q: MemberQuery, now: Date) {
+/** The filters, on the read model of `m` only; a status under the organization's `policies`, bound (decision 085). */
+function memberFilters(scope: OrgScope, q: MemberQuery, now: Date, policies: RegionPolicyTerms[]) {
   const like = q.q ? `%${q.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null
   return pg`m.organization_id = ${scope.orgId}
     ${like ? pg`and (lower(m.user_name) like ${like} or m.user_email like ${like})` : pg``}
     ${q.region ? pg`and m.user_region = ${q.region}` : pg``}
     ${q.role ? pg`and m.role = ${q.role}` : pg``}
-    ${q.status ? pg`and ${storedStatusIs(q.status, now)}` : pg``}
+    ${q.status ? pg`and ${storedStatusIsUnder(q.status, now, policies)}` : pg``}
     ${q.factor === 'none' ? pg`and not m.has_totp and not m.has_key` : q.factor === 'any' ? pg`and (m.has_totp or m.has_key)` : q.factor === 'totp' ? pg`and m.has_totp` : q.factor === 'webauthn' ? pg`and m.has_key` : pg``}`
+}
+
+/**
+ * A read of the members list in one snapshot (the policies its status filter binds, its count and
+ * its rows agree), each statement planned for its own values: a cached generic plan could not fold
+ * the bound policy into a range of the facts index (decision 085).
+ */
+function readMembers<T>(scope: OrgScope, q: MemberQuery, now: Date, read: (tx: TransactionSql, filters: Fragment) => Promise<T>) {
+  return pg.begin('read only, isolation level repeatable read', async (tx) => {
+    await tx`set local plan_cache_mode = force_custom_plan`
+    return read(tx, memberFilters(scope, q, now, q.status ? await policiesOf(scope.orgId, tx) : []))
+  })
 }
 
 /**
  * The page's rows from the read model, with last sign-in from users for those rows alone, in the
  * sort's order; from the memberships `among` only, when given (the few a status filter matched).
  */
-function memberRows(scope: OrgScope, q: MemberQuery, now: Date, page: { where: Fragment; reverse: boolean; limit: number | null; offset: number; among?: string[] }) {
+function memberRows(q: MemberQuery, now: Date, filters: Fragment, page: { where: Fragment; reverse: boolean; limit: number | null; offset: number; among?: string[] }) {
   const spec = SORT_SPECS[q.sort]
   const desc = (q.dir === 'desc') !== page.reverse
   const inner = pg.unsafe(desc ? 'desc' : 'asc')
@@ -114,7 +126,7 @@ function memberRows(scope: OrgScope, q: MemberQuery, now: Date, page: { where: F
         m.user_kind as kind, m.joined_at, m.has_totp, m.has_key,
         ${storedStatus(now)} as status, ${storedPendingDeadline(now)} as deadline, (${spec.m(now)})::text as sort_key
       from ${page.among ? pg`unnest(${page.among}::uuid[]) as among(id) join memberships m on m.id = among.id` : pg`memberships m`} ${policyJoin}
-      where ${memberFilters(scope, q, now)} ${page.where}
+      where ${filters} ${page.where}
       order by ${spec.m(now)} ${inner}, m.id ${inner}
       ${page.limit === null ? pg`` : pg`limit ${page.limit}`} ${page.offset ? pg`offset ${page.offset}` : pg``}
     ) r join users u on u.id = r.user_id
@@ -153,19 +165,18 @@ export async function listMembers(scope: OrgScope, q: Partial<MemberQuery>, now 
   const forward = (query.dir === 'asc') === Boolean(after)
   const where = at ? pg`and (${spec.m(now)}, m.id) ${pg.unsafe(forward ? '>' : '<')} (${at.key}::${pg.unsafe(spec.type)}, ${at.id}::uuid)` : pg``
   const offset = at ? 0 : (query.page - 1) * query.pageSize
-  const pageOf = (among?: string[]) => pg<RawRow[]>`${memberRows(scope, query, now, { where, reverse: Boolean(before), limit: query.pageSize + 1, offset, among })}`
   // A status depends on the region's policy, so no index orders its matches by the sort: when few
   // members match (an organization's overdue or exempt few), walking the sort's index would read the
-  // whole organization to fill a page. So a status filter first lists up to `fewMatches` of them from
-  // the facts index (which is also their exact count), and sorts only those; more than that, and the
-  // sort's index finds a page quickly (decision 083).
-  const few = query.status ? await pg<{ id: string }[]>`select m.id from memberships m ${policyJoin} where ${memberFilters(scope, query, now)} limit ${options.fewMatches + 1}` : null
-  const [rows, [count]] = few && few.length <= options.fewMatches
-    ? [await pageOf(few.map((r) => r.id)), [{ n: few.length }]]
-    : await Promise.all([
-        pageOf(),
-        pg<{ n: number }[]>`select count(*)::int as n from (select 1 from memberships m ${policyJoin} where ${memberFilters(scope, query, now)} limit ${COUNT_LIMIT + 1}) c`,
-      ])
+  // whole organization to fill a page. So the count (up to COUNT_LIMIT, from the facts index) also
+  // lists a status filter's matches when there are at most `fewMatches`, and the page then sorts only
+  // those; more than that, and the sort's index finds a page quickly (decisions 083, 085).
+  const { count, rows } = await readMembers(scope, query, now, async (tx, filters) => {
+    const [count] = await tx<{ n: number; few: string[] | null }[]>`
+      select count(*)::int as n, ${query.status ? tx`case when count(*) <= ${options.fewMatches} then coalesce(array_agg(c.id), '{}') end` : tx`null`} as few
+      from (select m.id from memberships m where ${filters} limit ${COUNT_LIMIT + 1}) c`
+    const rows = await tx<RawRow[]>`${memberRows(query, now, filters, { where, reverse: Boolean(before), limit: query.pageSize + 1, offset, among: count.few ?? undefined })}`
+    return { count, rows }
+  })
   // One row more than a page says whether there is a page beyond, in the direction read.
   const more = rows.length > query.pageSize
   const page = before ? rows.slice(rows.length - Math.min(rows.length, query.pageSize)) : rows.slice(0, query.pageSize)
@@ -194,7 +205,7 @@ export const toCsv = (header: string[], rows: unknown[][]) => [header, ...rows].
 /** Every filtered row (no pagination), as CSV, in the table's order. */
 export async function exportMembersCsv(scope: OrgScope, q: Partial<MemberQuery>, now = new Date()): Promise<string> {
   const query = memberQuery.parse(q)
-  const rows = (await pg<RawRow[]>`${memberRows(scope, query, now, { where: pg``, reverse: false, limit: null, offset: 0 })}`).map(toRow)
+  const rows = (await readMembers(scope, query, now, (tx, filters) => tx<RawRow[]>`${memberRows(query, now, filters, { where: pg``, reverse: false, limit: null, offset: 0 })}`)).map(toRow)
   return toCsv(
     ['name', 'email', 'region', 'role', 'kind', 'factors', 'status', 'deadline', 'last_sign_in'],
     rows.map((r) => [r.name, r.email, r.region, r.role, r.kind, r.factors.join(' '), r.status, r.deadline, r.lastSignInAt]),

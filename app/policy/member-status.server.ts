@@ -21,7 +21,7 @@
  * `effectivePolicy` (`loadEffectivePolicy`): the one enforcement at request time.
  */
 import type { PendingQuery } from 'postgres'
-import { sql as pg } from '#db/client.ts'
+import { sql as pg, type SqlTx } from '#db/client.ts'
 import { effectivePolicy, type DeadlineAction, type Method, type Mode, type PolicyDecision, type PolicyInput } from './effective-policy.ts'
 
 type Fragment = PendingQuery<any>
@@ -39,24 +39,62 @@ const at = (now: Date) => pg`${now.toISOString()}::timestamptz`
 /** The policy of `m`'s organization in `m`'s region, as `p` (one primary-key probe per organization and region). */
 export const policyJoin = pg`left join region_policies p on p.organization_id = m.organization_id and p.region = m.user_region`
 
+/**
+ * The policy's four inputs in the predicate: the left-joined row `p` (`joinedPolicy`), or one
+ * region's policy as bound values (`boundPolicy`). Bound, PostgreSQL folds the predicate into
+ * conditions on `m`'s own columns, which the facts index serves as a range (decision 085).
+ */
+type PolicyTerms = { mode: Fragment; allowedMethods: Fragment; requiredSince: Fragment; gracePeriodDays: Fragment }
+const joinedPolicy: PolicyTerms = { mode: pg`p.mode`, allowedMethods: pg`p.allowed_methods`, requiredSince: pg`p.required_since`, gracePeriodDays: pg`p.grace_period_days` }
+/** A region's stored policy, as `policiesOf` reads it; null reads as no row (the default). */
+export type RegionPolicyTerms = { region: string; mode: Mode; allowedMethods: string[]; requiredSince: Date | string | null; gracePeriodDays: number }
+const boundPolicy = (p: RegionPolicyTerms | null): PolicyTerms => ({
+  mode: pg`${p?.mode ?? null}::policy_mode`,
+  allowedMethods: pg`${p?.allowedMethods ?? null}::text[]`,
+  requiredSince: pg`${asDate(p?.requiredSince)?.toISOString() ?? null}::timestamptz`,
+  gracePeriodDays: pg`${p?.gracePeriodDays ?? null}::int`,
+})
+
+const allowedUnder = (t: PolicyTerms) => pg`member_allowed_factor(${t.allowedMethods}, m.has_totp, m.has_key)`
+const deadlineUnder = (t: PolicyTerms) => pg`member_deadline(${t.mode}, ${t.requiredSince}, ${t.gracePeriodDays}, m.joined_at, m.extension_deadline)`
 /** Holds a factor the policy `p` allows (true without a policy row). */
-export const storedAllowed = pg`member_allowed_factor(p.allowed_methods, m.has_totp, m.has_key)`
+export const storedAllowed = allowedUnder(joinedPolicy)
 /** The deadline under the policy `p`: only under Required, the extension never shortens it. */
-export const storedDeadline = pg`member_deadline(p.mode, p.required_since, p.grace_period_days, m.joined_at, m.extension_deadline)`
+export const storedDeadline = deadlineUnder(joinedPolicy)
 
 const storedExempt = (now: Date) => pg`coalesce(m.exempt_until > ${at(now)}, false)`
-const storedOwes = (now: Date) => pg`(not ${storedExempt(now)} and p.mode = 'required' and not ${storedAllowed})`
+const storedOwes = (now: Date, t = joinedPolicy) => pg`(not ${storedExempt(now)} and ${t.mode} = 'required' and not ${allowedUnder(t)})`
 
 /** "The membership `m` has this status now", from the read model and the policy `p`: a WHERE clause, not for negating (exempt can be NULL). */
-export function storedStatusIs(status: Status, now: Date): Fragment {
+export function storedStatusIs(status: Status, now: Date, t = joinedPolicy): Fragment {
   switch (status) {
     // As a WHERE clause NULL is false already; the strict comparison lets the partial index
     // memberships_org_exempt serve the filter (coalesce would hide that it implies NOT NULL).
     case 'exempt': return pg`m.exempt_until > ${at(now)}`
-    case 'compliant': return pg`(not ${storedExempt(now)} and (p.mode is distinct from 'required' or ${storedAllowed}))`
-    case 'in_grace': return pg`(${storedOwes(now)} and ${storedDeadline} > ${at(now)})`
-    case 'overdue': return pg`(${storedOwes(now)} and ${storedDeadline} <= ${at(now)})`
+    case 'compliant': return pg`(not ${storedExempt(now)} and (${t.mode} is distinct from 'required' or ${allowedUnder(t)}))`
+    case 'in_grace': return pg`(${storedOwes(now, t)} and ${deadlineUnder(t)} > ${at(now)})`
+    case 'overdue': return pg`(${storedOwes(now, t)} and ${deadlineUnder(t)} <= ${at(now)})`
   }
+}
+
+/** An organization's stored policies, one per region that has one (a handful of rows). */
+export async function policiesOf(organizationId: string, tx: SqlTx = pg): Promise<RegionPolicyTerms[]> {
+  return tx<RegionPolicyTerms[]>`
+    select region, mode, allowed_methods as "allowedMethods", required_since as "requiredSince", grace_period_days as "gracePeriodDays"
+    from region_policies where organization_id = ${organizationId} order by region`
+}
+
+/**
+ * `storedStatusIs` for members of ONE organization whose policies are `policies`, without `p`: each
+ * region's policy bound as values, and the default for regions without one. The same statuses as
+ * the joined form (the read model's property test compares them), without a join per member.
+ */
+export function storedStatusIsUnder(status: Status, now: Date, policies: RegionPolicyTerms[]): Fragment {
+  if (status === 'exempt') return storedStatusIs(status, now)
+  const regions = policies.map((p) => p.region)
+  const withoutPolicy = pg`(m.user_region <> all(${regions}::text[]) and ${storedStatusIs(status, now, boundPolicy(null))})`
+  const branches = policies.reduce((acc, p) => pg`${acc} or (m.user_region = ${p.region} and ${storedStatusIs(status, now, boundPolicy(p))})`, withoutPolicy)
+  return pg`(${branches})`
 }
 
 /** The status of `m` now under `p`: exempt, compliant (not Required, or an allowed factor), in grace, overdue. */

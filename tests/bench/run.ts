@@ -9,7 +9,8 @@
  * Knobs (env): BENCH_SECONDS per rate (5), BENCH_CONCURRENCY (8), BENCH_PORT (a free one),
  * BENCH_ONLY=<name> for one *.bench.ts, BENCH_MEMBERS per organization (100,000; 10 organizations),
  * BENCH_POLICY_CHANGES (10), BENCH_MFA_ACCOUNTS (4000), BENCH_FORGOT_EACH (200), BENCH_PROFILE_DIR (a CPU
- * profile of one more slice of each sign-in measure). The full run takes
+ * profile of one more slice of each sign-in measure), BENCH_KEEP_DB=1 (keep the bench database, to
+ * study its queries afterwards; its name is printed). The full run takes
  * about a minute on 2 quiet cores (half of it seeding 1,000,000 memberships), up to five when shared.
  */
 import { randomBytes } from 'node:crypto'
@@ -188,7 +189,11 @@ server.closeAllConnections()
 server.close()
 await closeRedisClients()
 await closeDb()
-const cleanup = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} })
-await cleanup.unsafe(`drop database if exists ${DB} with (force)`)
-await cleanup.end()
+if (process.env.BENCH_KEEP_DB) {
+  console.log(`Kept the bench database: ${ownerUrl} (drop it with: psql ${adminUrl} -c 'drop database ${DB}')`)
+} else {
+  const cleanup = postgres(adminUrl.toString(), { max: 1, onnotice: () => {} })
+  await cleanup.unsafe(`drop database if exists ${DB} with (force)`)
+  await cleanup.end()
+}
 process.exit(0)
