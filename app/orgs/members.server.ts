@@ -11,7 +11,7 @@ import { recordAudit, refuseChange, type Actor, type RequestMeta } from '#app/au
 import { DomainError } from '#app/errors.ts'
 import { eq } from 'drizzle-orm'
 import { db, schema, sql as pg } from '#db/client.ts'
-import { asDate, policiesOf, policyJoin, storedPendingDeadline, storedStatus, storedStatusIsUnder, type RegionPolicyTerms } from '#app/policy/member-status.server.ts'
+import { asDate, policyJoin, readUnderPolicies, storedPendingDeadline, storedStatus, storedStatusIsUnder, type RegionPolicyTerms } from '#app/policy/member-status.server.ts'
 import type { OrgRole, OrgScope } from './scope.server.ts'
 import { parseSearchParams } from '#app/http/forms.server.ts'
 import { SORTS, STATUSES } from './members.schema.ts'
@@ -99,16 +99,9 @@ function memberFilters(scope: OrgScope, q: MemberQuery, now: Date, policies: Reg
     ${q.factor === 'none' ? pg`and not m.has_totp and not m.has_key` : q.factor === 'any' ? pg`and (m.has_totp or m.has_key)` : q.factor === 'totp' ? pg`and m.has_totp` : q.factor === 'webauthn' ? pg`and m.has_key` : pg``}`
 }
 
-/**
- * A read of the members list in one snapshot (the policies its status filter binds, its count and
- * its rows agree), each statement planned for its own values: a cached generic plan could not fold
- * the bound policy into a range of the facts index (decision 085).
- */
+/** A read of the members list with its filters, in one snapshot with the policies they bind (decision 085). */
 function readMembers<T>(scope: OrgScope, q: MemberQuery, now: Date, read: (tx: TransactionSql, filters: Fragment) => Promise<T>) {
-  return pg.begin('read only, isolation level repeatable read', async (tx) => {
-    await tx`set local plan_cache_mode = force_custom_plan`
-    return read(tx, memberFilters(scope, q, now, q.status ? await policiesOf(scope.orgId, tx) : []))
-  })
+  return readUnderPolicies(scope.orgId, (tx, policies) => read(tx, memberFilters(scope, q, now, policies)))
 }
 
 /**

@@ -6,7 +6,8 @@
  * the organization's policy row in the member's region. `storedStatus`, `storedPendingDeadline` and
  * `storedStatusIs` below are the one predicate over those columns, the policy and `now`, used by the
  * members page, the CSV, the overview chart and the impact preview; neither time passing nor a
- * policy save writes a membership row.
+ * policy save writes a membership row. Over one organization, the members page and the overview
+ * bind its policies as values instead of joining them (`…Under`, `readUnderPolicies`: decision 085).
  *
  * The computed forms further down (`statusExpr`, `joinedStatus`...) read the source tables: they are
  * the ORACLE the read model is checked against (`verify-members`, the property test), and the sweep's
@@ -20,12 +21,12 @@
  * Also loads one member's plain policy input (`loadPolicyInput`) and decides with the pure
  * `effectivePolicy` (`loadEffectivePolicy`): the one enforcement at request time.
  */
-import type { PendingQuery } from 'postgres'
+import type { PendingQuery, TransactionSql } from 'postgres'
 import { sql as pg, type SqlTx } from '#db/client.ts'
 import { effectivePolicy, type DeadlineAction, type Method, type Mode, type PolicyDecision, type PolicyInput } from './effective-policy.ts'
 
 type Fragment = PendingQuery<any>
-type Status = 'compliant' | 'in_grace' | 'overdue' | 'exempt'
+export type Status = 'compliant' | 'in_grace' | 'overdue' | 'exempt'
 const at = (now: Date) => pg`${now.toISOString()}::timestamptz`
 
 // The read model's predicate (decisions 076, 078). Expects `m`, a memberships row with its
@@ -77,6 +78,19 @@ export function storedStatusIs(status: Status, now: Date, t = joinedPolicy): Fra
   }
 }
 
+/**
+ * A read over ONE organization's members with its policies bound (`storedStatusIsUnder`): in one
+ * read-only snapshot, so that the policies bound, the counts and the rows agree, and with each
+ * statement planned for its values, as a cached generic plan could not fold the bound policies
+ * into conditions on the facts index (decision 085).
+ */
+export function readUnderPolicies<T>(organizationId: string, read: (tx: TransactionSql, policies: RegionPolicyTerms[]) => Promise<T>) {
+  return pg.begin('read only, isolation level repeatable read', async (tx) => {
+    await tx`set local plan_cache_mode = force_custom_plan`
+    return read(tx, await policiesOf(organizationId, tx))
+  })
+}
+
 /** An organization's stored policies, one per region that has one (a handful of rows). */
 export async function policiesOf(organizationId: string, tx: SqlTx = pg): Promise<RegionPolicyTerms[]> {
   return tx<RegionPolicyTerms[]>`
@@ -98,11 +112,15 @@ export function storedStatusIsUnder(status: Status, now: Date, policies: RegionP
 }
 
 /** The status of `m` now under `p`: exempt, compliant (not Required, or an allowed factor), in grace, overdue. */
-export const storedStatus = (now: Date) => pg`case
+export const storedStatus = (now: Date, t = joinedPolicy) => pg`case
   when ${storedExempt(now)} then 'exempt'
-  when p.mode is distinct from 'required' or ${storedAllowed} then 'compliant'
-  when ${storedDeadline} > ${at(now)} then 'in_grace'
+  when ${t.mode} is distinct from 'required' or ${allowedUnder(t)} then 'compliant'
+  when ${deadlineUnder(t)} > ${at(now)} then 'in_grace'
   else 'overdue' end`
+
+/** `storedStatus` for members of ONE organization whose policies are `policies`, bound as in `storedStatusIsUnder`. */
+export const storedStatusUnder = (now: Date, policies: RegionPolicyTerms[]) =>
+  policies.reduce((others, p) => pg`case when m.user_region = ${p.region} then ${storedStatus(now, boundPolicy(p))} else ${others} end`, storedStatus(now, boundPolicy(null)))
 
 /** The deadline shown beside a status: only for members who still owe a factor. */
 export const storedPendingDeadline = (now: Date) => pg`case when ${storedOwes(now)} then ${storedDeadline} end`

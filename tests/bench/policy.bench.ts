@@ -6,6 +6,7 @@
  *   name-sorted page, both of the domain query the route runs and of the whole page over HTTP
  *   (guard, query, render) as an owner, timed after a few untimed pages (a fresh process renders its first pages cold), against a same-run
  *   `select count(*) from memberships where organization_id = ...` baseline.
+ * - its overview page (compliance per region, the next deadlines) over HTTP;
  * - a policy change on that organization's 100,000-member region through the real policy page:
  *   "Review changes" (the impact preview) and "Save" with the review's token, over HTTP, and the
  *   review's domain function alone.
@@ -22,6 +23,7 @@ const POLICY_CHANGES = Number(process.env.BENCH_POLICY_CHANGES ?? 10)
 /** Members pages timed over HTTP, after the first few (shown apart: a fresh process renders them cold). */
 const HTTP_PAGES = 100
 const HTTP_WARMUP = 5
+const OVERVIEW_PAGES = 30
 
 export const bench: Bench = {
   name: 'policy',
@@ -182,6 +184,15 @@ export const bench: Bench = {
     for (let i = 0; i < HTTP_WARMUP; i++) coldTimes.push(await pageTime(i))
     const httpTimes: number[] = []
     for (let i = 0; i < HTTP_PAGES; i++) httpTimes.push(await pageTime(i))
+    // The organization's overview (compliance per region and the next deadlines), an admin's first page.
+    const overviewTimes: number[] = []
+    for (let i = 0; i < HTTP_WARMUP + OVERVIEW_PAGES; i++) {
+      const h0 = performance.now()
+      const res = await fetch(`${base}/orgs/bench-org-1`, { headers: { cookie: `gh_session=${token}` }, redirect: 'manual' })
+      const html = await res.text()
+      if (res.status !== 200 || !html.includes('Member ')) throw new Error(`overview answered ${res.status}`)
+      if (i >= HTTP_WARMUP) overviewTimes.push(performance.now() - h0)
+    }
 
     // A policy change on the organization's region (all its members are in 'us'), through the policy
     // page as a browser without JavaScript posts it: "Review changes", then "Save" with the review's
@@ -246,6 +257,7 @@ export const bench: Bench = {
       { measure: `members page, ${members}-member org: query p95`, now: `${p95.toFixed(0)} ms (status=in_grace, sort=name, ${matched} match)`, ...under(p95, 100) },
       { measure: `members page, ${members}-member org: query p95, the other status filters`, now: otherFilters.join(', ') },
       { measure: `members page, ${members}-member org: whole page over HTTP p95`, now: `${httpP95.toFixed(0)} ms (p50 ${quantile(httpTimes, 0.5).toFixed(0)} ms, ${HTTP_PAGES} pages after ${HTTP_WARMUP} untimed: ${coldTimes.map((t) => t.toFixed(0)).join(', ')} ms)`, ...under(httpP95, 150) },
+      { measure: `organization overview, ${members} members: whole page over HTTP p95`, now: `${quantile(overviewTimes, 0.95).toFixed(0)} ms (p50 ${quantile(overviewTimes, 0.5).toFixed(0)} ms, ${OVERVIEW_PAGES} pages after ${HTTP_WARMUP} untimed)` },
       { measure: `grace sweep over ${total.toLocaleString('en-US')} memberships`, now: `${(sweepMs / 1000).toFixed(1)} s (${(sweepMs / countMs).toFixed(0)}x count(*) ${countMs.toFixed(0)} ms; ${stats.reminders} reminders, ${stats.expired} expired)`, ...under(sweepMs, 8000, 's') },
       { measure: 'grace sweep, no-op rerun', now: `${(rerunMs / 1000).toFixed(1)} s (${rerun.reminders} reminders, ${rerun.expired} expired)`, ...under(rerunMs, 2000, 's') },
       {

@@ -8,7 +8,8 @@
  *   membership's stored columns, and the status and deadline they give now and later under the
  *   region's policy, equal what the source tables compute (`findMemberDrift`, over joinedStatus /
  *   joinedPendingDeadline), each status filter (joined, and with the policies bound as the members
- *   page binds them) selects exactly the members shown with that status, and, once the sweep has rescheduled saved policies, next_reminder_at is
+ *   page binds them) and the overview's bound status select exactly the members shown with that
+ *   status, and, once the sweep has rescheduled saved policies, next_reminder_at is
  *   the oracle's first reminder (decision 078);
  * - `gatehouse verify-members`: a row corrupted with the owner's connection (the app role cannot
  *   switch triggers off, and a corrupting write by the app role is not what the verb is for) is
@@ -23,7 +24,7 @@ import { describe, expect, it } from 'vitest'
 import { db, schema, sql } from '#db/client.ts'
 import { findMemberDrift } from '#app/policy/members-read-model.server.ts'
 import { rescheduleStalePolicies } from '#app/policy/grace-sweep.server.ts'
-import { factorJoins, joinedAllowed, joinedDeadline, policiesOf, policyJoin, storedStatus, storedStatusIs, storedStatusIsUnder } from '#app/policy/member-status.server.ts'
+import { factorJoins, joinedAllowed, joinedDeadline, policiesOf, policyJoin, storedStatus, storedStatusIs, storedStatusIsUnder, storedStatusUnder } from '#app/policy/member-status.server.ts'
 import { listMembers } from '#app/orgs/members.server.ts'
 import { orgScope } from '#app/orgs/scope.server.ts'
 import { createOrg, createUser } from '#tests/factories/users.ts'
@@ -55,10 +56,13 @@ async function expectNoDrift(step: string) {
       // The same with each organization's policies bound as values, as the members page filters (decision 085).
       for (const o of orgs) {
         const policies = await policiesOf(o.id)
-        const [bound] = await sql<{ filtered: number; shown: number }[]>`
-          select count(*) filter (where ${storedStatusIsUnder(status, now, policies)})::int as filtered, count(*) filter (where ${storedStatus(now)} = ${status})::int as shown
+        const [bound] = await sql<{ filtered: number; charted: number; shown: number }[]>`
+          select count(*) filter (where ${storedStatusIsUnder(status, now, policies)})::int as filtered,
+            count(*) filter (where ${storedStatusUnder(now, policies)} = ${status})::int as charted,
+            count(*) filter (where ${storedStatus(now)} = ${status})::int as shown
           from memberships m ${policyJoin} where m.organization_id = ${o.id}`
         expect(bound.filtered, `${step}: filter ${status} under ${o.slug}'s bound policies`).toBe(bound.shown)
+        expect(bound.charted, `${step}: overview's ${status} under ${o.slug}'s bound policies`).toBe(bound.shown)
       }
       // The pages are the same whether a status's few matches are sorted alone or found by walking
       // the sort's index: one member a page, forward by `next` to the end, then one page back by `prev`.
