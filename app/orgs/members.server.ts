@@ -5,13 +5,13 @@
  * the users table but for the rows shown), CSV export, role changes and removal (always at least
  * one owner), all audited.
  */
-import type { PendingQuery, TransactionSql } from 'postgres'
+import type { PendingQuery } from 'postgres'
 import { z } from 'zod'
 import { recordAudit, refuseChange, type Actor, type RequestMeta } from '#app/audit/record.server.ts'
 import { DomainError } from '#app/errors.ts'
 import { eq } from 'drizzle-orm'
-import { db, schema, sql as pg } from '#db/client.ts'
-import { asDate, policyJoin, readUnderPolicies, storedPendingDeadline, storedStatus, storedStatusIsUnder, type RegionPolicyTerms } from '#app/policy/member-status.server.ts'
+import { db, schema, sql as pg, type SqlTx } from '#db/client.ts'
+import { asDate, policyJoin, readUnderPolicies, storedPendingDeadline, storedStatus, storedStatusIsUnder, storedStatusUnder, type RegionPolicyTerms } from '#app/policy/member-status.server.ts'
 import type { OrgRole, OrgScope } from './scope.server.ts'
 import { parseSearchParams } from '#app/http/forms.server.ts'
 import { SORTS, STATUSES } from './members.schema.ts'
@@ -75,54 +75,71 @@ type Fragment = PendingQuery<any>
  * Each sort: its expression over the membership `m` (indexed: memberships_org_name, _email,
  * _region, _role, _kind, _joined, each ending in id for the keyset), the same over a result row
  * `r`, and the type its cursor value is read back as. Status is not indexable (it depends on now):
- * that sort reads the organization's read-model rows, never users. There is no sort by last
- * sign-in: it lives on users, which the list no longer reads for every member (decision 076).
+ * that sort reads the organization's facts index, with its policies bound (decision 085), never
+ * users. There is no sort by last sign-in: it lives on users, which the list no longer reads for
+ * every member (decision 076).
  */
-const SORT_SPECS: Record<(typeof SORTS)[number], { m: (now: Date) => Fragment; r: string; type: string }> = {
+const SORT_SPECS: Record<(typeof SORTS)[number], { m: (now: Date, policies: RegionPolicyTerms[]) => Fragment; r: string; type: string }> = {
   name: { m: () => pg`lower(m.user_name)`, r: 'lower(r.name)', type: 'text' },
   email: { m: () => pg`m.user_email`, r: 'r.email', type: 'text' },
   region: { m: () => pg`m.user_region`, r: 'r.region', type: 'text' },
   role: { m: () => pg`m.role`, r: 'r.role', type: 'org_role' },
   kind: { m: () => pg`m.user_kind`, r: 'r.kind', type: 'user_kind' },
   joined: { m: () => pg`m.joined_at`, r: 'r.joined_at', type: 'timestamptz' },
-  status: { m: (now) => storedStatus(now), r: 'r.status', type: 'text' },
+  status: { m: (now, policies) => storedStatusUnder(now, policies), r: 'r.status', type: 'text' },
 }
 
-/** The filters, on the read model of `m` only; a status under the organization's `policies`, bound (decision 085). */
-function memberFilters(scope: OrgScope, q: MemberQuery, now: Date, policies: RegionPolicyTerms[]) {
+/** The list's filters and sort key, on the read model of `m` only. */
+type Bound = { filters: Fragment; key: Fragment }
+
+/** The filters and the sort key of `q`; a status, filtered or sorted by, under the organization's `policies`, bound (decision 085). */
+function bindQuery(scope: OrgScope, q: MemberQuery, now: Date, policies: RegionPolicyTerms[]): Bound {
   const like = q.q ? `%${q.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null
-  return pg`m.organization_id = ${scope.orgId}
+  const filters = pg`m.organization_id = ${scope.orgId}
     ${like ? pg`and (lower(m.user_name) like ${like} or m.user_email like ${like})` : pg``}
     ${q.region ? pg`and m.user_region = ${q.region}` : pg``}
     ${q.role ? pg`and m.role = ${q.role}` : pg``}
     ${q.status ? pg`and ${storedStatusIsUnder(q.status, now, policies)}` : pg``}
     ${q.factor === 'none' ? pg`and not m.has_totp and not m.has_key` : q.factor === 'any' ? pg`and (m.has_totp or m.has_key)` : q.factor === 'totp' ? pg`and m.has_totp` : q.factor === 'webauthn' ? pg`and m.has_key` : pg``}`
-}
-
-/** A read of the members list with its filters, in one snapshot with the policies they bind (decision 085). */
-function readMembers<T>(scope: OrgScope, q: MemberQuery, now: Date, read: (tx: TransactionSql, filters: Fragment) => Promise<T>) {
-  return readUnderPolicies(scope.orgId, (tx, policies) => read(tx, memberFilters(scope, q, now, policies)))
+  return { filters, key: SORT_SPECS[q.sort].m(now, policies) }
 }
 
 /**
- * The page's rows from the read model, with last sign-in from users for those rows alone, in the
- * sort's order; from the memberships `among` only, when given (the few a status filter matched).
+ * A read of the members list. A status, filtered or sorted by, binds the organization's policies,
+ * read in the same snapshot (decision 085); otherwise nothing is bound and the pool's statements
+ * serve as they are.
  */
-function memberRows(q: MemberQuery, now: Date, filters: Fragment, page: { where: Fragment; reverse: boolean; limit: number | null; offset: number; among?: string[] }) {
+function readMembers<T>(scope: OrgScope, q: MemberQuery, now: Date, read: (conn: SqlTx, bound: Bound) => Promise<T>) {
+  if (!q.status && q.sort !== 'status') return read(pg, bindQuery(scope, q, now, []))
+  return readUnderPolicies(scope.orgId, (tx, policies) => read(tx, bindQuery(scope, q, now, policies)))
+}
+
+/**
+ * The page's rows, in the sort's order: first the page's memberships from the read model's indexes
+ * alone (keyset after or before `cursor`, else `offset`), then their columns, shown status and last
+ * sign-in for those rows only; from the memberships `among` only, when given (the few a status
+ * filter matched).
+ */
+function memberRows(q: MemberQuery, now: Date, bound: Bound, page: { cursor: (Cursor & { forward: boolean }) | null; reverse: boolean; limit: number | null; offset: number; among?: string[] }) {
   const spec = SORT_SPECS[q.sort]
   const desc = (q.dir === 'desc') !== page.reverse
   const inner = pg.unsafe(desc ? 'desc' : 'asc')
   const outer = pg.unsafe(`${spec.r} ${q.dir}, r.membership_id ${q.dir}`)
+  const { cursor } = page
+  const keyset = cursor ? pg`and (${bound.key}, m.id) ${pg.unsafe(cursor.forward ? '>' : '<')} (${cursor.key}::${pg.unsafe(spec.type)}, ${cursor.id}::uuid)` : pg``
   return pg`
-    select r.*, u.last_sign_in_at from (
+    select r.* from (
       select m.id as membership_id, m.user_id, m.user_name as name, m.user_email as email, m.user_region as region, m.role,
         m.user_kind as kind, m.joined_at, m.has_totp, m.has_key,
-        ${storedStatus(now)} as status, ${storedPendingDeadline(now)} as deadline, (${spec.m(now)})::text as sort_key
-      from ${page.among ? pg`unnest(${page.among}::uuid[]) as among(id) join memberships m on m.id = among.id` : pg`memberships m`} ${policyJoin}
-      where ${filters} ${page.where}
-      order by ${spec.m(now)} ${inner}, m.id ${inner}
-      ${page.limit === null ? pg`` : pg`limit ${page.limit}`} ${page.offset ? pg`offset ${page.offset}` : pg``}
-    ) r join users u on u.id = r.user_id
+        ${storedStatus(now)} as status, ${storedPendingDeadline(now)} as deadline, k.sort_key, u.last_sign_in_at
+      from (
+        select m.id, (${bound.key})::text as sort_key
+        from ${page.among ? pg`unnest(${page.among}::uuid[]) as among(id) join memberships m on m.id = among.id` : pg`memberships m`}
+        where ${bound.filters} ${keyset}
+        order by ${bound.key} ${inner}, m.id ${inner}
+        ${page.limit === null ? pg`` : pg`limit ${page.limit}`} ${page.offset ? pg`offset ${page.offset}` : pg``}
+      ) k join memberships m on m.id = k.id ${policyJoin} join users u on u.id = m.user_id
+    ) r
     order by ${outer}`
 }
 
@@ -150,25 +167,28 @@ export type MemberPage = {
  */
 export async function listMembers(scope: OrgScope, q: Partial<MemberQuery>, now = new Date(), options = { fewMatches: FEW_MATCHES }): Promise<MemberPage> {
   const query = memberQuery.parse(q)
-  const spec = SORT_SPECS[query.sort]
   const after = query.after ? decodeCursor(query.after) : null
   const before = !after && query.before ? decodeCursor(query.before) : null
   const at = after ?? before
   // Rows after the cursor in the sort's direction (or before it, read backwards and put back in order).
-  const forward = (query.dir === 'asc') === Boolean(after)
-  const where = at ? pg`and (${spec.m(now)}, m.id) ${pg.unsafe(forward ? '>' : '<')} (${at.key}::${pg.unsafe(spec.type)}, ${at.id}::uuid)` : pg``
+  const cursor = at ? { ...at, forward: (query.dir === 'asc') === Boolean(after) } : null
   const offset = at ? 0 : (query.page - 1) * query.pageSize
   // A status depends on the region's policy, so no index orders its matches by the sort: when few
   // members match (an organization's overdue or exempt few), walking the sort's index would read the
   // whole organization to fill a page. So the count (up to COUNT_LIMIT, from the facts index) also
   // lists a status filter's matches when there are at most `fewMatches`, and the page then sorts only
   // those; more than that, and the sort's index finds a page quickly (decisions 083, 085).
-  const { count, rows } = await readMembers(scope, query, now, async (tx, filters) => {
-    const [count] = await tx<{ n: number; few: string[] | null }[]>`
-      select count(*)::int as n, ${query.status ? tx`case when count(*) <= ${options.fewMatches} then coalesce(array_agg(c.id), '{}') end` : tx`null`} as few
-      from (select m.id from memberships m where ${filters} limit ${COUNT_LIMIT + 1}) c`
-    const rows = await tx<RawRow[]>`${memberRows(query, now, filters, { where, reverse: Boolean(before), limit: query.pageSize + 1, offset, among: count.few ?? undefined })}`
-    return { count, rows }
+  const { count, rows } = await readMembers(scope, query, now, async (conn, bound) => {
+    const pageOf = (among?: string[]) => conn<RawRow[]>`${memberRows(query, now, bound, { cursor, reverse: Boolean(before), limit: query.pageSize + 1, offset, among })}`
+    const counted = conn<{ n: number; few: string[] | null }[]>`
+      select count(*)::int as n, ${query.status ? conn`case when count(*) <= ${options.fewMatches} then coalesce(array_agg(c.id), '{}') end` : conn`null`} as few
+      from (select m.id from memberships m where ${bound.filters} limit ${COUNT_LIMIT + 1}) c`
+    if (!query.status) {
+      const [[count], rows] = await Promise.all([counted, pageOf()])
+      return { count, rows }
+    }
+    const [count] = await counted
+    return { count, rows: await pageOf(count.few ?? undefined) }
   })
   // One row more than a page says whether there is a page beyond, in the direction read.
   const more = rows.length > query.pageSize
@@ -198,7 +218,7 @@ export const toCsv = (header: string[], rows: unknown[][]) => [header, ...rows].
 /** Every filtered row (no pagination), as CSV, in the table's order. */
 export async function exportMembersCsv(scope: OrgScope, q: Partial<MemberQuery>, now = new Date()): Promise<string> {
   const query = memberQuery.parse(q)
-  const rows = (await readMembers(scope, query, now, (tx, filters) => tx<RawRow[]>`${memberRows(query, now, filters, { where: pg``, reverse: false, limit: null, offset: 0 })}`)).map(toRow)
+  const rows = (await readMembers(scope, query, now, (conn, bound) => conn<RawRow[]>`${memberRows(query, now, bound, { cursor: null, reverse: false, limit: null, offset: 0 })}`)).map(toRow)
   return toCsv(
     ['name', 'email', 'region', 'role', 'kind', 'factors', 'status', 'deadline', 'last_sign_in'],
     rows.map((r) => [r.name, r.email, r.region, r.role, r.kind, r.factors.join(' '), r.status, r.deadline, r.lastSignInAt]),
