@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { isDomainError } from '#app/errors.ts'
 import { exitCodeOf } from './exit-codes.ts'
-import { EXIT, UsageError, type Command, type Context, type OptionSpec } from './registry.ts'
+import { EXIT, type Command, type Context, type OptionSpec } from './registry.ts'
 
 const COMMANDS_DIR = fileURLToPath(new URL('./commands/', import.meta.url))
 const COMMON: Record<string, OptionSpec> = {

@@ -3,7 +3,6 @@
  * (decisions 076, 078): the status predicate over the stored columns and the region's policy row,
  * no users row or factor table read.
  */
-import { sql as pg } from '#db/client.ts'
 import type { OrgScope } from '#app/orgs/scope.server.ts'
 import { asDate, policyJoin, readUnderPolicies, storedDeadline, storedStatusIsUnder, storedStatusUnder, type Status } from './member-status.server.ts'
 
